@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# aifed's two commands. On a fresh Debian 12 machine, as root:
+#   ./aifed.sh demo [--duration N]   install what is missing, build (Release), run a
+#                                    local federation of seven simulated sites
+#   ./aifed.sh test                  install what is missing, build (Debug + ASan),
+#                                    run every test with ctest
+# Other verbs: build, install-deps, help.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+# Debian 12 packages the build and the tests need, by name.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-all-dev libboost-json1.81-dev
+  libzmq3-dev cppzmq-dev
+  libsqlite3-dev sqlite3 libssl-dev
+  libspdlog-dev libcli11-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+log() { printf '\033[1m[aifed]\033[0m %s\n' "$*" >&2; }
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { log "not root and no sudo: install ${missing[*]} yourself"; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build DIR TYPE [cmake args...]
+build() {
+  local dir=$1 type=$2
+  shift 2
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  fi
+  log "building $type in $dir"
+  # Progress lines hidden; with pipefail the build's own status decides.
+  cmake --build "$dir" -- -j"$(nproc)" 2>&1 | { grep -v '^\[[0-9]*/[0-9]*\]' || true; }
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  install-deps)
+    install_deps
+    ;;
+  build)
+    install_deps
+    build build/release Release -DAIFED_BUILD_TESTS=OFF
+    ;;
+  demo)
+    install_deps
+    build build/release Release -DAIFED_BUILD_TESTS=OFF
+    exec build/release/cli/aifed demo --bin-dir build/release \
+      --federation config/federation-7.toml --state-dir .aifed-demo "$@"
+    ;;
+  test)
+    install_deps
+    build build/asan Debug -DASAN=ON -DAIFED_WERROR=ON
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+    export AIFED_BIN_DIR="$PWD/build/asan"
+    ctest --test-dir build/asan --output-on-failure -j"$(nproc)" "$@"
+    ;;
+  help|-h|--help)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+  *)
+    log "unknown command \"$cmd\" (demo, test, build, install-deps, help)"
+    exit 2
+    ;;
+esac

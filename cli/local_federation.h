@@ -1,0 +1,85 @@
+// A federation on this machine: the coordinator and one agent per site as real
+// processes on loopback, with CURVE keys, configs and state under one directory.
+// `aifed demo` runs one; the integration tests run small ones.
+//
+//   LocalFederationOptions o;
+//   o.bin_dir = "build/release"; o.federation_file = "config/federation-7.toml";
+//   o.state_dir = ".aifed-demo";
+//   auto fed = LocalFederation::prepare(o);        // keys (first run), configs
+//   (*fed)->startCoordinator();                    // picks free ports, waits until ready
+//   for (auto& site : (*fed)->sites()) (*fed)->startAgent(site);
+//   ... HTTP on (*fed)->httpPort() ...
+//   (*fed)->stopAll();                             // SIGTERM, then SIGKILL after a grace
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/clock.h"
+#include "protocol/status.h"
+
+namespace aifed::cli {
+
+struct LocalFederationOptions {
+  std::string bin_dir;          // holds coordinator/aifed-coordinator, site-agent/aifed-agent
+  std::string federation_file;  // the federation without keys; keys are added
+  std::string state_dir;
+  double speedup = 60;          // simulated sites run this much faster than job figures
+  std::string scheduler = "easy";
+  int heartbeat_interval_ms = 1000;
+  int suspect_after_missed = 3;
+  int unreachable_after_missed = 6;
+  int lost_lease_ms = 600000;
+  int retry_interval_ms = 2000;
+  bool fresh_state = true;      // remove databases from an earlier run (keys are kept)
+  std::string log_level = "info";
+};
+
+// Inserts `curve_public_key = "..."` into each [[site]] table of a federation file's
+// text (replacing any key already there), keeping everything else byte for byte.
+std::string addSiteKeys(const std::string& federation_text,
+                        const std::map<std::string, std::string>& public_keys);
+
+class LocalFederation {
+ public:
+  // Creates the state directory, generates missing key pairs (coordinator + each site),
+  // writes federation.toml with the keys, coordinator.toml and agents/<site>.toml.
+  static Result<std::unique_ptr<LocalFederation>> prepare(LocalFederationOptions options);
+  ~LocalFederation();
+
+  const std::vector<std::string>& sites() const { return sites_; }
+  const std::string& stateDir() const { return options_.state_dir; }
+  std::string agentConfigPath(const std::string& site) const;
+  std::string keysDir() const;
+  std::string logPath(const std::string& name) const;
+
+  // Starts the coordinator on free loopback ports (a restart keeps the ports of the first
+  // start, so running agents reconnect) and waits for its ready file.
+  Status startCoordinator(Duration timeout = std::chrono::seconds(20));
+  Status stopCoordinator(int signal_number = 15);
+  Status startAgent(const std::string& site);
+  // Sends the signal (SIGTERM by default, SIGKILL to simulate a crash) and reaps it.
+  Status stopAgent(const std::string& site, int signal_number = 15);
+  bool running(const std::string& name) const;
+  void stopAll();
+
+  uint16_t httpPort() const { return http_port_; }
+  const std::string& zmqEndpoint() const { return zmq_endpoint_; }
+
+ private:
+  explicit LocalFederation(LocalFederationOptions options) : options_(std::move(options)) {}
+  Status spawn(const std::string& name, const std::vector<std::string>& argv);
+  Status stop(const std::string& name, int signal_number);
+
+  LocalFederationOptions options_;
+  std::vector<std::string> sites_;
+  std::map<std::string, pid_t> processes_;  // "coordinator" or a site id
+  uint16_t http_port_ = 0;
+  std::string zmq_endpoint_;
+};
+
+}  // namespace aifed::cli

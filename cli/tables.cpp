@@ -1,0 +1,284 @@
+#include "cli/tables.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+namespace aifed::cli {
+namespace json = boost::json;
+namespace {
+
+const json::value* field(const json::value& v, std::string_view key) {
+  const json::object* o = v.if_object();
+  return o ? o->if_contains(key) : nullptr;
+}
+
+// Any scalar as text; null, missing, objects and arrays of nothing -> "-".
+std::string text(const json::value* v) {
+  if (!v || v->is_null()) return "-";
+  if (v->is_string()) {
+    const json::string& s = v->get_string();
+    return s.empty() ? "-" : std::string(s);
+  }
+  if (v->is_bool()) return v->get_bool() ? "yes" : "no";
+  if (v->is_int64()) return std::to_string(v->get_int64());
+  if (v->is_uint64()) return std::to_string(v->get_uint64());
+  if (v->is_double()) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1f", v->get_double());
+    return buf;
+  }
+  if (v->is_array()) {
+    std::string out;
+    for (const json::value& e : v->get_array()) {
+      out += (out.empty() ? "" : ",") + text(&e);
+    }
+    return out.empty() ? "-" : out;
+  }
+  return json::serialize(*v);
+}
+
+std::string text(const json::value& parent, std::string_view key) {
+  return text(field(parent, key));
+}
+
+int64_t number(const json::value& parent, std::string_view key) {
+  const json::value* v = field(parent, key);
+  if (!v) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  return 0;
+}
+
+bool flag(const json::value& parent, std::string_view key) {
+  const json::value* v = field(parent, key);
+  return v && v->is_bool() && v->get_bool();
+}
+
+std::string durationText(const json::value& parent, std::string_view key) {
+  const json::value* v = field(parent, key);
+  if (!v || !v->is_number()) return "-";
+  return formatSlurmDuration(number(parent, key));
+}
+
+std::string gpusText(const json::value& spec) {
+  int64_t per_node = number(spec, "gpus_per_node");
+  if (per_node == 0) return "-";
+  std::string type = text(spec, "gpu_type");
+  return std::to_string(per_node) + (type == "-" ? "" : "x" + type);
+}
+
+std::string ageText(const json::value& parent, std::string_view key) {
+  const json::value* v = field(parent, key);
+  if (!v || !v->is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(number(parent, key)) / 1000.0);
+  return buf;
+}
+
+std::string ratio(int64_t part, int64_t whole) {
+  return std::to_string(part) + "/" + std::to_string(whole);
+}
+
+}  // namespace
+
+TextTable::TextTable(std::vector<std::string> header) : header_(std::move(header)) {}
+
+void TextTable::addRow(std::vector<std::string> cells) {
+  cells.resize(header_.size());
+  rows_.push_back(std::move(cells));
+}
+
+std::string TextTable::render() const {
+  std::vector<size_t> width(header_.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], displayWidth(row[i]));
+  };
+  measure(header_);
+  for (const auto& row : rows_) measure(row);
+  std::string out;
+  auto emit = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(width[i] - displayWidth(row[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  };
+  emit(header_);
+  for (const auto& row : rows_) emit(row);
+  return out;
+}
+
+std::string renderKeyValues(const std::vector<std::pair<std::string, std::string>>& rows) {
+  size_t width = 0;
+  for (const auto& [k, v] : rows) width = std::max(width, displayWidth(k) + 1);
+  std::string out;
+  for (const auto& [k, v] : rows) {
+    std::string line = k + ":";
+    line.append(width - displayWidth(line) + 2, ' ');
+    out += line + v + "\n";
+  }
+  return out;
+}
+
+size_t displayWidth(const std::string& s) {
+  // Count every byte that does not continue a multi-byte UTF-8 sequence.
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+std::string formatInstant(const json::value* ms) {
+  if (!ms || !ms->is_number()) return "-";
+  int64_t millis = ms->is_int64()    ? ms->get_int64()
+                   : ms->is_uint64() ? static_cast<int64_t>(ms->get_uint64())
+                                     : static_cast<int64_t>(ms->get_double());
+  std::time_t secs = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  if (!gmtime_r(&secs, &tm)) return "-";
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string formatSlurmDuration(int64_t seconds) {
+  if (seconds < 0) return "-";
+  int64_t days = seconds / 86400;
+  int64_t h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
+  char buf[64];
+  if (days > 0) {
+    std::snprintf(buf, sizeof(buf), "%lld-%02lld:%02lld:%02lld", static_cast<long long>(days),
+                  static_cast<long long>(h), static_cast<long long>(m), static_cast<long long>(s));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%02lld:%02lld:%02lld", static_cast<long long>(h),
+                  static_cast<long long>(m), static_cast<long long>(s));
+  }
+  return buf;
+}
+
+std::string renderJobList(const json::value& body) {
+  TextTable t({"ID", "NAME", "STATE", "SITE", "NODES", "GPUS/NODE", "TIME", "PROJECT", "SUBMITTED",
+               "REASON"});
+  const json::value* jobs = field(body, "jobs");
+  if (jobs && jobs->is_array()) {
+    for (const json::value& j : jobs->get_array()) {
+      const json::value* spec = field(j, "spec");
+      static const json::value kEmpty = json::object();
+      const json::value& s = spec ? *spec : kEmpty;
+      t.addRow({text(j, "id"), text(s, "name"), text(j, "state"), text(j, "site"), text(s, "nodes"),
+                gpusText(s), durationText(s, "walltime_s"), text(s, "project"),
+                formatInstant(field(j, "submitted_at")), text(j, "reason")});
+    }
+  }
+  std::string out = t.render();
+  const json::value* total = field(body, "total");
+  out += std::to_string(t.rowCount()) + " job" + (t.rowCount() == 1 ? "" : "s") + " shown";
+  if (total && total->is_number()) out += " of " + text(total);
+  out += "\n";
+  return out;
+}
+
+std::string renderJob(const json::value& job) {
+  static const json::value kEmpty = json::object();
+  const json::value* spec_ptr = field(job, "spec");
+  const json::value& s = spec_ptr ? *spec_ptr : kEmpty;
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"id", text(job, "id")},
+      {"name", text(s, "name")},
+      {"state", text(job, "state") + (flag(job, "cancel_requested") ? " (cancel requested)" : "")},
+      {"reason", text(job, "reason")},
+      {"site", text(job, "site")},
+      {"local id", text(job, "local_id")},
+      {"attempt", text(job, "attempt")},
+      {"project", text(s, "project")},
+      {"user", text(s, "user")},
+      {"nodes", text(s, "nodes")},
+      {"gpus per node", gpusText(s)},
+      {"walltime", durationText(s, "walltime_s")},
+      {"priority", text(s, "priority")},
+      {"allowed sites", text(s, "allowed_sites")},
+      {"allowed countries", text(s, "allowed_countries")},
+      {"excluded sites", text(job, "excluded_sites")},
+      {"submitted", formatInstant(field(job, "submitted_at"))},
+      {"dispatched", formatInstant(field(job, "dispatched_at"))},
+      {"started", formatInstant(field(job, "started_at"))},
+      {"ended", formatInstant(field(job, "ended_at"))},
+      {"exit code", text(job, "exit_code")},
+  };
+  const json::value* placement = field(job, "placement");
+  if (placement && placement->is_object()) {
+    rows.emplace_back("placement", "policy " + text(*placement, "policy") + ", chose " +
+                                       text(*placement, "chosen_site") + " at " +
+                                       formatInstant(field(*placement, "decided_at")));
+    rows.emplace_back("why", text(*placement, "summary"));
+  } else {
+    rows.emplace_back("placement", "-");
+  }
+  return renderKeyValues(rows);
+}
+
+std::string renderSiteList(const json::value& body) {
+  TextTable t({"SITE", "NAME", "CC", "STATE", "NODES IDLE/TOTAL", "ACCEL FREE/TOTAL", "TYPES",
+               "RUNNING", "PENDING", "PLACED", "REPORT AGE"});
+  const json::value* sites = field(body, "sites");
+  if (sites && sites->is_array()) {
+    for (const json::value& s : sites->get_array()) {
+      std::string state = text(s, "state");
+      if (flag(s, "drained")) state += " (drained)";
+      if (flag(s, "degraded")) state += " (degraded)";
+      t.addRow({text(s, "id"), text(s, "name"), text(s, "country"), state,
+                ratio(number(s, "nodes_idle"), number(s, "nodes_total")),
+                ratio(number(s, "accelerators_free"), number(s, "accelerators_total")),
+                text(s, "accelerator_types"), text(s, "running_jobs"), text(s, "pending_jobs"),
+                text(s, "jobs_placed"), ageText(s, "report_age_ms")});
+    }
+  }
+  return t.render();
+}
+
+std::string renderSite(const json::value& site) {
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"id", text(site, "id")},
+      {"name", text(site, "name")},
+      {"location", text(site, "city") + ", " + text(site, "country")},
+      {"state", text(site, "state")},
+      {"drained", text(site, "drained")},
+      {"degraded", text(site, "degraded") + (text(site, "degraded_reason") == "-"
+                                                 ? ""
+                                                 : " (" + text(site, "degraded_reason") + ")")},
+      {"agent version", text(site, "agent_version")},
+      {"last heard", formatInstant(field(site, "last_heard_at"))},
+      {"report age", ageText(site, "report_age_ms")},
+      {"capacity epoch", text(site, "epoch")},
+      {"nodes idle/total", ratio(number(site, "nodes_idle"), number(site, "nodes_total"))},
+      {"accelerators free/total",
+       ratio(number(site, "accelerators_free"), number(site, "accelerators_total"))},
+      {"accelerator types", text(site, "accelerator_types")},
+      {"running jobs", text(site, "running_jobs")},
+      {"pending jobs", text(site, "pending_jobs")},
+      {"jobs placed", text(site, "jobs_placed")},
+      {"reserved nodes", text(site, "reserved_nodes")},
+  };
+  std::string out = renderKeyValues(rows);
+  const json::value* parts = field(site, "partitions");
+  if (parts && parts->is_array() && !parts->get_array().empty()) {
+    TextTable t({"PARTITION", "ACCEL", "PER NODE", "TOTAL", "IDLE", "ALLOC", "DOWN", "DRAIN",
+                 "RUNNING", "PENDING", "PENDING NODE-H"});
+    for (const json::value& p : parts->get_array()) {
+      static const json::value kEmpty = json::object();
+      const json::value* nt_ptr = field(p, "node_type");
+      const json::value& nt = nt_ptr ? *nt_ptr : kEmpty;
+      t.addRow({text(p, "name"), text(nt, "accelerator"), text(nt, "accelerators_per_node"),
+                text(p, "nodes_total"), text(p, "nodes_idle"), text(p, "nodes_allocated"),
+                text(p, "nodes_down"), text(p, "nodes_draining"), text(p, "running_jobs"),
+                text(p, "pending_jobs"), text(p, "pending_node_hours")});
+    }
+    out += "\n" + t.render();
+  }
+  return out;
+}
+
+}  // namespace aifed::cli

@@ -1,0 +1,101 @@
+#include <algorithm>
+#include <exception>
+#include <set>
+
+#include "coordinator/api/http_server.h"
+
+namespace aifed::api {
+namespace {
+
+// "/api/v1/jobs/" -> {"api", "v1", "jobs"}. One trailing slash is ignored; empty interior
+// segments are kept so "/a//b" does not match "/a/b".
+std::vector<std::string_view> splitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.empty()) return out;
+  size_t start = 0;
+  while (true) {
+    size_t slash = path.find('/', start);
+    out.push_back(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool isParam(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, RouteHandler handler) {
+  Route route;
+  route.method = std::move(method);
+  for (std::string_view s : splitPath(pattern)) route.segments.emplace_back(s);
+  route.handler = std::move(handler);
+  routes_.push_back(std::move(route));
+}
+
+HttpResponse Router::route(const HttpRequest& request) const {
+  // Split the raw path and decode each segment, so an id holding an encoded '/' stays
+  // one segment. Requests built in code may carry only `path`.
+  std::string_view raw =
+      request.target.empty() ? std::string_view(request.path) : std::string_view(request.target);
+  if (!request.target.empty()) raw = raw.substr(0, raw.find_first_of("?#"));
+  std::vector<std::string> segments;
+  for (std::string_view s : splitPath(raw)) {
+    if (request.target.empty()) {
+      segments.emplace_back(s);
+      continue;
+    }
+    Result<std::string> decoded = percentDecode(s, false);
+    if (!decoded.ok()) {
+      return errorResponse(400, "invalid_argument", "path: " + decoded.status().message());
+    }
+    segments.push_back(std::move(*decoded));
+  }
+
+  std::set<std::string> allowed;
+  for (const Route& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    PathParams params;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      const std::string& want = route.segments[i];
+      if (isParam(want)) {
+        if (segments[i].empty())
+          match = false;
+        else
+          params[want.substr(1, want.size() - 2)] = segments[i];
+      } else {
+        match = want == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (route.method != request.method) {
+      allowed.insert(route.method);
+      continue;
+    }
+    try {
+      return route.handler(request, params);
+    } catch (const std::exception& e) {
+      return errorResponse(500, "internal", std::string("request handler failed: ") + e.what());
+    } catch (...) {
+      return errorResponse(500, "internal", "request handler failed");
+    }
+  }
+  if (allowed.empty()) {
+    return errorResponse(404, "not_found", "no route for " + request.method + " " + request.path);
+  }
+  std::string allow;
+  for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  HttpResponse r = errorResponse(
+      405, "method_not_allowed",
+      request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+}  // namespace aifed::api

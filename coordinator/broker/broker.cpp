@@ -1,0 +1,862 @@
+#include "coordinator/broker/broker.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "coordinator/broker/placement.h"
+
+#ifndef AIFED_VERSION
+#define AIFED_VERSION "0.0.0"
+#endif
+
+namespace aifed::broker {
+
+void Effects::clear() {
+  jobs.clear();
+  sites.clear();
+  decisions.clear();
+  messages.clear();
+}
+
+namespace {
+
+// Ordering of the states a job moves through at a site; a report never moves a job back.
+int progressRank(JobState s) {
+  switch (s) {
+    case JobState::kQueued:
+    case JobState::kDispatched:
+      return 0;
+    case JobState::kPending:
+      return 1;
+    case JobState::kRunning:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+bool isActive(JobState s) {
+  return s == JobState::kDispatched || s == JobState::kPending || s == JobState::kRunning;
+}
+
+double hours(Duration d) {
+  return std::chrono::duration<double>(d).count() / 3600.0;
+}
+
+std::optional<int64_t> parseSeq(const std::string& id) {
+  if (id.size() < 3 || id.compare(0, 2, "j-") != 0) return std::nullopt;
+  int64_t v = 0;
+  for (size_t i = 2; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return std::nullopt;
+    v = v * 10 + (id[i] - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+struct Broker::Impl {
+  // What the broker knows about a site beyond its persisted record.
+  struct SiteRuntime {
+    SiteState liveness = SiteState::kUnknown;
+    bool session = false;
+    bool lease_handled = false;
+    bool fresh_session = false;  // the first CAPACITY after HELLO is applied whatever its epoch
+    std::optional<Time> unknown_since;  // restored sites that never said HELLO
+  };
+  // Nodes held for a dispatched job until a newer capacity report accounts for it.
+  struct Reservation {
+    std::string site;
+    std::string partition;
+    int nodes = 0;
+    double node_hours = 0;
+    Time created{};
+    bool acked = false;
+    uint64_t release_after_epoch = 0;  // released by a report with a larger epoch
+  };
+
+  Federation fed;
+  BrokerConfig cfg;
+  std::vector<SiteRecord> sites;
+  std::vector<SiteRuntime> runtime;
+  std::unordered_map<std::string, size_t> site_index;
+
+  std::map<int64_t, JobRecord> jobs;  // by sequence number: submission order
+  std::unordered_map<std::string, int64_t> seq_of;
+  int64_t next_seq = 1;
+  std::set<std::pair<int, int64_t>> queue;          // (-priority, seq) of queued jobs
+  std::set<int64_t> active;                         // seqs of dispatched/pending/running jobs
+  std::map<std::string, Reservation> reservations;  // by job id
+  std::unordered_map<std::string, PlacementDecision> last_decision;
+  std::unordered_map<std::string, Time> missing_since;  // active jobs a HELLO left out
+
+  Impl(Federation f, BrokerConfig c) : fed(std::move(f)), cfg(std::move(c)) {
+    for (const SiteConfig& s : fed.sites) {
+      site_index[s.id] = sites.size();
+      SiteRecord r;
+      r.id = s.id;
+      sites.push_back(std::move(r));
+      runtime.emplace_back();
+    }
+  }
+
+  Duration suspectAfter() const { return cfg.heartbeat_interval * cfg.suspect_after_missed; }
+  Duration unreachableAfter() const {
+    return cfg.heartbeat_interval * cfg.unreachable_after_missed;
+  }
+  // How long a job left out of a HELLO may take to show up in the agent's outbox flush.
+  Duration missingGrace() const { return cfg.retry_interval * 2; }
+
+  JobRecord* job(const std::string& id) {
+    auto it = seq_of.find(id);
+    return it == seq_of.end() ? nullptr : &jobs.at(it->second);
+  }
+  int64_t seqOf(const JobRecord& j) const { return seq_of.at(j.id); }
+
+  // --- Effects bookkeeping ---
+  void emit(const JobRecord& j, Effects& fx) {
+    for (JobRecord& e : fx.jobs) {
+      if (e.id == j.id) {
+        e = j;
+        return;
+      }
+    }
+    fx.jobs.push_back(j);
+  }
+  void emit(const SiteRecord& s, Effects& fx) {
+    for (SiteRecord& e : fx.sites) {
+      if (e.id == s.id) {
+        e = s;
+        return;
+      }
+    }
+    fx.sites.push_back(s);
+  }
+  void send(const std::string& site, Body body, Effects& fx) {
+    fx.messages.push_back({site, std::move(body)});
+  }
+
+  void setState(JobRecord& j, JobState s, Time now) {
+    int64_t seq = seqOf(j);
+    if (j.state == JobState::kQueued) queue.erase({-j.spec.priority, seq});
+    if (isActive(j.state)) active.erase(seq);
+    j.state = s;
+    j.updated_at = now;
+    if (s == JobState::kQueued) queue.insert({-j.spec.priority, seq});
+    if (isActive(s)) active.insert(seq);
+    if (isTerminal(s)) {
+      if (!j.ended_at) j.ended_at = now;
+      releaseReservation(j.id);
+      missing_since.erase(j.id);
+    }
+  }
+
+  // --- Sites ---
+  void refreshDisplayedState(size_t i) {
+    SiteState live = runtime[i].liveness;
+    sites[i].state = (sites[i].drained && live == SiteState::kUp) ? SiteState::kDraining : live;
+  }
+
+  void setLiveness(size_t i, SiteState s, Time now, Effects& fx) {
+    SiteRuntime& rt = runtime[i];
+    if (rt.liveness == s) return;
+    rt.liveness = s;
+    if (s == SiteState::kUnreachable) {
+      sites[i].unreachable_since = now;
+      rt.lease_handled = false;
+    } else if (s == SiteState::kUp) {
+      sites[i].unreachable_since.reset();
+      rt.unknown_since.reset();
+    }
+    refreshDisplayedState(i);
+    emit(sites[i], fx);
+  }
+
+  // --- Reservations ---
+  void releaseReservation(const std::string& job_id) { reservations.erase(job_id); }
+
+  void reserve(const JobRecord& j, const std::string& partition, Time now) {
+    Reservation r;
+    r.site = j.site;
+    r.partition = partition;
+    r.nodes = j.spec.nodes;
+    r.node_hours = j.spec.nodes * hours(j.spec.walltime);
+    r.created = now;
+    reservations[j.id] = r;
+  }
+
+  void confirmReservation(const std::string& job_id, size_t site_idx) {
+    auto it = reservations.find(job_id);
+    if (it == reservations.end()) return;
+    it->second.acked = true;
+    const SiteRecord& s = sites[site_idx];
+    it->second.release_after_epoch = s.capacity ? s.capacity->epoch : 0;
+  }
+
+  // --- Jobs ---
+  void dispatch(JobRecord& j, PlacementDecision& d, const std::string& partition, Time now,
+                Effects& fx) {
+    j.attempt += 1;
+    j.site = d.chosen_site;
+    j.local_id.clear();
+    j.reason = d.summary;
+    j.dispatched_at = now;
+    j.last_sent_at = now;
+    j.started_at.reset();
+    j.ended_at.reset();
+    j.exit_code.reset();
+    setState(j, JobState::kDispatched, now);
+    d.attempt = j.attempt;
+    reserve(j, partition, now);
+    send(j.site, Dispatch{j.id, j.attempt, j.spec}, fx);
+    emit(j, fx);
+  }
+
+  // The site no longer holds the current attempt: re-queue it if the job allows,
+  // otherwise it is lost.
+  void loseJob(JobRecord& j, const std::string& why, Time now, Effects& fx) {
+    releaseReservation(j.id);
+    missing_since.erase(j.id);
+    if (j.cancel_requested) {
+      j.reason = why + "; it was being cancelled";
+      setState(j, JobState::kCancelled, now);
+    } else if (j.spec.requeue_on_site_loss && j.attempt < cfg.max_attempts) {
+      j.reason = why + "; re-queued";
+      j.site.clear();
+      j.local_id.clear();
+      j.started_at.reset();
+      setState(j, JobState::kQueued, now);
+    } else {
+      j.reason = why;
+      setState(j, JobState::kLost, now);
+    }
+    emit(j, fx);
+  }
+
+  std::vector<SiteView> views() const {
+    std::vector<SiteView> v;
+    v.reserve(sites.size());
+    for (size_t i = 0; i < sites.size(); ++i) {
+      SiteView sv;
+      sv.config = &fed.sites[i];
+      sv.record = &sites[i];
+      sv.liveness = runtime[i].liveness;
+      v.push_back(std::move(sv));
+    }
+    for (const auto& [id, r] : reservations) {
+      SiteView& sv = v[site_index.at(r.site)];
+      sv.reserved_nodes[r.partition] += r.nodes;
+      sv.reserved_node_hours[r.partition] += r.node_hours;
+    }
+    return v;
+  }
+
+  bool anySiteOpen() const {
+    for (size_t i = 0; i < sites.size(); ++i) {
+      if (runtime[i].liveness == SiteState::kUp && !sites[i].drained && !sites[i].degraded &&
+          sites[i].capacity) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void recordDecision(const PlacementDecision& d, Effects& fx) {
+    auto it = last_decision.find(d.job_id);
+    // A waiting job is re-examined on every tick: store only decisions that say
+    // something new.
+    if (d.chosen_site.empty() && it != last_decision.end() && it->second.chosen_site.empty() &&
+        it->second.summary == d.summary) {
+      return;
+    }
+    last_decision[d.job_id] = d;
+    fx.decisions.push_back(d);
+  }
+
+  void place(Time now, Effects& fx) {
+    if (queue.empty()) return;
+    bool open = anySiteOpen();
+    std::vector<SiteView> v = views();
+    // Copy: dispatching removes entries from the queue.
+    std::vector<std::pair<int, int64_t>> order(queue.begin(), queue.end());
+    for (const auto& [prio, seq] : order) {
+      JobRecord& j = jobs.at(seq);
+      if (!open && last_decision.count(j.id)) continue;  // nothing could have changed
+      PlacementDecision d = decide(j, v, fed, now, cfg.policy);
+      if (!d.chosen_site.empty()) {
+        std::string partition;
+        for (const SiteVerdict& sv : d.verdicts) {
+          if (sv.site == d.chosen_site) partition = sv.partition;
+        }
+        dispatch(j, d, partition, now, fx);
+        SiteView& target = v[site_index.at(j.site)];
+        target.reserved_nodes[partition] += j.spec.nodes;
+        target.reserved_node_hours[partition] += j.spec.nodes * hours(j.spec.walltime);
+      }
+      recordDecision(d, fx);
+    }
+  }
+
+  // --- Messages ---
+  void onHello(size_t i, const Hello& h, Time now, Effects& fx) {
+    SiteRecord& s = sites[i];
+    runtime[i].session = true;
+    runtime[i].fresh_session = true;
+    s.agent_version = h.agent_version;
+    Welcome w;
+    w.coordinator_version = AIFED_VERSION;
+    w.protocol_version = protocolVersionString();
+    w.heartbeat_interval = cfg.heartbeat_interval;
+    w.capacity_interval = cfg.heartbeat_interval * 6;
+    send(s.id, w, fx);
+    setLiveness(i, SiteState::kUp, now, fx);
+    emit(s, fx);
+
+    // Reconcile what the agent holds with what we believe it holds.
+    std::set<std::string> reported;
+    for (const JobReport& r : h.jobs) {
+      reported.insert(r.job_id);
+      JobRecord* j = job(r.job_id);
+      if (!j || j->attempt != r.attempt || j->site != s.id || isTerminal(j->state)) {
+        send(s.id, Cancel{r.job_id, r.attempt, "the coordinator does not expect this attempt here"},
+             fx);
+        continue;
+      }
+      missing_since.erase(j->id);
+      if (!r.local_id.empty()) j->local_id = r.local_id;
+      if (j->state == JobState::kDispatched) {
+        confirmReservation(j->id, i);
+        s.jobs_placed++;
+      }
+      if (progressRank(r.state) > progressRank(j->state) && !isTerminal(r.state)) {
+        setState(*j, r.state, now);
+      }
+      emit(*j, fx);
+    }
+    for (int64_t seq : active) {
+      JobRecord& j = jobs.at(seq);
+      if (j.site != s.id || reported.count(j.id)) continue;
+      if (j.state == JobState::kDispatched) {
+        j.last_sent_at.reset();  // resend on this tick
+      } else {
+        missing_since.emplace(j.id, now);
+      }
+    }
+  }
+
+  void onCapacity(size_t i, const Capacity& c, Time now, Effects& fx) {
+    SiteRecord& s = sites[i];
+    setLiveness(i, SiteState::kUp, now, fx);
+    if (s.capacity && c.capacity.epoch <= s.capacity->epoch && !runtime[i].fresh_session) {
+      return;  // a late duplicate
+    }
+    runtime[i].fresh_session = false;
+    s.capacity = c.capacity;
+    s.degraded = c.degraded;
+    s.degraded_reason = c.degraded_reason;
+    s.last_report = now;
+    for (auto it = reservations.begin(); it != reservations.end();) {
+      if (it->second.site == s.id && it->second.acked &&
+          it->second.release_after_epoch < c.capacity.epoch) {
+        it = reservations.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    emit(s, fx);
+  }
+
+  void onDispatchAck(size_t i, const DispatchAck& a, Time now, Effects& fx) {
+    SiteRecord& s = sites[i];
+    JobRecord* j = job(a.job_id);
+    if (!j || j->attempt != a.attempt || j->site != s.id) {
+      // An attempt we no longer want there.
+      if (a.accepted) send(s.id, Cancel{a.job_id, a.attempt, "attempt superseded"}, fx);
+      return;
+    }
+    if (j->state != JobState::kDispatched) {
+      if (a.accepted && j->local_id.empty() && !a.local_id.empty()) {
+        j->local_id = a.local_id;
+        emit(*j, fx);
+      }
+      return;  // a repeated ack
+    }
+    if (a.accepted) {
+      j->local_id = a.local_id;
+      j->reason.clear();
+      setState(*j, JobState::kPending, now);
+      confirmReservation(j->id, i);
+      s.jobs_placed++;
+      emit(s, fx);
+      if (j->cancel_requested) {
+        j->last_sent_at = now;
+        send(s.id, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
+      }
+      emit(*j, fx);
+      return;
+    }
+    releaseReservation(j->id);
+    if (std::find(j->excluded_sites.begin(), j->excluded_sites.end(), s.id) ==
+        j->excluded_sites.end()) {
+      j->excluded_sites.push_back(s.id);
+    }
+    j->reason = "refused by " + s.id + ": " + a.reason;
+    j->site.clear();
+    if (j->cancel_requested) {
+      setState(*j, JobState::kCancelled, now);
+    } else if (j->attempt >= cfg.max_attempts) {
+      j->reason += " (after " + std::to_string(j->attempt) + " attempts)";
+      setState(*j, JobState::kFailed, now);
+    } else {
+      setState(*j, JobState::kQueued, now);
+    }
+    emit(*j, fx);
+  }
+
+  void onJobStatus(size_t i, const Message& m, const JobStatus& st, Time now, Effects& fx) {
+    const std::string& site = sites[i].id;
+    // Acknowledged once the effects are durable (the caller persists before sending).
+    send(site, Ack{m.msg_id}, fx);
+    JobRecord* j = job(st.job_id);
+    if (!j || j->attempt != st.attempt || j->site != site) {
+      if (!isTerminal(st.state)) {
+        send(site, Cancel{st.job_id, st.attempt, "attempt superseded"}, fx);
+      }
+      return;
+    }
+    if (isTerminal(j->state)) return;
+    if (progressRank(st.state) < progressRank(j->state)) return;  // late report
+    if (j->state == JobState::kDispatched) {
+      confirmReservation(j->id, i);
+      sites[i].jobs_placed++;
+      emit(sites[i], fx);
+    }
+    missing_since.erase(j->id);
+    if (!st.local_id.empty()) j->local_id = st.local_id;
+    if (st.started_at) j->started_at = st.started_at;
+    if (st.ended_at) j->ended_at = st.ended_at;
+    if (st.exit_code) j->exit_code = st.exit_code;
+    if (!st.reason.empty()) j->reason = st.reason;
+    setState(*j, st.state, now);
+    emit(*j, fx);
+  }
+
+  // --- Time ---
+  void checkLiveness(Time now, Effects& fx) {
+    for (size_t i = 0; i < sites.size(); ++i) {
+      SiteRuntime& rt = runtime[i];
+      const SiteRecord& s = sites[i];
+      if (rt.liveness == SiteState::kUnknown) {
+        if (!rt.unknown_since) continue;
+        if (now - *rt.unknown_since >= unreachableAfter()) {
+          setLiveness(i, SiteState::kUnreachable, now, fx);
+        }
+        continue;
+      }
+      if (!s.last_heard) continue;
+      Duration silent = now - *s.last_heard;
+      if (rt.liveness != SiteState::kUnreachable && silent >= unreachableAfter()) {
+        setLiveness(i, SiteState::kUnreachable, now, fx);
+      } else if (rt.liveness == SiteState::kUp && silent >= suspectAfter()) {
+        setLiveness(i, SiteState::kSuspect, now, fx);
+      }
+    }
+  }
+
+  void expireLeases(Time now, Effects& fx) {
+    for (size_t i = 0; i < sites.size(); ++i) {
+      SiteRuntime& rt = runtime[i];
+      const SiteRecord& s = sites[i];
+      if (rt.liveness != SiteState::kUnreachable || rt.lease_handled || !s.unreachable_since) {
+        continue;
+      }
+      if (now - *s.unreachable_since < cfg.lost_lease) continue;
+      rt.lease_handled = true;
+      std::vector<int64_t> at_site;
+      for (int64_t seq : active) {
+        if (jobs.at(seq).site == s.id) at_site.push_back(seq);
+      }
+      for (int64_t seq : at_site) {
+        loseJob(jobs.at(seq), "site " + s.id + " unreachable for longer than the lease", now, fx);
+      }
+    }
+  }
+
+  void expireMissing(Time now, Effects& fx) {
+    std::vector<std::string> due;
+    for (const auto& [id, since] : missing_since) {
+      if (now - since >= missingGrace()) due.push_back(id);
+    }
+    for (const std::string& id : due) {
+      JobRecord* j = job(id);
+      missing_since.erase(id);
+      if (!j || !isActive(j->state)) continue;
+      loseJob(*j, "site " + j->site + " no longer holds attempt " + std::to_string(j->attempt), now,
+              fx);
+    }
+  }
+
+  void expireReservations(Time now) {
+    for (auto it = reservations.begin(); it != reservations.end();) {
+      if (now - it->second.created >= cfg.reservation_timeout) {
+        it = reservations.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  bool canSend(const std::string& site) const {
+    size_t i = site_index.at(site);
+    return runtime[i].session &&
+           (runtime[i].liveness == SiteState::kUp || runtime[i].liveness == SiteState::kSuspect);
+  }
+
+  void retry(Time now, Effects& fx) {
+    for (int64_t seq : active) {
+      JobRecord& j = jobs.at(seq);
+      if (j.site.empty() || !canSend(j.site)) continue;
+      bool due = !j.last_sent_at || now - *j.last_sent_at >= cfg.retry_interval;
+      if (!due) continue;
+      if (j.cancel_requested) {
+        j.last_sent_at = now;
+        send(j.site, Cancel{j.id, j.attempt, "cancelled by user"}, fx);
+      } else if (j.state == JobState::kDispatched) {
+        j.last_sent_at = now;
+        send(j.site, Dispatch{j.id, j.attempt, j.spec}, fx);
+      }
+    }
+  }
+
+  std::optional<Time> nextDeadline() const {
+    std::optional<Time> next;
+    auto consider = [&](Time t) {
+      if (!next || t < *next) next = t;
+    };
+    for (size_t i = 0; i < sites.size(); ++i) {
+      const SiteRuntime& rt = runtime[i];
+      const SiteRecord& s = sites[i];
+      if (rt.liveness == SiteState::kUnknown && rt.unknown_since) {
+        consider(*rt.unknown_since + unreachableAfter());
+      } else if (rt.liveness == SiteState::kUp && s.last_heard) {
+        consider(*s.last_heard + suspectAfter());
+      } else if (rt.liveness == SiteState::kSuspect && s.last_heard) {
+        consider(*s.last_heard + unreachableAfter());
+      } else if (rt.liveness == SiteState::kUnreachable && !rt.lease_handled &&
+                 s.unreachable_since) {
+        consider(*s.unreachable_since + cfg.lost_lease);
+      }
+    }
+    for (int64_t seq : active) {
+      const JobRecord& j = jobs.at(seq);
+      if (j.state != JobState::kDispatched && !j.cancel_requested) continue;
+      if (j.site.empty() || !canSend(j.site)) continue;
+      if (!j.last_sent_at) return Time{};  // due now
+      consider(*j.last_sent_at + cfg.retry_interval);
+    }
+    for (const auto& [id, since] : missing_since) consider(since + missingGrace());
+    for (const auto& [id, r] : reservations) consider(r.created + cfg.reservation_timeout);
+    return next;
+  }
+
+  // --- Submission checks that need the federation ---
+  Status validateAgainstFederation(const JobSpec& spec) const {
+    if (!spec.gpu_type.empty() && !fed.offersAccelerator(spec.gpu_type)) {
+      std::set<std::string> offered;
+      for (const SiteConfig& s : fed.sites) {
+        for (const PartitionConfig& p : s.partitions) {
+          if (!p.node_type.accelerator.empty()) offered.insert(p.node_type.accelerator);
+        }
+      }
+      std::string list;
+      for (const std::string& o : offered) list += (list.empty() ? "" : ", ") + o;
+      return invalidArgument(
+          "no site offers accelerator \"" + spec.gpu_type + "\"; the federation offers: " + list,
+          "gpu_type");
+    }
+    for (const std::string& a : spec.allowed_sites) {
+      if (!fed.findSite(a)) {
+        return invalidArgument("allowed site \"" + a + "\" is not in the federation",
+                               "allowed_sites");
+      }
+    }
+    for (const std::string& c : spec.allowed_countries) {
+      bool any = std::any_of(fed.sites.begin(), fed.sites.end(),
+                             [&](const SiteConfig& s) { return s.country == c; });
+      if (!any) {
+        return invalidArgument("no federation site is in country \"" + c + "\"",
+                               "allowed_countries");
+      }
+    }
+    const ProjectConfig* project = fed.findProject(spec.project);
+    bool type_anywhere = false, type_allowed = false;
+    int largest = 0;
+    std::string largest_where;
+    for (const SiteConfig& s : fed.sites) {
+      bool allowed = residencyReason(spec, s, project).empty();
+      for (const PartitionConfig& p : s.partitions) {
+        if (!nodeTypeMatches(p.node_type, spec)) continue;
+        type_anywhere = true;
+        if (!allowed) continue;
+        type_allowed = true;
+        if (p.nodes >= spec.nodes) return Status::Ok();
+        if (p.nodes > largest) {
+          largest = p.nodes;
+          largest_where = s.id + "/" + p.name;
+        }
+      }
+    }
+    if (!type_anywhere) {
+      std::string per_node;
+      if (spec.gpus_per_node > 0) {
+        per_node = std::to_string(spec.gpus_per_node) + " x " +
+                   (spec.gpu_type.empty() ? "any accelerator" : spec.gpu_type);
+      }
+      if (spec.cores_per_node > 0) {
+        per_node += (per_node.empty() ? "" : ", ") + std::to_string(spec.cores_per_node) + " cores";
+      }
+      if (spec.memory_gib_per_node > 0) {
+        per_node +=
+            (per_node.empty() ? "" : ", ") + std::to_string(spec.memory_gib_per_node) + " GiB";
+      }
+      return invalidArgument("no site has nodes with " + per_node + " per node",
+                             spec.gpus_per_node > 0 ? "gpus_per_node" : "cores_per_node");
+    }
+    if (!type_allowed) {
+      return invalidArgument(
+          "no site the job may use (allowed sites, countries, project " +
+              std::string("residency) has nodes it fits on"),
+          spec.allowed_countries.empty() ? "allowed_sites" : "allowed_countries");
+    }
+    return invalidArgument("the job needs " + std::to_string(spec.nodes) +
+                               " nodes; the largest partition it may use has " +
+                               std::to_string(largest) + " (" + largest_where + ")",
+                           "nodes");
+  }
+};
+
+Broker::Broker(Federation federation, BrokerConfig config)
+    : impl_(std::make_unique<Impl>(std::move(federation), std::move(config))) {}
+
+Broker::~Broker() = default;
+
+void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
+                     int64_t next_job_seq) {
+  Impl& m = *impl_;
+  for (SiteRecord& r : sites) {
+    auto it = m.site_index.find(r.id);
+    if (it == m.site_index.end()) continue;  // removed from the federation file
+    SiteRecord& s = m.sites[it->second];
+    s.drained = r.drained;
+    s.jobs_placed = r.jobs_placed;
+    s.agent_version = r.agent_version;
+    s.capacity = r.capacity;
+    s.last_heard = r.last_heard;
+    s.last_report = r.last_report;
+  }
+  bool any_active = false;
+  for (JobRecord& j : jobs) {
+    std::optional<int64_t> seq = parseSeq(j.id);
+    if (!seq) continue;
+    m.next_seq = std::max(m.next_seq, *seq + 1);
+    if (j.state == JobState::kDispatched) j.last_sent_at.reset();
+    m.seq_of[j.id] = *seq;
+    JobRecord& stored = m.jobs[*seq] = std::move(j);
+    if (stored.state == JobState::kQueued) m.queue.insert({-stored.spec.priority, *seq});
+    if (isActive(stored.state)) {
+      m.active.insert(*seq);
+      any_active = true;
+      if (stored.state == JobState::kDispatched && !stored.site.empty()) {
+        m.reserve(stored, "", stored.dispatched_at.value_or(stored.updated_at));
+        // The partition is unknown after a restart: the reservation still blocks the
+        // nodes at the site level through the first matching partition.
+        if (const SiteRecord* s = &m.sites[m.site_index.at(stored.site)]; s->capacity) {
+          for (const PartitionCapacity& p : s->capacity->partitions) {
+            if (nodeTypeMatches(p.node_type, stored.spec) && p.nodes_total >= stored.spec.nodes) {
+              m.reservations[stored.id].partition = p.name;
+              break;
+            }
+          }
+        }
+      }
+    }
+  }
+  m.next_seq = std::max(m.next_seq, next_job_seq);
+  for (size_t i = 0; i < m.sites.size(); ++i) m.refreshDisplayedState(i);
+  (void)any_active;
+}
+
+Result<JobRecord> Broker::submit(const JobSpec& spec, Time now, Effects& fx) {
+  Impl& m = *impl_;
+  if (Status s = validateJobSpec(spec); !s.ok()) return s;
+  if (Status s = m.validateAgainstFederation(spec); !s.ok()) return s;
+  int64_t seq = m.next_seq++;
+  JobRecord j;
+  j.id = "j-" + std::to_string(seq);
+  j.spec = spec;
+  j.submitted_at = now;
+  j.updated_at = now;
+  m.seq_of[j.id] = seq;
+  JobRecord& stored = m.jobs[seq] = std::move(j);
+  m.queue.insert({-stored.spec.priority, seq});
+  m.emit(stored, fx);
+  return stored;
+}
+
+Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& fx) {
+  Impl& m = *impl_;
+  JobRecord* j = m.job(job_id);
+  if (!j) return notFound("no job " + job_id);
+  if (isTerminal(j->state)) {
+    return failedPrecondition("job " + job_id +
+                              " already ended: " + std::string(jobStateName(j->state)));
+  }
+  if (j->state == JobState::kQueued) {
+    j->reason = "cancelled by user";
+    m.setState(*j, JobState::kCancelled, now);
+  } else {
+    j->cancel_requested = true;
+    j->updated_at = now;
+    j->last_sent_at = now;
+    m.send(j->site, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
+  }
+  m.emit(*j, fx);
+  return *j;
+}
+
+Status Broker::setDrained(const std::string& site, bool drained, Time now, Effects& fx) {
+  Impl& m = *impl_;
+  auto it = m.site_index.find(site);
+  if (it == m.site_index.end()) return notFound("no site " + site);
+  SiteRecord& s = m.sites[it->second];
+  if (s.drained == drained) return Status::Ok();
+  s.drained = drained;
+  m.refreshDisplayedState(it->second);
+  (void)now;
+  m.emit(s, fx);
+  return Status::Ok();
+}
+
+void Broker::onMessage(const std::string& site, const Message& message, Time now, Effects& fx) {
+  Impl& m = *impl_;
+  auto it = m.site_index.find(site);
+  if (it == m.site_index.end()) return;
+  size_t i = it->second;
+  m.sites[i].last_heard = now;
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, Hello>) {
+          m.onHello(i, body, now, fx);
+        } else if constexpr (std::is_same_v<T, Capacity>) {
+          m.onCapacity(i, body, now, fx);
+        } else if constexpr (std::is_same_v<T, Heartbeat>) {
+          m.setLiveness(i, SiteState::kUp, now, fx);
+        } else if constexpr (std::is_same_v<T, DispatchAck>) {
+          m.setLiveness(i, SiteState::kUp, now, fx);
+          m.onDispatchAck(i, body, now, fx);
+        } else if constexpr (std::is_same_v<T, JobStatus>) {
+          m.setLiveness(i, SiteState::kUp, now, fx);
+          m.onJobStatus(i, message, body, now, fx);
+        } else if constexpr (std::is_same_v<T, Ack> || std::is_same_v<T, ErrorReply>) {
+          // CANCEL is retried until the terminal JOB_STATUS arrives, so its ACK needs no
+          // bookkeeping; an agent's ERROR is logged by the daemon.
+        } else {
+          m.send(site,
+                 ErrorReply{
+                     "bad_message",
+                     std::string(messageTypeName(message.body)) + " is not sent to a coordinator",
+                     "type", message.msg_id},
+                 fx);
+        }
+      },
+      message.body);
+}
+
+bool Broker::hasSession(const std::string& site) const {
+  auto it = impl_->site_index.find(site);
+  return it != impl_->site_index.end() && impl_->runtime[it->second].session;
+}
+
+void Broker::tick(Time now, Effects& fx) {
+  Impl& m = *impl_;
+  for (size_t i = 0; i < m.sites.size(); ++i) {
+    if (m.runtime[i].liveness == SiteState::kUnknown && !m.runtime[i].unknown_since) {
+      m.runtime[i].unknown_since = now;
+    }
+  }
+  m.checkLiveness(now, fx);
+  m.expireLeases(now, fx);
+  m.expireMissing(now, fx);
+  m.expireReservations(now);
+  m.retry(now, fx);
+  m.place(now, fx);
+}
+
+std::optional<Time> Broker::nextDeadline() const {
+  return impl_->nextDeadline();
+}
+
+const JobRecord* Broker::findJob(const std::string& id) const {
+  auto it = impl_->seq_of.find(id);
+  return it == impl_->seq_of.end() ? nullptr : &impl_->jobs.at(it->second);
+}
+
+std::vector<const JobRecord*> Broker::listJobs(std::optional<JobState> state,
+                                               const std::string& site, size_t offset,
+                                               size_t limit) const {
+  std::vector<const JobRecord*> out;
+  size_t skipped = 0;
+  for (const auto& [seq, j] : impl_->jobs) {
+    if (state && j.state != *state) continue;
+    if (!site.empty() && j.site != site) continue;
+    if (skipped < offset) {
+      ++skipped;
+      continue;
+    }
+    if (out.size() >= limit) break;
+    out.push_back(&j);
+  }
+  return out;
+}
+
+size_t Broker::countJobs(std::optional<JobState> state) const {
+  if (!state) return impl_->jobs.size();
+  if (*state == JobState::kQueued) return impl_->queue.size();
+  size_t n = 0;
+  for (const auto& [seq, j] : impl_->jobs) n += j.state == *state;
+  return n;
+}
+
+const std::vector<SiteRecord>& Broker::sites() const {
+  return impl_->sites;
+}
+
+const SiteRecord* Broker::findSite(const std::string& id) const {
+  auto it = impl_->site_index.find(id);
+  return it == impl_->site_index.end() ? nullptr : &impl_->sites[it->second];
+}
+
+const Federation& Broker::federation() const {
+  return impl_->fed;
+}
+const BrokerConfig& Broker::config() const {
+  return impl_->cfg;
+}
+
+int Broker::reservedNodes(const std::string& site) const {
+  int n = 0;
+  for (const auto& [id, r] : impl_->reservations) {
+    if (r.site == site) n += r.nodes;
+  }
+  return n;
+}
+
+const PlacementDecision* Broker::lastDecision(const std::string& job_id) const {
+  auto it = impl_->last_decision.find(job_id);
+  return it == impl_->last_decision.end() ? nullptr : &it->second;
+}
+
+}  // namespace aifed::broker

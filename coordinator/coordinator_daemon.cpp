@@ -1,0 +1,375 @@
+#include "coordinator/coordinator_daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "coordinator/api/http_server.h"
+#include "coordinator/rest_api.h"
+#include "coordinator/store/coordinator_store.h"
+#include "protocol/transport/curve_keys.h"
+#include "protocol/transport/zap_handler.h"
+#include "protocol/transport/zmq_socket.h"
+
+namespace aifed::coordinator {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+// Frames handled per readiness event before effects are committed: the group commit.
+constexpr int kMaxFramesPerBatch = 512;
+
+class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
+ public:
+  CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock, Federation federation,
+                        transport::CurveKeyPair keys,
+                        std::unique_ptr<store::CoordinatorStore> store)
+      : config_(std::move(config)),
+        clock_(clock),
+        keys_(std::move(keys)),
+        store_(std::move(store)),
+        broker_(federation, config_.broker),
+        boot_ms_(toMillis(clock.now())),
+        zmq_fd_(io_),
+        timer_(io_),
+        http_(io_, [this](const api::HttpRequest& r) { return router_.route(r); }) {
+    std::map<std::string, std::string> keys_by_public;
+    for (const SiteConfig& s : federation.sites) {
+      if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
+    }
+    zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
+    router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
+    addRestRoutes(router_, *this);
+  }
+
+  ~CoordinatorDaemonImpl() override {
+    // The descriptor belongs to libzmq: never let asio close it.
+    if (zmq_fd_.is_open()) zmq_fd_.release();
+  }
+
+  Status restore() {
+    auto jobs = store_->loadJobs();
+    if (!jobs.ok()) return jobs.status();
+    auto sites = store_->loadSites();
+    if (!sites.ok()) return sites.status();
+    auto seq = store_->nextJobSeq();
+    if (!seq.ok()) return seq.status();
+    spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
+                 config_.database);
+    broker_.restore(std::move(*jobs), std::move(*sites), *seq);
+    return Status::Ok();
+  }
+
+  // CoordinatorDaemon
+  Status start() override {
+    Result<std::string> ep = router_socket_->bind(config_.zmq_bind);
+    if (!ep.ok()) return ep.status();
+    zmq_endpoint_ = *ep;
+    Result<uint16_t> port = http_.listen(config_.http_address, config_.http_port);
+    if (!port.ok()) return port.status();
+    http_port_ = *port;
+    zmq_fd_.assign(router_socket_->fd());
+    armZmq();
+    asio::post(io_, [this] { onZmqReadable(); });
+    armTimer();
+    spdlog::info("coordinator up: agents on {}, REST on http://{}:{}", zmq_endpoint_,
+                 config_.http_address, http_port_);
+    if (!config_.ready_file.empty()) {
+      json::object ready{{"zmq_endpoint", zmq_endpoint_},
+                         {"http_port", http_port_},
+                         {"public_key", keys_.public_key}};
+      std::string tmp = config_.ready_file + ".tmp";
+      std::ofstream(tmp) << json::serialize(ready) << "\n";
+      std::filesystem::rename(tmp, config_.ready_file);
+    }
+    return Status::Ok();
+  }
+
+  void run() override { io_.run(); }
+
+  void stop() override {
+    asio::post(io_, [this] {
+      stopping_ = true;
+      http_.stop();
+      timer_.cancel();
+      if (zmq_fd_.is_open()) {
+        zmq_fd_.cancel();
+        zmq_fd_.release();
+      }
+    });
+  }
+
+  std::string zmqEndpoint() const override { return zmq_endpoint_; }
+  uint16_t httpPort() const override { return http_port_; }
+
+  // JobService
+  broker::Broker& broker() override { return broker_; }
+  Time now() const override { return clock_.now(); }
+  Status commit(broker::Effects& fx) override {
+    if (fx.empty()) return Status::Ok();
+    if (!fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty()) {
+      if (Status s = store_->apply(fx); !s.ok()) {
+        // Nothing durable, so nothing is sent; the broker's retries re-create the
+        // messages once the database answers again.
+        spdlog::error("cannot persist effects: {}", s.toString());
+        fx.clear();
+        return s;
+      }
+    }
+    for (broker::OutboundMessage& out : fx.messages) sendToSite(out.site, std::move(out.body));
+    fx.clear();
+    // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
+    asio::post(io_, [this] { onZmqReadable(); });
+    rearmTimerIfSooner();
+    return Status::Ok();
+  }
+  json::object transportStats() const override {
+    return json::object{{"frames_in", frames_in_},
+                        {"frames_out", frames_out_},
+                        {"errors_sent", errors_sent_},
+                        {"wrong_site_refused", wrong_site_},
+                        {"handshakes_accepted", zap_->stats().accepted},
+                        {"handshakes_refused", zap_->stats().refused}};
+  }
+
+ private:
+  std::string nextMsgId() {
+    return "coordinator-" + std::to_string(boot_ms_) + "-" + std::to_string(++msg_counter_);
+  }
+
+  void sendFrame(const std::string& route, const std::string& site, Body body) {
+    Message m = makeMessage(site, nextMsgId(), clock_.now(), std::move(body));
+    if (Status s = router_socket_->send(route, encodeMessage(m)); !s.ok()) {
+      spdlog::debug("not sent to {}: {}", site, s.toString());
+      return;
+    }
+    ++frames_out_;
+  }
+
+  void sendToSite(const std::string& site, Body body) {
+    auto it = routes_.find(site);
+    if (it == routes_.end()) return;  // never connected; retries cover it
+    sendFrame(it->second, site, std::move(body));
+  }
+
+  void replyError(const std::string& route, const std::string& site, ErrorReply error) {
+    ++errors_sent_;
+    spdlog::warn("ERROR {} to {}: {}", error.code, site.empty() ? route : site, error.message);
+    sendFrame(route, site, std::move(error));
+  }
+
+  void handleFrame(const transport::InboundFrame& in, Time now, broker::Effects& fx) {
+    ++frames_in_;
+    // ZAP admitted only federation keys and named their site; without a name there is
+    // no authenticated peer (this cannot happen with CURVE on), so refuse.
+    const std::string& key_site = in.user_id;
+    auto decoded = decodeMessage(in.payload);
+    if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
+      replyError(in.route, key_site, errorFor(*failure));
+      return;
+    }
+    const Message& m = std::get<Message>(decoded);
+    if (key_site.empty() || broker_.federation().findSite(key_site) == nullptr) {
+      replyError(in.route, m.site,
+                 {"unknown_site", "this connection is not authenticated as a federation site",
+                  "site", m.msg_id});
+      return;
+    }
+    if (m.site != key_site) {
+      ++wrong_site_;
+      replyError(in.route, key_site,
+                 {"wrong_site",
+                  "the key of site \"" + key_site + "\" cannot speak for site \"" + m.site + "\"",
+                  "site", m.msg_id});
+      return;
+    }
+    routes_[key_site] = in.route;
+    if (!std::holds_alternative<Hello>(m.body) && !broker_.hasSession(key_site)) {
+      replyError(in.route, key_site,
+                 {"hello_required", "no session for site \"" + key_site + "\": send HELLO first",
+                  "type", m.msg_id});
+      return;
+    }
+    broker_.onMessage(key_site, m, now, fx);
+  }
+
+  void armZmq() {
+    if (stopping_ || !zmq_fd_.is_open()) return;
+    zmq_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this](const boost::system::error_code& ec) {
+                         if (ec || stopping_) return;
+                         onZmqReadable();
+                         armZmq();
+                       });
+  }
+
+  void onZmqReadable() {
+    if (stopping_) return;
+    while (true) {
+      broker::Effects fx;
+      Time now = clock_.now();
+      int n = 0;
+      for (; n < kMaxFramesPerBatch; ++n) {
+        std::optional<transport::InboundFrame> in = router_socket_->tryReceive();
+        if (!in) break;
+        handleFrame(*in, now, fx);
+      }
+      if (n == 0) return;
+      broker_.tick(now, fx);
+      (void)commit(fx);
+    }
+  }
+
+  void armTimer() {
+    if (stopping_) return;
+    Time now = clock_.now();
+    Time next = now + std::chrono::seconds(1);
+    if (std::optional<Time> d = broker_.nextDeadline()) next = std::min(next, std::max(*d, now));
+    timer_deadline_ = next;
+    timer_.expires_after(next - now);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      broker::Effects fx;
+      broker_.tick(clock_.now(), fx);
+      (void)commit(fx);
+      armTimer();
+    });
+  }
+
+  void rearmTimerIfSooner() {
+    std::optional<Time> d = broker_.nextDeadline();
+    if (d && *d < timer_deadline_ && !stopping_) {
+      timer_.cancel();  // the cancelled handler returns; arm anew
+      armTimer();
+    }
+  }
+
+  CoordinatorConfig config_;
+  const Clock& clock_;
+  transport::CurveKeyPair keys_;
+  std::unique_ptr<store::CoordinatorStore> store_;
+  broker::Broker broker_;
+  int64_t boot_ms_;
+  uint64_t msg_counter_ = 0;
+
+  asio::io_context io_;
+  zmq::context_t zmq_context_;
+  std::unique_ptr<transport::ZapHandler> zap_;
+  std::unique_ptr<transport::RouterSocket> router_socket_;
+  asio::posix::stream_descriptor zmq_fd_;
+  asio::steady_timer timer_;
+  Time timer_deadline_{};
+  api::Router router_;
+  api::HttpServer http_;
+  std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
+  std::string zmq_endpoint_;
+  uint16_t http_port_ = 0;
+  bool stopping_ = false;
+  uint64_t frames_in_ = 0, frames_out_ = 0, errors_sent_ = 0, wrong_site_ = 0;
+};
+
+}  // namespace
+
+Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return invalidArgument(msg.str());
+  }
+  std::string base = std::filesystem::absolute(path).parent_path().string();
+  CoordinatorConfig c;
+  auto need = [&](const char* key, std::string& out) -> Status {
+    auto v = root[key].value<std::string>();
+    if (!v || v->empty()) return invalidArgument(path + ": " + key + ": required", key);
+    out = resolve(base, *v);
+    return Status::Ok();
+  };
+  if (Status s = need("federation", c.federation_file); !s.ok()) return s;
+  if (Status s = need("key_file", c.key_file); !s.ok()) return s;
+  if (Status s = need("database", c.database); !s.ok()) return s;
+  c.zmq_bind = root["zmq_bind"].value_or(c.zmq_bind);
+  c.http_address = root["http_address"].value_or(c.http_address);
+  int64_t port = root["http_port"].value_or(int64_t{c.http_port});
+  if (port < 0 || port > 65535) {
+    return invalidArgument(path + ": http_port: must be 0..65535", "http_port");
+  }
+  c.http_port = static_cast<uint16_t>(port);
+  c.log_level = root["log_level"].value_or(c.log_level);
+  if (const toml::table* l = root["liveness"].as_table()) {
+    auto ms = [&](const char* key, Duration& out) -> Status {
+      if (auto v = (*l)[key].value<int64_t>()) {
+        if (*v <= 0) return invalidArgument(path + ": liveness." + key + ": must be positive", key);
+        out = Duration(*v);
+      }
+      return Status::Ok();
+    };
+    if (Status s = ms("heartbeat_interval_ms", c.broker.heartbeat_interval); !s.ok()) return s;
+    if (Status s = ms("retry_interval_ms", c.broker.retry_interval); !s.ok()) return s;
+    if (Status s = ms("lost_lease_ms", c.broker.lost_lease); !s.ok()) return s;
+    c.broker.suspect_after_missed = static_cast<int>(
+        (*l)["suspect_after_missed"].value_or(int64_t{c.broker.suspect_after_missed}));
+    c.broker.unreachable_after_missed = static_cast<int>(
+        (*l)["unreachable_after_missed"].value_or(int64_t{c.broker.unreachable_after_missed}));
+    if (c.broker.suspect_after_missed < 1 ||
+        c.broker.unreachable_after_missed <= c.broker.suspect_after_missed) {
+      return invalidArgument(
+          path + ": liveness: need 1 <= suspect_after_missed < unreachable_after_missed",
+          "unreachable_after_missed");
+    }
+  }
+  return c;
+}
+
+Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(CoordinatorConfig config,
+                                                                     const Clock& clock) {
+  Result<Federation> fed = loadFederationFile(config.federation_file);
+  if (!fed.ok()) return fed.status();
+  int keyed = 0;
+  for (const SiteConfig& s : fed->sites) {
+    if (s.curve_public_key.empty()) {
+      spdlog::warn("site {} has no curve_public_key in {}: its agent cannot connect", s.id,
+                   config.federation_file);
+    } else {
+      ++keyed;
+    }
+  }
+  if (keyed == 0) {
+    return invalidArgument(config.federation_file +
+                           ": no site has a curve_public_key, so no agent could connect");
+  }
+  Result<transport::CurveKeyPair> keys = transport::readKeyPairFile(config.key_file);
+  if (!keys.ok()) return keys.status();
+  if (keys->secret_key.empty()) {
+    return invalidArgument(config.key_file + ": the coordinator needs its secret key", "key_file");
+  }
+  if (auto dir = std::filesystem::path(config.database).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+  }
+  auto store = store::CoordinatorStore::open(config.database);
+  if (!store.ok()) return store.status();
+  auto daemon = std::make_unique<CoordinatorDaemonImpl>(std::move(config), clock, std::move(*fed),
+                                                        std::move(*keys), std::move(*store));
+  if (Status s = daemon->restore(); !s.ok()) return s;
+  return std::unique_ptr<CoordinatorDaemon>(std::move(daemon));
+}
+
+}  // namespace aifed::coordinator

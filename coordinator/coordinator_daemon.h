@@ -1,0 +1,54 @@
+// The coordinator daemon: one event loop (Boost.Asio, one thread) that carries the
+// ZeroMQ ROUTER (through its fd), the REST API and the broker's timer. The broker is
+// pure; this file is where time, sockets and SQLite meet it.
+//
+// Every batch of inputs (a burst of agent frames, one REST request, a timer) runs the
+// broker, persists the resulting Effects in ONE SQLite transaction, and only then
+// sends the Effects' messages: nothing is sent that a restart would forget.
+//
+//   auto cfg = loadCoordinatorConfig("coordinator.toml");
+//   auto daemon = CoordinatorDaemon::create(*cfg, clock);
+//   (*daemon)->start();   // binds; `ready_file` gets the endpoints
+//   (*daemon)->run();     // until stop()
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "coordinator/broker/broker.h"
+#include "protocol/clock.h"
+#include "protocol/status.h"
+
+namespace aifed::coordinator {
+
+struct CoordinatorConfig {
+  std::string federation_file;
+  std::string key_file;  // the coordinator's CURVE key pair
+  std::string database;
+  std::string zmq_bind = "tcp://127.0.0.1:7781";
+  std::string http_address = "127.0.0.1";
+  uint16_t http_port = 7780;
+  std::string ready_file;  // written once listening: {"zmq_endpoint":..,"http_port":..}
+  std::string log_level = "info";
+  broker::BrokerConfig broker;
+};
+
+// Reads the coordinator's TOML file; relative paths are resolved against its directory.
+Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path);
+
+class CoordinatorDaemon {
+ public:
+  static Result<std::unique_ptr<CoordinatorDaemon>> create(CoordinatorConfig config,
+                                                           const Clock& clock);
+  virtual ~CoordinatorDaemon() = default;
+  // Binds the ROUTER and the HTTP listener and writes the ready file.
+  virtual Status start() = 0;
+  // Runs the event loop until stop().
+  virtual void run() = 0;
+  // Safe to call from a signal handler's context via the loop (it posts).
+  virtual void stop() = 0;
+  virtual std::string zmqEndpoint() const = 0;
+  virtual uint16_t httpPort() const = 0;
+};
+
+}  // namespace aifed::coordinator

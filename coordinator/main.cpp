@@ -1,0 +1,69 @@
+// aifed-coordinator: the federation's coordinator daemon. See docs/operations.md.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <thread>
+
+#include "coordinator/coordinator_daemon.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"aifed-coordinator: places jobs across the federation's sites"};
+  std::string config_path;
+  std::string zmq_bind, database, ready_file, log_level;
+  int http_port = -1;
+  app.add_option("-c,--config", config_path, "coordinator TOML file")->required();
+  app.add_option("--zmq-bind", zmq_bind, "override zmq_bind (tcp://127.0.0.1:* picks a port)");
+  app.add_option("--http-port", http_port, "override http_port (0 picks a port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--database", database, "override database");
+  app.add_option("--ready-file", ready_file, "write endpoints as JSON here once listening");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = aifed::coordinator::loadCoordinatorConfig(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}", config.status().toString());
+    return 2;
+  }
+  if (!zmq_bind.empty()) config->zmq_bind = zmq_bind;
+  if (http_port >= 0) config->http_port = static_cast<uint16_t>(http_port);
+  if (!database.empty()) config->database = database;
+  if (!ready_file.empty()) config->ready_file = ready_file;
+  if (!log_level.empty()) config->log_level = log_level;
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+
+  // Signals go to one waiting thread that asks the loop to stop: nothing runs in a
+  // signal handler's context.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  aifed::RealClock clock;
+  auto daemon = aifed::coordinator::CoordinatorDaemon::create(*config, clock);
+  if (!daemon.ok()) {
+    spdlog::error("cannot start: {}", daemon.status().toString());
+    return 1;
+  }
+  if (aifed::Status s = (*daemon)->start(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.toString());
+    return 1;
+  }
+  std::atomic<bool> signalled{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    signalled = true;
+    spdlog::info("signal {}: stopping", sig);
+    (*daemon)->stop();
+  });
+  (*daemon)->run();
+  // If the loop ended without a signal, wake the waiter so it can be joined.
+  if (!signalled) pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  spdlog::info("coordinator stopped");
+  return 0;
+}

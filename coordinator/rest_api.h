@@ -1,0 +1,30 @@
+// The REST API v1 handlers (docs/api.md): job intake and queries, sites, federation
+// summary. They run on the coordinator's event-loop thread and call the broker directly.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include "coordinator/api/http_server.h"
+#include "coordinator/broker/broker.h"
+
+namespace aifed::coordinator {
+
+// What the REST layer needs from the daemon.
+class JobService {
+ public:
+  virtual ~JobService() = default;
+  virtual broker::Broker& broker() = 0;
+  virtual Time now() const = 0;
+  // Persists `fx` and sends its messages; an error means nothing was made durable.
+  virtual Status commit(broker::Effects& fx) = 0;
+  // Per-connection counters for the federation summary.
+  virtual boost::json::object transportStats() const = 0;
+};
+
+void addRestRoutes(api::Router& router, JobService& service);
+
+boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last);
+boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
+                             int reserved_nodes, Time now);
+
+}  // namespace aifed::coordinator

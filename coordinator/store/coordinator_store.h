@@ -1,0 +1,47 @@
+// The coordinator's durable state in one SQLite file (WAL mode): jobs, sites and every
+// placement decision. The schema is versioned and migrated forward at open.
+//
+// The broker produces Effects; the daemon calls apply() once per batch of effects, in
+// one transaction, *before* sending the effects' messages. That is the coordinator's
+// half of exactly-once delivery: nothing is sent that a restart would forget.
+//
+//   auto store = CoordinatorStore::open("/var/lib/aifed/coordinator.db");
+//   if (!store.ok()) die(store.status().toString());
+//   broker.restore((*store)->loadJobs().value(), (*store)->loadSites().value(),
+//                  (*store)->nextJobSeq().value());
+//   ... broker.tick(now, fx); Status s = (*store)->apply(fx);
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coordinator/broker/broker.h"
+#include "protocol/status.h"
+
+namespace aifed::store {
+
+class CoordinatorStore {
+ public:
+  virtual ~CoordinatorStore() = default;
+
+  // Opens or creates the database, enables WAL, runs pending migrations.
+  // kInvalidArgument if the file is not an aifed coordinator database or its schema
+  // is newer than this build knows.
+  static Result<std::unique_ptr<CoordinatorStore>> open(const std::string& path);
+
+  // Persists every job, site and decision in `fx` in one transaction (upserts for jobs
+  // and sites, inserts for decisions). Messages are not stored. Idempotent for the
+  // same effects. kUnavailable if the database stays busy.
+  virtual Status apply(const broker::Effects& fx) = 0;
+
+  virtual Result<std::vector<broker::JobRecord>> loadJobs() = 0;
+  virtual Result<std::vector<broker::SiteRecord>> loadSites() = 0;
+  // 1 + the highest job sequence number ever stored (job ids are "j-<seq>").
+  virtual Result<int64_t> nextJobSeq() = 0;
+  // Every decision stored for a job, oldest first.
+  virtual Result<std::vector<broker::PlacementDecision>> decisions(const std::string& job_id) = 0;
+  virtual Result<int> schemaVersion() = 0;
+};
+
+}  // namespace aifed::store

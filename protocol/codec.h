@@ -1,0 +1,29 @@
+// JSON mapping of the domain types, shared by the wire codec (messages.h), the REST
+// API and the SQLite stores, so a JobSpec has exactly one JSON form everywhere.
+//
+// Field names carry their unit: `walltime_s`, `heartbeat_interval_ms`; instants are
+// `*_at` in integer milliseconds since the Unix epoch. Readers ignore unknown fields and
+// report a missing or mistyped one with its full path ("body.spec.nodes").
+#pragma once
+
+#include <boost/json.hpp>
+#include <string_view>
+
+#include "protocol/status.h"
+#include "protocol/types.h"
+
+namespace aifed {
+
+boost::json::object toJson(const JobSpec& spec);
+// `path` prefixes field names in errors ("body.spec"). Also runs validateJobSpec.
+Result<JobSpec> jobSpecFromJson(const boost::json::value& value, std::string_view path = "");
+
+boost::json::object toJson(const PartitionCapacity& partition);
+Result<PartitionCapacity> partitionFromJson(const boost::json::value& value,
+                                            std::string_view path = "");
+
+boost::json::object toJson(const SiteCapacity& capacity);
+Result<SiteCapacity> siteCapacityFromJson(const boost::json::value& value,
+                                          std::string_view path = "");
+
+}  // namespace aifed

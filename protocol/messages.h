@@ -1,0 +1,160 @@
+// Wire messages of protocol v1 between a site agent and the coordinator.
+//
+// Every message is one ZeroMQ frame holding a JSON object: an envelope (v, type,
+// msg_id, site, sent_at) and a `body` whose shape depends on `type`. docs/protocol.md
+// is the normative description; tests/golden/ pins the exact bytes.
+//
+//   Message m = makeMessage("mimer", "m-1", clock.now(), Heartbeat{.epoch = 7});
+//   std::string frame = encodeMessage(m);
+//   Result<Message> back = decodeMessage(frame);   // back->body holds a Heartbeat
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/clock.h"
+#include "protocol/status.h"
+#include "protocol/types.h"
+
+namespace aifed {
+
+inline constexpr int kProtocolMajor = 1;
+inline constexpr int kProtocolMinor = 0;
+// "1.0": what this build writes in every envelope's `v`.
+std::string protocolVersionString();
+
+// Agent -> coordinator, first message on every (re)connection. Carries every job the
+// agent knows so the coordinator can reconcile after either side restarted.
+struct JobReport {
+  std::string job_id;
+  int attempt = 0;
+  std::string local_id;
+  JobState state = JobState::kPending;
+  bool operator==(const JobReport&) const = default;
+};
+struct Hello {
+  std::string agent_version;
+  std::string backend;  // "simulated" | "slurm"
+  std::vector<JobReport> jobs;
+  bool operator==(const Hello&) const = default;
+};
+
+// Coordinator -> agent, the answer to HELLO: the session's parameters.
+struct Welcome {
+  std::string coordinator_version;
+  std::string protocol_version;  // the version both sides now speak
+  Duration heartbeat_interval{0};
+  Duration capacity_interval{0};  // longest gap between CAPACITY reports
+  bool operator==(const Welcome&) const = default;
+};
+
+// Agent -> coordinator: capacity, on change and at least every capacity_interval.
+struct Capacity {
+  SiteCapacity capacity;
+  bool degraded = false;  // the local scheduler is not answering
+  std::string degraded_reason;
+  bool operator==(const Capacity&) const = default;
+};
+
+// Agent -> coordinator, every heartbeat_interval.
+struct Heartbeat {
+  uint64_t epoch = 0;  // latest capacity epoch sent
+  int running_jobs = 0;
+  int pending_jobs = 0;
+  bool operator==(const Heartbeat&) const = default;
+};
+
+// Coordinator -> agent: run this job. (job_id, attempt) is the idempotency key.
+struct Dispatch {
+  std::string job_id;
+  int attempt = 1;
+  JobSpec spec;
+  bool operator==(const Dispatch&) const = default;
+};
+
+// Agent -> coordinator: the answer to one DISPATCH; repeated for a repeated DISPATCH.
+struct DispatchAck {
+  std::string job_id;
+  int attempt = 1;
+  bool accepted = false;
+  std::string reason;    // why it was rejected
+  std::string local_id;  // the local scheduler's id when accepted
+  bool operator==(const DispatchAck&) const = default;
+};
+
+// Agent -> coordinator: a job changed state. Acknowledged with ACK.
+struct JobStatus {
+  std::string job_id;
+  int attempt = 1;
+  std::string local_id;
+  JobState state = JobState::kPending;
+  std::optional<Time> submitted_at;
+  std::optional<Time> started_at;
+  std::optional<Time> ended_at;
+  std::optional<int> exit_code;
+  std::string reason;
+  bool operator==(const JobStatus&) const = default;
+};
+
+// Coordinator -> agent: cancel this attempt. Acknowledged with ACK; the resulting
+// state change arrives as JOB_STATUS.
+struct Cancel {
+  std::string job_id;
+  int attempt = 1;
+  std::string reason;
+  bool operator==(const Cancel&) const = default;
+};
+
+// Either direction: the message with this msg_id was received and made durable.
+struct Ack {
+  std::string ack_msg_id;
+  bool operator==(const Ack&) const = default;
+};
+
+// Either direction: the message could not be processed.
+struct ErrorReply {
+  std::string code;        // "bad_message", "missing_field", "version_mismatch", ...
+  std::string message;     // human readable, names what was wrong
+  std::string field;       // the offending field, when one is to blame
+  std::string ref_msg_id;  // msg_id of the offending message, when it could be read
+  bool operator==(const ErrorReply&) const = default;
+};
+
+using Body = std::variant<Hello, Welcome, Capacity, Heartbeat, Dispatch, DispatchAck, JobStatus,
+                          Cancel, Ack, ErrorReply>;
+
+// The wire name of a body type: "HELLO", "CAPACITY", "DISPATCH_ACK", ...
+std::string_view messageTypeName(const Body& body);
+
+struct Message {
+  std::string v;  // "major.minor"
+  std::string msg_id;
+  std::string site;
+  Time sent_at{};
+  Body body;
+  bool operator==(const Message&) const = default;
+};
+
+Message makeMessage(std::string site, std::string msg_id, Time sent_at, Body body);
+
+std::string encodeMessage(const Message& message);
+
+// What decoding learnt even when it failed, so the ERROR reply can refer to the
+// message (ref_msg_id) and the peer's version.
+struct DecodeFailure {
+  Status status;       // kInvalidArgument (with field) or kVersionMismatch
+  std::string msg_id;  // empty if unreadable
+  std::string peer_version;
+};
+
+// Parses one frame. Unknown fields are ignored; an unknown type, a missing or mistyped
+// field, or an unknown major version is a failure naming the field ("body.epoch").
+std::variant<Message, DecodeFailure> decodeMessage(std::string_view frame);
+
+// The ERROR reply for a failed decode.
+ErrorReply errorFor(const DecodeFailure& failure);
+
+}  // namespace aifed

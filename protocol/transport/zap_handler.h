@@ -1,0 +1,51 @@
+// The coordinator's ZAP handler (ZeroMQ RFC 27): decides, during the CURVE handshake,
+// whether a connecting agent's public key belongs to the federation, and names the
+// site it speaks for. libzmq attaches that name to every message of the connection as
+// the "User-Id" property, which the coordinator compares with each envelope's `site`:
+// a key may act only for its own site.
+//
+//   ZapHandler zap(context, {{"<mimer public key>", "mimer"}});   // serves from now on
+//   ... bind the ROUTER with ZMQ_ZAP_DOMAIN set ...
+//   zap.stats().refused   // handshakes refused so far
+//
+// The handler runs on its own thread because libzmq's I/O thread waits for its answer
+// while the handshake is in progress; the key table is fixed at construction.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+#include <zmq.hpp>
+
+namespace aifed::transport {
+
+class ZapHandler {
+ public:
+  struct Stats {
+    uint64_t accepted = 0;
+    uint64_t refused = 0;
+  };
+
+  // `keys`: Z85 public key -> site id. Binds inproc://zeromq.zap.01 in `context`; at
+  // most one handler may exist per context.
+  ZapHandler(zmq::context_t& context, std::map<std::string, std::string> keys);
+  ~ZapHandler();
+  ZapHandler(const ZapHandler&) = delete;
+  ZapHandler& operator=(const ZapHandler&) = delete;
+
+  Stats stats() const { return {accepted_.load(), refused_.load()}; }
+
+ private:
+  void serve();
+
+  zmq::context_t& context_;
+  std::map<std::string, std::string> keys_;
+  zmq::socket_t socket_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::thread thread_;
+};
+
+}  // namespace aifed::transport

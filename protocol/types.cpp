@@ -1,0 +1,197 @@
+#include "protocol/types.h"
+
+#include <array>
+#include <string>
+#include <utility>
+
+namespace aifed {
+namespace {
+
+constexpr size_t kMaxNameLength = 128;
+
+bool isLowerIdentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+// Project and user names end up in Slurm arguments, SQLite rows and log lines: keep
+// them to characters that need no quoting anywhere.
+bool isAccountChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '@';
+}
+
+// A job name is free text for humans, but no control characters (they would break
+// log lines and terminal output). Bytes >= 0x80 pass so UTF-8 names are fine.
+bool isJobNameChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x20 && u != 0x7f;
+}
+
+bool isEnvKeyChar(char c, bool first) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
+  return !first && c >= '0' && c <= '9';
+}
+
+Status checkName(const std::string& value, const char* field, bool (*allowed)(char)) {
+  if (value.size() > kMaxNameLength) {
+    return invalidArgument(
+        std::string(field) + " must be at most " + std::to_string(kMaxNameLength) + " characters",
+        field);
+  }
+  for (char c : value) {
+    if (!allowed(c)) {
+      return invalidArgument(std::string(field) + " contains a character that is not allowed",
+                             field);
+    }
+  }
+  return Status::Ok();
+}
+
+bool isCountryCode(const std::string& value) {
+  return value.size() == 2 && value[0] >= 'A' && value[0] <= 'Z' && value[1] >= 'A' &&
+         value[1] <= 'Z';
+}
+
+constexpr std::array<std::pair<JobState, std::string_view>, 10> kJobStateNames = {{
+    {JobState::kQueued, "queued"},
+    {JobState::kDispatched, "dispatched"},
+    {JobState::kPending, "pending"},
+    {JobState::kRunning, "running"},
+    {JobState::kCompleted, "completed"},
+    {JobState::kFailed, "failed"},
+    {JobState::kCancelled, "cancelled"},
+    {JobState::kTimeout, "timeout"},
+    {JobState::kNodeFail, "node_fail"},
+    {JobState::kLost, "lost"},
+}};
+
+constexpr std::array<std::pair<SiteState, std::string_view>, 5> kSiteStateNames = {{
+    {SiteState::kUnknown, "unknown"},
+    {SiteState::kUp, "up"},
+    {SiteState::kSuspect, "suspect"},
+    {SiteState::kUnreachable, "unreachable"},
+    {SiteState::kDraining, "draining"},
+}};
+
+}  // namespace
+
+Status validateJobSpec(const JobSpec& spec) {
+  if (Status s = checkName(spec.name, "name", isJobNameChar); !s.ok()) return s;
+  if (Status s = checkName(spec.project, "project", isAccountChar); !s.ok()) return s;
+  if (Status s = checkName(spec.user, "user", isAccountChar); !s.ok()) return s;
+  if (spec.nodes < 1) return invalidArgument("nodes must be at least 1", "nodes");
+  if (spec.gpus_per_node < 0) {
+    return invalidArgument("gpus_per_node must not be negative", "gpus_per_node");
+  }
+  for (char c : spec.gpu_type) {
+    if (!isLowerIdentChar(c)) {
+      return invalidArgument(
+          "gpu_type must be a lower-case accelerator model name ([a-z0-9-]), got \"" +
+              spec.gpu_type + "\"",
+          "gpu_type");
+    }
+  }
+  if (spec.gpu_type.size() > kMaxNameLength) {
+    return invalidArgument("gpu_type is too long", "gpu_type");
+  }
+  if (!spec.gpu_type.empty() && spec.gpus_per_node == 0) {
+    return invalidArgument("gpu_type \"" + spec.gpu_type + "\" given but gpus_per_node is 0",
+                           "gpu_type");
+  }
+  if (spec.cores_per_node < 0) {
+    return invalidArgument("cores_per_node must not be negative", "cores_per_node");
+  }
+  if (spec.memory_gib_per_node < 0) {
+    return invalidArgument("memory_gib_per_node must not be negative", "memory_gib_per_node");
+  }
+  if (spec.walltime <= Duration::zero()) {
+    return invalidArgument("walltime must be positive", "walltime_s");
+  }
+  for (size_t i = 0; i < spec.allowed_sites.size(); ++i) {
+    const std::string& site = spec.allowed_sites[i];
+    bool ok = !site.empty() && site.size() <= kMaxNameLength;
+    for (char c : site) ok = ok && isLowerIdentChar(c);
+    if (!ok) {
+      return invalidArgument("allowed site id \"" + site + "\" is not a site id ([a-z0-9-])",
+                             "allowed_sites[" + std::to_string(i) + "]");
+    }
+  }
+  for (size_t i = 0; i < spec.allowed_countries.size(); ++i) {
+    if (!isCountryCode(spec.allowed_countries[i])) {
+      return invalidArgument("allowed country \"" + spec.allowed_countries[i] +
+                                 "\" is not an ISO 3166 alpha-2 code (two upper-case letters)",
+                             "allowed_countries[" + std::to_string(i) + "]");
+    }
+  }
+  for (const auto& [key, value] : spec.env) {
+    bool ok = !key.empty();
+    for (size_t i = 0; i < key.size(); ++i) ok = ok && isEnvKeyChar(key[i], i == 0);
+    if (!ok) {
+      return invalidArgument("environment variable name \"" + key + "\" is not valid",
+                             "env." + key);
+    }
+  }
+  if (spec.simulated_runtime && *spec.simulated_runtime < Duration::zero()) {
+    return invalidArgument("simulated runtime must not be negative", "simulated_runtime_s");
+  }
+  return Status::Ok();
+}
+
+std::string_view jobStateName(JobState state) {
+  for (const auto& [s, name] : kJobStateNames) {
+    if (s == state) return name;
+  }
+  return "unknown";
+}
+
+std::optional<JobState> parseJobState(std::string_view name) {
+  for (const auto& [s, n] : kJobStateNames) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
+bool isTerminal(JobState state) {
+  switch (state) {
+    case JobState::kCompleted:
+    case JobState::kFailed:
+    case JobState::kCancelled:
+    case JobState::kTimeout:
+    case JobState::kNodeFail:
+    case JobState::kLost:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isSiteReportable(JobState state) {
+  switch (state) {
+    case JobState::kPending:
+    case JobState::kRunning:
+    case JobState::kCompleted:
+    case JobState::kFailed:
+    case JobState::kCancelled:
+    case JobState::kTimeout:
+    case JobState::kNodeFail:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string_view siteStateName(SiteState state) {
+  for (const auto& [s, name] : kSiteStateNames) {
+    if (s == state) return name;
+  }
+  return "unknown";
+}
+
+std::optional<SiteState> parseSiteState(std::string_view name) {
+  for (const auto& [s, n] : kSiteStateNames) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
+}  // namespace aifed

@@ -1,0 +1,129 @@
+// Domain value types shared by the coordinator, the site agent and the simulator:
+// what a job asks for, what a site has, and the states a job moves through.
+//
+// These are plain values with no behaviour beyond validation. The JSON codec
+// (protocol/codec.h) maps them to and from the wire; docs/protocol.md is normative.
+//
+//   JobSpec spec;
+//   spec.nodes = 4; spec.gpus_per_node = 8; spec.gpu_type = "h200";
+//   spec.walltime = std::chrono::hours(12); spec.project = "nordic-llm";
+//   if (Status s = validateJobSpec(spec); !s.ok()) reject(s);
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/clock.h"
+#include "protocol/status.h"
+
+namespace aifed {
+
+// One kind of node in a partition. Accelerator model names are lower-case
+// ("h100", "mi250x"); an empty name means a CPU-only node.
+struct NodeType {
+  std::string accelerator;
+  int accelerators_per_node = 0;
+  int cores = 0;
+  int memory_gib = 0;
+
+  bool operator==(const NodeType&) const = default;
+};
+
+// What a partition has, as last measured by the site's agent. Node counts partition
+// the whole: total == idle + allocated + down + draining + (mixed counted as allocated).
+struct PartitionCapacity {
+  std::string name;
+  NodeType node_type;
+  int nodes_total = 0;
+  int nodes_idle = 0;
+  int nodes_allocated = 0;
+  int nodes_down = 0;
+  int nodes_draining = 0;
+  int pending_jobs = 0;
+  double pending_node_hours = 0;  // sum over pending jobs of nodes x requested hours
+  int running_jobs = 0;
+
+  bool operator==(const PartitionCapacity&) const = default;
+};
+
+// A site's capacity at one instant. `epoch` increases with every change the agent
+// reports, so the coordinator can tell a newer report from a late duplicate.
+struct SiteCapacity {
+  uint64_t epoch = 0;
+  std::vector<PartitionCapacity> partitions;
+
+  bool operator==(const SiteCapacity&) const = default;
+};
+
+// What a researcher asks for. Per-node quantities are per node; `nodes` nodes are
+// needed at once. An empty gpu_type means "any accelerator model"; gpus_per_node 0
+// means a CPU job.
+struct JobSpec {
+  std::string name;
+  std::string project;
+  std::string user;
+  int nodes = 1;
+  int gpus_per_node = 0;
+  std::string gpu_type;
+  int cores_per_node = 0;       // 0: whatever the node has
+  int memory_gib_per_node = 0;  // 0: whatever the node has
+  Duration walltime{0};
+  int priority = 0;
+  std::vector<std::string> allowed_sites;      // empty: any
+  std::vector<std::string> allowed_countries;  // empty: any (ISO 3166 alpha-2)
+  bool requeue_on_site_loss = true;
+  // What to run (the Slurm backend's batch script) and how.
+  std::string script;
+  std::string workdir;
+  std::map<std::string, std::string> env;
+  // For simulated sites only: how long the job really runs (capped by walltime).
+  // Absent: runs to its walltime.
+  std::optional<Duration> simulated_runtime;
+  // For simulated sites only: the exit code the job ends with (default 0).
+  int simulated_exit_code = 0;
+
+  bool operator==(const JobSpec&) const = default;
+};
+
+// Checks what can be checked without knowing the federation: counts positive,
+// walltime > 0, names well formed. Returns the first problem with its field name.
+Status validateJobSpec(const JobSpec& spec);
+
+// Every state a federated job can be in. The coordinator owns kQueued..kDispatched;
+// the site reports kPending and later ones through JOB_STATUS.
+enum class JobState {
+  kQueued,      // accepted by the coordinator, not yet placed
+  kDispatched,  // placed and sent to a site, not yet acknowledged
+  kPending,     // accepted by the site, waiting in its local queue
+  kRunning,
+  kCompleted,  // ended with exit code 0
+  kFailed,     // ended with a non-zero exit code
+  kCancelled,
+  kTimeout,   // killed at its walltime
+  kNodeFail,  // killed by a node failure at the site
+  kLost,      // its site became unreachable for longer than the lease
+};
+
+std::string_view jobStateName(JobState state);
+std::optional<JobState> parseJobState(std::string_view name);
+bool isTerminal(JobState state);
+// States a site may report in JOB_STATUS.
+bool isSiteReportable(JobState state);
+
+// Liveness of a site as the coordinator sees it.
+enum class SiteState {
+  kUnknown,  // in the federation file, never heard from
+  kUp,
+  kSuspect,      // missed some heartbeats: no new jobs
+  kUnreachable,  // missed many: no new jobs, running jobs start their lease
+  kDraining,     // an admin stopped new placements here
+};
+
+std::string_view siteStateName(SiteState state);
+std::optional<SiteState> parseSiteState(std::string_view name);
+
+}  // namespace aifed

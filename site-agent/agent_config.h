@@ -1,0 +1,42 @@
+// The site agent's one configuration file (TOML). Relative paths are resolved against
+// the file's own directory. docs/operations.md documents every key.
+//
+//   site = "mimer"
+//   coordinator = "tcp://coordinator.example.eu:7781"
+//   coordinator_public_key_file = "keys/coordinator.pub"
+//   key_file = "keys/mimer.key"
+//   state_db = "/var/lib/aifed/agent.db"
+//   backend = "simulated"            # or "slurm"
+//   [simulated]
+//   federation = "federation.toml"   # take this site's partitions from the federation file
+//   speedup = 60                     # demo: jobs run 60x faster than their figures
+//   scheduler = "easy"               # fcfs | easy
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "protocol/federation.h"
+#include "protocol/status.h"
+
+namespace aifed::agent {
+
+struct AgentConfig {
+  std::string site;
+  std::string coordinator_endpoint;
+  std::string coordinator_public_key;  // Z85, read from the key or the key file
+  std::string key_file;
+  std::string state_db;
+  std::string backend = "simulated";
+  std::string log_level = "info";
+  // [simulated]
+  std::vector<PartitionConfig> partitions;
+  double speedup = 1.0;
+  std::string scheduler = "easy";
+};
+
+Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::string& source_name,
+                                     const std::string& base_dir);
+Result<AgentConfig> loadAgentConfig(const std::string& path);
+
+}  // namespace aifed::agent

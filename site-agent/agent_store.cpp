@@ -1,0 +1,236 @@
+#include "site-agent/agent_store.h"
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <utility>
+
+#include "protocol/codec.h"
+#include "sqlite/database.h"
+
+namespace aifed::agent {
+
+namespace {
+
+using sqlite::Database;
+using sqlite::Statement;
+
+// "aiFA" in the file header: a coordinator database is refused and vice versa.
+constexpr int32_t kApplicationId = 0x61694641;
+
+// migrations[i] brings the schema from version i to i + 1. Append, never edit.
+constexpr std::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE dispatches (
+  job_id      TEXT NOT NULL,
+  attempt     INTEGER NOT NULL,
+  spec        TEXT NOT NULL,                  -- JobSpec as JSON (protocol/codec.h)
+  accepted    INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  local_id    TEXT NOT NULL,                  -- '' until the backend accepted it
+  state       TEXT NOT NULL,                  -- jobStateName()
+  received_at INTEGER NOT NULL,               -- ms since the Unix epoch
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+);
+CREATE INDEX dispatches_by_local_id ON dispatches(local_id);
+
+-- seq keeps insertion order even after deletions (AUTOINCREMENT never reuses a value).
+CREATE TABLE outbox (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  msg_id     TEXT NOT NULL UNIQUE,
+  frame      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+)sql",
+};
+
+constexpr std::string_view kDispatchColumns =
+    "job_id, attempt, spec, accepted, reason, local_id, state, received_at, updated_at";
+
+Result<DispatchRecord> readDispatch(const Statement& st) {
+  DispatchRecord record;
+  record.tag.job_id = st.columnText(0);
+  record.tag.attempt = static_cast<int>(st.columnInt64(1));
+  const std::string where =
+      "dispatch " + record.tag.job_id + "#" + std::to_string(record.tag.attempt);
+  boost::system::error_code ec;
+  boost::json::value json = boost::json::parse(st.columnText(2), ec);
+  if (ec) return internalError(where + ": stored spec is not JSON: " + ec.message());
+  Result<JobSpec> spec = jobSpecFromJson(json, "dispatches.spec");
+  if (!spec.ok()) {
+    return internalError(where + ": stored spec is unreadable: " + spec.status().toString());
+  }
+  record.spec = std::move(*spec);
+  record.accepted = st.columnBool(3);
+  record.reason = st.columnText(4);
+  record.local_id = st.columnText(5);
+  std::optional<JobState> state = parseJobState(st.columnText(6));
+  if (!state) return internalError(where + ": unknown state \"" + st.columnText(6) + "\"");
+  record.state = *state;
+  record.received_at = fromMillis(st.columnInt64(7));
+  record.updated_at = fromMillis(st.columnInt64(8));
+  return record;
+}
+
+// Runs a dispatch query expected to yield at most one row.
+Result<std::optional<DispatchRecord>> oneDispatch(Statement& st) {
+  Result<bool> row = st.step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<DispatchRecord>();
+  Result<DispatchRecord> record = readDispatch(st);
+  if (!record.ok()) return record.status();
+  return std::optional<DispatchRecord>(std::move(*record));
+}
+
+class AgentStoreImpl final : public AgentStore {
+ public:
+  explicit AgentStoreImpl(Database db) : db_(std::move(db)) {}
+
+  // --- AgentStore ---
+  Result<std::optional<DispatchRecord>> findDispatch(const JobTag& tag) override;
+  Status saveDispatch(const DispatchRecord& record) override;
+  Result<std::vector<DispatchRecord>> activeDispatches() override;
+  Result<std::optional<DispatchRecord>> findByLocalId(const std::string& local_id) override;
+  Status enqueueOutbox(const OutboxEntry& entry) override;
+  Status acknowledgeOutbox(const std::string& msg_id) override;
+  Result<std::vector<OutboxEntry>> pendingOutbox() override;
+  Result<uint64_t> loadEpoch() override;
+  Status saveEpoch(uint64_t epoch) override;
+
+ private:
+  Database db_;
+};
+
+Result<std::optional<DispatchRecord>> AgentStoreImpl::findDispatch(const JobTag& tag) {
+  Result<Statement> st = db_.prepare("SELECT " + std::string(kDispatchColumns) +
+                                     " FROM dispatches WHERE job_id = ?1 AND attempt = ?2");
+  if (!st.ok()) return st.status();
+  st->bindText(1, tag.job_id).bindInt64(2, tag.attempt);
+  return oneDispatch(*st);
+}
+
+Status AgentStoreImpl::saveDispatch(const DispatchRecord& record) {
+  // One statement is one implicit transaction: durable when this returns OK, which is
+  // what lets the agent hand the job to the scheduler afterwards.
+  Result<Statement> st = db_.prepare(R"sql(
+INSERT INTO dispatches (job_id, attempt, spec, accepted, reason, local_id, state,
+                        received_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (job_id, attempt) DO UPDATE SET
+  spec = excluded.spec, accepted = excluded.accepted, reason = excluded.reason,
+  local_id = excluded.local_id, state = excluded.state,
+  received_at = excluded.received_at, updated_at = excluded.updated_at)sql");
+  if (!st.ok()) return st.status();
+  st->bindText(1, record.tag.job_id)
+      .bindInt64(2, record.tag.attempt)
+      .bindText(3, boost::json::serialize(toJson(record.spec)))
+      .bindBool(4, record.accepted)
+      .bindText(5, record.reason)
+      .bindText(6, record.local_id)
+      .bindText(7, jobStateName(record.state))
+      .bindInt64(8, toMillis(record.received_at))
+      .bindInt64(9, toMillis(record.updated_at));
+  return st->run();
+}
+
+Result<std::vector<DispatchRecord>> AgentStoreImpl::activeDispatches() {
+  Result<Statement> st =
+      db_.prepare("SELECT " + std::string(kDispatchColumns) +
+                  " FROM dispatches WHERE accepted = 1 ORDER BY received_at, job_id, attempt");
+  if (!st.ok()) return st.status();
+  std::vector<DispatchRecord> out;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<DispatchRecord> record = readDispatch(*st);
+    if (!record.ok()) return record.status();
+    if (!isTerminal(record->state)) out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+Result<std::optional<DispatchRecord>> AgentStoreImpl::findByLocalId(const std::string& local_id) {
+  // '' means "not yet accepted by the backend"; it names no job.
+  if (local_id.empty()) return std::optional<DispatchRecord>();
+  // A local id is unique at one scheduler; should a scheduler ever reuse one, the
+  // newest dispatch is the one it now means.
+  Result<Statement> st = db_.prepare(
+      "SELECT " + std::string(kDispatchColumns) +
+      " FROM dispatches WHERE local_id = ?1 AND accepted = 1 ORDER BY received_at DESC LIMIT 1");
+  if (!st.ok()) return st.status();
+  st->bindText(1, local_id);
+  return oneDispatch(*st);
+}
+
+Status AgentStoreImpl::enqueueOutbox(const OutboxEntry& entry) {
+  // Enqueueing an id twice keeps the first entry and its place in the queue.
+  Result<Statement> st = db_.prepare(
+      "INSERT INTO outbox (msg_id, frame, created_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (msg_id) DO NOTHING");
+  if (!st.ok()) return st.status();
+  st->bindText(1, entry.msg_id).bindText(2, entry.frame).bindInt64(3, toMillis(entry.created_at));
+  return st->run();
+}
+
+Status AgentStoreImpl::acknowledgeOutbox(const std::string& msg_id) {
+  Result<Statement> st = db_.prepare("DELETE FROM outbox WHERE msg_id = ?1");
+  if (!st.ok()) return st.status();
+  st->bindText(1, msg_id);
+  return st->run();
+}
+
+Result<std::vector<OutboxEntry>> AgentStoreImpl::pendingOutbox() {
+  Result<Statement> st = db_.prepare("SELECT msg_id, frame, created_at FROM outbox ORDER BY seq");
+  if (!st.ok()) return st.status();
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(OutboxEntry{.msg_id = st->columnText(0),
+                              .frame = st->columnText(1),
+                              .created_at = fromMillis(st->columnInt64(2))});
+  }
+  return out;
+}
+
+Result<uint64_t> AgentStoreImpl::loadEpoch() {
+  Result<int64_t> epoch =
+      db_.queryInt64("SELECT COALESCE((SELECT value FROM meta WHERE key = 'epoch'), 0)");
+  if (!epoch.ok()) return epoch.status();
+  return static_cast<uint64_t>(*epoch);
+}
+
+Status AgentStoreImpl::saveEpoch(uint64_t epoch) {
+  // Stored as SQLite's signed 64-bit integer; an epoch past 2^63 would need 292 million
+  // years of one report per millisecond.
+  if (epoch > static_cast<uint64_t>(INT64_MAX)) {
+    return invalidArgument("epoch " + std::to_string(epoch) + " does not fit the store", "epoch");
+  }
+  // max(): a late or repeated save never moves the epoch backwards, which would make the
+  // coordinator discard every report after a restart as stale.
+  Result<Statement> st = db_.prepare(
+      "INSERT INTO meta (key, value) VALUES ('epoch', ?1) "
+      "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)");
+  if (!st.ok()) return st.status();
+  st->bindInt64(1, static_cast<int64_t>(epoch));
+  return st->run();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AgentStore>> AgentStore::open(const std::string& path) {
+  Result<Database> db = Database::open(path, {.application_id = kApplicationId,
+                                              .application_name = "aifed agent",
+                                              .migrations = kMigrations});
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<AgentStore>(std::make_unique<AgentStoreImpl>(std::move(*db)));
+}
+
+}  // namespace aifed::agent

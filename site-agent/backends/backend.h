@@ -1,0 +1,75 @@
+// The site agent's view of a local batch system. The agent owns identity and
+// idempotency (it persists every dispatch before calling submit); a backend only runs
+// jobs and reports what happened to them.
+//
+// Two implementations: SimulatedBackend (an in-process FCFS + EASY scheduler over
+// modelled nodes, the demo's and the simulator's sites) and the Slurm backend.
+//
+//   auto backend = SimulatedBackend::create(site_config.partitions, options);
+//   Result<std::string> local_id = backend->submit(tag, spec, clock.now());
+//   for (const LocalJobUpdate& u : backend->poll(clock.now())) report(u);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/clock.h"
+#include "protocol/status.h"
+#include "protocol/types.h"
+
+namespace aifed::agent {
+
+// The federation's name for one attempt of a job; backends tag local jobs with it.
+struct JobTag {
+  std::string job_id;
+  int attempt = 1;
+  bool operator==(const JobTag&) const = default;
+};
+
+// One change of a local job's state, as observed by the backend.
+struct LocalJobUpdate {
+  JobTag tag;
+  std::string local_id;
+  JobState state = JobState::kPending;  // kPending, kRunning, or a terminal state
+  std::optional<Time> submitted_at;
+  std::optional<Time> started_at;
+  std::optional<Time> ended_at;
+  std::optional<int> exit_code;
+  std::string reason;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "simulated" or "slurm".
+  virtual std::string_view kind() const = 0;
+
+  // Hands a job to the local scheduler. Returns its local id.
+  // kInvalidArgument / kFailedPrecondition: the site refuses this job for good (the
+  // message says why, e.g. "no partition has 8 x h100 per node"); kUnavailable: the
+  // scheduler is not answering, try again later. Must not submit a second local job
+  // for a tag it already holds: it returns the existing local id instead.
+  virtual Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) = 0;
+
+  // Asks the local scheduler to cancel. The resulting kCancelled arrives through poll().
+  // kNotFound if the local id is unknown; cancelling a finished job is OK (no effect).
+  virtual Status cancel(const std::string& local_id, Time now) = 0;
+
+  // Brings the backend up to `now` and returns every state change since the last poll,
+  // in the order they happened.
+  virtual std::vector<LocalJobUpdate> poll(Time now) = 0;
+
+  // Current capacity. The epoch is left 0: the agent assigns epochs.
+  virtual Result<SiteCapacity> capacity(Time now) = 0;
+
+  // Every job the backend holds that has not reached a terminal state.
+  virtual std::vector<LocalJobUpdate> activeJobs() const = 0;
+
+  // When poll() next has something to do on its own (a simulated job ending), if known.
+  virtual std::optional<Time> nextEventTime() const = 0;
+};
+
+}  // namespace aifed::agent

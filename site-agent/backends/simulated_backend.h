@@ -1,0 +1,94 @@
+// SimulatedBackend: a whole simulated site behind the Backend interface. Each
+// configured partition is a LocalScheduler (FCFS or EASY over modelled nodes); a job
+// goes to the first partition, in configuration order, whose node type fits it and
+// that has enough nodes. Jobs "run" for spec.simulated_runtime (default: their
+// walltime) and end with spec.simulated_exit_code. docs/local-scheduler.md has the rules.
+//
+// Used by the agent when a site has no Slurm (the embedded default and the demo) and
+// by tests; the offline simulator drives LocalScheduler directly.
+//
+//   SimulatedBackendOptions options;
+//   options.mode = SchedulerMode::kEasy;
+//   auto sim = SimulatedBackend::create(site.partitions, options);
+//   if (!sim.ok()) return sim.status();
+//   Result<std::string> id = (*sim)->submit({"job-1", 1}, spec, clock.now());  // "sim-1"
+//   for (const LocalJobUpdate& u : (*sim)->poll(clock.now())) report(u);
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/federation.h"
+#include "site-agent/backends/backend.h"
+#include "site-agent/backends/local_scheduler.h"
+
+namespace aifed::agent {
+
+struct SimulatedBackendOptions {
+  SchedulerMode mode = SchedulerMode::kEasy;
+};
+
+class SimulatedBackend final : public Backend {
+ public:
+  // kInvalidArgument if `partitions` is empty, a name is empty or repeated, a partition
+  // has fewer than 1 node, or a node type is inconsistent (negative counts, an
+  // accelerator name without a count or a count without a name).
+  static Result<std::unique_ptr<SimulatedBackend>> create(
+      const std::vector<PartitionConfig>& partitions, const SimulatedBackendOptions& options = {});
+
+  // Takes `count` nodes of `partition` out of service from `now` on (0: all back).
+  // Running jobs are not killed: their nodes drain. kNotFound for an unknown
+  // partition; kInvalidArgument for a count outside 0..nodes.
+  Status setNodesDown(std::string_view partition, int count, Time now);
+
+  // Backend
+  std::string_view kind() const override { return "simulated"; }
+  Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) override;
+  Status cancel(const std::string& local_id, Time now) override;
+  std::vector<LocalJobUpdate> poll(Time now) override;
+  Result<SiteCapacity> capacity(Time now) override;
+  std::vector<LocalJobUpdate> activeJobs() const override;
+  std::optional<Time> nextEventTime() const override;
+
+ private:
+  struct Partition {
+    PartitionConfig config;
+    LocalScheduler scheduler;
+    std::map<LocalJobId, uint64_t> jobs;  // scheduler id -> our job number
+  };
+  struct SimJob {
+    JobTag tag;
+    size_t partition = 0;
+    LocalJobId scheduler_id = 0;
+    int nodes = 1;
+    int exit_code = 0;
+    bool active = true;      // pending or running
+    LocalJobUpdate current;  // the last state reported
+  };
+
+  SimulatedBackend(std::vector<Partition> partitions, SimulatedBackendOptions options);
+
+  // Index of the partition that takes `spec`, or the reason none does.
+  Result<size_t> choosePartition(const JobSpec& spec) const;
+  // Brings every partition up to `now`, appending their events to updates_ in time order.
+  void catchUp(Time now);
+  void apply(size_t partition, const LocalSchedulerEvent& event);
+  // Why a pending job waits, given its place in its partition's queue (0: the head).
+  std::string pendingReason(const SimJob& job, size_t position) const;
+
+  std::vector<Partition> partitions_;
+  SimulatedBackendOptions options_;
+  Time now_{};
+  uint64_t next_job_ = 1;
+  std::map<uint64_t, SimJob> jobs_;  // every job ever submitted, by number
+  std::map<std::pair<std::string, int>, uint64_t> by_tag_;
+  std::vector<LocalJobUpdate> updates_;  // not yet returned by poll()
+};
+
+}  // namespace aifed::agent

@@ -1,0 +1,47 @@
+// aifed-agent: the site agent daemon. See docs/operations.md.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+
+#include "site-agent/agent_daemon.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void onSignal(int) {
+  g_stop = true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aifed-agent: reports a site's capacity to the coordinator and runs its jobs"};
+  std::string config_path, coordinator, log_level;
+  app.add_option("-c,--config", config_path, "agent TOML file")->required();
+  app.add_option("--coordinator", coordinator, "override the coordinator endpoint");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = aifed::agent::loadAgentConfig(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}", config.status().toString());
+    return 2;
+  }
+  if (!coordinator.empty()) config->coordinator_endpoint = coordinator;
+  if (!log_level.empty()) config->log_level = log_level;
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [" + config->site + "] [%l] %v");
+
+  struct sigaction sa = {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  aifed::RealClock clock;
+  aifed::Status s = aifed::agent::runAgentDaemon(*config, clock, g_stop);
+  if (!s.ok()) {
+    spdlog::error("cannot start: {}", s.toString());
+    return 1;
+  }
+  return 0;
+}

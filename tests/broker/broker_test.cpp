@@ -1,0 +1,555 @@
+// The broker as a pure state machine: every test drives it with messages and explicit
+// times and inspects the effects it returns.
+#include "coordinator/broker/broker.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "coordinator/broker/placement.h"
+
+namespace aifed::broker {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+Federation threeSites() {
+  Federation f;
+  f.name = "test";
+  auto site = [](std::string id, std::string country, int nodes, std::string acc) {
+    SiteConfig s;
+    s.id = id;
+    s.name = id;
+    s.country = country;
+    PartitionConfig p;
+    p.name = "gpu";
+    p.nodes = nodes;
+    p.node_type = NodeType{acc, 4, 64, 512};
+    s.partitions.push_back(p);
+    return s;
+  };
+  f.sites = {site("site-a", "FI", 16, "h100"), site("site-b", "SE", 16, "h100"),
+             site("site-c", "IT", 8, "a100")};
+  ProjectConfig nordic;
+  nordic.id = "nordic";
+  nordic.country = "SE";
+  nordic.allowed_countries = {"SE", "FI"};
+  f.projects.push_back(nordic);
+  return f;
+}
+
+JobSpec gpuJob(int nodes, std::string type = "h100") {
+  JobSpec s;
+  s.name = "train";
+  s.project = "demo";
+  s.nodes = nodes;
+  s.gpus_per_node = 4;
+  s.gpu_type = std::move(type);
+  s.walltime = std::chrono::hours(1);
+  return s;
+}
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  BrokerTest() : broker_(threeSites(), config()) {}
+
+  static BrokerConfig config() {
+    BrokerConfig c;
+    c.heartbeat_interval = seconds(1);
+    c.suspect_after_missed = 3;
+    c.unreachable_after_missed = 6;
+    c.lost_lease = seconds(30);
+    c.retry_interval = seconds(2);
+    c.max_attempts = 3;
+    return c;
+  }
+
+  Time at(int64_t s) { return fromMillis(1'800'000'000'000 + s * 1000); }
+
+  Effects send(const std::string& site, Body body, Time now) {
+    Effects fx;
+    broker_.onMessage(site, makeMessage(site, "m-" + std::to_string(++msg_), now, std::move(body)),
+                      now, fx);
+    broker_.tick(now, fx);
+    return fx;
+  }
+
+  Capacity capacity(uint64_t epoch, int idle, int total = 16, std::string acc = "h100",
+                    int pending_jobs = 0, double pending_nh = 0) {
+    PartitionCapacity p;
+    p.name = "gpu";
+    p.node_type = NodeType{acc, 4, 64, 512};
+    p.nodes_total = total;
+    p.nodes_idle = idle;
+    p.nodes_allocated = total - idle;
+    p.pending_jobs = pending_jobs;
+    p.pending_node_hours = pending_nh;
+    Capacity c;
+    c.capacity.epoch = epoch;
+    c.capacity.partitions = {p};
+    return c;
+  }
+
+  void bringUp(const std::string& site, int idle, Time now, int total = 16,
+               std::string acc = "h100") {
+    send(site, Hello{"test", "simulated", {}}, now);
+    send(site, capacity(++epochs_[site], idle, total, acc), now);
+  }
+
+  void allUp(Time now) {
+    bringUp("site-a", 16, now);
+    bringUp("site-b", 16, now);
+    bringUp("site-c", 8, now, 8, "a100");
+  }
+
+  JobRecord submit(const JobSpec& spec, Time now, Effects* out = nullptr) {
+    Effects fx;
+    Result<JobRecord> r = broker_.submit(spec, now, fx);
+    EXPECT_TRUE(r.ok()) << r.status().toString();
+    broker_.tick(now, fx);
+    if (out) *out = fx;
+    return *broker_.findJob(r->id);
+  }
+
+  static std::vector<Dispatch> dispatches(const Effects& fx, const std::string& site = "") {
+    std::vector<Dispatch> out;
+    for (const OutboundMessage& m : fx.messages) {
+      if (auto* d = std::get_if<Dispatch>(&m.body); d && (site.empty() || m.site == site)) {
+        out.push_back(*d);
+      }
+    }
+    return out;
+  }
+  static std::vector<Cancel> cancels(const Effects& fx) {
+    std::vector<Cancel> out;
+    for (const OutboundMessage& m : fx.messages) {
+      if (auto* c = std::get_if<Cancel>(&m.body)) out.push_back(*c);
+    }
+    return out;
+  }
+
+  Broker broker_;
+  int msg_ = 0;
+  std::map<std::string, uint64_t> epochs_;
+};
+
+TEST_F(BrokerTest, HelloIsAnsweredWithWelcomeAndSiteComesUp) {
+  Effects fx = send("site-a", Hello{"1.2.3", "simulated", {}}, at(0));
+  ASSERT_FALSE(fx.messages.empty());
+  auto* w = std::get_if<Welcome>(&fx.messages[0].body);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->protocol_version, "1.0");
+  EXPECT_EQ(w->heartbeat_interval, seconds(1));
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUp);
+  EXPECT_EQ(broker_.findSite("site-a")->agent_version, "1.2.3");
+  EXPECT_TRUE(broker_.hasSession("site-a"));
+  EXPECT_FALSE(broker_.hasSession("site-b"));
+}
+
+TEST_F(BrokerTest, SubmitRejectsUnknownAcceleratorListingOffered) {
+  Effects fx;
+  Result<JobRecord> r = broker_.submit(gpuJob(1, "b200"), at(0), fx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().field(), "gpu_type");
+  EXPECT_THAT(r.status().message(), HasSubstr("a100, h100"));
+  EXPECT_TRUE(fx.empty());
+}
+
+TEST_F(BrokerTest, SubmitRejectsJobLargerThanEveryPartition) {
+  Effects fx;
+  Result<JobRecord> r = broker_.submit(gpuJob(17), at(0), fx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "nodes");
+  EXPECT_THAT(r.status().message(), HasSubstr("16"));
+}
+
+TEST_F(BrokerTest, SubmitRejectsInvalidSpecAndUnknownAllowedSite) {
+  Effects fx;
+  JobSpec zero = gpuJob(1);
+  zero.walltime = Duration(0);
+  EXPECT_FALSE(broker_.submit(zero, at(0), fx).ok());
+  JobSpec neg = gpuJob(1);
+  neg.nodes = -2;
+  Result<JobRecord> r = broker_.submit(neg, at(0), fx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "nodes");
+  JobSpec where = gpuJob(1);
+  where.allowed_sites = {"atlantis"};
+  r = broker_.submit(where, at(0), fx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "allowed_sites");
+  JobSpec nowhere = gpuJob(1, "a100");
+  nowhere.allowed_countries = {"FI"};
+  r = broker_.submit(nowhere, at(0), fx);
+  ASSERT_FALSE(r.ok()) << "no a100 in Finland";
+  EXPECT_TRUE(fx.empty());
+}
+
+TEST_F(BrokerTest, JobWaitsWhileNoSiteIsUpAndSaysWhy) {
+  Effects fx;
+  JobRecord j = submit(gpuJob(2), at(0), &fx);
+  EXPECT_EQ(j.state, JobState::kQueued);
+  ASSERT_EQ(fx.decisions.size(), 1u);
+  const PlacementDecision& d = fx.decisions[0];
+  EXPECT_TRUE(d.chosen_site.empty());
+  ASSERT_EQ(d.verdicts.size(), 3u);
+  for (const SiteVerdict& v : d.verdicts) {
+    EXPECT_FALSE(v.feasible);
+    EXPECT_EQ(v.rejected_by, "site-state");
+  }
+  // Re-examined every tick, but the same verdict is not stored again.
+  Effects again;
+  broker_.tick(at(1), again);
+  EXPECT_TRUE(again.decisions.empty());
+}
+
+TEST_F(BrokerTest, PlacesWhereTheJobStartsEarliest) {
+  bringUp("site-a", 4, at(0));
+  bringUp("site-b", 16, at(0));
+  Effects fx;
+  JobRecord j = submit(gpuJob(8), at(1), &fx);
+  EXPECT_EQ(j.state, JobState::kDispatched);
+  EXPECT_EQ(j.site, "site-b");
+  EXPECT_EQ(j.attempt, 1);
+  ASSERT_EQ(dispatches(fx, "site-b").size(), 1u);
+  EXPECT_EQ(dispatches(fx)[0].job_id, j.id);
+  ASSERT_EQ(fx.decisions.size(), 1u);
+  EXPECT_EQ(fx.decisions[0].chosen_site, "site-b");
+  EXPECT_EQ(fx.decisions[0].attempt, 1);
+  EXPECT_THAT(fx.decisions[0].summary, HasSubstr("starts now"));
+  EXPECT_EQ(broker_.reservedNodes("site-b"), 8);
+}
+
+TEST_F(BrokerTest, FiltersTypeResidencyAndDrain) {
+  allUp(at(0));
+  Effects fx;
+  JobRecord a100 = submit(gpuJob(2, "a100"), at(1), &fx);
+  EXPECT_EQ(a100.site, "site-c");
+  const PlacementDecision* d = broker_.lastDecision(a100.id);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->verdicts[0].rejected_by, "fits");
+  EXPECT_THAT(d->verdicts[0].reason, HasSubstr("h100"));
+
+  JobSpec nordic = gpuJob(1);
+  nordic.project = "nordic";
+  nordic.allowed_sites = {"site-a", "site-b"};
+  ASSERT_TRUE(broker_.setDrained("site-b", true, at(1), fx).ok());
+  EXPECT_EQ(broker_.findSite("site-b")->state, SiteState::kDraining);
+  JobRecord n = submit(nordic, at(2));
+  EXPECT_EQ(n.site, "site-a");
+  d = broker_.lastDecision(n.id);
+  EXPECT_EQ(d->verdicts[1].rejected_by, "draining");
+  EXPECT_EQ(d->verdicts[2].rejected_by, "residency");
+}
+
+TEST_F(BrokerTest, ReservationsPreventOverfillingBetweenReports) {
+  bringUp("site-a", 16, at(0));
+  int starts_now = 0;
+  for (int i = 0; i < 40; ++i) {
+    JobRecord j = submit(gpuJob(3), at(1));
+    EXPECT_EQ(j.site, "site-a");
+    const PlacementDecision* d = broker_.lastDecision(j.id);
+    if (d->verdicts[0].estimated_start_s == 0) ++starts_now;
+  }
+  EXPECT_EQ(starts_now, 5) << "16 idle nodes hold five 3-node jobs";
+  EXPECT_EQ(broker_.reservedNodes("site-a"), 120);
+}
+
+TEST_F(BrokerTest, ReservationReleasedOnlyByNewerReportAfterAck) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(4), at(1));
+  // A report that crossed the dispatch (older epoch view) does not release it.
+  send("site-a", capacity(epochs_["site-a"] + 1, 16), at(2));
+  ++epochs_["site-a"];
+  EXPECT_EQ(broker_.reservedNodes("site-a"), 4);
+  Effects fx = send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(3));
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kPending);
+  EXPECT_EQ(broker_.findJob(j.id)->local_id, "sim-1");
+  EXPECT_EQ(broker_.findSite("site-a")->jobs_placed, 1);
+  EXPECT_EQ(broker_.reservedNodes("site-a"), 4);
+  // The same epoch again (duplicate) changes nothing; a newer one accounts for the job.
+  send("site-a", capacity(epochs_["site-a"], 12), at(4));
+  EXPECT_EQ(broker_.reservedNodes("site-a"), 4);
+  send("site-a", capacity(++epochs_["site-a"], 12), at(5));
+  EXPECT_EQ(broker_.reservedNodes("site-a"), 0);
+}
+
+TEST_F(BrokerTest, RefusedDispatchIsReplacedElsewhereThenFails) {
+  allUp(at(0));
+  JobRecord j = submit(gpuJob(2), at(1));
+  std::string first = j.site;
+  Effects fx = send(first, DispatchAck{j.id, 1, false, "partition closed", ""}, at(2));
+  const JobRecord* now = broker_.findJob(j.id);
+  EXPECT_EQ(now->state, JobState::kDispatched);
+  EXPECT_NE(now->site, first);
+  EXPECT_EQ(now->attempt, 2);
+  EXPECT_THAT(now->excluded_sites, ::testing::ElementsAre(first));
+  ASSERT_EQ(dispatches(fx).size(), 1u);
+  EXPECT_EQ(dispatches(fx)[0].attempt, 2);
+  std::string second = now->site;
+  send(second, DispatchAck{j.id, 2, false, "nope", ""}, at(3));
+  now = broker_.findJob(j.id);
+  EXPECT_EQ(now->state, JobState::kQueued) << "no other h100 site left";
+  EXPECT_THAT(broker_.lastDecision(j.id)->summary, HasSubstr("excluded"));
+}
+
+TEST_F(BrokerTest, JobStatusIsAcknowledgedAndFollowedToTheEnd) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(1));
+  send("site-a", DispatchAck{j.id, 1, true, "", "sim-7"}, at(2));
+  JobStatus running{j.id,         1, "sim-7", JobState::kRunning, at(2), at(3), std::nullopt,
+                    std::nullopt, ""};
+  Effects fx;
+  Message m = makeMessage("site-a", "status-1", at(3), running);
+  broker_.onMessage("site-a", m, at(3), fx);
+  ASSERT_EQ(fx.messages.size(), 1u);
+  EXPECT_EQ(std::get<Ack>(fx.messages[0].body).ack_msg_id, "status-1");
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kRunning);
+  EXPECT_EQ(broker_.findJob(j.id)->started_at, at(3));
+  JobStatus failed = running;
+  failed.state = JobState::kFailed;
+  failed.ended_at = at(9);
+  failed.exit_code = 3;
+  send("site-a", failed, at(9));
+  // A late "running" does not resurrect it.
+  send("site-a", running, at(10));
+  const JobRecord* end = broker_.findJob(j.id);
+  EXPECT_EQ(end->state, JobState::kFailed);
+  EXPECT_EQ(end->exit_code, 3);
+  EXPECT_EQ(end->ended_at, at(9));
+}
+
+TEST_F(BrokerTest, StaleAttemptReportsAreCancelled) {
+  bringUp("site-a", 16, at(0));
+  Effects fx = send("site-a",
+                    JobStatus{"j-99", 1, "sim-1", JobState::kRunning, std::nullopt, std::nullopt,
+                              std::nullopt, std::nullopt, ""},
+                    at(1));
+  ASSERT_EQ(cancels(fx).size(), 1u);
+  EXPECT_EQ(cancels(fx)[0].job_id, "j-99");
+}
+
+TEST_F(BrokerTest, LivenessUpSuspectUnreachableAndBack) {
+  bringUp("site-a", 16, at(0));
+  Effects fx;
+  broker_.tick(at(2), fx);
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUp);
+  broker_.tick(at(3), fx);
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kSuspect);
+  // No placement on a suspect site.
+  JobRecord j = submit(gpuJob(1), at(4));
+  EXPECT_EQ(j.state, JobState::kQueued);
+  broker_.tick(at(6), fx);
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUnreachable);
+  EXPECT_TRUE(broker_.findSite("site-a")->unreachable_since.has_value());
+  send("site-a", Heartbeat{1, 0, 0}, at(7));
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUp);
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kDispatched);
+  ASSERT_TRUE(broker_.nextDeadline().has_value());
+}
+
+TEST_F(BrokerTest, LeaseExpiryRequeuesOrLosesRunningJobs) {
+  bringUp("site-a", 16, at(0));
+  JobRecord requeue = submit(gpuJob(1), at(0));
+  JobSpec keep = gpuJob(1);
+  keep.requeue_on_site_loss = false;
+  JobRecord lose = submit(keep, at(0));
+  send("site-a", DispatchAck{requeue.id, 1, true, "", "sim-1"}, at(0));
+  send("site-a", DispatchAck{lose.id, 1, true, "", "sim-2"}, at(0));
+  Effects fx;
+  broker_.tick(at(6), fx);  // unreachable
+  broker_.tick(at(30), fx);
+  EXPECT_EQ(broker_.findJob(requeue.id)->state, JobState::kPending) << "lease not over yet";
+  broker_.tick(at(37), fx);
+  EXPECT_EQ(broker_.findJob(requeue.id)->state, JobState::kQueued);
+  EXPECT_THAT(broker_.findJob(requeue.id)->reason, HasSubstr("unreachable"));
+  EXPECT_EQ(broker_.findJob(lose.id)->state, JobState::kLost);
+  // When site-b comes up the re-queued job runs there as attempt 2.
+  bringUp("site-b", 16, at(38));
+  EXPECT_EQ(broker_.findJob(requeue.id)->site, "site-b");
+  EXPECT_EQ(broker_.findJob(requeue.id)->attempt, 2);
+  // Site-a returns still running attempt 1: it is told to cancel it.
+  Effects back = send(
+      "site-a", Hello{"test", "simulated", {{requeue.id, 1, "sim-1", JobState::kRunning}}}, at(39));
+  ASSERT_EQ(cancels(back).size(), 1u);
+  EXPECT_EQ(cancels(back)[0].attempt, 1);
+}
+
+TEST_F(BrokerTest, UnacknowledgedDispatchIsResentWithTheSameAttempt) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  Effects fx;
+  broker_.tick(at(1), fx);
+  EXPECT_TRUE(dispatches(fx).empty());
+  fx = send("site-a", Heartbeat{1, 0, 0}, at(2));  // ticks at 2 s: the retry is due
+  ASSERT_EQ(dispatches(fx).size(), 1u);
+  EXPECT_EQ(dispatches(fx)[0].attempt, 1);
+  EXPECT_EQ(broker_.findJob(j.id)->attempt, 1);
+}
+
+TEST_F(BrokerTest, CancelQueuedRunningAndFinished) {
+  Effects fx;
+  JobRecord queued = submit(gpuJob(1), at(0));
+  Result<JobRecord> c = broker_.cancel(queued.id, at(1), fx);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->state, JobState::kCancelled);
+  EXPECT_EQ(broker_.cancel(queued.id, at(1), fx).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(broker_.cancel("j-404", at(1), fx).status().code(), StatusCode::kNotFound);
+
+  bringUp("site-a", 16, at(2));
+  JobRecord run = submit(gpuJob(1), at(2));
+  send("site-a", DispatchAck{run.id, 1, true, "", "sim-1"}, at(2));
+  fx.clear();
+  c = broker_.cancel(run.id, at(3), fx);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->cancel_requested);
+  ASSERT_EQ(cancels(fx).size(), 1u);
+  send("site-a",
+       JobStatus{run.id, 1, "sim-1", JobState::kCancelled, std::nullopt, std::nullopt, at(3),
+                 std::nullopt, "cancelled"},
+       at(3));
+  EXPECT_EQ(broker_.findJob(run.id)->state, JobState::kCancelled);
+}
+
+TEST_F(BrokerTest, HelloReconcilesHeldAndMissingJobs) {
+  bringUp("site-a", 16, at(0));
+  JobRecord held = submit(gpuJob(1), at(0));
+  JobRecord gone = submit(gpuJob(1), at(0));
+  send("site-a", DispatchAck{gone.id, 1, true, "", "sim-2"}, at(0));
+  // The agent restarts: it holds `held` (its ack was lost) but no longer `gone`.
+  Effects fx = send("site-a",
+                    Hello{"test", "simulated", {{held.id, 1, "sim-1", JobState::kRunning}}}, at(1));
+  EXPECT_EQ(broker_.findJob(held.id)->state, JobState::kRunning);
+  EXPECT_EQ(broker_.findJob(gone.id)->state, JobState::kPending) << "grace for its outbox";
+  Effects later;
+  broker_.tick(at(6), later);
+  EXPECT_NE(broker_.findJob(gone.id)->state, JobState::kPending);
+  EXPECT_GE(broker_.findJob(gone.id)->attempt, 1);
+  EXPECT_THAT(broker_.findJob(gone.id)->reason, HasSubstr("no longer holds"));
+}
+
+TEST_F(BrokerTest, HigherPriorityIsPlacedFirst) {
+  bringUp("site-a", 4, at(0), 4);
+  Effects fx;
+  JobSpec low = gpuJob(4);
+  JobSpec high = gpuJob(4);
+  high.priority = 10;
+  // Submit both before one tick.
+  Result<JobRecord> l = broker_.submit(low, at(1), fx);
+  Result<JobRecord> h = broker_.submit(high, at(1), fx);
+  broker_.tick(at(1), fx);
+  EXPECT_EQ(broker_.lastDecision(h->id)->verdicts[0].estimated_start_s, 0);
+  EXPECT_GT(broker_.lastDecision(l->id)->verdicts[0].estimated_start_s, 0);
+}
+
+TEST_F(BrokerTest, RestoreKeepsJobsAndResendsDispatches) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  std::vector<JobRecord> jobs;
+  for (const JobRecord* r : broker_.listJobs(std::nullopt, "", 0, 100)) jobs.push_back(*r);
+  std::vector<SiteRecord> sites = broker_.sites();
+
+  Broker again(threeSites(), config());
+  again.restore(jobs, sites, 2);
+  EXPECT_EQ(again.findJob(j.id)->state, JobState::kDispatched);
+  EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnknown);
+  Effects fx;
+  Result<JobRecord> next = again.submit(gpuJob(1), at(1), fx);
+  EXPECT_EQ(next->id, "j-2");
+  again.onMessage("site-a", makeMessage("site-a", "h", at(2), Hello{"t", "simulated", {}}), at(2),
+                  fx);
+  fx.clear();
+  again.tick(at(2), fx);
+  ASSERT_FALSE(dispatches(fx).empty());
+  EXPECT_EQ(dispatches(fx)[0].job_id, j.id);
+  EXPECT_EQ(dispatches(fx)[0].attempt, 1);
+}
+
+TEST_F(BrokerTest, RestoredSiteThatNeverReturnsLosesItsJobsAfterTheLease) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
+  std::vector<JobRecord> jobs{*broker_.findJob(j.id)};
+  Broker again(threeSites(), config());
+  again.restore(jobs, broker_.sites(), 2);
+  Effects fx;
+  again.tick(at(100), fx);
+  again.tick(at(106), fx);
+  EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnreachable);
+  again.tick(at(137), fx);
+  EXPECT_EQ(again.findJob(j.id)->state, JobState::kQueued);
+}
+
+TEST_F(BrokerTest, ListAndCountJobs) {
+  for (int i = 0; i < 5; ++i) submit(gpuJob(1), at(0));
+  EXPECT_EQ(broker_.countJobs(std::nullopt), 5u);
+  EXPECT_EQ(broker_.countJobs(JobState::kQueued), 5u);
+  auto page = broker_.listJobs(JobState::kQueued, "", 1, 2);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0]->id, "j-2");
+  EXPECT_EQ(page[1]->id, "j-3");
+}
+
+// Property: over random federations states and job streams, the broker never places a
+// job on a site a filter rejected, never has more "starts now" nodes than idle nodes at
+// any site between two reports, and two brokers fed the same inputs decide the same.
+TEST(BrokerPropertyTest, RandomStreamsRespectFiltersCapacityAndDeterminism) {
+  for (int seed = 1; seed <= 30; ++seed) {
+    std::mt19937 rng(seed);
+    Federation fed = threeSites();
+    BrokerConfig cfg;
+    Broker a(fed, cfg), b(fed, cfg);
+    Time t = fromMillis(1'800'000'000'000);
+    std::map<std::string, int> idle;
+    for (const SiteConfig& s : fed.sites) {
+      if (rng() % 4 == 0) continue;  // some sites stay down
+      int total = s.partitions[0].nodes;
+      idle[s.id] = static_cast<int>(rng() % (total + 1));
+      PartitionCapacity p;
+      p.name = "gpu";
+      p.node_type = s.partitions[0].node_type;
+      p.nodes_total = total;
+      p.nodes_idle = idle[s.id];
+      Capacity c;
+      c.capacity.epoch = 1;
+      c.capacity.partitions = {p};
+      for (Broker* br : {&a, &b}) {
+        Effects fx;
+        br->onMessage(s.id, makeMessage(s.id, "h", t, Hello{"t", "simulated", {}}), t, fx);
+        br->onMessage(s.id, makeMessage(s.id, "c", t, c), t, fx);
+      }
+    }
+    std::map<std::string, int> started_now;
+    for (int i = 0; i < 60; ++i) {
+      JobSpec spec = gpuJob(1 + static_cast<int>(rng() % 6), rng() % 3 ? "h100" : "a100");
+      if (rng() % 5 == 0) spec.allowed_countries = {rng() % 2 ? "FI" : "SE"};
+      Effects fa, fb;
+      Result<JobRecord> ra = a.submit(spec, t, fa);
+      Result<JobRecord> rb = b.submit(spec, t, fb);
+      ASSERT_EQ(ra.ok(), rb.ok());
+      if (!ra.ok()) continue;
+      a.tick(t, fa);
+      b.tick(t, fb);
+      ASSERT_EQ(fa.decisions, fb.decisions) << "seed " << seed;
+      for (const PlacementDecision& d : fa.decisions) {
+        if (d.chosen_site.empty()) continue;
+        for (const SiteVerdict& v : d.verdicts) {
+          if (v.site == d.chosen_site) {
+            ASSERT_TRUE(v.feasible) << "placed on a rejected site";
+            if (v.estimated_start_s == 0) started_now[v.site] += spec.nodes;
+          }
+        }
+      }
+    }
+    for (const auto& [site, nodes] : started_now) {
+      EXPECT_LE(nodes, idle[site]) << "seed " << seed << " site " << site;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aifed::broker

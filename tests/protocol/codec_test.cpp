@@ -1,0 +1,424 @@
+// Protocol v1 codec: golden frames for every message type, round trips, bad input.
+//
+// The golden files under tests/protocol/golden/ hold the exact bytes encodeMessage()
+// writes for the sample messages below (no trailing newline). A change that alters them
+// changes the wire protocol: update docs/protocol.md with it. To rewrite them after an
+// intended change: AIFED_UPDATE_GOLDEN=1 ./protocol_test --gtest_filter='Golden*'
+#include "protocol/codec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "protocol/messages.h"
+
+namespace aifed {
+namespace {
+
+using ::testing::HasSubstr;
+
+const Time kSentAt = fromMillis(1764064800123);  // 2025-11-25T10:00:00.123Z
+
+JobSpec sampleSpec() {
+  JobSpec spec;
+  spec.name = "llama-ft-7b";
+  spec.project = "nordic-llm";
+  spec.user = "alice";
+  spec.nodes = 4;
+  spec.gpus_per_node = 8;
+  spec.gpu_type = "h200";
+  spec.cores_per_node = 112;
+  spec.memory_gib_per_node = 1024;
+  spec.walltime = std::chrono::hours(12);
+  spec.priority = 5;
+  spec.allowed_sites = {"mimer", "lumi-aif"};
+  spec.allowed_countries = {"SE", "FI"};
+  spec.requeue_on_site_loss = false;
+  spec.script = "#!/bin/bash\nsrun python train.py --config \"ft.yaml\"\n";
+  spec.workdir = "/proj/nordic-llm/run-17";
+  spec.env = {{"OMP_NUM_THREADS", "8"}, {"HF_HOME", "/scratch/hf"}};
+  spec.simulated_runtime = std::chrono::hours(3);
+  spec.simulated_exit_code = 0;
+  return spec;
+}
+
+SiteCapacity sampleCapacity() {
+  SiteCapacity c;
+  c.epoch = 42;
+  PartitionCapacity gpu;
+  gpu.name = "gpu";
+  gpu.node_type =
+      NodeType{.accelerator = "h200", .accelerators_per_node = 8, .cores = 112, .memory_gib = 2048};
+  gpu.nodes_total = 128;
+  gpu.nodes_idle = 20;
+  gpu.nodes_allocated = 100;
+  gpu.nodes_down = 3;
+  gpu.nodes_draining = 5;
+  gpu.pending_jobs = 7;
+  gpu.pending_node_hours = 312.5;
+  gpu.running_jobs = 31;
+  PartitionCapacity cpu;
+  cpu.name = "cpu";
+  cpu.node_type =
+      NodeType{.accelerator = "", .accelerators_per_node = 0, .cores = 128, .memory_gib = 256};
+  cpu.nodes_total = 10;
+  cpu.nodes_idle = 10;
+  cpu.pending_node_hours = 0;
+  c.partitions = {gpu, cpu};
+  return c;
+}
+
+struct Sample {
+  std::string file;  // golden/<file>.json
+  Message message;
+};
+
+std::vector<Sample> samples() {
+  std::vector<Sample> out;
+  auto add = [&](std::string file, Body body) {
+    out.push_back({std::move(file), makeMessage("mimer", "m-" + std::to_string(out.size() + 1),
+                                                kSentAt, std::move(body))});
+  };
+  add("hello",
+      Hello{
+          .agent_version = "0.1.0",
+          .backend = "slurm",
+          .jobs = {
+              {.job_id = "j-100", .attempt = 1, .local_id = "884211", .state = JobState::kRunning},
+              {.job_id = "j-101", .attempt = 2, .local_id = "", .state = JobState::kPending}}});
+  add("welcome", Welcome{.coordinator_version = "0.1.0",
+                         .protocol_version = "1.0",
+                         .heartbeat_interval = Duration(5000),
+                         .capacity_interval = Duration(60000)});
+  add("capacity",
+      Capacity{
+          .capacity = sampleCapacity(), .degraded = true, .degraded_reason = "squeue timed out"});
+  add("heartbeat", Heartbeat{.epoch = 42, .running_jobs = 31, .pending_jobs = 7});
+  add("dispatch", Dispatch{.job_id = "j-100", .attempt = 1, .spec = sampleSpec()});
+  add("dispatch_ack",
+      DispatchAck{
+          .job_id = "j-100", .attempt = 1, .accepted = true, .reason = "", .local_id = "884211"});
+  add("job_status", JobStatus{.job_id = "j-100",
+                              .attempt = 1,
+                              .local_id = "884211",
+                              .state = JobState::kFailed,
+                              .submitted_at = fromMillis(1764064000000),
+                              .started_at = fromMillis(1764064060000),
+                              .ended_at = fromMillis(1764064700000),
+                              .exit_code = 137,
+                              .reason = "OUT_OF_MEMORY"});
+  add("cancel", Cancel{.job_id = "j-100", .attempt = 1, .reason = "cancelled by alice"});
+  add("ack", Ack{.ack_msg_id = "a-77"});
+  add("error", ErrorReply{.code = "missing_field",
+                          .message = "missing field body.epoch",
+                          .field = "body.epoch",
+                          .ref_msg_id = "a-78"});
+  return out;
+}
+
+std::string goldenPath(const std::string& file) {
+  return std::string(AIFED_SOURCE_DIR) + "/tests/protocol/golden/" + file + ".json";
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Message decodeOk(std::string_view frame) {
+  auto decoded = decodeMessage(frame);
+  if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
+    ADD_FAILURE() << "decode failed: " << failure->status.toString();
+    return {};
+  }
+  return std::get<Message>(decoded);
+}
+
+DecodeFailure decodeFails(std::string_view frame) {
+  auto decoded = decodeMessage(frame);
+  if (std::holds_alternative<Message>(decoded)) {
+    ADD_FAILURE() << "decode unexpectedly succeeded: " << frame;
+    return {};
+  }
+  return std::get<DecodeFailure>(decoded);
+}
+
+TEST(Messages, TypeNamesAndVersion) {
+  EXPECT_EQ(protocolVersionString(), "1.0");
+  const std::vector<std::string> expected = {"HELLO",    "WELCOME",      "CAPACITY",   "HEARTBEAT",
+                                             "DISPATCH", "DISPATCH_ACK", "JOB_STATUS", "CANCEL",
+                                             "ACK",      "ERROR"};
+  std::vector<Sample> all = samples();
+  ASSERT_EQ(all.size(), expected.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(messageTypeName(all[i].message.body), expected[i]);
+    EXPECT_EQ(all[i].message.v, "1.0");
+  }
+}
+
+class Golden : public ::testing::TestWithParam<Sample> {};
+
+TEST_P(Golden, EncodeMatchesGoldenBytes) {
+  const Sample& sample = GetParam();
+  std::string encoded = encodeMessage(sample.message);
+  if (const char* update = std::getenv("AIFED_UPDATE_GOLDEN"); update && *update == '1') {
+    std::ofstream(goldenPath(sample.file), std::ios::binary) << encoded;
+  }
+  EXPECT_EQ(encoded, readFile(goldenPath(sample.file)));
+}
+
+TEST_P(Golden, DecodeGoldenGivesTheValue) {
+  const Sample& sample = GetParam();
+  EXPECT_EQ(decodeOk(readFile(goldenPath(sample.file))), sample.message);
+}
+
+TEST_P(Golden, DecodeOfEncodeRoundTrips) {
+  const Sample& sample = GetParam();
+  std::string encoded = encodeMessage(sample.message);
+  EXPECT_EQ(decodeOk(encoded), sample.message);
+  EXPECT_EQ(encodeMessage(decodeOk(encoded)), encoded);  // deterministic
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, Golden, ::testing::ValuesIn(samples()),
+                         [](const auto& info) { return info.param.file; });
+
+TEST(Codec, OptionalJobStatusFieldsAreOmittedWhenAbsent) {
+  JobStatus status;
+  status.job_id = "j-1";
+  status.state = JobState::kPending;
+  Message m = makeMessage("mimer", "m-9", kSentAt, status);
+  std::string encoded = encodeMessage(m);
+  EXPECT_THAT(encoded, ::testing::Not(HasSubstr("started_at")));
+  EXPECT_THAT(encoded, ::testing::Not(HasSubstr("exit_code")));
+  EXPECT_EQ(decodeOk(encoded), m);
+}
+
+TEST(Codec, SimulatedRuntimeOmittedWhenAbsent) {
+  JobSpec spec = sampleSpec();
+  spec.simulated_runtime.reset();
+  boost::json::object o = toJson(spec);
+  EXPECT_FALSE(o.contains("simulated_runtime_s"));
+  Result<JobSpec> back = jobSpecFromJson(o);
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_EQ(*back, spec);
+}
+
+TEST(Codec, JobSpecNeedsOnlyNodesAndWalltime) {
+  Result<JobSpec> spec = jobSpecFromJson(boost::json::parse(R"({"nodes":2,"walltime_s":600})"));
+  ASSERT_TRUE(spec.ok()) << spec.status().toString();
+  JobSpec expected;
+  expected.nodes = 2;
+  expected.walltime = std::chrono::minutes(10);
+  EXPECT_EQ(*spec, expected);
+}
+
+TEST(Codec, SiteCapacityRoundTrips) {
+  SiteCapacity c = sampleCapacity();
+  Result<SiteCapacity> back = siteCapacityFromJson(toJson(c));
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_EQ(*back, c);
+}
+
+// ---- bad input ----
+
+TEST(DecodeBad, MalformedJson) {
+  for (std::string_view frame : {"", "{", "{\"v\":\"1.0\",}", "not json", "{} trailing"}) {
+    DecodeFailure f = decodeFails(frame);
+    EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument) << frame;
+    EXPECT_THAT(f.status.message(), ::testing::StartsWith("malformed JSON: ")) << frame;
+    EXPECT_EQ(errorFor(f).code, "bad_message");
+  }
+}
+
+TEST(DecodeBad, NonObjectIsMalformed) {
+  DecodeFailure f = decodeFails("[1,2,3]");
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(f.status.message(), ::testing::StartsWith("malformed JSON: "));
+}
+
+TEST(DecodeBad, UnknownMajorVersionNamesBothVersions) {
+  DecodeFailure f = decodeFails(
+      R"({"v":"2.0","type":"HEARTBEAT","msg_id":"x-1","site":"mimer","sent_at":1,"body":{}})");
+  EXPECT_EQ(f.status.code(), StatusCode::kVersionMismatch);
+  EXPECT_THAT(f.status.message(), HasSubstr("2.0"));
+  EXPECT_THAT(f.status.message(), HasSubstr("1.0"));
+  EXPECT_EQ(f.msg_id, "x-1");
+  EXPECT_EQ(f.peer_version, "2.0");
+  ErrorReply reply = errorFor(f);
+  EXPECT_EQ(reply.code, "version_mismatch");
+  EXPECT_EQ(reply.ref_msg_id, "x-1");
+  EXPECT_EQ(reply.field, "v");
+  EXPECT_EQ(reply.message, f.status.message());
+}
+
+TEST(DecodeBad, MalformedVersion) {
+  DecodeFailure f = decodeFails(
+      R"({"v":"one","type":"ACK","msg_id":"x-1","site":"s","sent_at":1,"body":{"ack_msg_id":"a"}})");
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status.field(), "v");
+}
+
+TEST(Decode, HigherMinorVersionIsAccepted) {
+  Message m = decodeOk(
+      R"({"v":"1.7","type":"ACK","msg_id":"x-1","site":"s","sent_at":1,"body":{"ack_msg_id":"a"}})");
+  EXPECT_EQ(m.v, "1.7");
+  EXPECT_EQ(std::get<Ack>(m.body).ack_msg_id, "a");
+}
+
+TEST(Decode, UnknownFieldsAreIgnored) {
+  Message m = decodeOk(
+      R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h-1","site":"mimer","sent_at":5,"trace":"abc",)"
+      R"("body":{"epoch":3,"running_jobs":1,"pending_jobs":2,"gpu_temp_c":[61,63]}})");
+  EXPECT_EQ(m, makeMessage("mimer", "h-1", fromMillis(5),
+                           Heartbeat{.epoch = 3, .running_jobs = 1, .pending_jobs = 2}));
+}
+
+TEST(DecodeBad, UnknownType) {
+  DecodeFailure f =
+      decodeFails(R"({"v":"1.0","type":"GOSSIP","msg_id":"g-1","site":"s","sent_at":1,"body":{}})");
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status.field(), "type");
+  EXPECT_THAT(f.status.message(), HasSubstr("GOSSIP"));
+  EXPECT_EQ(errorFor(f).code, "bad_message");
+}
+
+TEST(DecodeBad, MissingFieldNamesItsPath) {
+  DecodeFailure f =
+      decodeFails(R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h-2","site":"mimer","sent_at":5,)"
+                  R"("body":{"running_jobs":1,"pending_jobs":2}})");
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status.field(), "body.epoch");
+  EXPECT_THAT(f.status.message(), HasSubstr("body.epoch"));
+  EXPECT_EQ(f.msg_id, "h-2");
+  ErrorReply reply = errorFor(f);
+  EXPECT_EQ(reply.code, "missing_field");
+  EXPECT_EQ(reply.field, "body.epoch");
+  EXPECT_EQ(reply.ref_msg_id, "h-2");
+}
+
+TEST(DecodeBad, MissingEnvelopeFields) {
+  DecodeFailure f = decodeFails(R"({"v":"1.0","type":"ACK","site":"s","sent_at":1,"body":{}})");
+  EXPECT_EQ(f.status.field(), "msg_id");
+  EXPECT_EQ(errorFor(f).code, "missing_field");
+  f = decodeFails(R"({"type":"ACK","msg_id":"a","site":"s","sent_at":1,"body":{}})");
+  EXPECT_EQ(f.status.field(), "v");
+  f = decodeFails(R"({"v":"1.0","type":"ACK","msg_id":"a","site":"s","sent_at":1})");
+  EXPECT_EQ(f.status.field(), "body");
+}
+
+struct MistypedCase {
+  const char* frame;
+  const char* field;
+};
+
+class DecodeMistyped : public ::testing::TestWithParam<MistypedCase> {};
+
+TEST_P(DecodeMistyped, NamesTheField) {
+  DecodeFailure f = decodeFails(GetParam().frame);
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status.field(), GetParam().field) << f.status.toString();
+  EXPECT_THAT(f.status.message(), HasSubstr(GetParam().field));
+  EXPECT_EQ(errorFor(f).code, "bad_message");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DecodeMistyped,
+    ::testing::Values(
+        MistypedCase{R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"epoch":"3","running_jobs":1,"pending_jobs":2}})",
+                     "body.epoch"},
+        MistypedCase{R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"epoch":-1,"running_jobs":1,"pending_jobs":2}})",
+                     "body.epoch"},
+        MistypedCase{R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1.5,)"
+                     R"("body":{"epoch":1,"running_jobs":1,"pending_jobs":2}})",
+                     "sent_at"},
+        MistypedCase{R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h","site":7,"sent_at":1,)"
+                     R"("body":{"epoch":1,"running_jobs":1,"pending_jobs":2}})",
+                     "site"},
+        MistypedCase{R"({"v":"1.0","type":"DISPATCH_ACK","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"job_id":"j","attempt":1,"accepted":"yes"}})",
+                     "body.accepted"},
+        MistypedCase{R"({"v":"1.0","type":"JOB_STATUS","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"job_id":"j","attempt":1,"state":"sleeping"}})",
+                     "body.state"},
+        MistypedCase{R"({"v":"1.0","type":"JOB_STATUS","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"job_id":"j","attempt":1,"state":"queued"}})",
+                     "body.state"},
+        MistypedCase{R"({"v":"1.0","type":"HELLO","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"agent_version":"1","backend":"slurm","jobs":[{"job_id":"j",)"
+                     R"("attempt":"1","state":"running"}]}})",
+                     "body.jobs[0].attempt"},
+        MistypedCase{R"({"v":"1.0","type":"CAPACITY","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"capacity":{"epoch":1,"partitions":[{"name":"gpu",)"
+                     R"("node_type":{"accelerator":"h100","accelerators_per_node":4,)"
+                     R"("cores":64,"memory_gib":512},"nodes_total":"16"}]}}})",
+                     "body.capacity.partitions[0].nodes_total"},
+        MistypedCase{R"({"v":"1.0","type":"DISPATCH","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"job_id":"j","attempt":1,"spec":{"nodes":2,"walltime_s":60,)"
+                     R"("env":{"A":1}}}})",
+                     "body.spec.env.A"},
+        MistypedCase{R"({"v":"1.0","type":"ACK","msg_id":"h","site":"s","sent_at":1,"body":[]})",
+                     "body"}));
+
+TEST(DecodeBad, MissingCapacityEpochIsMissingField) {
+  DecodeFailure f =
+      decodeFails(R"({"v":"1.0","type":"CAPACITY","msg_id":"c-1","site":"s","sent_at":1,)"
+                  R"("body":{"capacity":{"partitions":[]}}})");
+  EXPECT_EQ(f.status.field(), "body.capacity.epoch");
+  EXPECT_EQ(errorFor(f).code, "missing_field");
+}
+
+std::string dispatchWithSpec(const std::string& spec) {
+  return R"({"v":"1.0","type":"DISPATCH","msg_id":"d-1","site":"mimer","sent_at":1,)"
+         R"("body":{"job_id":"j-1","attempt":1,"spec":)" +
+         spec + "}}";
+}
+
+struct InvalidSpecCase {
+  const char* spec;
+  const char* field;
+};
+
+class DecodeInvalidSpec : public ::testing::TestWithParam<InvalidSpecCase> {};
+
+TEST_P(DecodeInvalidSpec, GivesTheFieldPath) {
+  DecodeFailure f = decodeFails(dispatchWithSpec(GetParam().spec));
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status.field(), GetParam().field) << f.status.toString();
+  EXPECT_THAT(f.status.message(), HasSubstr(GetParam().field));
+  EXPECT_EQ(f.msg_id, "d-1");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DecodeInvalidSpec,
+    ::testing::Values(InvalidSpecCase{R"({"nodes":-1,"walltime_s":60})", "body.spec.nodes"},
+                      InvalidSpecCase{R"({"nodes":2,"walltime_s":0})", "body.spec.walltime_s"},
+                      InvalidSpecCase{
+                          R"({"nodes":2,"walltime_s":60,"gpu_type":"h100","gpus_per_node":0})",
+                          "body.spec.gpu_type"},
+                      InvalidSpecCase{R"({"walltime_s":60})", "body.spec.nodes"},
+                      InvalidSpecCase{R"({"nodes":2})", "body.spec.walltime_s"},
+                      InvalidSpecCase{R"({"nodes":2.5,"walltime_s":60})", "body.spec.nodes"},
+                      InvalidSpecCase{R"({"nodes":2,"walltime_s":60,"allowed_countries":["SE",3]})",
+                                      "body.spec.allowed_countries[1]"}));
+
+TEST(DecodeBad, WalltimeZeroSaysPositive) {
+  DecodeFailure f = decodeFails(dispatchWithSpec(R"({"nodes":2,"walltime_s":0})"));
+  EXPECT_THAT(f.status.message(), HasSubstr("walltime must be positive"));
+}
+
+TEST(JobSpecFromJson, ErrorFieldWithoutPrefix) {
+  Result<JobSpec> spec = jobSpecFromJson(boost::json::parse(R"({"nodes":0,"walltime_s":1})"));
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().field(), "nodes");
+}
+
+}  // namespace
+}  // namespace aifed
