@@ -163,7 +163,8 @@ TEST_F(FederationTest, TwoHundredJobsCompleteExactlyOnceThenALostSiteGetsNoNewJo
   }
   // Every site took work, and the sites accepted exactly the 200 dispatches.
   int64_t placed = 0;
-  for (const auto& s : get("/api/v1/sites").at("sites").as_array()) {
+  json::value sites = get("/api/v1/sites");  // keep it alive for the loop
+  for (const auto& s : sites.at("sites").as_array()) {
     placed += s.at("jobs_placed").as_int64();
     EXPECT_GT(per_site[json::value_to<std::string>(s.at("id"))], 0);
   }
@@ -260,13 +261,17 @@ TEST_F(FederationTest, ClientWrittenFromTheSpecRegistersAndReportsCapacity) {
   EXPECT_EQ(welcome->at("body").at("protocol_version").as_string(), "1.0");
   EXPECT_EQ(welcome->at("body").at("heartbeat_interval_ms").as_int64(), 200);
 
-  ASSERT_TRUE(agent.send(envelope("CAPACITY", "site-c", "raw-2", R"({"epoch":1,"partitions":[
+  ASSERT_TRUE(
+      agent.send(envelope("CAPACITY", "site-c", "raw-2", R"({"capacity":{"epoch":1,"partitions":[
       {"name":"booster","node_type":{"accelerator":"a100","accelerators_per_node":4,"cores":32,
        "memory_gib":256},"nodes_total":16,"nodes_idle":12,"nodes_allocated":3,"nodes_down":1,
-       "nodes_draining":0,"pending_jobs":0,"pending_node_hours":0,"running_jobs":3}]})")));
+       "nodes_draining":0,"pending_jobs":0,"pending_node_hours":0,"running_jobs":3}]},
+       "degraded":false})")));
   ASSERT_TRUE(waitFor(
       [&] {
-        for (const auto& s : get("/api/v1/sites").at("sites").as_array()) {
+        json::value v = get("/api/v1/sites");
+        if (!v.is_object()) return false;
+        for (const auto& s : v.at("sites").as_array()) {
           if (s.at("id").as_string() == "site-c") {
             return s.at("state").as_string() == "up" && s.at("nodes_idle").as_int64() == 12 &&
                    s.at("accelerators_total").as_int64() == 64;
