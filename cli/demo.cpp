@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -23,7 +25,9 @@ namespace json = boost::json;
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void onDemoSignal(int) { g_stop = true; }
+extern "C" void onDemoSignal(int) {
+  g_stop = true;
+}
 
 struct DemoOptions {
   std::string bin_dir;
@@ -45,12 +49,29 @@ class SampleJobs {
     for (const ProjectConfig& p : fed.projects) projects_.push_back(&p);
     for (const SiteConfig& s : fed.sites) {
       for (const PartitionConfig& p : s.partitions) {
-        if (!p.node_type.accelerator.empty() &&
-            std::find(types_.begin(), types_.end(), p.node_type.accelerator) == types_.end()) {
-          types_.push_back(p.node_type.accelerator);
+        if (p.node_type.accelerator.empty()) continue;
+        std::vector<std::string>& in_country = types_by_country_[s.country];
+        for (std::vector<std::string>* list : {&types_, &in_country}) {
+          if (std::find(list->begin(), list->end(), p.node_type.accelerator) == list->end()) {
+            list->push_back(p.node_type.accelerator);
+          }
         }
       }
     }
+  }
+
+  // Accelerator models a job restricted to `countries` can find (all when unrestricted).
+  std::vector<std::string> typesIn(const std::vector<std::string>& countries) const {
+    if (countries.empty()) return types_;
+    std::vector<std::string> out;
+    for (const std::string& c : countries) {
+      auto it = types_by_country_.find(c);
+      if (it == types_by_country_.end()) continue;
+      for (const std::string& t : it->second) {
+        if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+      }
+    }
+    return out;
   }
 
   JobSpec next() {
@@ -71,7 +92,8 @@ class SampleJobs {
       spec.name = "finetune-" + std::to_string(++count_);
       spec.nodes = static_cast<int>(uniform(1, 9));
       spec.gpus_per_node = 4;
-      if (!types_.empty() && uniform(0, 1) < 0.5) spec.gpu_type = types_[pick(types_.size())];
+      std::vector<std::string> types = typesIn(spec.allowed_countries);
+      if (!types.empty() && uniform(0, 1) < 0.5) spec.gpu_type = types[pick(types.size())];
       runtime_min = uniform(15, 120);
     } else {  // evaluation / inference
       spec.name = "eval-" + std::to_string(++count_);
@@ -95,6 +117,7 @@ class SampleJobs {
   std::mt19937_64 rng_;
   std::vector<const ProjectConfig*> projects_;
   std::vector<std::string> types_;
+  std::map<std::string, std::vector<std::string>> types_by_country_;
   int count_ = 0;
 };
 
@@ -123,18 +146,19 @@ std::string renderDemoTable(const json::object& fed, const json::array& sites,
   out << "aifed demo: " << json::value_to<std::string>(fed.at("name")) << "    "
       << num(fed, "sites_up") << "/" << num(fed, "sites_total") << " sites up    "
       << static_cast<int>(elapsed) << " s    REST " << rest << "\n";
-  out << "jobs: submitted " << submitted << "  queued " << num(jobs, "queued") + num(jobs, "dispatched")
-      << "  pending " << num(jobs, "pending") << "  running " << num(jobs, "running")
-      << "  completed " << num(jobs, "completed") << "  failed "
-      << num(jobs, "failed") + num(jobs, "timeout") << "  lost " << num(jobs, "lost") << "\n\n";
-  out << pad("SITE", 13) << pad("CC", 4) << pad("STATE", 13) << pad("REPORT", 8)
-      << pad("ACCEL", 8) << pad("FREE/TOTAL", 14) << pad("RUNNING", 9) << pad("QUEUED", 8)
-      << "PLACED\n";
+  out << "jobs: submitted " << submitted << "  queued "
+      << num(jobs, "queued") + num(jobs, "dispatched") << "  pending " << num(jobs, "pending")
+      << "  running " << num(jobs, "running") << "  completed " << num(jobs, "completed")
+      << "  failed " << num(jobs, "failed") + num(jobs, "timeout") << "  lost " << num(jobs, "lost")
+      << "\n\n";
+  out << pad("SITE", 13) << pad("CC", 4) << pad("STATE", 13) << pad("REPORT", 8) << pad("ACCEL", 8)
+      << pad("FREE/TOTAL", 14) << pad("RUNNING", 9) << pad("QUEUED", 8) << "PLACED\n";
   for (const json::value& v : sites) {
     const json::object& s = v.as_object();
     std::string types;
     for (const json::value& t : s.at("accelerator_types").as_array()) {
-      types += (types.empty() ? "" : ",") + json::value_to<std::string>(t);
+      if (!types.empty()) types += ',';
+      types += json::value_to<std::string>(t);
     }
     out << pad(json::value_to<std::string>(s.at("id")), 13)
         << pad(json::value_to<std::string>(s.at("country")), 4)
@@ -266,8 +290,8 @@ int runDemo(int argc, char** argv) {
       auto f = fetch("/api/v1/federation");
       auto s = fetch("/api/v1/sites");
       if (f && s) {
-        std::string table = renderDemoTable(f->as_object(), s->at("sites").as_array(), rest,
-                                            submitted, elapsed);
+        std::string table =
+            renderDemoTable(f->as_object(), s->at("sites").as_array(), rest, submitted, elapsed);
         if (tty) {
           std::cout << "\033[H\033[2J" << table << std::flush;
         } else if (static_cast<int>(elapsed) % 5 == 0) {
@@ -280,8 +304,8 @@ int runDemo(int argc, char** argv) {
       }
       next_render += std::chrono::seconds(1);
     }
-    std::this_thread::sleep_for(
-        std::min(next_submit, next_render) - std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(std::min(next_submit, next_render) -
+                                std::chrono::steady_clock::now());
   }
 
   auto final_fed = fetch("/api/v1/federation");
@@ -294,20 +318,22 @@ int runDemo(int argc, char** argv) {
   }
   const json::object& f = final_fed->as_object();
   const json::object& j = f.at("jobs").as_object();
-  json::object summary{{"sites_up", num(f, "sites_up")},
-                       {"sites_total", total_sites},
-                       {"jobs_submitted", submitted},
-                       {"jobs_refused", refused},
-                       {"jobs_queued", num(j, "queued") + num(j, "dispatched")},
-                       {"jobs_pending", num(j, "pending")},
-                       {"jobs_running", num(j, "running")},
-                       {"jobs_completed", num(j, "completed")},
-                       {"jobs_failed", num(j, "failed")},
-                       {"jobs_timeout", num(j, "timeout")},
-                       {"jobs_cancelled", num(j, "cancelled")},
-                       {"jobs_lost", num(j, "lost")},
-                       {"duration_s", static_cast<int64_t>(elapsed)},
-                       {"speedup", o.speedup}};
+  json::object summary{
+      {"sites_up", num(f, "sites_up")},
+      {"sites_total", total_sites},
+      {"jobs_submitted", submitted},
+      {"jobs_refused", refused},
+      {"jobs_queued", num(j, "queued") + num(j, "dispatched")},
+      {"jobs_pending", num(j, "pending")},
+      {"jobs_running", num(j, "running")},
+      {"jobs_completed", num(j, "completed")},
+      {"jobs_failed", num(j, "failed")},
+      {"jobs_timeout", num(j, "timeout")},
+      {"jobs_cancelled", num(j, "cancelled")},
+      {"jobs_lost", num(j, "lost")},
+      {"duration_s", static_cast<int64_t>(elapsed)},
+      {"speedup", o.speedup == std::floor(o.speedup) ? json::value(static_cast<int64_t>(o.speedup))
+                                                     : json::value(o.speedup)}};
   if (refused > 0) std::cerr << "aifed demo: last refusal: " << last_refusal << "\n";
   std::cout << json::serialize(summary) << std::endl;
   bool ok = num(f, "sites_up") == static_cast<int64_t>(total_sites) && num(j, "lost") == 0 &&

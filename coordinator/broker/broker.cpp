@@ -13,6 +13,8 @@
 
 namespace aifed::broker {
 
+std::vector<std::string> knownPolicies() { return {"earliest-start"}; }
+
 void Effects::clear() {
   jobs.clear();
   sites.clear();
@@ -582,11 +584,17 @@ struct Broker::Impl {
                                "allowed_sites");
       }
     }
-    for (const std::string& c : spec.allowed_countries) {
-      bool any = std::any_of(fed.sites.begin(), fed.sites.end(),
-                             [&](const SiteConfig& s) { return s.country == c; });
+    // A list of allowed countries is a whitelist: countries without a site are harmless,
+    // but at least one must have a site.
+    if (!spec.allowed_countries.empty()) {
+      bool any = std::any_of(fed.sites.begin(), fed.sites.end(), [&](const SiteConfig& s) {
+        return std::find(spec.allowed_countries.begin(), spec.allowed_countries.end(), s.country) !=
+               spec.allowed_countries.end();
+      });
       if (!any) {
-        return invalidArgument("no federation site is in country \"" + c + "\"",
+        std::string list;
+        for (const std::string& c : spec.allowed_countries) list += (list.empty() ? "" : ", ") + c;
+        return invalidArgument("no federation site is in any allowed country (" + list + ")",
                                "allowed_countries");
       }
     }

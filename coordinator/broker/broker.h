@@ -104,6 +104,9 @@ struct PlacementDecision {
   bool operator==(const PlacementDecision&) const = default;
 };
 
+// Names of the placement policies this build offers (BrokerConfig::policy).
+std::vector<std::string> knownPolicies();
+
 struct OutboundMessage {
   std::string site;
   Body body;

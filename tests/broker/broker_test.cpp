@@ -182,6 +182,15 @@ TEST_F(BrokerTest, SubmitRejectsInvalidSpecAndUnknownAllowedSite) {
   r = broker_.submit(where, at(0), fx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().field(), "allowed_sites");
+  JobSpec whitelist = gpuJob(1);
+  whitelist.allowed_countries = {"NO", "SE"};  // no site in Norway: harmless
+  EXPECT_TRUE(broker_.submit(whitelist, at(0), fx).ok());
+  fx.clear();
+  JobSpec norway = gpuJob(1);
+  norway.allowed_countries = {"NO"};
+  r = broker_.submit(norway, at(0), fx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "allowed_countries");
   JobSpec nowhere = gpuJob(1, "a100");
   nowhere.allowed_countries = {"FI"};
   r = broker_.submit(nowhere, at(0), fx);
