@@ -281,8 +281,8 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
     case LocalEventKind::kStarted:
       u.state = JobState::kRunning;
       u.started_at = event.at;
-      u.reason = "running on " + std::to_string(job.nodes) + " nodes of partition " +
-                 partition.config.name;
+      u.reason = "running on " + std::to_string(job.nodes) + (job.nodes == 1 ? " node" : " nodes") +
+                 " of partition " + partition.config.name;
       break;
     case LocalEventKind::kFinished:
       u.state = job.exit_code == 0 ? JobState::kCompleted : JobState::kFailed;
