@@ -405,6 +405,13 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   std::string id;
   CLI::App* job = app.add_subcommand("job", "show one job, with where it went and why");
   job->add_option("ID", id, "job id")->required();
+  CLI::App* explain =
+      app.add_subcommand("explain", "why a job went where it went, or why it still waits");
+  explain->add_option("JOB", id, "job id")->required();
+  std::string new_policy, policy_reason;
+  CLI::App* policy = app.add_subcommand("policy", "show the placement policies; --set switches");
+  policy->add_option("--set", new_policy, "switch the active policy (recorded)");
+  policy->add_option("--reason", policy_reason, "why, for the audit trail (with --set)");
   CLI::App* cancel = app.add_subcommand("cancel", "cancel a job");
   cancel->add_option("ID", id, "job id")->required();
   app.add_subcommand("sites", "list the federation's sites");
@@ -485,6 +492,24 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return api.run("GET", "/api/v1/jobs" + query, "", renderJobList);
   }
   if (job->parsed()) return api.run("GET", "/api/v1/jobs/" + percentEncode(id), "", renderJob);
+  if (explain->parsed()) {
+    return api.run("GET", "/api/v1/jobs/" + percentEncode(id) + "/explain", "", renderExplain);
+  }
+  if (policy->parsed()) {
+    if (new_policy.empty()) return api.run("GET", "/api/v1/policy", "", renderPolicy);
+    json::object body{{"policy", new_policy}, {"reason", policy_reason}};
+    if (const char* user = std::getenv("USER")) body["actor"] = user;
+    return api.run("PUT", "/api/v1/policy", json::serialize(body), [](const json::value& v) {
+      const json::value* active = v.as_object().if_contains("active");
+      std::string name = "?";
+      if (active && active->is_object()) {
+        if (auto* n = active->as_object().if_contains("name"); n && n->is_string()) {
+          name = n->get_string();
+        }
+      }
+      return "Active policy: " + name + "\n";
+    });
+  }
   if (cancel->parsed()) {
     return api.run(
         "POST", "/api/v1/jobs/" + percentEncode(id) + "/cancel", "", [](const json::value& v) {

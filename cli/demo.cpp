@@ -45,30 +45,29 @@ struct DemoOptions {
 // common classes, so every job is placeable somewhere.
 class SampleJobs {
  public:
-  SampleJobs(const Federation& fed, uint64_t seed) : rng_(seed) {
-    for (const ProjectConfig& p : fed.projects) projects_.push_back(&p);
-    for (const SiteConfig& s : fed.sites) {
-      for (const PartitionConfig& p : s.partitions) {
-        if (p.node_type.accelerator.empty()) continue;
-        std::vector<std::string>& in_country = types_by_country_[s.country];
-        for (std::vector<std::string>* list : {&types_, &in_country}) {
-          if (std::find(list->begin(), list->end(), p.node_type.accelerator) == list->end()) {
-            list->push_back(p.node_type.accelerator);
-          }
-        }
-      }
-    }
+  SampleJobs(const Federation& fed, uint64_t seed) : rng_(seed), fed_(fed) {
+    for (const ProjectConfig& p : fed_.projects) projects_.push_back(&p);
   }
 
-  // Accelerator models a job restricted to `countries` can find (all when unrestricted).
-  std::vector<std::string> typesIn(const std::vector<std::string>& countries) const {
-    if (countries.empty()) return types_;
+  // Accelerator models a job of `project` can find: at sites in its allowed countries
+  // and, when the project has allocations, at sites where it has one.
+  std::vector<std::string> typesFor(const ProjectConfig* project) const {
     std::vector<std::string> out;
-    for (const std::string& c : countries) {
-      auto it = types_by_country_.find(c);
-      if (it == types_by_country_.end()) continue;
-      for (const std::string& t : it->second) {
-        if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+    for (const SiteConfig& s : fed_.sites) {
+      if (project) {
+        const auto& allowed = project->allowed_countries;
+        if (!allowed.empty() &&
+            std::find(allowed.begin(), allowed.end(), s.country) == allowed.end()) {
+          continue;
+        }
+        if (!project->allocations.empty()) {
+          auto it = project->allocations.find(s.id);
+          if (it == project->allocations.end() || it->second <= 0) continue;
+        }
+      }
+      for (const PartitionConfig& p : s.partitions) {
+        const std::string& t = p.node_type.accelerator;
+        if (!t.empty() && std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
       }
     }
     return out;
@@ -92,7 +91,7 @@ class SampleJobs {
       spec.name = "finetune-" + std::to_string(++count_);
       spec.nodes = static_cast<int>(uniform(1, 9));
       spec.gpus_per_node = 4;
-      std::vector<std::string> types = typesIn(spec.allowed_countries);
+      std::vector<std::string> types = typesFor(project);
       if (!types.empty() && uniform(0, 1) < 0.5) spec.gpu_type = types[pick(types.size())];
       runtime_min = uniform(15, 120);
     } else {  // evaluation / inference
@@ -116,8 +115,7 @@ class SampleJobs {
 
   std::mt19937_64 rng_;
   std::vector<const ProjectConfig*> projects_;
-  std::vector<std::string> types_;
-  std::map<std::string, std::vector<std::string>> types_by_country_;
+  const Federation& fed_;
   int count_ = 0;
 };
 

@@ -281,4 +281,115 @@ std::string renderSite(const json::value& site) {
   return out;
 }
 
+namespace {
+
+double real(const json::value& parent, std::string_view key) {
+  const json::value* v = field(parent, key);
+  return v && v->is_number() ? v->to_number<double>() : 0;
+}
+
+std::string fixed(double v, const char* format) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string startText(double s) {
+  if (s < 1) return "now";
+  if (s < 120) return fixed(s, "%.0f s");
+  if (s < 7200) return fixed(s / 60, "%.0f min");
+  return fixed(s / 3600, "%.1f h");
+}
+
+}  // namespace
+
+std::string renderExplain(const json::value& body) {
+  std::ostringstream out;
+  const json::value* d = field(body, "decision");
+  bool waiting = text(body, "question") == "why-not-yet";
+  out << "Job " << text(body, "job_id") << " (" << text(body, "state")
+      << (text(body, "site") == "-" ? "" : " at " + text(body, "site"))
+      << "): " << (waiting ? "why not yet" : "why here") << "\n";
+  if (!d || d->is_null()) {
+    out << "No placement decision recorded yet.\n";
+    return out.str();
+  }
+  out << "Policy " << text(*d, "policy") << " v" << text(*d, "policy_version") << ", decided "
+      << formatInstant(field(*d, "decided_at")) << "\n"
+      << text(*d, "summary") << "\n\n";
+  TextTable t({"SITE", "VERDICT", "PARTITION", "FREE", "START", "TOTAL", "WHY"});
+  const json::value* sites = field(*d, "sites");
+  if (sites && sites->is_array()) {
+    for (const json::value& s : sites->get_array()) {
+      std::string verdict = text(s, "verdict");
+      if (verdict == "rejected") {
+        t.addRow({text(s, "site"), verdict, "-", "-", "-", "-",
+                  text(s, "rejected_by") + ": " + text(s, "reason")});
+        continue;
+      }
+      std::string why;
+      const json::value* terms = field(s, "scores");
+      if (terms && terms->is_array()) {
+        for (const json::value& term : terms->get_array()) {
+          if (!why.empty()) why += "; ";
+          std::string plugin = text(term, "plugin");
+          double raw = real(term, "raw");
+          why += plugin + " " + fixed(real(term, "score"), "%.1f") + " x" +
+                 fixed(real(term, "weight"), "%g") + " (" +
+                 (plugin == "estimated-start" ? startText(raw)
+                                              : fixed(raw, "%.4g") + " " + text(term, "unit")) +
+                 ")";
+        }
+      }
+      double staging = real(s, "staging_s");
+      if (staging >= 1) {
+        why += (why.empty() ? "" : "; ") + std::string("staging ") + startText(staging).substr(0);
+      }
+      if (why.empty()) why = "feasible (first fit: federation order)";
+      t.addRow({text(s, "site"), verdict, text(s, "partition"), text(s, "free_nodes"),
+                startText(real(s, "estimated_start_s")), fixed(real(s, "total"), "%.1f"), why});
+    }
+  }
+  out << t.render();
+  return out.str();
+}
+
+std::string renderPolicy(const json::value& body) {
+  std::ostringstream out;
+  const json::value* active = field(body, "active");
+  std::string active_name = active ? text(*active, "name") : "-";
+  if (active) {
+    out << "Active policy: " << active_name << " v" << text(*active, "version") << " ("
+        << text(*active, "binding") << " binding)\n\n";
+  }
+  TextTable t({"POLICY", "VERSION", "BINDING", "WEIGHTS", "DESCRIPTION"});
+  const json::value* all = field(body, "policies");
+  if (all && all->is_array()) {
+    for (const json::value& p : all->get_array()) {
+      std::string weights;
+      if (const json::value* w = field(p, "weights"); w && w->is_object()) {
+        for (const auto& kv : w->get_object()) {
+          weights += (weights.empty() ? "" : ",") + std::string(kv.key()) + "=" +
+                     fixed(kv.value().is_number() ? kv.value().to_number<double>() : 0, "%g");
+        }
+      }
+      std::string name = text(p, "name");
+      t.addRow({name == active_name ? name + " *" : name, text(p, "version"), text(p, "binding"),
+                weights.empty() ? "-" : weights, text(p, "description")});
+    }
+  }
+  out << t.render();
+  const json::value* history = field(body, "history");
+  if (history && history->is_array() && !history->get_array().empty()) {
+    out << "\nSwitches:\n";
+    TextTable h({"AT", "FROM", "TO", "ACTOR", "REASON"});
+    for (const json::value& c : history->get_array()) {
+      h.addRow({formatInstant(field(c, "at")), text(c, "from"), text(c, "to"), text(c, "actor"),
+                text(c, "reason")});
+    }
+    out << h.render();
+  }
+  return out.str();
+}
+
 }  // namespace aifed::cli

@@ -47,5 +47,10 @@ std::string renderJobList(const boost::json::value& body);   // GET /api/v1/jobs
 std::string renderJob(const boost::json::value& job);        // GET /api/v1/jobs/{id}
 std::string renderSiteList(const boost::json::value& body);  // GET /api/v1/sites
 std::string renderSite(const boost::json::value& site);      // GET /api/v1/sites/{id}
+// GET /api/v1/jobs/{id}/explain: "why here" (placed) or "why not yet" (waiting), a row
+// per site with its verdict, and per feasible site each plugin's raw input and score.
+std::string renderExplain(const boost::json::value& body);
+// GET /api/v1/policy: the active policy, the ones on offer and the switches made.
+std::string renderPolicy(const boost::json::value& body);
 
 }  // namespace aifed::cli

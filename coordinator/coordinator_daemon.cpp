@@ -71,6 +71,17 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
                  config_.database);
     broker_.restore(std::move(*jobs), std::move(*sites), *seq);
+    // A policy switched at run time outlives a restart: the last recorded switch wins.
+    auto changes = store_->policyChanges();
+    if (!changes.ok()) return changes.status();
+    if (!changes->empty() && changes->back().to != broker_.policy().name) {
+      broker::Effects ignored;  // re-applying a recorded switch records nothing new
+      if (Status s = broker_.setPolicy(changes->back().to, "", "", clock_.now(), ignored);
+          !s.ok()) {
+        spdlog::warn("recorded policy {} is no longer offered: {}", changes->back().to,
+                     s.toString());
+      }
+    }
     return Status::Ok();
   }
 
@@ -121,7 +132,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Time now() const override { return clock_.now(); }
   Status commit(broker::Effects& fx) override {
     if (fx.empty()) return Status::Ok();
-    if (!fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty()) {
+    if (!fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
+        !fx.policy_changes.empty()) {
       if (Status s = store_->apply(fx); !s.ok()) {
         // Nothing durable, so nothing is sent; the broker's retries re-create the
         // messages once the database answers again.
@@ -136,6 +148,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     asio::post(io_, [this] { onZmqReadable(); });
     rearmTimerIfSooner();
     return Status::Ok();
+  }
+  Result<std::vector<broker::PlacementDecision>> storedDecisions(
+      const std::string& job_id) override {
+    return store_->decisions(job_id);
   }
   json::object transportStats() const override {
     return json::object{{"frames_in", frames_in_},
@@ -334,6 +350,46 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
           path + ": liveness: need 1 <= suspect_after_missed < unreachable_after_missed",
           "unreachable_after_missed");
     }
+  }
+  // [placement] policy = "green", policy_file = "policies.toml" (docs/placement.md).
+  c.broker.policies = broker::builtinPolicies();
+  if (const toml::table* p = root["placement"].as_table()) {
+    if (auto file = (*p)["policy_file"].value<std::string>(); file && !file->empty()) {
+      Result<std::vector<broker::PolicySpec>> extra = broker::loadPolicyFile(resolve(base, *file));
+      if (!extra.ok()) return extra.status();
+      c.broker.policies = broker::mergePolicies(std::move(c.broker.policies), *extra);
+    }
+    c.broker.policy = (*p)["policy"].value_or(c.broker.policy);
+    if (auto h = (*p)["fair_share_half_life_h"].value<double>()) {
+      if (!(*h > 0)) {
+        return invalidArgument(path + ": placement.fair_share_half_life_h: must be positive",
+                               "fair_share_half_life_h");
+      }
+      c.broker.fair_share_half_life =
+          std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*h * 3600));
+    }
+    if (const toml::table* shares = (*p)["project_shares"].as_table()) {
+      for (auto&& [project, value] : *shares) {
+        std::optional<double> share = value.value<double>();
+        if (!share || !(*share > 0)) {
+          return invalidArgument(path + ": placement.project_shares." + std::string(project.str()) +
+                                     ": must be a positive number",
+                                 "project_shares");
+        }
+        c.broker.project_shares[std::string(project.str())] = *share;
+      }
+    }
+  }
+  bool known = false;
+  std::string offered;
+  for (const broker::PolicySpec& spec : c.broker.policies) {
+    known = known || spec.name == c.broker.policy;
+    offered += (offered.empty() ? "" : ", ") + spec.name;
+  }
+  if (!known) {
+    return invalidArgument(
+        path + ": placement.policy: no policy \"" + c.broker.policy + "\" (known: " + offered + ")",
+        "policy");
   }
   return c;
 }

@@ -52,6 +52,7 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
   o["spec"] = toJson(job.spec);
   if (last) {
     o["placement"] = json::object{{"policy", last->policy},
+                                  {"policy_version", last->policy_version},
                                   {"chosen_site", last->chosen_site},
                                   {"summary", last->summary},
                                   {"decided_at", toMillis(last->decided_at)}};
@@ -59,6 +60,70 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
     o["placement"] = nullptr;
   }
   return o;
+}
+
+json::object explainJson(const broker::JobRecord& job, const broker::PlacementDecision* d) {
+  json::object o;
+  o["job_id"] = job.id;
+  o["state"] = jobStateName(job.state);
+  o["site"] = job.site;
+  o["reason"] = job.reason;
+  // A job that has left the queue asks "why here"; a queued one "why not yet".
+  o["question"] = job.state == JobState::kQueued ? "why-not-yet" : "why-here";
+  if (!d) {
+    o["decision"] = nullptr;
+    return o;
+  }
+  json::object dj;
+  dj["policy"] = d->policy;
+  dj["policy_version"] = d->policy_version;
+  dj["attempt"] = d->attempt;
+  dj["decided_at"] = toMillis(d->decided_at);
+  dj["chosen_site"] = d->chosen_site;
+  dj["summary"] = d->summary;
+  json::array sites;
+  for (const broker::SiteVerdict& v : d->verdicts) {
+    json::object sj;
+    sj["site"] = v.site;
+    sj["verdict"] = v.site == d->chosen_site ? "chosen" : v.feasible ? "feasible" : "rejected";
+    sj["rejected_by"] = v.rejected_by;
+    sj["reason"] = v.reason;
+    if (v.feasible) {
+      sj["partition"] = v.partition;
+      sj["free_nodes"] = v.free_nodes;
+      sj["estimated_start_s"] = v.estimated_start_s;
+      sj["queue_wait_s"] = v.queue_wait_s;
+      sj["staging_s"] = v.staging_s;
+      sj["total"] = v.score;
+      json::array terms;
+      for (const broker::SiteVerdict::ScoreTerm& t : v.scores) {
+        terms.push_back(json::object{{"plugin", t.plugin},
+                                     {"unit", broker::scoreUnit(t.plugin)},
+                                     {"raw", t.raw},
+                                     {"score", t.score},
+                                     {"weight", t.weight}});
+      }
+      sj["scores"] = std::move(terms);
+    }
+    sites.push_back(std::move(sj));
+  }
+  dj["sites"] = std::move(sites);
+  o["decision"] = std::move(dj);
+  return o;
+}
+
+json::object policyJson(const broker::PolicySpec& p) {
+  json::object weights;
+  for (const broker::PolicyWeight& w : p.weights) weights[w.plugin] = w.weight;
+  return json::object{
+      {"name", p.name},
+      {"version", p.version},
+      {"description", p.description},
+      {"binding", broker::bindingModeName(p.binding)},
+      {"bind_within_s", std::chrono::duration<double>(p.bind_within).count()},
+      {"start_half_life_s", p.start_half_life_s},
+      {"weights", std::move(weights)},
+  };
 }
 
 json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
@@ -170,6 +235,76 @@ void addRestRoutes(api::Router& router, JobService& svc) {
     const broker::JobRecord* job = svc.broker().findJob(p.at("id"));
     if (!job) return api::errorResponse(notFound("no job \"" + p.at("id") + "\""));
     return api::jsonResponse(200, jobJson(*job, svc.broker().lastDecision(job->id)));
+  });
+
+  router.add("GET", "/api/v1/jobs/{id}/explain", [&svc](const HttpRequest&, const PathParams& p) {
+    const broker::JobRecord* job = svc.broker().findJob(p.at("id"));
+    if (!job) return api::errorResponse(notFound("no job \"" + p.at("id") + "\""));
+    const broker::PlacementDecision* d = svc.broker().lastDecision(job->id);
+    std::vector<broker::PlacementDecision> stored;
+    if (!d) {
+      Result<std::vector<broker::PlacementDecision>> r = svc.storedDecisions(job->id);
+      if (!r.ok()) return api::errorResponse(r.status());
+      stored = std::move(*r);
+      if (!stored.empty()) d = &stored.back();
+    }
+    return api::jsonResponse(200, explainJson(*job, d));
+  });
+
+  router.add("GET", "/api/v1/policy", [&svc](const HttpRequest&, const PathParams&) {
+    const broker::Broker& b = svc.broker();
+    json::array all;
+    for (const broker::PolicySpec& p : b.policies()) all.push_back(policyJson(p));
+    json::array history;
+    for (const broker::PolicyChange& c : b.policyHistory()) {
+      history.push_back(json::object{{"at", toMillis(c.at)},
+                                     {"from", c.from},
+                                     {"to", c.to},
+                                     {"to_version", c.to_version},
+                                     {"actor", c.actor},
+                                     {"reason", c.reason}});
+    }
+    return api::jsonResponse(200, json::object{{"active", policyJson(b.policy())},
+                                               {"policies", std::move(all)},
+                                               {"history", std::move(history)}});
+  });
+
+  // Switches the active policy; body {"policy": "green", "reason": "...", "actor": "..."}.
+  router.add("PUT", "/api/v1/policy", [&svc](const HttpRequest& req, const PathParams&) {
+    json::value body;
+    try {
+      body = json::parse(req.body);
+    } catch (const std::exception& e) {
+      return api::errorResponse(400, "invalid_argument",
+                                std::string("request body is not valid JSON: ") + e.what());
+    }
+    const json::object* o = body.if_object();
+    const json::value* name = o ? o->if_contains("policy") : nullptr;
+    if (!name || !name->is_string()) {
+      return api::errorResponse(400, "invalid_argument",
+                                "body must be an object with a string \"policy\"", "policy");
+    }
+    auto text = [&](const char* key) -> std::string {
+      const json::value* v = o->if_contains(key);
+      return v && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    std::string actor = text("actor");
+    if (actor.empty()) actor = req.remote_address;
+    broker::Effects fx;
+    Time now = svc.now();
+    Status s =
+        svc.broker().setPolicy(std::string(name->get_string()), actor, text("reason"), now, fx);
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kNotFound) {
+        return api::errorResponse(400, "invalid_argument", s.message(), "policy");
+      }
+      return api::errorResponse(s);
+    }
+    bool changed = !fx.policy_changes.empty();
+    svc.broker().tick(now, fx);  // re-examine waiting jobs under the new policy
+    if (Status c = svc.commit(fx); !c.ok()) return api::errorResponse(c);
+    return api::jsonResponse(
+        200, json::object{{"active", policyJson(svc.broker().policy())}, {"changed", changed}});
   });
 
   router.add("POST", "/api/v1/jobs/{id}/cancel", [&svc](const HttpRequest&, const PathParams& p) {

@@ -19,11 +19,23 @@ class JobService {
   virtual Status commit(broker::Effects& fx) = 0;
   // Per-connection counters for the federation summary.
   virtual boost::json::object transportStats() const = 0;
+  // Every decision stored for a job, oldest first; explain falls back to the last one
+  // when the broker has none in memory (a job decided before a restart). The default
+  // has no store.
+  virtual Result<std::vector<broker::PlacementDecision>> storedDecisions(
+      const std::string& job_id) {
+    (void)job_id;
+    return std::vector<broker::PlacementDecision>{};
+  }
 };
 
 void addRestRoutes(api::Router& router, JobService& service);
 
 boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last);
+// GET /api/v1/jobs/{id}/explain: the decision with every site's verdict and breakdown.
+boost::json::object explainJson(const broker::JobRecord& job,
+                                const broker::PlacementDecision* decision);
+boost::json::object policyJson(const broker::PolicySpec& policy);
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
                              int reserved_nodes, Time now);
 

@@ -577,6 +577,12 @@ json::object toJson(const JobSpec& spec) {
   o["allowed_sites"] = toJsonArray(spec.allowed_sites);
   o["allowed_countries"] = toJsonArray(spec.allowed_countries);
   o["requeue_on_site_loss"] = spec.requeue_on_site_loss;
+  json::array datasets;
+  for (const DatasetRef& d : spec.datasets) {
+    datasets.push_back(json::object{{"id", d.id}, {"size_gb", numberToJson(d.size_gb)}});
+  }
+  o["datasets"] = std::move(datasets);
+  o["preferred_sites"] = toJsonArray(spec.preferred_sites);
   o["script"] = spec.script;
   o["workdir"] = spec.workdir;
   json::object env;
@@ -605,6 +611,22 @@ Result<JobSpec> jobSpecFromJson(const json::value& value, std::string_view path)
   AIFED_CODEC_RETURN_IF_ERROR(r.strings("allowed_sites", spec.allowed_sites, false));
   AIFED_CODEC_RETURN_IF_ERROR(r.strings("allowed_countries", spec.allowed_countries, false));
   AIFED_CODEC_RETURN_IF_ERROR(r.boolean("requeue_on_site_loss", spec.requeue_on_site_loss, false));
+  if (const json::value* datasets = object->if_contains("datasets")) {
+    const std::string where = joinPath(path, "datasets");
+    if (!datasets->is_array()) return invalidArgument(where + " must be an array", where);
+    const json::array& list = datasets->get_array();
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string item_path = where + "[" + std::to_string(i) + "]";
+      const json::object* item = nullptr;
+      AIFED_CODEC_RETURN_IF_ERROR(requireObject(list[i], item_path, item));
+      FieldReader dr(*item, item_path);
+      DatasetRef d;
+      AIFED_CODEC_RETURN_IF_ERROR(dr.str("id", d.id));
+      AIFED_CODEC_RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, false));
+      spec.datasets.push_back(std::move(d));
+    }
+  }
+  AIFED_CODEC_RETURN_IF_ERROR(r.strings("preferred_sites", spec.preferred_sites, false));
   AIFED_CODEC_RETURN_IF_ERROR(r.str("script", spec.script, false));
   AIFED_CODEC_RETURN_IF_ERROR(r.str("workdir", spec.workdir, false));
   AIFED_CODEC_RETURN_IF_ERROR(r.stringMap("env", spec.env, false));

@@ -123,6 +123,27 @@ Status validateJobSpec(const JobSpec& spec) {
                              "allowed_countries[" + std::to_string(i) + "]");
     }
   }
+  for (size_t i = 0; i < spec.preferred_sites.size(); ++i) {
+    const std::string& site = spec.preferred_sites[i];
+    bool ok = !site.empty() && site.size() <= kMaxNameLength;
+    for (char c : site) ok = ok && isLowerIdentChar(c);
+    if (!ok) {
+      return invalidArgument("preferred site id \"" + site + "\" is not a site id ([a-z0-9-])",
+                             "preferred_sites[" + std::to_string(i) + "]");
+    }
+  }
+  for (size_t i = 0; i < spec.datasets.size(); ++i) {
+    const DatasetRef& d = spec.datasets[i];
+    const std::string field = "datasets[" + std::to_string(i) + "]";
+    if (d.id.empty() || d.id.size() > kMaxNameLength) {
+      return invalidArgument(
+          "dataset id must be 1 to " + std::to_string(kMaxNameLength) + " characters",
+          field + ".id");
+    }
+    if (!(d.size_gb >= 0) || d.size_gb > 1e12) {
+      return invalidArgument("dataset size_gb must be a number from 0 to 1e12", field + ".size_gb");
+    }
+  }
   for (const auto& [key, value] : spec.env) {
     bool ok = !key.empty();
     for (size_t i = 0; i < key.size(); ++i) ok = ok && isEnvKeyChar(key[i], i == 0);

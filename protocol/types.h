@@ -59,6 +59,15 @@ struct SiteCapacity {
   bool operator==(const SiteCapacity&) const = default;
 };
 
+// One input data set a job reads, by the federation file's dataset id. `size_gb` is
+// what must be staged to a site that does not hold it (0: take the federation's size).
+struct DatasetRef {
+  std::string id;
+  double size_gb = 0;
+
+  bool operator==(const DatasetRef&) const = default;
+};
+
 // What a researcher asks for. Per-node quantities are per node; `nodes` nodes are
 // needed at once. An empty gpu_type means "any accelerator model"; gpus_per_node 0
 // means a CPU job.
@@ -76,6 +85,8 @@ struct JobSpec {
   std::vector<std::string> allowed_sites;      // empty: any
   std::vector<std::string> allowed_countries;  // empty: any (ISO 3166 alpha-2)
   bool requeue_on_site_loss = true;
+  std::vector<DatasetRef> datasets;          // input data, staged where it is not present
+  std::vector<std::string> preferred_sites;  // a soft wish, scored by the `preference` plugin
   // What to run (the Slurm backend's batch script) and how.
   std::string script;
   std::string workdir;

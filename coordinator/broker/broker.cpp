@@ -1,8 +1,10 @@
 #include "coordinator/broker/broker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "coordinator/broker/placement.h"
@@ -13,13 +15,18 @@
 
 namespace aifed::broker {
 
-std::vector<std::string> knownPolicies() { return {"earliest-start"}; }
+std::vector<std::string> knownPolicies() {
+  std::vector<std::string> names;
+  for (const PolicySpec& p : builtinPolicies()) names.push_back(p.name);
+  return names;
+}
 
 void Effects::clear() {
   jobs.clear();
   sites.clear();
   decisions.clear();
   messages.clear();
+  policy_changes.clear();
 }
 
 namespace {
@@ -94,6 +101,27 @@ struct Broker::Impl {
   std::unordered_map<std::string, PlacementDecision> last_decision;
   std::unordered_map<std::string, Time> missing_since;  // active jobs a HELLO left out
 
+  // Policies: every one on offer, compiled; the active one; switches this process made.
+  std::vector<PolicySpec> policy_specs;
+  std::map<std::string, Policy> compiled;
+  const Policy* active_policy = nullptr;
+  std::vector<PolicyChange> policy_history;
+
+  // Allocation charged per job (so a state change replaces, never adds twice).
+  struct Charge {
+    std::string project;
+    std::string site;
+    double gpu_hours = 0;
+  };
+  std::unordered_map<std::string, Charge> charges;
+  AllocationLedger ledger;
+  // Fair share: per project, usage decayed with cfg.fair_share_half_life as of `at`.
+  struct DecayedUsage {
+    double value = 0;
+    Time at{};
+  };
+  std::map<std::string, DecayedUsage> fair_usage;
+
   Impl(Federation f, BrokerConfig c) : fed(std::move(f)), cfg(std::move(c)) {
     for (const SiteConfig& s : fed.sites) {
       site_index[s.id] = sites.size();
@@ -102,6 +130,61 @@ struct Broker::Impl {
       sites.push_back(std::move(r));
       runtime.emplace_back();
     }
+    policy_specs = cfg.policies.empty() ? builtinPolicies() : cfg.policies;
+    for (const PolicySpec& spec : policy_specs) {
+      Result<Policy> p = Policy::make(spec);
+      if (!p.ok()) throw std::invalid_argument(p.status().message());
+      compiled.insert_or_assign(spec.name, std::move(*p));
+    }
+    auto it = compiled.find(cfg.policy);
+    if (it == compiled.end()) {
+      std::string list;
+      for (const PolicySpec& spec : policy_specs) list += (list.empty() ? "" : ", ") + spec.name;
+      throw std::invalid_argument("unknown placement policy \"" + cfg.policy +
+                                  "\" (known: " + list + ")");
+    }
+    active_policy = &it->second;
+  }
+
+  // --- Allocation and fair share ---
+  // What the job charges now: its walltime while a site holds it, its actual runtime
+  // once it ended there, nothing while queued.
+  void recharge(const JobRecord& j) {
+    auto old = charges.find(j.id);
+    if (old != charges.end()) {
+      ledger[old->second.project][old->second.site] -= old->second.gpu_hours;
+      charges.erase(old);
+    }
+    if (j.site.empty()) return;
+    double h = 0;
+    if (isActive(j.state)) {
+      h = hours(j.spec.walltime);
+    } else if (isTerminal(j.state) && j.started_at && j.ended_at) {
+      h = std::max(0.0, hours(*j.ended_at - *j.started_at));
+    }
+    if (h <= 0) return;
+    Charge c{j.spec.project, j.site, allocationCharge(j.spec, h)};
+    ledger[c.project][c.site] += c.gpu_hours;
+    charges[j.id] = std::move(c);
+  }
+
+  double decayedUsage(const std::string& project, Time now) const {
+    auto it = fair_usage.find(project);
+    if (it == fair_usage.end()) return 0;
+    double dt_h = hours(now - it->second.at);
+    double half_h = std::max(1e-9, hours(cfg.fair_share_half_life));
+    return it->second.value * std::exp2(-std::max(0.0, dt_h) / half_h);
+  }
+
+  void addUsage(const JobSpec& spec, Time now) {
+    DecayedUsage& u = fair_usage[spec.project];
+    u.value = decayedUsage(spec.project, now) + allocationCharge(spec, hours(spec.walltime));
+    u.at = now;
+  }
+
+  double share(const std::string& project) const {
+    auto it = cfg.project_shares.find(project);
+    return it == cfg.project_shares.end() || it->second <= 0 ? 1.0 : it->second;
   }
 
   Duration suspectAfter() const { return cfg.heartbeat_interval * cfg.suspect_after_missed; }
@@ -153,6 +236,7 @@ struct Broker::Impl {
       releaseReservation(j.id);
       missing_since.erase(j.id);
     }
+    recharge(j);
   }
 
   // --- Sites ---
@@ -211,6 +295,7 @@ struct Broker::Impl {
     j.exit_code.reset();
     setState(j, JobState::kDispatched, now);
     d.attempt = j.attempt;
+    addUsage(j.spec, now);
     reserve(j, partition, now);
     send(j.site, Dispatch{j.id, j.attempt, j.spec}, fx);
     emit(j, fx);
@@ -265,7 +350,7 @@ struct Broker::Impl {
     return false;
   }
 
-  void recordDecision(const PlacementDecision& d, Effects& fx) {
+  void recordDecision(PlacementDecision d, Effects& fx) {
     auto it = last_decision.find(d.job_id);
     // A waiting job is re-examined on every tick: store only decisions that say
     // something new.
@@ -274,30 +359,108 @@ struct Broker::Impl {
       return;
     }
     last_decision[d.job_id] = d;
-    fx.decisions.push_back(d);
+    fx.decisions.push_back(std::move(d));
+  }
+
+  // Hands out queued jobs in the order they are considered: priority, then submission
+  // order; under late binding, jobs of equal priority go to the project whose decayed
+  // usage over its share is lowest, re-evaluated after every dispatch so one tick shares
+  // out capacity the way many would.
+  class PlacementQueue {
+   public:
+    PlacementQueue(const Impl& m, Time now) : m_(m), now_(now) {
+      late_ = m.active_policy->spec().binding == BindingMode::kLate;
+      for (const auto& [prio, seq] : m.queue) {
+        if (!late_) {
+          flat_.push_back(seq);
+          continue;
+        }
+        const std::string& project = m.jobs.at(seq).spec.project;
+        auto [it, fresh] = by_project_.try_emplace(project);
+        if (fresh) it->second.ratio = m.decayedUsage(project, now) / m.share(project);
+        it->second.seqs.push_back(seq);  // the queue's own order: priority, then seq
+      }
+    }
+    std::optional<int64_t> next() {
+      if (!late_) {
+        if (pos_ >= flat_.size()) return std::nullopt;
+        return flat_[pos_++];
+      }
+      Lane* best = nullptr;
+      for (auto& [project, lane] : by_project_) {
+        if (lane.pos >= lane.seqs.size()) continue;
+        if (!best || better(lane, *best)) best = &lane;
+      }
+      if (!best) return std::nullopt;
+      return best->seqs[best->pos++];
+    }
+    // A job of `project` was dispatched: its usage grew.
+    void charged(const std::string& project) {
+      if (!late_) return;
+      auto it = by_project_.find(project);
+      if (it != by_project_.end()) {
+        it->second.ratio = m_.decayedUsage(project, now_) / m_.share(project);
+      }
+    }
+
+   private:
+    struct Lane {
+      std::vector<int64_t> seqs;
+      size_t pos = 0;
+      double ratio = 0;
+    };
+    bool better(const Lane& a, const Lane& b) const {
+      const JobRecord& ja = m_.jobs.at(a.seqs[a.pos]);
+      const JobRecord& jb = m_.jobs.at(b.seqs[b.pos]);
+      if (ja.spec.priority != jb.spec.priority) return ja.spec.priority > jb.spec.priority;
+      if (a.ratio != b.ratio) return a.ratio < b.ratio;
+      return a.seqs[a.pos] < b.seqs[b.pos];
+    }
+
+    const Impl& m_;
+    Time now_;
+    bool late_ = false;
+    std::vector<int64_t> flat_;
+    size_t pos_ = 0;
+    std::map<std::string, Lane> by_project_;
+  };
+
+  // Late binding: a feasible choice that cannot start within the threshold is held at
+  // the coordinator; the decision says where it would go and when.
+  void holdIfLate(PlacementDecision& d) const {
+    const PolicySpec& spec = active_policy->spec();
+    if (spec.binding != BindingMode::kLate || d.chosen_site.empty()) return;
+    const SiteVerdict* best = chosenVerdict(d);
+    double limit_s = std::chrono::duration<double>(spec.bind_within).count();
+    if (best->estimated_start_s <= limit_s) return;
+    d.summary = "held at the coordinator: the best site, " + best->site + ", starts it " +
+                formatStart(best->estimated_start_s) + "; binds when a site can start it " +
+                formatStart(limit_s);
+    d.chosen_site.clear();
   }
 
   void place(Time now, Effects& fx) {
     if (queue.empty()) return;
     bool open = anySiteOpen();
     std::vector<SiteView> v = views();
-    // Copy: dispatching removes entries from the queue.
-    std::vector<std::pair<int, int64_t>> order(queue.begin(), queue.end());
-    for (const auto& [prio, seq] : order) {
-      JobRecord& j = jobs.at(seq);
+    const Policy& policy = *active_policy;
+    // A snapshot of the queue: dispatching removes entries from it.
+    PlacementQueue order(*this, now);
+    while (std::optional<int64_t> next = order.next()) {
+      JobRecord& j = jobs.at(*next);
       if (!open && last_decision.count(j.id)) continue;  // nothing could have changed
-      PlacementDecision d = decide(j, v, fed, now, cfg.policy);
+      PlacementInput in{j, fed, now, &ledger};
+      PlacementDecision d = policy.decide(in, v);
+      holdIfLate(d);
       if (!d.chosen_site.empty()) {
-        std::string partition;
-        for (const SiteVerdict& sv : d.verdicts) {
-          if (sv.site == d.chosen_site) partition = sv.partition;
-        }
+        std::string partition = chosenVerdict(d)->partition;
         dispatch(j, d, partition, now, fx);
+        order.charged(j.spec.project);
         SiteView& target = v[site_index.at(j.site)];
         target.reserved_nodes[partition] += j.spec.nodes;
         target.reserved_node_hours[partition] += j.spec.nodes * hours(j.spec.walltime);
       }
-      recordDecision(d, fx);
+      recordDecision(std::move(d), fx);
     }
   }
 
@@ -440,7 +603,7 @@ struct Broker::Impl {
     if (st.started_at) j->started_at = st.started_at;
     if (st.ended_at) j->ended_at = st.ended_at;
     if (st.exit_code) j->exit_code = st.exit_code;
-    if (!st.reason.empty()) j->reason = st.reason;
+    j->reason = st.reason;  // the site's word on the current state, or none
     setState(*j, st.state, now);
     emit(*j, fx);
   }
@@ -692,6 +855,12 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
     }
   }
   m.next_seq = std::max(m.next_seq, next_job_seq);
+  for (const auto& [seq, j] : m.jobs) {
+    m.recharge(j);
+    // Fair share restarts from what the jobs say: each dispatched attempt's walltime,
+    // decayed from when it was dispatched.
+    if (!j.site.empty() && j.dispatched_at) m.addUsage(j.spec, *j.dispatched_at);
+  }
   for (size_t i = 0; i < m.sites.size(); ++i) m.refreshDisplayedState(i);
   (void)any_active;
 }
@@ -865,6 +1034,50 @@ int Broker::reservedNodes(const std::string& site) const {
 const PlacementDecision* Broker::lastDecision(const std::string& job_id) const {
   auto it = impl_->last_decision.find(job_id);
   return it == impl_->last_decision.end() ? nullptr : &it->second;
+}
+
+Status Broker::setPolicy(const std::string& name, const std::string& actor,
+                         const std::string& reason, Time now, Effects& fx) {
+  Impl& m = *impl_;
+  auto it = m.compiled.find(name);
+  if (it == m.compiled.end()) {
+    std::string list;
+    for (const PolicySpec& p : m.policy_specs) list += (list.empty() ? "" : ", ") + p.name;
+    return notFound("no policy \"" + name + "\" (known: " + list + ")");
+  }
+  if (&it->second == m.active_policy) return Status::Ok();
+  PolicyChange change{now,   m.active_policy->spec().name, name, it->second.spec().version, actor,
+                      reason};
+  m.active_policy = &it->second;
+  m.cfg.policy = name;
+  // Waiting jobs get a fresh decision under the new policy on the next tick.
+  for (const auto& [prio, seq] : m.queue) m.last_decision.erase(m.jobs.at(seq).id);
+  m.policy_history.push_back(change);
+  fx.policy_changes.push_back(std::move(change));
+  return Status::Ok();
+}
+
+const PolicySpec& Broker::policy() const {
+  return impl_->active_policy->spec();
+}
+
+const std::vector<PolicySpec>& Broker::policies() const {
+  return impl_->policy_specs;
+}
+
+const std::vector<PolicyChange>& Broker::policyHistory() const {
+  return impl_->policy_history;
+}
+
+double Broker::allocationUsed(const std::string& project, const std::string& site) const {
+  auto p = impl_->ledger.find(project);
+  if (p == impl_->ledger.end()) return 0;
+  auto s = p->second.find(site);
+  return s == p->second.end() ? 0 : s->second;
+}
+
+double Broker::fairShareUsage(const std::string& project, Time now) const {
+  return impl_->decayedUsage(project, now);
 }
 
 }  // namespace aifed::broker

@@ -20,8 +20,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "coordinator/broker/policy.h"
 #include "protocol/federation.h"
 #include "protocol/messages.h"
 #include "protocol/status.h"
@@ -37,7 +39,15 @@ struct BrokerConfig {
   Duration retry_interval = std::chrono::seconds(3);  // resend unacknowledged DISPATCH/CANCEL
   Duration reservation_timeout = std::chrono::minutes(2);
   int max_attempts = 5;  // attempts before a job that keeps being refused fails
-  std::string policy = "earliest-start";
+  std::string policy = std::string(kDefaultPolicy);  // one of policies (or the built-ins)
+  // Policies on offer: empty means builtinPolicies(). Load a file with loadPolicyFile()
+  // and mergePolicies(builtinPolicies(), file). The constructor throws
+  // std::invalid_argument if `policy` is not among them or one is invalid (startup only).
+  std::vector<PolicySpec> policies;
+  // Federation-wide fair share for late binding: a project's decayed usage divided by its
+  // share orders jobs of equal priority (lower first). Projects not listed have share 1.
+  std::map<std::string, double> project_shares;
+  Duration fair_share_half_life = std::chrono::hours(24 * 7);
 };
 
 // The coordinator's record of one job. Persisted whole by the store.
@@ -88,9 +98,25 @@ struct SiteVerdict {
   std::string partition;         // the partition that would run it
   double estimated_start_s = 0;  // seconds from decision time
   int free_nodes = 0;            // after reservations
-  double score = 0;              // higher is better
+  double score = 0;              // the policy's total, 0..100; higher is better
+  // Breakdown of estimated_start_s (feasible sites only).
+  double queue_wait_s = 0;  // the site's backlog ahead of this job
+  double staging_s = 0;     // moving the job's input data sets there
+  // One term per score plugin of the policy (feasible sites only), in policy order:
+  // score = sum(weight * term score) / sum(weight).
+  struct ScoreTerm {
+    std::string plugin;  // "estimated-start", "carbon", ...
+    double raw = 0;      // the plugin's input, in scoreUnit(plugin)
+    double score = 0;    // normalised, 0..100
+    double weight = 0;
+    bool operator==(const ScoreTerm&) const = default;
+  };
+  std::vector<ScoreTerm> scores;
   bool operator==(const SiteVerdict&) const = default;
 };
+
+// The unit a score plugin's raw input is expressed in ("s", "EUR/MWh", ...).
+std::string_view scoreUnit(std::string_view plugin);
 
 // Why a job went where it went, or why it still waits. Stored for every decision.
 struct PlacementDecision {
@@ -98,14 +124,27 @@ struct PlacementDecision {
   int attempt = 0;  // the attempt this decision created (0 when none: still waiting)
   Time decided_at{};
   std::string policy;
+  int policy_version = 0;
   std::string chosen_site;            // empty: waiting
   std::string summary;                // one line: "placed on mimer: starts now, 12 nodes free"
   std::vector<SiteVerdict> verdicts;  // one per site of the federation, in site order
   bool operator==(const PlacementDecision&) const = default;
 };
 
-// Names of the placement policies this build offers (BrokerConfig::policy).
+// Names of the placement policies this build offers (BrokerConfig::policy): the built-in
+// ones; a policy file may add more (Broker::policies()).
 std::vector<std::string> knownPolicies();
+
+// A run-time change of the active policy (Broker::setPolicy), stored for the audit trail.
+struct PolicyChange {
+  Time at{};
+  std::string from;
+  std::string to;
+  int to_version = 0;
+  std::string actor;   // who asked ("" when unknown)
+  std::string reason;  // free text from the request
+  bool operator==(const PolicyChange&) const = default;
+};
 
 struct OutboundMessage {
   std::string site;
@@ -119,9 +158,11 @@ struct Effects {
   std::vector<SiteRecord> sites;  // latest version of every site that changed
   std::vector<PlacementDecision> decisions;
   std::vector<OutboundMessage> messages;
+  std::vector<PolicyChange> policy_changes;
 
   bool empty() const {
-    return jobs.empty() && sites.empty() && decisions.empty() && messages.empty();
+    return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
+           policy_changes.empty();
   }
   void clear();
 };
@@ -178,6 +219,23 @@ class Broker {
   int reservedNodes(const std::string& site) const;
   // The latest decision made for a job in this process's lifetime (the store has all).
   const PlacementDecision* lastDecision(const std::string& job_id) const;
+
+  // --- Policy ---
+  // Switches the active policy for every later decision (queued jobs are re-examined on
+  // the next tick). Records a PolicyChange in fx. kNotFound for an unknown policy;
+  // switching to the active policy is a no-op that records nothing.
+  Status setPolicy(const std::string& name, const std::string& actor, const std::string& reason,
+                   Time now, Effects& fx);
+  const PolicySpec& policy() const;                 // the active one
+  const std::vector<PolicySpec>& policies() const;  // every policy on offer
+  // Changes made in this process's lifetime, oldest first (the store has all).
+  const std::vector<PolicyChange>& policyHistory() const;
+  // GPU-hours (node-hours for CPU jobs) charged to a project at a site: walltime for jobs
+  // still held there, actual runtime for ended ones. What the allocation filter compares
+  // with the federation file's allocations.
+  double allocationUsed(const std::string& project, const std::string& site) const;
+  // The project's decayed usage at `now` (fair share, late binding).
+  double fairShareUsage(const std::string& project, Time now) const;
 
  private:
   struct Impl;

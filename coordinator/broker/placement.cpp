@@ -8,54 +8,479 @@
 namespace aifed::broker {
 namespace {
 
-struct Estimate {
-  std::string partition;
-  double start_s = 0;
-  int free_nodes = 0;  // after reservations, before this job
-};
-
 double hours(Duration d) {
   return std::chrono::duration<double>(d).count() / 3600.0;
 }
 
-std::string formatSeconds(double s) {
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string formatNumber(double v) {
   char buf[64];
-  if (s < 1) return "now";
-  if (s < 120) {
-    std::snprintf(buf, sizeof buf, "in %.0f s", s);
-  } else if (s < 7200) {
-    std::snprintf(buf, sizeof buf, "in %.0f min", s / 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "in %.1f h", s / 3600);
-  }
+  std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
 
-// When the job would start in partition `p`: now if enough nodes are free after
-// reservations and nobody waits there; otherwise after the queued backlog (pending plus
-// reserved node-hours spread over the usable nodes) and, if not enough nodes are free,
-// after the missing nodes have each run one walltime of this job's length. A heuristic
-// for the skeleton: the placement engine replaces it with the site's own estimates.
-Estimate estimate(const PartitionCapacity& p, const SiteView& view, const JobSpec& spec) {
-  Estimate e;
-  e.partition = p.name;
-  auto rn = view.reserved_nodes.find(p.name);
-  auto rh = view.reserved_node_hours.find(p.name);
-  int reserved = rn == view.reserved_nodes.end() ? 0 : rn->second;
-  double reserved_hours = rh == view.reserved_node_hours.end() ? 0 : rh->second;
-  e.free_nodes = p.nodes_idle - reserved;
-  int usable = std::max(1, p.nodes_total - p.nodes_down - p.nodes_draining);
-  if (e.free_nodes >= spec.nodes && p.pending_jobs == 0) return e;
-  double backlog = p.pending_node_hours + reserved_hours;
-  double wait_h = backlog / usable;
-  if (e.free_nodes < spec.nodes) {
-    wait_h += (spec.nodes - std::max(0, e.free_nodes)) * hours(spec.walltime) / usable;
+// --- Filters ---------------------------------------------------------------------------
+
+// Only sites that talk, are healthy and have said what they have.
+class SiteStateFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "site-state"; }
+  PluginStatus filter(const PlacementInput&, Candidate& c) const override {
+    const SiteRecord& r = *c.view->record;
+    if (c.view->liveness != SiteState::kUp) {
+      return PluginStatus::unschedulable("site is " + std::string(siteStateName(c.view->liveness)));
+    }
+    if (r.degraded) return PluginStatus::unschedulable("site is degraded: " + r.degraded_reason);
+    if (!r.capacity) return PluginStatus::unschedulable("no capacity report yet");
+    return PluginStatus::success();
   }
-  e.start_s = wait_h * 3600.0;
-  return e;
+};
+
+class DrainingFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "draining"; }
+  PluginStatus filter(const PlacementInput&, Candidate& c) const override {
+    if (c.view->record->drained) return PluginStatus::unschedulable("an admin drained the site");
+    return PluginStatus::success();
+  }
+};
+
+// Sites that refused or lost an earlier attempt of this job.
+class ExcludedFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "excluded"; }
+  PluginStatus filter(const PlacementInput& in, Candidate& c) const override {
+    if (contains(in.job.excluded_sites, c.view->config->id)) {
+      return PluginStatus::unresolvable("an earlier attempt was refused or lost here");
+    }
+    return PluginStatus::success();
+  }
+};
+
+class ResidencyFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "residency"; }
+  PluginStatus filter(const PlacementInput& in, Candidate& c) const override {
+    std::string why = residencyReason(in.job.spec, *c.view->config, in.project);
+    if (!why.empty()) return PluginStatus::unresolvable(std::move(why));
+    return PluginStatus::success();
+  }
+};
+
+// The site has the accelerator model at all (whatever the node counts).
+class AcceleratorFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "accelerator"; }
+  PluginStatus filter(const PlacementInput& in, Candidate& c) const override {
+    const JobSpec& spec = in.job.spec;
+    if (spec.gpus_per_node <= 0) return PluginStatus::success();
+    const std::vector<PartitionCapacity>& parts = c.view->record->capacity->partitions;
+    for (const PartitionCapacity& p : parts) {
+      const std::string& a = p.node_type.accelerator;
+      if (!a.empty() && (spec.gpu_type.empty() || a == spec.gpu_type)) {
+        return PluginStatus::success();
+      }
+    }
+    // Rejected: the reason lists the models on offer (built only now, it is the slow part).
+    std::string why = "needs ";
+    why += spec.gpu_type.empty() ? "accelerators" : spec.gpu_type;
+    size_t listed = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const std::string& a = parts[i].node_type.accelerator;
+      if (a.empty()) continue;
+      bool seen = false;
+      for (size_t k = 0; k < i && !seen; ++k) seen = parts[k].node_type.accelerator == a;
+      if (seen) continue;
+      why += listed++ == 0 ? "; the site offers " : ", ";
+      why += a;
+    }
+    if (listed == 0) why += "; the site has no accelerators";
+    return PluginStatus::unresolvable(std::move(why));
+  }
+};
+
+// "Never fits": no partition has the node type in enough nodes. Picks the partition: the
+// first, in the agent's report order, whose node type matches and which is large
+// enough (the rule the local scheduler uses), and estimates the queue wait there.
+class FitsFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "fits"; }
+  PluginStatus filter(const PlacementInput& in, Candidate& c) const override {
+    const JobSpec& spec = in.job.spec;
+    const std::vector<PartitionCapacity>& parts = c.view->record->capacity->partitions;
+    for (const PartitionCapacity& p : parts) {
+      if (nodeTypeMatches(p.node_type, spec) && p.nodes_total >= spec.nodes) {
+        c.partition = &p;
+        estimate(p, *c.view, spec, c);
+        return PluginStatus::success();
+      }
+    }
+    // Rejected: say per partition what is missing (built only now, it is the slow part).
+    std::string mismatch;
+    for (const PartitionCapacity& p : parts) {
+      if (!mismatch.empty()) mismatch += "; ";
+      if (!nodeTypeMatches(p.node_type, spec)) {
+        mismatch += p.name + ": " + describeNodeType(p.node_type);
+      } else {
+        mismatch += p.name + " has " + std::to_string(p.nodes_total) + " nodes";
+      }
+    }
+    return PluginStatus::unresolvable("needs " + describeRequest(spec) + "; " +
+                                      (mismatch.empty() ? "no partitions" : mismatch));
+  }
+
+ private:
+  // Starts now if enough nodes are free after reservations and nobody waits there;
+  // otherwise after the backlog (pending plus reserved node-hours spread over the usable
+  // nodes) and, when not enough nodes are free, after the missing nodes have each run
+  // one walltime of this job. A heuristic: a site does not report when its jobs end.
+  static void estimate(const PartitionCapacity& p, const SiteView& view, const JobSpec& spec,
+                       Candidate& c) {
+    auto rn = view.reserved_nodes.find(p.name);
+    auto rh = view.reserved_node_hours.find(p.name);
+    int reserved = rn == view.reserved_nodes.end() ? 0 : rn->second;
+    double reserved_hours = rh == view.reserved_node_hours.end() ? 0 : rh->second;
+    c.free_nodes = p.nodes_idle - reserved;
+    c.usable_nodes = std::max(1, p.nodes_total - p.nodes_down - p.nodes_draining);
+    c.queue_wait_s = 0;
+    if (c.free_nodes >= spec.nodes && p.pending_jobs == 0) return;
+    double wait_h = (p.pending_node_hours + reserved_hours) / c.usable_nodes;
+    if (c.free_nodes < spec.nodes) {
+      wait_h += (spec.nodes - std::max(0, c.free_nodes)) * hours(spec.walltime) / c.usable_nodes;
+    }
+    c.queue_wait_s = wait_h * 3600.0;
+  }
+};
+
+// The project's allocation at the site (federation file) is not used up. A project
+// with allocations may use only the sites it has one at; one without is not limited.
+class AllocationFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "allocation"; }
+  PluginStatus filter(const PlacementInput& in, Candidate& c) const override {
+    if (!in.project || in.project->allocations.empty()) return PluginStatus::success();
+    const std::string& site = c.view->config->id;
+    auto it = in.project->allocations.find(site);
+    if (it == in.project->allocations.end()) {
+      return PluginStatus::unresolvable("project " + in.project->id + " has no allocation here");
+    }
+    double used = 0;
+    if (in.allocations) {
+      if (auto p = in.allocations->find(in.project->id); p != in.allocations->end()) {
+        if (auto s = p->second.find(site); s != p->second.end()) used = s->second;
+      }
+    }
+    double need = allocationCharge(in.job.spec, hours(in.job.spec.walltime));
+    if (used + need > it->second) {
+      return PluginStatus::unschedulable(
+          "allocation of project " + in.project->id + " exhausted: " + formatNumber(used) + " of " +
+          formatNumber(it->second) + " GPU-h used, the job needs " + formatNumber(need));
+    }
+    return PluginStatus::success();
+  }
+};
+
+// --- Scores ----------------------------------------------------------------------------
+
+double clamp100(double v) {
+  return std::clamp(v, 0.0, 100.0);
 }
 
+// Lower raw is better, scored against the other feasible sites: best 100, worst 0.
+double lowerIsBetter(double raw, const RawRange& range) {
+  if (range.max - range.min <= 1e-12) return 100;
+  return clamp100(100.0 * (range.max - raw) / (range.max - range.min));
+}
+
+// Queue wait + staging. 100 at "now", 50 at the policy's half-life, toward 0 after.
+class EstimatedStartScore final : public ScorePlugin {
+ public:
+  explicit EstimatedStartScore(double half_life_s) : half_life_s_(half_life_s) {}
+  std::string_view name() const override { return "estimated-start"; }
+  double raw(const PlacementInput&, const Candidate& c) const override { return c.start_s(); }
+  double normalize(double raw, const RawRange&) const override {
+    return clamp100(100.0 * half_life_s_ / (half_life_s_ + std::max(0.0, raw)));
+  }
+
+ private:
+  double half_life_s_;
+};
+
+// Busy fraction of the chosen partition's usable nodes after reservations.
+class LoadScore final : public ScorePlugin {
+ public:
+  std::string_view name() const override { return "load"; }
+  double raw(const PlacementInput&, const Candidate& c) const override {
+    double free = std::max(0, c.free_nodes);
+    return std::clamp(1.0 - free / c.usable_nodes, 0.0, 1.0);
+  }
+  double normalize(double raw, const RawRange&) const override {
+    return clamp100(100.0 * (1.0 - raw));
+  }
+};
+
+// Energy price times PUE: what a MWh of IT load costs there.
+class EnergyScore final : public ScorePlugin {
+ public:
+  std::string_view name() const override { return "energy"; }
+  double raw(const PlacementInput&, const Candidate& c) const override {
+    return c.view->config->energy_price_eur_mwh * c.view->config->pue;
+  }
+  double normalize(double raw, const RawRange& range) const override {
+    return lowerIsBetter(raw, range);
+  }
+};
+
+// Carbon intensity times PUE: grams of CO2 per kWh of IT load.
+class CarbonScore final : public ScorePlugin {
+ public:
+  std::string_view name() const override { return "carbon"; }
+  double raw(const PlacementInput&, const Candidate& c) const override {
+    return c.view->config->carbon_g_kwh * c.view->config->pue;
+  }
+  double normalize(double raw, const RawRange& range) const override {
+    return lowerIsBetter(raw, range);
+  }
+};
+
+// Fraction of the project's allocation at the site left after this job: spend where
+// plenty is left. 1 for projects without allocations.
+class AllocationScore final : public ScorePlugin {
+ public:
+  std::string_view name() const override { return "allocation"; }
+  double raw(const PlacementInput& in, const Candidate& c) const override {
+    if (!in.project || in.project->allocations.empty()) return 1;
+    const std::string& site = c.view->config->id;
+    auto it = in.project->allocations.find(site);
+    if (it == in.project->allocations.end() || it->second <= 0) return 0;
+    double used = 0;
+    if (in.allocations) {
+      if (auto p = in.allocations->find(in.project->id); p != in.allocations->end()) {
+        if (auto s = p->second.find(site); s != p->second.end()) used = s->second;
+      }
+    }
+    double need = allocationCharge(in.job.spec, hours(in.job.spec.walltime));
+    return std::clamp((it->second - used - need) / it->second, 0.0, 1.0);
+  }
+  double normalize(double raw, const RawRange&) const override { return clamp100(100.0 * raw); }
+};
+
+// 1 at a site the user listed in preferred_sites, else 0.
+class PreferenceScore final : public ScorePlugin {
+ public:
+  std::string_view name() const override { return "preference"; }
+  double raw(const PlacementInput& in, const Candidate& c) const override {
+    return contains(in.job.spec.preferred_sites, c.view->config->id) ? 1 : 0;
+  }
+  double normalize(double raw, const RawRange&) const override { return 100.0 * raw; }
+};
+
+double datasetSize(const DatasetRef& ref, const Federation& fed) {
+  if (ref.size_gb > 0) return ref.size_gb;
+  for (const DatasetConfig& d : fed.datasets) {
+    if (d.id == ref.id) return d.size_gb;
+  }
+  return 0;
+}
+
+bool heldAt(const std::string& dataset, const std::string& site, const Federation& fed) {
+  for (const DatasetConfig& d : fed.datasets) {
+    if (d.id == dataset && d.site == site) return true;
+  }
+  return false;
+}
+
+// Fraction of the job's input bytes already at the site (1 when the job reads none).
+class DataLocalityScore final : public ScorePlugin {
+ public:
+  std::string_view name() const override { return "data-locality"; }
+  double raw(const PlacementInput& in, const Candidate& c) const override {
+    double total = 0, local = 0;
+    for (const DatasetRef& ref : in.job.spec.datasets) {
+      double size = datasetSize(ref, in.federation);
+      total += size;
+      if (heldAt(ref.id, c.view->config->id, in.federation)) local += size;
+    }
+    return total > 0 ? local / total : 1;
+  }
+  double normalize(double raw, const RawRange&) const override { return clamp100(100.0 * raw); }
+};
+
 }  // namespace
+
+// --- Framework -------------------------------------------------------------------------
+
+std::string_view scoreUnit(std::string_view plugin) {
+  if (plugin == "estimated-start") return "s";
+  if (plugin == "load") return "busy fraction";
+  if (plugin == "energy") return "EUR/MWh x PUE";
+  if (plugin == "carbon") return "gCO2/kWh x PUE";
+  if (plugin == "allocation") return "fraction left";
+  if (plugin == "preference") return "preferred (1/0)";
+  if (plugin == "data-locality") return "fraction of input local";
+  return "";
+}
+
+const std::vector<const FilterPlugin*>& defaultFilters() {
+  static const SiteStateFilter site_state;
+  static const DrainingFilter draining;
+  static const ExcludedFilter excluded;
+  static const ResidencyFilter residency;
+  static const AcceleratorFilter accelerator;
+  static const FitsFilter fits;
+  static const AllocationFilter allocation;
+  static const std::vector<const FilterPlugin*> filters = {
+      &site_state, &draining, &excluded, &residency, &accelerator, &fits, &allocation};
+  return filters;
+}
+
+Result<std::unique_ptr<ScorePlugin>> makeScorePlugin(std::string_view name,
+                                                     const PolicySpec& spec) {
+  if (name == "estimated-start") {
+    if (!(spec.start_half_life_s > 0)) {
+      return invalidArgument("start_half_life_s must be positive", "start_half_life_s");
+    }
+    return std::unique_ptr<ScorePlugin>(
+        std::make_unique<EstimatedStartScore>(spec.start_half_life_s));
+  }
+  if (name == "load") return std::unique_ptr<ScorePlugin>(std::make_unique<LoadScore>());
+  if (name == "energy") return std::unique_ptr<ScorePlugin>(std::make_unique<EnergyScore>());
+  if (name == "carbon") return std::unique_ptr<ScorePlugin>(std::make_unique<CarbonScore>());
+  if (name == "allocation") {
+    return std::unique_ptr<ScorePlugin>(std::make_unique<AllocationScore>());
+  }
+  if (name == "preference") {
+    return std::unique_ptr<ScorePlugin>(std::make_unique<PreferenceScore>());
+  }
+  if (name == "data-locality") {
+    return std::unique_ptr<ScorePlugin>(std::make_unique<DataLocalityScore>());
+  }
+  return notFound("no score plugin \"" + std::string(name) + "\"");
+}
+
+Result<Policy> Policy::make(const PolicySpec& spec) {
+  if (Status s = validatePolicy(spec); !s.ok()) return s;
+  Policy p;
+  p.spec_ = spec;
+  for (const PolicyWeight& w : spec.weights) {
+    Result<std::unique_ptr<ScorePlugin>> plugin = makeScorePlugin(w.plugin, spec);
+    if (!plugin.ok()) return plugin.status();
+    p.scorers_.push_back(std::shared_ptr<const ScorePlugin>(std::move(*plugin)));
+  }
+  return p;
+}
+
+PlacementDecision Policy::decide(const PlacementInput& in_arg,
+                                 const std::vector<SiteView>& sites) const {
+  PlacementInput in = in_arg;
+  if (!in.project) in.project = in.federation.findProject(in.job.spec.project);
+  PlacementDecision d;
+  d.job_id = in.job.id;
+  d.decided_at = in.now;
+  d.policy = spec_.name;
+  d.policy_version = spec_.version;
+  d.verdicts.resize(sites.size());
+  std::vector<Candidate> candidates(sites.size());
+  std::vector<size_t> feasible;
+  const std::vector<const FilterPlugin*>& filters = defaultFilters();
+  for (size_t i = 0; i < sites.size(); ++i) {
+    SiteVerdict& v = d.verdicts[i];
+    Candidate& c = candidates[i];
+    c.view = &sites[i];
+    v.site = sites[i].config->id;
+    bool passed = true;
+    for (const FilterPlugin* f : filters) {
+      PluginStatus st = f->filter(in, c);
+      if (st.ok()) continue;
+      v.rejected_by = f->name();
+      v.reason =
+          st.code == PluginCode::kError ? "plugin error: " + st.reason : std::move(st.reason);
+      passed = false;
+      break;
+    }
+    if (!passed) continue;
+    if (!in.job.spec.datasets.empty()) {
+      c.staging_s = stagingSeconds(in.job.spec, *sites[i].config, in.federation);
+    }
+    v.feasible = true;
+    v.partition = c.partition->name;
+    v.free_nodes = c.free_nodes;
+    v.queue_wait_s = c.queue_wait_s;
+    v.staging_s = c.staging_s;
+    v.estimated_start_s = c.start_s();
+    feasible.push_back(i);
+  }
+
+  // Scores: raw inputs first (some normalisers compare sites), then normalise and weigh.
+  double weight_sum = 0;
+  for (const PolicyWeight& w : spec_.weights) weight_sum += w.weight;
+  std::vector<double> raws(feasible.size());
+  for (size_t k = 0; k < scorers_.size(); ++k) {
+    RawRange range;
+    for (size_t j = 0; j < feasible.size(); ++j) {
+      raws[j] = scorers_[k]->raw(in, candidates[feasible[j]]);
+      if (j == 0 || raws[j] < range.min) range.min = raws[j];
+      if (j == 0 || raws[j] > range.max) range.max = raws[j];
+    }
+    for (size_t j = 0; j < feasible.size(); ++j) {
+      SiteVerdict& v = d.verdicts[feasible[j]];
+      if (k == 0) v.scores.reserve(scorers_.size());
+      double score = scorers_[k]->normalize(raws[j], range);
+      v.scores.push_back({spec_.weights[k].plugin, raws[j], score, spec_.weights[k].weight});
+      v.score += spec_.weights[k].weight * score / weight_sum;
+    }
+  }
+
+  // Choice: first fit without scores; else the highest total, then more free nodes,
+  // then federation order.
+  int best = -1;
+  for (size_t i : feasible) {
+    if (best < 0) {
+      best = static_cast<int>(i);
+      if (scorers_.empty()) break;
+      continue;
+    }
+    const SiteVerdict& b = d.verdicts[static_cast<size_t>(best)];
+    const SiteVerdict& v = d.verdicts[i];
+    bool higher = v.score > b.score + 1e-9;
+    bool same = std::fabs(v.score - b.score) <= 1e-9;
+    if (higher || (same && v.free_nodes > b.free_nodes)) best = static_cast<int>(i);
+  }
+
+  std::ostringstream s;
+  if (best >= 0) {
+    const SiteVerdict& b = d.verdicts[static_cast<size_t>(best)];
+    d.chosen_site = b.site;
+    s << "placed on " << b.site << "/" << b.partition << ": starts "
+      << formatStart(b.estimated_start_s) << " (" << std::max(0, b.free_nodes)
+      << " nodes free before this job)";
+  } else {
+    std::map<std::string, int> by_filter;
+    for (const SiteVerdict& v : d.verdicts) by_filter[v.rejected_by]++;
+    s << "waiting: no site can take it now (";
+    bool first = true;
+    for (const auto& [filter, n] : by_filter) {
+      s << (first ? "" : ", ") << n << " rejected by " << filter;
+      first = false;
+    }
+    s << ")";
+  }
+  d.summary = s.str();
+  return d;
+}
+
+const SiteVerdict* chosenVerdict(const PlacementDecision& d) {
+  if (d.chosen_site.empty()) return nullptr;
+  for (const SiteVerdict& v : d.verdicts) {
+    if (v.site == d.chosen_site) return &v;
+  }
+  return nullptr;
+}
+
+// --- Helpers ---------------------------------------------------------------------------
 
 bool nodeTypeMatches(const NodeType& type, const JobSpec& spec) {
   if (spec.gpus_per_node > 0) {
@@ -68,33 +493,55 @@ bool nodeTypeMatches(const NodeType& type, const JobSpec& spec) {
   return true;
 }
 
+// Plain appends rather than streams: reasons are built for every rejected site, and at a
+// thousand sites a stream per reason dominates a decision.
 std::string describeNodeType(const NodeType& type) {
-  std::ostringstream o;
+  std::string o;
+  o.reserve(48);
   if (type.accelerator.empty()) {
-    o << "no accelerators";
+    o += "no accelerators";
   } else {
-    o << type.accelerators_per_node << " x " << type.accelerator;
+    o += std::to_string(type.accelerators_per_node);
+    o += " x ";
+    o += type.accelerator;
   }
-  o << ", " << type.cores << " cores, " << type.memory_gib << " GiB";
-  return o.str();
+  o += ", ";
+  o += std::to_string(type.cores);
+  o += " cores, ";
+  o += std::to_string(type.memory_gib);
+  o += " GiB";
+  return o;
 }
 
 std::string describeRequest(const JobSpec& spec) {
-  std::ostringstream o;
-  o << spec.nodes << (spec.nodes == 1 ? " node" : " nodes");
+  std::string o = std::to_string(spec.nodes);
+  o += spec.nodes == 1 ? " node" : " nodes";
   if (spec.gpus_per_node > 0) {
-    o << " x " << spec.gpus_per_node << " " << (spec.gpu_type.empty() ? "any-gpu" : spec.gpu_type);
+    o += " x ";
+    o += std::to_string(spec.gpus_per_node);
+    o += " ";
+    o += spec.gpu_type.empty() ? "any-gpu" : spec.gpu_type;
   }
-  if (spec.cores_per_node > 0) o << ", " << spec.cores_per_node << " cores";
-  if (spec.memory_gib_per_node > 0) o << ", " << spec.memory_gib_per_node << " GiB";
-  return o.str();
+  if (spec.cores_per_node > 0) o += ", " + std::to_string(spec.cores_per_node) + " cores";
+  if (spec.memory_gib_per_node > 0) o += ", " + std::to_string(spec.memory_gib_per_node) + " GiB";
+  return o;
+}
+
+std::string formatStart(double s) {
+  char buf[64];
+  if (s < 1) return "now";
+  if (s < 120) {
+    std::snprintf(buf, sizeof buf, "in %.0f s", s);
+  } else if (s < 7200) {
+    std::snprintf(buf, sizeof buf, "in %.0f min", s / 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "in %.1f h", s / 3600);
+  }
+  return buf;
 }
 
 std::string residencyReason(const JobSpec& spec, const SiteConfig& site,
                             const ProjectConfig* project) {
-  auto contains = [](const std::vector<std::string>& v, const std::string& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-  };
   if (!spec.allowed_sites.empty() && !contains(spec.allowed_sites, site.id)) {
     return "the job may run only at its allowed sites";
   }
@@ -108,102 +555,46 @@ std::string residencyReason(const JobSpec& spec, const SiteConfig& site,
   return {};
 }
 
-PlacementDecision decide(const JobRecord& job, const std::vector<SiteView>& sites,
-                         const Federation& federation, Time now, const std::string& policy) {
-  PlacementDecision d;
-  d.job_id = job.id;
-  d.decided_at = now;
-  d.policy = policy;
-  const ProjectConfig* project = federation.findProject(job.spec.project);
-  int best = -1;
-  int rejected = 0;
-  for (size_t i = 0; i < sites.size(); ++i) {
-    const SiteView& v = sites[i];
-    SiteVerdict verdict;
-    verdict.site = v.config->id;
-    auto reject = [&](const char* filter, std::string reason) {
-      verdict.rejected_by = filter;
-      verdict.reason = std::move(reason);
-      ++rejected;
-    };
-    const SiteRecord& r = *v.record;
-    if (v.liveness != SiteState::kUp) {
-      reject("site-state", "site is " + std::string(siteStateName(v.liveness)));
-    } else if (r.drained) {
-      reject("draining", "an admin drained the site");
-    } else if (r.degraded) {
-      reject("site-state", "site is degraded: " + r.degraded_reason);
-    } else if (!r.capacity) {
-      reject("site-state", "no capacity report yet");
-    } else if (std::find(job.excluded_sites.begin(), job.excluded_sites.end(), r.id) !=
-               job.excluded_sites.end()) {
-      reject("excluded", "an earlier attempt was refused or lost here");
-    } else if (std::string why = residencyReason(job.spec, *v.config, project); !why.empty()) {
-      reject("residency", why);
-    } else {
-      // The first partition of a matching node type that is large enough: the same
-      // partition the site's local scheduler will pick.
-      const PartitionCapacity* chosen = nullptr;
-      std::string mismatch;
-      for (const PartitionCapacity& p : r.capacity->partitions) {
-        if (!nodeTypeMatches(p.node_type, job.spec)) {
-          if (!mismatch.empty()) mismatch += "; ";
-          mismatch += p.name + ": " + describeNodeType(p.node_type);
-          continue;
-        }
-        if (p.nodes_total < job.spec.nodes) {
-          if (!mismatch.empty()) mismatch += "; ";
-          mismatch += p.name + " has " + std::to_string(p.nodes_total) + " nodes";
-          continue;
-        }
-        chosen = &p;
+double allocationCharge(const JobSpec& spec, double h) {
+  return spec.nodes * std::max(1, spec.gpus_per_node) * h;
+}
+
+double stagingSeconds(const JobSpec& spec, const SiteConfig& site, const Federation& federation) {
+  double total = 0;
+  for (const DatasetRef& ref : spec.datasets) {
+    double size = datasetSize(ref, federation);
+    if (size <= 0) continue;
+    double best_gbps = 0;
+    bool listed = false, local = false;
+    for (const DatasetConfig& d : federation.datasets) {
+      if (d.id != ref.id) continue;
+      listed = true;
+      if (d.site == site.id) {
+        local = true;
         break;
       }
-      if (!chosen) {
-        reject("fits", "needs " + describeRequest(job.spec) + "; " +
-                           (mismatch.empty() ? "no partitions" : mismatch));
-      } else {
-        Estimate e = estimate(*chosen, v, job.spec);
-        verdict.feasible = true;
-        verdict.partition = e.partition;
-        verdict.estimated_start_s = e.start_s;
-        verdict.free_nodes = e.free_nodes;
-        verdict.score = -e.start_s;
-        if (best < 0) {
-          best = static_cast<int>(i);
-        } else {
-          const SiteVerdict& b = d.verdicts[static_cast<size_t>(best)];
-          bool earlier = e.start_s < b.estimated_start_s - 1e-9;
-          bool same = std::fabs(e.start_s - b.estimated_start_s) <= 1e-9;
-          if (earlier || (same && e.free_nodes > b.free_nodes)) best = static_cast<int>(i);
-        }
-      }
+      best_gbps = std::max(best_gbps, federation.bandwidthGbps(d.site, site.id));
     }
-    d.verdicts.push_back(std::move(verdict));
+    if (local) continue;
+    if (!listed) best_gbps = federation.default_bandwidth_gbps;
+    if (best_gbps <= 0) best_gbps = 1;
+    total += size * 8.0 / best_gbps;  // GB -> Gbit, over Gbit/s
   }
-  if (best >= 0) {
-    const SiteVerdict& b = d.verdicts[static_cast<size_t>(best)];
-    d.chosen_site = b.site;
-    std::ostringstream s;
-    s << "placed on " << b.site << "/" << b.partition << ": starts "
-      << formatSeconds(b.estimated_start_s) << " (" << std::max(0, b.free_nodes)
-      << " nodes free before this job)";
-    d.summary = s.str();
-  } else {
-    std::map<std::string, int> by_filter;
-    for (const SiteVerdict& v : d.verdicts) by_filter[v.rejected_by]++;
-    std::ostringstream s;
-    s << "waiting: no site can take it now (";
-    bool first = true;
-    for (const auto& [filter, n] : by_filter) {
-      s << (first ? "" : ", ") << n << " rejected by " << filter;
-      first = false;
-    }
-    s << ")";
-    d.summary = s.str();
+  return total;
+}
+
+PlacementDecision decide(const JobRecord& job, const std::vector<SiteView>& sites,
+                         const Federation& federation, Time now, const std::string& policy) {
+  std::vector<PolicySpec> specs = builtinPolicies();
+  const PolicySpec* spec = nullptr;
+  for (const PolicySpec& p : specs) {
+    if (p.name == policy) spec = &p;
+    if (!spec && p.name == kDefaultPolicy) spec = &p;
   }
-  (void)rejected;
-  return d;
+  // Invariant: built-in policies are valid (checked by the policy tests).
+  Result<Policy> compiled = Policy::make(*spec);
+  PlacementInput in{job, federation, now};
+  return compiled->decide(in, sites);
 }
 
 }  // namespace aifed::broker

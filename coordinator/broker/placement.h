@@ -1,20 +1,32 @@
-// The skeleton's placement policy, `earliest-start`: filter the sites that cannot take a
-// job now, estimate when each remaining site would start it from its last capacity
-// report minus what the broker already reserved there, and pick the earliest start.
+// The placement framework, in the style of the Kubernetes scheduler framework: a policy
+// is a pipeline of filter plugins (which sites *can* take the job, each rejection with a
+// human reason) followed by weighted score plugins (which feasible site is *best*).
 //
-// Pure functions over a snapshot: the broker builds one SiteView per federation site
-// and asks for a decision; the same inputs always give the same decision.
+// Pure functions over a snapshot: the broker builds one SiteView per federation site and
+// asks a compiled Policy for a decision; plugins judge only what they are given, never
+// look anything up and never read a clock, so the same inputs give the same decision.
 //
-//   std::vector<SiteView> views = ...;           // federation order
-//   PlacementDecision d = decide(job, views, now, "earliest-start");
-//   if (!d.chosen_site.empty()) dispatch(d.chosen_site, d.verdicts[i].partition);
+//   Result<Policy> policy = Policy::make(spec);          // validates the spec
+//   std::vector<SiteView> views = ...;                    // federation order
+//   PlacementInput in{job, federation, now};
+//   PlacementDecision d = policy->decide(in, views);
+//   if (!d.chosen_site.empty()) dispatch(d.chosen_site, chosenVerdict(d)->partition);
+//
+// Filters, in order: site-state, draining, excluded, residency, accelerator, fits,
+// allocation. The first that rejects a site names it in the decision.
+// Scores are 0..100 per plugin; the total is their weighted mean. Ties go to the site
+// with more free nodes, then to federation order. A policy without score plugins
+// (first-fit) takes the first feasible site in federation order.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coordinator/broker/broker.h"
+#include "coordinator/broker/policy.h"
 
 namespace aifed::broker {
 
@@ -27,6 +39,98 @@ struct SiteView {
   std::map<std::string, double> reserved_node_hours;  // partition -> node-hours reserved
 };
 
+// Allocation charged so far: project -> site -> GPU-hours (node-hours for CPU jobs).
+using AllocationLedger = std::map<std::string, std::map<std::string, double>>;
+
+// What one decision judges besides the sites.
+struct PlacementInput {
+  const JobRecord& job;
+  const Federation& federation;
+  Time now;
+  const AllocationLedger* allocations = nullptr;  // null: nothing charged yet
+  const ProjectConfig* project = nullptr;         // the job's project; decide() fills it
+};
+
+// How a plugin answered. Separates "cannot place here (now)" from "broke".
+enum class PluginCode {
+  kSuccess,
+  kUnschedulable,                 // may change: the site is down, full, drained...
+  kUnschedulableAndUnresolvable,  // will not change for this job: wrong type, residency
+  kError,                         // the plugin failed; the site is skipped
+};
+
+struct PluginStatus {
+  PluginCode code = PluginCode::kSuccess;
+  std::string reason;
+  bool ok() const { return code == PluginCode::kSuccess; }
+  static PluginStatus success() { return {}; }
+  static PluginStatus unschedulable(std::string why) {
+    return {PluginCode::kUnschedulable, std::move(why)};
+  }
+  static PluginStatus unresolvable(std::string why) {
+    return {PluginCode::kUnschedulableAndUnresolvable, std::move(why)};
+  }
+};
+
+// A site as the pipeline works on it: filters fill in the partition and estimate.
+struct Candidate {
+  const SiteView* view = nullptr;
+  const PartitionCapacity* partition = nullptr;  // set by the `fits` filter
+  int free_nodes = 0;                            // in that partition, after reservations
+  int usable_nodes = 1;                          // neither down nor draining
+  double queue_wait_s = 0;
+  double staging_s = 0;
+  double start_s() const { return queue_wait_s + staging_s; }
+};
+
+class FilterPlugin {
+ public:
+  virtual ~FilterPlugin() = default;
+  virtual std::string_view name() const = 0;
+  // Success, or a rejection with a reason a user understands. May fill `c`.
+  virtual PluginStatus filter(const PlacementInput& in, Candidate& c) const = 0;
+};
+
+// The spread of a plugin's raw inputs over the feasible sites, for normalisers that
+// compare sites with each other.
+struct RawRange {
+  double min = 0;
+  double max = 0;
+};
+
+class ScorePlugin {
+ public:
+  virtual ~ScorePlugin() = default;
+  virtual std::string_view name() const = 0;
+  // The plugin's input for this site, in scoreUnit(name()).
+  virtual double raw(const PlacementInput& in, const Candidate& c) const = 0;
+  // Maps a raw input to 0..100 (higher is better). `range` spans every feasible site.
+  virtual double normalize(double raw, const RawRange& range) const = 0;
+};
+
+// The filters every policy runs, in order.
+const std::vector<const FilterPlugin*>& defaultFilters();
+// A score plugin by name (scorePluginNames()); kNotFound for an unknown name.
+Result<std::unique_ptr<ScorePlugin>> makeScorePlugin(std::string_view name, const PolicySpec& spec);
+
+// A policy ready to decide: its spec with the plugins built.
+class Policy {
+ public:
+  // Validates the spec (validatePolicy) and builds its plugins.
+  static Result<Policy> make(const PolicySpec& spec);
+
+  const PolicySpec& spec() const { return spec_; }
+  // One decision for `in.job` over `sites` (federation order): a verdict per site.
+  PlacementDecision decide(const PlacementInput& in, const std::vector<SiteView>& sites) const;
+
+ private:
+  PolicySpec spec_;
+  std::vector<std::shared_ptr<const ScorePlugin>> scorers_;  // parallel to spec_.weights
+};
+
+// The verdict of the chosen site, or null while the job waits.
+const SiteVerdict* chosenVerdict(const PlacementDecision& d);
+
 // Whether a node type can run one node's worth of the job.
 bool nodeTypeMatches(const NodeType& type, const JobSpec& spec);
 
@@ -34,15 +138,25 @@ bool nodeTypeMatches(const NodeType& type, const JobSpec& spec);
 std::string describeNodeType(const NodeType& type);
 // "2 nodes x 4 h100": what a job asks for per node, in reasons.
 std::string describeRequest(const JobSpec& spec);
+// 0 -> "now", 90 -> "in 90 s", 5400 -> "in 90 min", 9000 -> "in 2.5 h".
+std::string formatStart(double seconds);
 
 // The residency filter: the job's own allowed sites/countries and its project's
 // allowed countries. Returns an empty string when allowed, else the reason.
 std::string residencyReason(const JobSpec& spec, const SiteConfig& site,
                             const ProjectConfig* project);
 
-// One placement decision for `job` over `sites` (federation order). The chosen site
-// is the feasible one with the earliest estimated start; ties go to the site with the
-// most free nodes left, then to federation order.
+// GPU-hours a job charges to its allocation for `hours` of runtime (node-hours for a
+// CPU job).
+double allocationCharge(const JobSpec& spec, double hours);
+
+// Seconds to stage the job's input data sets to `site`: each data set not held there
+// comes from the best-connected site holding it (size / bandwidth); one the federation
+// does not list comes at the federation's default bandwidth.
+double stagingSeconds(const JobSpec& spec, const SiteConfig& site, const Federation& federation);
+
+// Compatibility entry point: decides with the built-in policy `policy` (earliest-start
+// if unknown).
 PlacementDecision decide(const JobRecord& job, const std::vector<SiteView>& sites,
                          const Federation& federation, Time now, const std::string& policy);
 

@@ -41,6 +41,9 @@ class CoordinatorStore {
   virtual Result<int64_t> nextJobSeq() = 0;
   // Every decision stored for a job, oldest first.
   virtual Result<std::vector<broker::PlacementDecision>> decisions(const std::string& job_id) = 0;
+  // Every recorded policy switch, oldest first. The last one's `to` is the policy to
+  // restore at start (Broker::setPolicy) when it differs from the configured one.
+  virtual Result<std::vector<broker::PolicyChange>> policyChanges() = 0;
   virtual Result<int> schemaVersion() = 0;
 };
 

@@ -240,7 +240,7 @@ TEST_F(BrokerTest, FiltersTypeResidencyAndDrain) {
   EXPECT_EQ(a100.site, "site-c");
   const PlacementDecision* d = broker_.lastDecision(a100.id);
   ASSERT_NE(d, nullptr);
-  EXPECT_EQ(d->verdicts[0].rejected_by, "fits");
+  EXPECT_EQ(d->verdicts[0].rejected_by, "accelerator");
   EXPECT_THAT(d->verdicts[0].reason, HasSubstr("h100"));
 
   JobSpec nordic = gpuJob(1);
@@ -560,5 +560,175 @@ TEST(BrokerPropertyTest, RandomStreamsRespectFiltersCapacityAndDeterminism) {
   }
 }
 
+DispatchAck acceptedAck(const std::string& job_id, int attempt) {
+  DispatchAck a;
+  a.job_id = job_id;
+  a.attempt = attempt;
+  a.accepted = true;
+  a.local_id = "local-" + job_id;
+  return a;
+}
+
+JobStatus statusOf(const std::string& job_id, int attempt, JobState state,
+                   std::optional<Time> started, std::optional<Time> ended) {
+  JobStatus st;
+  st.job_id = job_id;
+  st.attempt = attempt;
+  st.local_id = "local-" + job_id;
+  st.state = state;
+  st.started_at = started;
+  st.ended_at = ended;
+  if (ended) st.exit_code = 0;
+  return st;
+}
+
+TEST_F(BrokerTest, PolicySwitchIsRecordedAndUsedForLaterDecisions) {
+  EXPECT_EQ(broker_.policy().name, "earliest-start");
+  Effects fx;
+  Status unknown = broker_.setPolicy("fastest", "admin", "", at(0), fx);
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  EXPECT_THAT(unknown.message(), HasSubstr("green"));  // lists what is on offer
+  ASSERT_TRUE(broker_.setPolicy("green", "admin", "windy day", at(1), fx).ok());
+  ASSERT_EQ(fx.policy_changes.size(), 1u);
+  EXPECT_EQ(fx.policy_changes[0],
+            (PolicyChange{at(1), "earliest-start", "green", 1, "admin", "windy day"}));
+  Effects again;
+  ASSERT_TRUE(broker_.setPolicy("green", "admin", "", at(2), again).ok());
+  EXPECT_TRUE(again.policy_changes.empty());  // already active: nothing to record
+  EXPECT_EQ(broker_.policyHistory().size(), 1u);
+  EXPECT_EQ(broker_.config().policy, "green");
+
+  allUp(at(3));
+  Effects placed;
+  JobRecord j = submit(gpuJob(1), at(4), &placed);
+  ASSERT_EQ(placed.decisions.size(), 1u);
+  EXPECT_EQ(placed.decisions[0].policy, "green");
+  EXPECT_EQ(placed.decisions[0].verdicts[0].scores.size(), 3u);
+}
+
+TEST_F(BrokerTest, UnknownConfiguredPolicyIsAStartupError) {
+  BrokerConfig c = config();
+  c.policy = "nope";
+  EXPECT_THROW(Broker(threeSites(), c), std::invalid_argument);
+}
+
+TEST_F(BrokerTest, AllocationIsChargedWhileHeldAndSettledAtTheEnd) {
+  allUp(at(0));
+  JobRecord j = submit(gpuJob(2), at(1));  // 2 nodes x 4 GPUs x 1 h walltime = 8 GPU-h
+  EXPECT_DOUBLE_EQ(broker_.allocationUsed("demo", j.site), 8);
+  send(j.site, acceptedAck(j.id, j.attempt), at(2));
+  send(j.site, statusOf(j.id, j.attempt, JobState::kRunning, at(2), std::nullopt), at(2));
+  // Ran 30 min: 2 x 4 x 0.5 = 4 GPU-h.
+  send(j.site, statusOf(j.id, j.attempt, JobState::kCompleted, at(2), at(2 + 1800)), at(2 + 1800));
+  EXPECT_DOUBLE_EQ(broker_.allocationUsed("demo", j.site), 4);
+}
+
+BrokerConfig latePolicy(Duration bind_within) {
+  PolicySpec late;
+  late.name = "late-start";
+  late.binding = BindingMode::kLate;
+  late.bind_within = bind_within;
+  late.weights = {{"estimated-start", 1}};
+  BrokerConfig c;
+  c.heartbeat_interval = std::chrono::hours(1000);  // liveness out of the way
+  c.policies = mergePolicies(builtinPolicies(), {late});
+  c.policy = "late-start";
+  return c;
+}
+
+TEST_F(BrokerTest, LateBindingHoldsUntilASiteCanStartSoon) {
+  Broker b(threeSites(), latePolicy(std::chrono::minutes(10)));
+  auto deliver = [&](const std::string& site, Body body, Time t) {
+    Effects fx;
+    b.onMessage(site, makeMessage(site, "m-" + std::to_string(++msg_), t, std::move(body)), t, fx);
+    b.tick(t, fx);
+    return fx;
+  };
+  deliver("site-a", Hello{"t", "simulated", {}}, at(0));
+  // Full, with 32 node-hours pending over 16 nodes: a 2 h wait.
+  deliver("site-a", capacity(1, 0, 16, "h100", 3, 32), at(0));
+  Effects fx;
+  ASSERT_TRUE(b.submit(gpuJob(1), at(1), fx).ok());
+  b.tick(at(1), fx);
+  const JobRecord* j = b.findJob("j-1");
+  EXPECT_EQ(j->state, JobState::kQueued);
+  ASSERT_NE(b.lastDecision("j-1"), nullptr);
+  EXPECT_THAT(b.lastDecision("j-1")->summary, HasSubstr("held at the coordinator"));
+  EXPECT_THAT(b.lastDecision("j-1")->summary, HasSubstr("site-a"));
+  EXPECT_TRUE(dispatches(fx).empty());
+  // Nodes free up: bound at once.
+  Effects later = deliver("site-a", capacity(2, 4), at(60));
+  EXPECT_EQ(b.findJob("j-1")->state, JobState::kDispatched);
+  EXPECT_EQ(dispatches(later, "site-a").size(), 1u);
+}
+
+// Property: under saturation, late binding with fair share hands out capacity in the
+// ratio of the projects' shares, whatever their submission order.
+TEST(FairShareProperty, DispatchedWorkConvergesToConfiguredShares) {
+  for (double ratio : {1.0, 3.0}) {
+    Federation fed = threeSites();
+    fed.sites.resize(1);  // site-a: 16 nodes
+    BrokerConfig cfg = latePolicy(std::chrono::hours(1));
+    cfg.project_shares = {{"big", ratio}, {"small", 1}};
+    cfg.fair_share_half_life = std::chrono::hours(12);
+    Broker b(fed, cfg);
+    Time t = fromMillis(1'800'000'000'000);
+    int msg = 0;
+    auto deliver = [&](Body body) {
+      Effects fx;
+      b.onMessage("site-a", makeMessage("site-a", "m-" + std::to_string(++msg), t, std::move(body)),
+                  t, fx);
+      return fx;
+    };
+    uint64_t epoch = 0;
+    auto report = [&](int idle) {
+      PartitionCapacity p;
+      p.name = "gpu";
+      p.node_type = fed.sites[0].partitions[0].node_type;
+      p.nodes_total = 16;
+      p.nodes_idle = idle;
+      Capacity c;
+      c.capacity.epoch = ++epoch;
+      c.capacity.partitions = {p};
+      deliver(c);
+    };
+    deliver(Hello{"t", "simulated", {}});
+    report(16);
+    std::map<std::string, double> work;
+    std::map<std::string, int> queued;
+    for (int round = 0; round < 200; ++round) {
+      // Keep both projects saturating the federation; "small" always submits first.
+      for (const char* project : {"small", "big"}) {
+        while (queued[project] < 20) {
+          JobSpec s = gpuJob(1);
+          s.project = project;
+          Effects fx;
+          ASSERT_TRUE(b.submit(s, t, fx).ok());
+          queued[project]++;
+        }
+      }
+      Effects fx;
+      b.tick(t, fx);
+      std::vector<Dispatch> sent;
+      for (const OutboundMessage& m : fx.messages) {
+        if (auto* d = std::get_if<Dispatch>(&m.body)) sent.push_back(*d);
+      }
+      ASSERT_LE(sent.size(), 16u) << "round " << round;
+      for (const Dispatch& d : sent) {
+        work[d.spec.project] += 1;
+        queued[d.spec.project]--;
+        deliver(acceptedAck(d.job_id, d.attempt));
+      }
+      t += std::chrono::hours(1);
+      for (const Dispatch& d : sent) {
+        deliver(statusOf(d.job_id, d.attempt, JobState::kCompleted, t - std::chrono::hours(1), t));
+      }
+      report(16);
+    }
+    double observed = work["big"] / work["small"];
+    EXPECT_NEAR(observed, ratio, 0.1 * ratio)
+        << "big " << work["big"] << " small " << work["small"];
+  }
+}
 }  // namespace
 }  // namespace aifed::broker

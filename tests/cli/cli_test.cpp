@@ -250,6 +250,50 @@ TEST(TablesTest, ToleratesMissingFields) {
             renderSiteList(json::parse("null")).size() - 1);
 }
 
+TEST(TablesTest, RendersExplainWhyHereAndWhyNotYet) {
+  std::string here = renderExplain(json::parse(R"({
+    "job_id": "j-7", "state": "pending", "site": "mimer", "question": "why-here",
+    "decision": {"policy": "green", "policy_version": 2, "decided_at": 0,
+      "chosen_site": "mimer", "summary": "placed on mimer/gpu: starts now",
+      "sites": [
+        {"site": "lumi-aif", "verdict": "rejected", "rejected_by": "accelerator",
+         "reason": "needs h200; the site offers mi250x"},
+        {"site": "mimer", "verdict": "chosen", "partition": "gpu", "free_nodes": 120,
+         "estimated_start_s": 3600, "staging_s": 0, "total": 87.5,
+         "scores": [{"plugin": "estimated-start", "unit": "s", "raw": 3600, "score": 50,
+                     "weight": 1},
+                    {"plugin": "carbon", "unit": "gCO2/kWh x PUE", "raw": 44, "score": 100,
+                     "weight": 3}]}]}})"));
+  EXPECT_NE(here.find("Job j-7 (pending at mimer): why here"), std::string::npos) << here;
+  EXPECT_NE(here.find("Policy green v2"), std::string::npos) << here;
+  EXPECT_NE(here.find("accelerator: needs h200; the site offers mi250x"), std::string::npos);
+  EXPECT_NE(here.find("87.5"), std::string::npos) << here;
+  EXPECT_NE(here.find("estimated-start 50.0 x1 (60 min)"), std::string::npos) << here;
+  EXPECT_NE(here.find("carbon 100.0 x3 (44 gCO2/kWh x PUE)"), std::string::npos) << here;
+
+  std::string waiting = renderExplain(json::parse(
+      R"({"job_id": "j-8", "state": "queued", "site": "", "question": "why-not-yet",
+          "decision": null})"));
+  EXPECT_NE(waiting.find("why not yet"), std::string::npos) << waiting;
+  EXPECT_NE(waiting.find("No placement decision"), std::string::npos) << waiting;
+  EXPECT_NE(renderExplain(json::parse("{}")).find("why here"), std::string::npos);
+}
+
+TEST(TablesTest, RendersPolicies) {
+  std::string out = renderPolicy(json::parse(R"({
+    "active": {"name": "green", "version": 1, "binding": "immediate"},
+    "policies": [{"name": "earliest-start", "version": 1, "binding": "immediate",
+                  "weights": {"estimated-start": 1}, "description": "soonest"},
+                 {"name": "green", "version": 1, "binding": "immediate",
+                  "weights": {"carbon": 3, "energy": 1}, "description": "low carbon"}],
+    "history": [{"at": 0, "from": "earliest-start", "to": "green", "actor": "alice",
+                 "reason": "windy"}]})"));
+  EXPECT_NE(out.find("Active policy: green v1 (immediate binding)"), std::string::npos) << out;
+  EXPECT_NE(out.find("green *"), std::string::npos) << out;
+  EXPECT_NE(out.find("carbon=3,energy=1"), std::string::npos) << out;
+  EXPECT_NE(out.find("windy"), std::string::npos) << out;
+}
+
 TEST(TablesTest, RendersSitesAndOneSite) {
   json::value sites = json::parse(R"({"sites":[
     {"id":"mimer","name":"MIMER","country":"SE","state":"up","drained":false,"degraded":false,

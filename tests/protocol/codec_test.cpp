@@ -38,6 +38,8 @@ JobSpec sampleSpec() {
   spec.allowed_sites = {"mimer", "lumi-aif"};
   spec.allowed_countries = {"SE", "FI"};
   spec.requeue_on_site_loss = false;
+  spec.datasets = {{"nordic-language-corpus", 40000}, {"tokenizer", 0.5}};
+  spec.preferred_sites = {"mimer"};
   spec.script = "#!/bin/bash\nsrun python train.py --config \"ft.yaml\"\n";
   spec.workdir = "/proj/nordic-llm/run-17";
   spec.env = {{"OMP_NUM_THREADS", "8"}, {"HF_HOME", "/scratch/hf"}};

@@ -128,6 +128,7 @@ PlacementDecision decision(const std::string& job_id, int attempt, int64_t ms,
   d.attempt = attempt;
   d.decided_at = at(ms);
   d.policy = "earliest-start";
+  d.policy_version = 2;
   d.chosen_site = chosen;
   d.summary = chosen.empty() ? "waiting: no site fits" : "placed on " + chosen;
   SiteVerdict mimer;
@@ -137,6 +138,9 @@ PlacementDecision decision(const std::string& job_id, int attempt, int64_t ms,
   mimer.estimated_start_s = 1.0 / 3.0;
   mimer.free_nodes = 12;
   mimer.score = 87.123456789012345;
+  mimer.queue_wait_s = 0.25;
+  mimer.staging_s = 1.0 / 12.0;
+  mimer.scores = {{"estimated-start", 1.0 / 3.0, 99.99, 3}, {"carbon", 44.0, 100.0 / 7.0, 1}};
   SiteVerdict lumi;
   lumi.site = "lumi-ai";
   lumi.rejected_by = "fits";
@@ -153,7 +157,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 1);
+  EXPECT_EQ((*store)->schemaVersion().value(), 2);
   EXPECT_TRUE((*store)->loadJobs().value().empty());
   EXPECT_TRUE((*store)->loadSites().value().empty());
   EXPECT_EQ((*store)->nextJobSeq().value(), 1);
@@ -353,6 +357,28 @@ TEST(CoordinatorStore, WaitsForAShortLockHeldElsewhere) {
   sqlite3_close(raw);
   EXPECT_TRUE(s.ok()) << s.toString();
   EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
+}
+
+}  // namespace
+}  // namespace aifed::store
+
+namespace aifed::store {
+namespace {
+
+TEST(CoordinatorStore, PolicyChangesRoundTripInOrderAndIdempotently) {
+  TestDir dir;
+  broker::Effects fx;
+  fx.policy_changes.push_back({at(10), "earliest-start", "green", 2, "admin", "cheap wind"});
+  fx.policy_changes.push_back({at(20), "green", "balanced", 1, "", ""});
+  {
+    auto store = openStore(dir);
+    ASSERT_TRUE(store.ok()) << store.status().toString();
+    ASSERT_TRUE((*store)->apply(fx).ok());
+    ASSERT_TRUE((*store)->apply(fx).ok());  // the same effects again: no copies
+  }
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->policyChanges().value(), fx.policy_changes);
 }
 
 }  // namespace
