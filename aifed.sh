@@ -16,6 +16,9 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libssl-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev python3
+  chromium   # browser tests (the simulator's report, the console)
+  slurm-wlm munge   # the Slurm backend's integration tests (scripts/test-slurm.sh)
 )
 
 log() { printf '\033[1m[aifed]\033[0m %s\n' "$*" >&2; }

@@ -1,0 +1,479 @@
+#include "sim/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <queue>
+#include <set>
+#include <unordered_map>
+
+#include "coordinator/broker/broker.h"
+#include "site-agent/backends/simulated_backend.h"
+
+namespace aifed::sim {
+namespace {
+
+using broker::Broker;
+using broker::BrokerConfig;
+using broker::Effects;
+
+// Same-instant order: a smaller kind goes first (see engine.h).
+enum class EventKind : uint8_t {
+  kOutageStart = 0,
+  kOutageEnd = 1,
+  kSiteWake = 2,
+  kReportSend = 3,
+  kReportDeliver = 4,
+  kBrokerTick = 5,
+};
+
+struct Event {
+  int64_t t;
+  EventKind kind;
+  uint64_t seq;  // insertion order: the last tie-break, so the order is total
+  int32_t site;
+  uint64_t arg;  // generation (wake, report) or payload slot (delivery)
+  bool operator>(const Event& o) const {
+    if (t != o.t) return t > o.t;
+    if (kind != o.kind) return kind > o.kind;
+    return seq > o.seq;
+  }
+};
+
+struct Site {
+  const SiteConfig* config = nullptr;
+  std::unique_ptr<agent::SimulatedBackend> backend;
+  bool up = true;
+  uint64_t generation = 0;  // bumped by outages: events of an older life are ignored
+  uint64_t epoch = 0;
+  int64_t wake_at = -1;  // the pending wake event's time (-1: none)
+  bool dirty = false;    // has updates to poll at this instant
+  std::unordered_map<std::string, std::string> local_ids;  // "job#attempt" -> local id
+  std::set<std::string> staged;                            // data sets already copied here
+};
+
+// Deterministic report loss: SplitMix64 of (seed, site, epoch).
+double lossDraw(uint64_t seed, size_t site, uint64_t epoch) {
+  uint64_t z = seed ^ (site * 0x9e3779b97f4a7c15ULL) ^ (epoch * 0xbf58476d1ce4e5b9ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+int64_t parseJobSeq(const std::string& id) {
+  int64_t v = 0;
+  for (size_t i = 2; i < id.size(); ++i) v = v * 10 + (id[i] - '0');
+  return v;
+}
+
+class Engine {
+ public:
+  Engine(const Federation& fed, const Workload& workload, const EngineOptions& options)
+      : fed_(fed), workload_(workload), options_(options), broker_(fed, brokerConfig(options)) {}
+
+  Result<RunResult> run();
+
+ private:
+  static BrokerConfig brokerConfig(const EngineOptions& o) {
+    BrokerConfig c;
+    c.policy = o.policy;
+    // Capacity reports double as heartbeats: a site is suspect after three missed.
+    c.heartbeat_interval = o.report_interval;
+    return c;
+  }
+
+  void push(int64_t t, EventKind kind, int32_t site, uint64_t arg) {
+    events_.push(Event{t, kind, next_event_seq_++, site, arg});
+  }
+  Message message(size_t site, Time now, Body body) {
+    ++result_.messages;
+    return makeMessage(fed_.sites[site].id, std::to_string(++next_msg_), now, std::move(body));
+  }
+  void toBroker(size_t site, Time now, Body body) {
+    broker_.onMessage(fed_.sites[site].id, message(site, now, std::move(body)), now, fx_);
+  }
+
+  Status startSite(size_t i, Time now);
+  void sendReport(size_t i, Time now);
+  void route(Time now);
+  void pollSite(size_t i, Time now);
+  void scheduleWake(size_t i);
+  void scheduleTick(int64_t t) {
+    if (broker_tick_at_ != -1 && broker_tick_at_ <= t) return;
+    broker_tick_at_ = t;
+    push(t, EventKind::kBrokerTick, -1, 0);
+  }
+  void recordUpdate(size_t i, const agent::LocalJobUpdate& u);
+
+  const Federation& fed_;
+  const Workload& workload_;
+  const EngineOptions& options_;
+  Broker broker_;
+  Effects fx_;
+  std::vector<Site> sites_;
+  std::unordered_map<std::string, size_t> site_index_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  uint64_t next_event_seq_ = 0;
+  uint64_t next_msg_ = 0;
+  std::vector<Capacity> in_flight_;  // delayed reports, by slot
+  std::vector<size_t> free_slots_;
+  std::vector<int64_t> seq_to_job_ = {-1};  // broker job seq -> workload index
+  std::unordered_map<std::string, int32_t> project_index_;
+  int64_t broker_tick_at_ = -1;
+  std::vector<uint8_t> done_flags_;  // the broker holds the job in a terminal state
+  int64_t done_ = 0;
+  RunResult result_;
+};
+
+Status Engine::startSite(size_t i, Time now) {
+  Site& s = sites_[i];
+  agent::SimulatedBackendOptions bo;
+  bo.mode = options_.scheduler;
+  auto backend = agent::SimulatedBackend::create(s.config->partitions, bo);
+  if (!backend.ok()) {
+    return invalidArgument("site " + s.config->id + ": " + backend.status().message());
+  }
+  s.backend = std::move(*backend);
+  s.up = true;
+  s.wake_at = -1;
+  s.local_ids.clear();
+  s.staged.clear();
+  ++s.generation;
+  Hello h;
+  h.agent_version = "aifed-sim";
+  h.backend = "simulated";
+  toBroker(i, now, std::move(h));
+  sendReport(i, now);
+  push(toMillis(now + options_.report_interval), EventKind::kReportSend, static_cast<int32_t>(i),
+       s.generation);
+  return Status::Ok();
+}
+
+void Engine::sendReport(size_t i, Time now) {
+  Site& s = sites_[i];
+  Result<SiteCapacity> cap = s.backend->capacity(now);
+  if (!cap.ok()) return;  // the simulated backend always answers
+  s.dirty = true;         // capacity() catches up: updates may be waiting
+  cap->epoch = ++s.epoch;
+  if (options_.report_loss > 0 && lossDraw(options_.seed, i, s.epoch) < options_.report_loss) {
+    return;
+  }
+  Capacity c;
+  c.capacity = std::move(*cap);
+  if (options_.report_delay.count() == 0) {
+    toBroker(i, now, std::move(c));
+    return;
+  }
+  size_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    in_flight_[slot] = std::move(c);
+  } else {
+    slot = in_flight_.size();
+    in_flight_.push_back(std::move(c));
+  }
+  push(toMillis(now + options_.report_delay), EventKind::kReportDeliver, static_cast<int32_t>(i),
+       slot);
+}
+
+void Engine::recordUpdate(size_t i, const agent::LocalJobUpdate& u) {
+  int64_t seq = parseJobSeq(u.tag.job_id);
+  if (seq <= 0 || seq >= static_cast<int64_t>(seq_to_job_.size())) return;
+  JobOutcome& o = result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])];
+  if (u.state == JobState::kRunning && u.started_at) {
+    o.start_ms = toMillis(*u.started_at);
+    o.site = static_cast<int32_t>(i);
+    o.attempts = u.tag.attempt;
+  } else if (isTerminal(u.state) && u.ended_at) {
+    o.end_ms = toMillis(*u.ended_at);
+    o.completed = u.state == JobState::kCompleted || u.state == JobState::kTimeout ||
+                  u.state == JobState::kFailed;
+  }
+}
+
+void Engine::pollSite(size_t i, Time now) {
+  Site& s = sites_[i];
+  s.dirty = false;
+  if (!s.up) return;
+  for (agent::LocalJobUpdate& u : s.backend->poll(now)) {
+    recordUpdate(i, u);
+    if (isTerminal(u.state)) s.local_ids.erase(u.tag.job_id + "#" + std::to_string(u.tag.attempt));
+    JobStatus st;
+    st.job_id = std::move(u.tag.job_id);
+    st.attempt = u.tag.attempt;
+    st.local_id = std::move(u.local_id);
+    st.state = u.state;
+    st.submitted_at = u.submitted_at;
+    st.started_at = u.started_at;
+    st.ended_at = u.ended_at;
+    st.exit_code = u.exit_code;
+    st.reason = std::move(u.reason);
+    toBroker(i, now, std::move(st));
+  }
+}
+
+void Engine::scheduleWake(size_t i) {
+  Site& s = sites_[i];
+  if (!s.up) return;
+  std::optional<Time> next = s.backend->nextEventTime();
+  if (!next) return;
+  int64_t t = toMillis(*next);
+  if (s.wake_at != -1 && s.wake_at <= t) return;  // an earlier or equal wake is pending
+  s.wake_at = t;
+  push(t, EventKind::kSiteWake, static_cast<int32_t>(i), s.generation);
+}
+
+// Delivers the broker's messages to the sites and the sites' answers back, until quiet.
+void Engine::route(Time now) {
+  std::vector<broker::OutboundMessage> out;
+  for (;;) {
+    out.clear();
+    for (const broker::JobRecord& j : fx_.jobs) {
+      if (!isTerminal(j.state)) continue;
+      int64_t seq = parseJobSeq(j.id);
+      if (seq <= 0 || seq >= static_cast<int64_t>(seq_to_job_.size())) continue;
+      uint8_t& flag = done_flags_[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])];
+      if (!flag) {
+        flag = 1;
+        ++done_;
+      }
+    }
+    out.swap(fx_.messages);
+    fx_.clear();
+    if (out.empty()) {
+      bool any = false;
+      for (size_t i = 0; i < sites_.size(); ++i) {
+        if (sites_[i].dirty) {
+          pollSite(i, now);
+          any = true;
+        }
+      }
+      if (!any) return;
+      continue;
+    }
+    for (broker::OutboundMessage& m : out) {
+      auto it = site_index_.find(m.site);
+      if (it == site_index_.end()) continue;
+      size_t i = it->second;
+      Site& s = sites_[i];
+      ++result_.messages;
+      if (!s.up) continue;  // the agent is down: the message is lost
+      if (auto* d = std::get_if<Dispatch>(&m.body)) {
+        JobSpec spec = d->spec;
+        double staged_gb = 0;
+        Duration staging{0};
+        for (const DatasetRef& ref : spec.datasets) {
+          for (const DatasetConfig& ds : fed_.datasets) {
+            if (ds.id != ref.id || ds.site == s.config->id) continue;
+            // Once staged, a data set stays at the site (a cache without eviction).
+            if (!s.staged.insert(ds.id).second) continue;
+            double gb = ref.size_gb > 0 ? ref.size_gb : ds.size_gb;
+            staged_gb += gb;
+            double gbps = std::max(1e-3, fed_.bandwidthGbps(ds.site, s.config->id));
+            staging += Duration(static_cast<int64_t>(gb * 8.0 / gbps * 1000.0));
+          }
+        }
+        if (staging.count() > 0) {
+          // Staging runs inside the allocation before the job proper (docs/simulator.md).
+          spec.walltime += staging;
+          spec.simulated_runtime = spec.simulated_runtime.value_or(d->spec.walltime) + staging;
+        }
+        agent::JobTag tag{d->job_id, d->attempt};
+        Result<std::string> local = s.backend->submit(tag, spec, now);
+        DispatchAck ack;
+        ack.job_id = d->job_id;
+        ack.attempt = d->attempt;
+        ack.accepted = local.ok();
+        if (local.ok()) {
+          ack.local_id = *local;
+          s.local_ids[d->job_id + "#" + std::to_string(d->attempt)] = *local;
+          int64_t seq = parseJobSeq(d->job_id);
+          if (seq > 0 && seq < static_cast<int64_t>(seq_to_job_.size())) {
+            result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].staged_gb =
+                staged_gb;
+          }
+        } else {
+          ack.reason = local.status().message();
+        }
+        toBroker(i, now, std::move(ack));
+        s.dirty = true;
+      } else if (auto* c = std::get_if<Cancel>(&m.body)) {
+        auto l = s.local_ids.find(c->job_id + "#" + std::to_string(c->attempt));
+        if (l != s.local_ids.end()) {
+          (void)s.backend->cancel(l->second, now);  // unknown or ended: nothing to do
+          s.dirty = true;
+        }
+      }
+      // WELCOME, ACK, ERROR need no answer from a simulated agent.
+    }
+  }
+}
+
+Result<RunResult> Engine::run() {
+  auto wall0 = std::chrono::steady_clock::now();
+  result_.policy = options_.policy;
+  const std::vector<SimJob>& jobs = workload_.jobs;
+  result_.jobs.resize(jobs.size());
+  if (jobs.empty()) return result_;
+  seq_to_job_.reserve(jobs.size() + 1);
+
+  for (const SiteConfig& sc : fed_.sites) {
+    site_index_[sc.id] = sites_.size();
+    Site s;
+    s.config = &sc;
+    sites_.push_back(std::move(s));
+  }
+  for (const Outage& o : options_.outages) {
+    auto it = site_index_.find(o.site);
+    if (it == site_index_.end()) return invalidArgument("outage names unknown site " + o.site);
+    if (o.to <= o.from) return invalidArgument("outage of " + o.site + " ends before it starts");
+    push(toMillis(o.from), EventKind::kOutageStart, static_cast<int32_t>(it->second), 0);
+    push(toMillis(o.to), EventKind::kOutageEnd, static_cast<int32_t>(it->second), 0);
+  }
+
+  Time t0 = jobs.front().submit - options_.report_interval;
+  result_.start_ms = toMillis(jobs.front().submit);
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    if (Status s = startSite(i, t0); !s.ok()) return s;
+  }
+  broker_.tick(t0, fx_);
+  route(t0);
+
+  size_t next_job = 0;
+  int64_t progress_step = std::max<int64_t>(1, static_cast<int64_t>(jobs.size()) / 100);
+  // Runs until every job has ended; report and tick events alone do not keep it going.
+  int64_t unfinished = static_cast<int64_t>(jobs.size());
+  done_flags_.assign(jobs.size(), 0);
+  while (true) {
+    int64_t t = INT64_MAX;
+    if (next_job < jobs.size()) t = toMillis(jobs[next_job].submit);
+    if (!events_.empty()) t = std::min(t, events_.top().t);
+    if (t == INT64_MAX) break;
+    if (next_job >= jobs.size() && unfinished <= 0) break;
+    Time now = fromMillis(t);
+    bool tick_needed = false;
+    while (!events_.empty() && events_.top().t == t) {
+      Event e = events_.top();
+      events_.pop();
+      ++result_.events;
+      Site* s = e.site >= 0 ? &sites_[static_cast<size_t>(e.site)] : nullptr;
+      switch (e.kind) {
+        case EventKind::kOutageStart:
+          // The site and everything running there vanish; the agent falls silent.
+          s->up = false;
+          s->backend.reset();
+          ++s->generation;
+          tick_needed = true;
+          break;
+        case EventKind::kOutageEnd:
+          if (!s->up) {
+            if (Status st = startSite(static_cast<size_t>(e.site), now); !st.ok()) return st;
+            tick_needed = true;
+          }
+          break;
+        case EventKind::kSiteWake:
+          if (e.arg != s->generation || !s->up || s->wake_at != t) break;
+          s->wake_at = -1;
+          s->dirty = true;
+          break;
+        case EventKind::kReportSend:
+          if (e.arg != s->generation || !s->up) break;
+          sendReport(static_cast<size_t>(e.site), now);
+          push(t + options_.report_interval.count(), EventKind::kReportSend, e.site, s->generation);
+          break;
+        case EventKind::kReportDeliver:
+          if (s->up) toBroker(static_cast<size_t>(e.site), now, std::move(in_flight_[e.arg]));
+          free_slots_.push_back(e.arg);
+          break;
+        case EventKind::kBrokerTick:
+          if (broker_tick_at_ == t) broker_tick_at_ = -1;
+          if (broker_tick_at_ != -1 && broker_tick_at_ < t) broker_tick_at_ = -1;
+          tick_needed = true;
+          break;
+      }
+    }
+    // Completions at this instant reach the broker before the arrivals (engine.h).
+    for (size_t i = 0; i < sites_.size(); ++i) {
+      if (sites_[i].dirty) pollSite(i, now);
+    }
+    while (next_job < jobs.size() && toMillis(jobs[next_job].submit) == t) {
+      const SimJob& j = jobs[next_job];
+      JobOutcome& o = result_.jobs[next_job];
+      o.submit_ms = t;
+      o.nodes = j.spec.nodes;
+      o.gpus_per_node = j.spec.gpus_per_node;
+      auto [p, inserted] =
+          project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()));
+      if (inserted) result_.projects.push_back(j.spec.project);
+      o.project = p->second;
+      Result<broker::JobRecord> rec = broker_.submit(j.spec, now, fx_);
+      if (!rec.ok()) {
+        if (!options_.skip_unplaceable) {
+          return invalidArgument(j.origin + ": job refused: " + rec.status().message() +
+                                 " (use --skip-unplaceable to count and skip such jobs)");
+        }
+        o.rejected = true;
+        ++result_.rejected;
+        --unfinished;
+      } else {
+        seq_to_job_.push_back(static_cast<int64_t>(next_job));
+      }
+      ++next_job;
+      ++result_.events;
+      if (options_.progress && next_job % static_cast<size_t>(progress_step) == 0) {
+        options_.progress(static_cast<int64_t>(next_job), static_cast<int64_t>(jobs.size()));
+      }
+    }
+    route(now);
+    // A tick does deadline work (liveness, leases, retries, reservation expiry), which
+    // runs at the broker's own nextDeadline(), and placement, which can only do something
+    // when jobs wait in the broker's queue. Other ticks would change nothing, and each
+    // costs time proportional to the active jobs, so they are skipped; nextDeadline()
+    // only moves earlier through a tick (messages only push liveness deadlines later).
+    const int64_t cycle = options_.placement_cycle.count();
+    bool place_now = cycle == 0 && broker_.countJobs(JobState::kQueued) > 0;
+    if (tick_needed || place_now) {
+      broker_.tick(now, fx_);
+      route(now);
+      if (std::optional<Time> d = broker_.nextDeadline())
+        scheduleTick(std::max(toMillis(*d), t + 1));
+    }
+    if (cycle > 0 && broker_.countJobs(JobState::kQueued) > 0)
+      scheduleTick((t / cycle + 1) * cycle);
+    for (size_t i = 0; i < sites_.size(); ++i) scheduleWake(i);
+    unfinished = static_cast<int64_t>(jobs.size()) - result_.rejected - done_;
+  }
+  result_.end_ms = 0;
+  for (const JobOutcome& o : result_.jobs) result_.end_ms = std::max(result_.end_ms, o.end_ms);
+  for (const JobOutcome& o : result_.jobs) {
+    if (!o.rejected && !o.completed) ++result_.lost;
+  }
+  result_.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  return result_;
+}
+
+}  // namespace
+
+Status checkPolicy(const std::string& policy) {
+  std::vector<std::string> known = broker::knownPolicies();
+  if (std::find(known.begin(), known.end(), policy) != known.end()) return Status::Ok();
+  std::string list;
+  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+  return invalidArgument("unknown policy '" + policy + "'; known policies: " + list, "policy");
+}
+
+Result<RunResult> runFederation(const Federation& federation, const Workload& workload,
+                                const EngineOptions& options) {
+  if (Status s = checkPolicy(options.policy); !s.ok()) return s;
+  if (options.report_interval.count() <= 0) {
+    return invalidArgument("report interval must be positive", "report_interval");
+  }
+  Engine engine(federation, workload, options);
+  return engine.run();
+}
+
+}  // namespace aifed::sim
