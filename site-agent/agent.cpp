@@ -44,6 +44,7 @@ Status SiteAgent::start(Time now) {
   for (const LocalJobUpdate& j : backend_.activeJobs()) held.insert(j.local_id);
   for (DispatchRecord r : *active) {
     if (held.count(r.local_id)) continue;
+    if (r.accepted && !r.local_id.empty() && backend_.adopt(r.tag, r.local_id)) continue;
     spdlog::warn("job {} attempt {} (local {}) is no longer held by the {} backend", r.tag.job_id,
                  r.tag.attempt, r.local_id, backend_.kind());
     r.state = JobState::kLost;

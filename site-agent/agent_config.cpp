@@ -2,8 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "protocol/transport/curve_keys.h"
@@ -18,6 +20,84 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 
 Status keyError(const std::string& source, const std::string& key, const std::string& what) {
   return invalidArgument(source + ": " + key + ": " + what, key);
+}
+
+Status parseStringMap(const toml::table& t, const char* key, const std::string& source,
+                      std::map<std::string, std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return Status::Ok();
+  const toml::table* m = n->as_table();
+  if (!m) return keyError(source, std::string("slurm.") + key, "must be a table of strings");
+  for (const auto& [k, v] : *m) {
+    auto value = v.value<std::string>();
+    if (!value || value->empty()) {
+      return keyError(source, std::string("slurm.") + key + "." + std::string(k.str()),
+                      "must be a non-empty string");
+    }
+    out[std::string(k.str())] = *value;
+  }
+  return Status::Ok();
+}
+
+Status parseSlurmTable(const toml::table& t, const std::string& source, const std::string& base_dir,
+                       SlurmOptions& o) {
+  static const std::set<std::string> kKnown = {
+      "partitions", "gpu_partitions",  "gres_types", "gpu_partition", "cpu_partition",
+      "accounts",   "default_account", "bin_dir",    "slurm_conf",    "workdir",
+      "output",     "job_path",        "tag_prefix", "use_sacct",     "command_timeout_s",
+      "refresh_s"};
+  for (const auto& [k, v] : t) {
+    if (!kKnown.count(std::string(k.str()))) {
+      return keyError(source, "slurm." + std::string(k.str()), "unknown key");
+    }
+  }
+  if (const toml::node* n = t.get("partitions")) {
+    const toml::array* a = n->as_array();
+    if (!a) return keyError(source, "slurm.partitions", "must be an array of partition names");
+    for (const toml::node& e : *a) {
+      auto name = e.value<std::string>();
+      if (!name || name->empty()) {
+        return keyError(source, "slurm.partitions", "must hold non-empty strings");
+      }
+      o.partitions.push_back(*name);
+    }
+  }
+  if (Status s = parseStringMap(t, "gpu_partitions", source, o.gpu_partitions); !s.ok()) return s;
+  if (Status s = parseStringMap(t, "gres_types", source, o.gres_types); !s.ok()) return s;
+  if (Status s = parseStringMap(t, "accounts", source, o.accounts); !s.ok()) return s;
+  // GPU model names are lower-case in aifed ("h100").
+  std::map<std::string, std::string> lowered;
+  for (auto& [k, v] : o.gpu_partitions) {
+    std::string l = k;
+    for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lowered[l] = v;
+  }
+  o.gpu_partitions = std::move(lowered);
+  o.gpu_partition = t["gpu_partition"].value_or(std::string());
+  o.cpu_partition = t["cpu_partition"].value_or(std::string());
+  o.default_account = t["default_account"].value_or(std::string());
+  o.bin_dir = resolve(base_dir, t["bin_dir"].value_or(std::string()));
+  o.slurm_conf = resolve(base_dir, t["slurm_conf"].value_or(std::string()));
+  o.workdir = t["workdir"].value_or(std::string());
+  o.output = t["output"].value_or(std::string());
+  o.job_path = t["job_path"].value_or(o.job_path);
+  o.tag_prefix = t["tag_prefix"].value_or(o.tag_prefix);
+  o.use_sacct = t["use_sacct"].value_or(false);
+  double timeout = t["command_timeout_s"].value_or(20.0);
+  double refresh = t["refresh_s"].value_or(5.0);
+  if (timeout <= 0) return keyError(source, "slurm.command_timeout_s", "must be positive");
+  if (refresh < 0) return keyError(source, "slurm.refresh_s", "must not be negative");
+  o.command_timeout = Duration(static_cast<int64_t>(timeout * 1000));
+  o.refresh = Duration(static_cast<int64_t>(refresh * 1000));
+  if (o.tag_prefix.empty() || o.tag_prefix.find(':') != std::string::npos) {
+    return keyError(source, "slurm.tag_prefix", "must be non-empty and contain no ':'");
+  }
+  if (o.gpu_partitions.empty() && o.gpu_partition.empty() && o.cpu_partition.empty()) {
+    return keyError(source, "slurm",
+                    "maps no job to a partition: give gpu_partitions, gpu_partition or "
+                    "cpu_partition");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -49,9 +129,9 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   cfg.state_db = resolve(base_dir, cfg.state_db);
   cfg.backend = root["backend"].value_or(std::string("simulated"));
   cfg.log_level = root["log_level"].value_or(std::string("info"));
-  if (cfg.backend != "simulated") {
+  if (cfg.backend != "simulated" && cfg.backend != "slurm") {
     return keyError(source_name, "backend",
-                    "unknown backend \"" + cfg.backend + "\" (this build offers: simulated)");
+                    "unknown backend \"" + cfg.backend + "\" (simulated or slurm)");
   }
 
   if (auto key = root["coordinator_public_key"].value<std::string>()) {
@@ -67,6 +147,13 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   }
   if (!transport::isValidZ85Key(cfg.coordinator_public_key)) {
     return keyError(source_name, "coordinator_public_key", "not a 40-character Z85 key");
+  }
+
+  if (cfg.backend == "slurm") {
+    const toml::table* slurm = root["slurm"].as_table();
+    if (!slurm) return keyError(source_name, "slurm", "the slurm backend needs a [slurm] table");
+    if (Status s = parseSlurmTable(*slurm, source_name, base_dir, cfg.slurm); !s.ok()) return s;
+    return cfg;
   }
 
   const toml::table* sim = root["simulated"].as_table();

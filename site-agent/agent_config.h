@@ -11,6 +11,11 @@
 //   federation = "federation.toml"   # take this site's partitions from the federation file
 //   speedup = 60                     # demo: jobs run 60x faster than their figures
 //   scheduler = "easy"               # fcfs | easy
+//   [slurm]                          # with backend = "slurm"; docs/operations.md
+//   partitions = ["gpu", "cpu"]
+//   cpu_partition = "cpu"
+//   gpu_partitions = { h100 = "gpu" }
+//   accounts = { nordic-llm = "nllm001" }
 #pragma once
 
 #include <string>
@@ -18,6 +23,7 @@
 
 #include "protocol/federation.h"
 #include "protocol/status.h"
+#include "site-agent/backends/slurm_backend.h"
 
 namespace aifed::agent {
 
@@ -33,6 +39,8 @@ struct AgentConfig {
   std::vector<PartitionConfig> partitions;
   double speedup = 1.0;
   std::string scheduler = "easy";
+  // [slurm]
+  SlurmOptions slurm;
 };
 
 Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::string& source_name,

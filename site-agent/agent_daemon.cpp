@@ -11,12 +11,18 @@
 #include "site-agent/agent.h"
 #include "site-agent/agent_store.h"
 #include "site-agent/backends/simulated_backend.h"
+#include "site-agent/backends/slurm_backend.h"
 #include "site-agent/time_scaled_backend.h"
 
 namespace aifed::agent {
 namespace {
 
 Result<std::unique_ptr<Backend>> makeBackend(const AgentConfig& config) {
+  if (config.backend == "slurm") {
+    auto slurm = SlurmBackend::create(config.slurm, std::make_unique<ProcessRunner>());
+    if (!slurm.ok()) return slurm.status();
+    return std::unique_ptr<Backend>(std::move(*slurm));
+  }
   SimulatedBackendOptions options;
   options.mode = config.scheduler == "fcfs" ? SchedulerMode::kFcfs : SchedulerMode::kEasy;
   auto sim = SimulatedBackend::create(config.partitions, options);
@@ -57,9 +63,8 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
   SiteAgent agent(options, **backend, **store,
                   [&dealer](const std::string& frame) { return dealer.send(frame); });
   if (Status s = agent.start(clock.now()); !s.ok()) return s;
-  spdlog::info("agent for site {} ({} backend, {} partitions) connecting to {} as {}", config.site,
-               (*backend)->kind(), config.partitions.size(), config.coordinator_endpoint,
-               dealer.routingId());
+  spdlog::info("agent for site {} ({} backend) connecting to {} as {}", config.site,
+               (*backend)->kind(), config.coordinator_endpoint, dealer.routingId());
 
   transport::DealerSocket::Events seen;
   bool had_session = false;

@@ -70,6 +70,16 @@ class Backend {
 
   // When poll() next has something to do on its own (a simulated job ending), if known.
   virtual std::optional<Time> nextEventTime() const = 0;
+
+  // After an agent restart: asks the backend to follow a job an earlier run of the
+  // agent submitted. True if it will (the job's state then arrives through poll(), and
+  // activeJobs() holds it until a terminal state has been reported); false if it cannot
+  // know that job (a simulated site forgets everything when the agent stops).
+  virtual bool adopt(const JobTag& tag, const std::string& local_id) {
+    (void)tag;
+    (void)local_id;
+    return false;
+  }
 };
 
 }  // namespace aifed::agent

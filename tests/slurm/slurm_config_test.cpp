@@ -1,0 +1,71 @@
+// The agent config's [slurm] table: every key reaches SlurmOptions, mistakes are named.
+#include <gtest/gtest.h>
+
+#include "site-agent/agent_config.h"
+
+namespace aifed::agent {
+namespace {
+
+const std::string kHead = R"(site = "mimer"
+coordinator = "tcp://127.0.0.1:7781"
+coordinator_public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+key_file = "keys/mimer.key"
+state_db = "agent.db"
+backend = "slurm"
+)";
+
+TEST(SlurmConfigTest, EveryKeyReachesTheBackendOptions) {
+  auto cfg = parseAgentConfig(kHead + R"(
+[slurm]
+partitions = ["gpu", "cpu"]
+gpu_partitions = { H100 = "gpu" }
+gres_types = { h100 = "nvidia_h100" }
+cpu_partition = "cpu"
+accounts = { nordic-llm = "nllm001" }
+default_account = "aifed"
+slurm_conf = "slurm.conf"
+workdir = "/scratch/aifed"
+use_sacct = true
+tag_prefix = "fed1"
+command_timeout_s = 7.5
+refresh_s = 2
+)",
+                              "agent.toml", "/etc/aifed");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().toString();
+  const SlurmOptions& o = cfg->slurm;
+  EXPECT_EQ(cfg->backend, "slurm");
+  EXPECT_EQ(o.partitions, (std::vector<std::string>{"gpu", "cpu"}));
+  EXPECT_EQ(o.gpu_partitions.at("h100"), "gpu");  // model names are lower-cased
+  EXPECT_EQ(o.gres_types.at("h100"), "nvidia_h100");
+  EXPECT_EQ(o.cpu_partition, "cpu");
+  EXPECT_EQ(o.accounts.at("nordic-llm"), "nllm001");
+  EXPECT_EQ(o.default_account, "aifed");
+  EXPECT_EQ(o.slurm_conf, "/etc/aifed/slurm.conf");  // relative to the config file
+  EXPECT_EQ(o.workdir, "/scratch/aifed");
+  EXPECT_TRUE(o.use_sacct);
+  EXPECT_EQ(o.tag_prefix, "fed1");
+  EXPECT_EQ(o.command_timeout, std::chrono::milliseconds(7500));
+  EXPECT_EQ(o.refresh, std::chrono::seconds(2));
+}
+
+TEST(SlurmConfigTest, MistakesAreNamed) {
+  struct Case {
+    std::string table;
+    std::string key;
+  } cases[] = {
+      {"", "slurm"},
+      {"[slurm]\npartitions = [\"gpu\"]\n", "slurm"},  // maps no job anywhere
+      {"[slurm]\ncpu_partition = \"cpu\"\npartiton = [\"x\"]\n", "slurm.partiton"},
+      {"[slurm]\ncpu_partition = \"cpu\"\ncommand_timeout_s = 0\n", "slurm.command_timeout_s"},
+      {"[slurm]\ncpu_partition = \"cpu\"\ntag_prefix = \"a:b\"\n", "slurm.tag_prefix"},
+      {"[slurm]\ncpu_partition = \"cpu\"\naccounts = { p = 3 }\n", "slurm.accounts.p"},
+  };
+  for (const Case& c : cases) {
+    auto cfg = parseAgentConfig(kHead + c.table, "agent.toml", "/etc/aifed");
+    ASSERT_FALSE(cfg.ok()) << c.table;
+    EXPECT_EQ(cfg.status().field(), c.key) << cfg.status().toString();
+  }
+}
+
+}  // namespace
+}  // namespace aifed::agent
