@@ -40,6 +40,7 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
   o["local_id"] = job.local_id;
   o["reason"] = job.reason;
   o["cancel_requested"] = job.cancel_requested;
+  o["withdrawing"] = job.withdrawing;
   o["submitted_at"] = toMillis(job.submitted_at);
   o["updated_at"] = toMillis(job.updated_at);
   o["dispatched_at"] = optTime(job.dispatched_at);
@@ -122,6 +123,7 @@ json::object policyJson(const broker::PolicySpec& p) {
       {"binding", broker::bindingModeName(p.binding)},
       {"bind_within_s", std::chrono::duration<double>(p.bind_within).count()},
       {"start_half_life_s", p.start_half_life_s},
+      {"withdraw_after_s", std::chrono::duration<double>(p.withdraw_after).count()},
       {"weights", std::move(weights)},
   };
 }

@@ -350,6 +350,8 @@ json::object bodyToJson(const Cancel& m) {
   o["job_id"] = m.job_id;
   o["attempt"] = m.attempt;
   o["reason"] = m.reason;
+  // Only a withdrawal carries it: every other CANCEL keeps its v1.0 bytes.
+  if (m.only_if_pending) o["only_if_pending"] = true;
   return o;
 }
 
@@ -481,6 +483,7 @@ Status bodyFromJson(const FieldReader& r, Cancel& m) {
   AIFED_CODEC_RETURN_IF_ERROR(r.integer("attempt", m.attempt));
   AIFED_CODEC_RETURN_IF_ERROR(checkAttempt(r, m.attempt));
   AIFED_CODEC_RETURN_IF_ERROR(r.str("reason", m.reason, false));
+  AIFED_CODEC_RETURN_IF_ERROR(r.boolean("only_if_pending", m.only_if_pending, false));
   return Status::Ok();
 }
 
@@ -662,6 +665,15 @@ json::object toJson(const PartitionCapacity& p) {
   o["pending_jobs"] = p.pending_jobs;
   o["pending_node_hours"] = numberToJson(p.pending_node_hours);
   o["running_jobs"] = p.running_jobs;
+  if (!p.start_estimates.empty()) {  // optional: absent unless the agent measures them
+    json::array estimates;
+    for (const StartEstimate& e : p.start_estimates) {
+      estimates.push_back(json::object{{"nodes", e.nodes},
+                                       {"gpus_per_node", e.gpus_per_node},
+                                       {"start_in_s", numberToJson(e.start_in_s)}});
+    }
+    o["start_estimates"] = std::move(estimates);
+  }
   return o;
 }
 
@@ -689,6 +701,28 @@ Result<PartitionCapacity> partitionFromJson(const json::value& value, std::strin
   AIFED_CODEC_RETURN_IF_ERROR(r.integer("pending_jobs", p.pending_jobs));
   AIFED_CODEC_RETURN_IF_ERROR(r.number("pending_node_hours", p.pending_node_hours));
   AIFED_CODEC_RETURN_IF_ERROR(r.integer("running_jobs", p.running_jobs));
+  if (const json::value* estimates = object->if_contains("start_estimates")) {
+    const std::string where = r.path("start_estimates");
+    if (!estimates->is_array()) return invalidArgument(where + " must be an array", where);
+    const json::array& list = estimates->get_array();
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string item_path = indexPath(where, i);
+      const json::object* item = nullptr;
+      AIFED_CODEC_RETURN_IF_ERROR(requireObject(list[i], item_path, item));
+      FieldReader er(*item, item_path);
+      StartEstimate e;
+      AIFED_CODEC_RETURN_IF_ERROR(er.integer("nodes", e.nodes));
+      AIFED_CODEC_RETURN_IF_ERROR(er.integer("gpus_per_node", e.gpus_per_node));
+      AIFED_CODEC_RETURN_IF_ERROR(er.number("start_in_s", e.start_in_s));
+      if (e.nodes < 1)
+        return invalidArgument(er.path("nodes") + ": must be at least 1", er.path("nodes"));
+      if (e.start_in_s < 0) {
+        return invalidArgument(er.path("start_in_s") + ": must not be negative",
+                               er.path("start_in_s"));
+      }
+      p.start_estimates.push_back(e);
+    }
+  }
   return p;
 }
 

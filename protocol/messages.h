@@ -105,6 +105,11 @@ struct Cancel {
   std::string job_id;
   int attempt = 1;
   std::string reason;
+  // Withdrawal: cancel only while the local job is still pending; a job that started
+  // keeps running (the agent ACKs either way, JOB_STATUS tells the outcome). On the wire
+  // only when true; absent means false. An agent that predates the field ignores it and
+  // cancels outright.
+  bool only_if_pending = false;
   bool operator==(const Cancel&) const = default;
 };
 

@@ -33,6 +33,17 @@ struct NodeType {
   bool operator==(const NodeType&) const = default;
 };
 
+// The site's own answer to "when would a job of this shape start if submitted now?"
+// (Slurm: `sbatch --test-only`), measured for the probe shapes its agent is configured
+// with. `start_in_s` counts from the capacity report that carries it.
+struct StartEstimate {
+  int nodes = 1;
+  int gpus_per_node = 0;
+  double start_in_s = 0;
+
+  bool operator==(const StartEstimate&) const = default;
+};
+
 // What a partition has, as last measured by the site's agent. Node counts partition
 // the whole: total == idle + allocated + down + draining + (mixed counted as allocated).
 struct PartitionCapacity {
@@ -46,6 +57,8 @@ struct PartitionCapacity {
   int pending_jobs = 0;
   double pending_node_hours = 0;  // sum over pending jobs of nodes x requested hours
   int running_jobs = 0;
+  // Optional: the site's start estimates for probe shapes (smallest shape first).
+  std::vector<StartEstimate> start_estimates;
 
   bool operator==(const PartitionCapacity&) const = default;
 };

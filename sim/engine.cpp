@@ -302,7 +302,15 @@ void Engine::route(Time now) {
         s.dirty = true;
       } else if (auto* c = std::get_if<Cancel>(&m.body)) {
         auto l = s.local_ids.find(c->job_id + "#" + std::to_string(c->attempt));
-        if (l != s.local_ids.end()) {
+        bool go = l != s.local_ids.end();
+        if (go && c->only_if_pending) {
+          // A withdrawal: like the real agent, cancel only a job that has not started.
+          go = false;
+          for (const agent::LocalJobUpdate& j : s.backend->activeJobs()) {
+            if (j.local_id == l->second) go = j.state == JobState::kPending;
+          }
+        }
+        if (go) {
           (void)s.backend->cancel(l->second, now);  // unknown or ended: nothing to do
           s.dirty = true;
         }

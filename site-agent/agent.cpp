@@ -217,8 +217,25 @@ void SiteAgent::handleDispatch(const Message& m, const Dispatch& d, Time now) {
 void SiteAgent::handleCancel(const Message& m, const Cancel& c, Time now) {
   Result<std::optional<DispatchRecord>> known = store_.findDispatch({c.job_id, c.attempt});
   if (known.ok() && known->has_value() && (*known)->accepted && !isTerminal((*known)->state)) {
+    if (c.only_if_pending) {
+      // A withdrawal: only a job that has not started may go. Bring the backend's view
+      // up to date first; a started (or ended) job stays and its JOB_STATUS tells the
+      // coordinator why the withdrawal did not happen.
+      reportUpdates(now);
+      bool pending = false;
+      for (const LocalJobUpdate& j : backend_.activeJobs()) {
+        if (j.tag == JobTag{c.job_id, c.attempt}) pending = j.state == JobState::kPending;
+      }
+      if (!pending) {
+        spdlog::info("not withdrawing {} attempt {}: no longer pending", c.job_id, c.attempt);
+        send(Ack{m.msg_id}, now);
+        return;
+      }
+      withdrawing_.insert({c.job_id, c.attempt});
+    }
     Status s = backend_.cancel((*known)->local_id, now);
     if (!s.ok() && s.code() == StatusCode::kUnavailable) {
+      withdrawing_.erase({c.job_id, c.attempt});
       logError("cannot cancel " + c.job_id + " now: " + s.message());
       return;  // no ACK: the coordinator retries
     }
@@ -238,7 +255,12 @@ void SiteAgent::reportUpdates(Time now) {
       r.updated_at = now;
       if (Status s = store_.saveDispatch(r); !s.ok()) logError(s.toString());
     }
-    sendDurably(statusFromUpdate(u), now);
+    JobStatus status = statusFromUpdate(u);
+    if (isTerminal(u.state) && withdrawing_.erase({u.tag.job_id, u.tag.attempt}) > 0 &&
+        u.state == JobState::kCancelled) {
+      status.reason = "withdrawn by the coordinator";
+    }
+    sendDurably(std::move(status), now);
   }
   last_backend_poll_ = now;
 }

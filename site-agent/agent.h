@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "protocol/messages.h"
@@ -102,6 +103,9 @@ class SiteAgent {
   Time last_backend_poll_{};
   Stats stats_;
   std::string last_error_;
+  // Attempts cancelled by a withdrawal (CANCEL only_if_pending) whose kCancelled has not
+  // been reported yet: their JOB_STATUS says "withdrawn by the coordinator".
+  std::set<std::pair<std::string, int>> withdrawing_;
 };
 
 }  // namespace aifed::agent

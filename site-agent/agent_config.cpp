@@ -42,10 +42,10 @@ Status parseStringMap(const toml::table& t, const char* key, const std::string& 
 Status parseSlurmTable(const toml::table& t, const std::string& source, const std::string& base_dir,
                        SlurmOptions& o) {
   static const std::set<std::string> kKnown = {
-      "partitions", "gpu_partitions",  "gres_types", "gpu_partition", "cpu_partition",
-      "accounts",   "default_account", "bin_dir",    "slurm_conf",    "workdir",
-      "output",     "job_path",        "tag_prefix", "use_sacct",     "command_timeout_s",
-      "refresh_s"};
+      "partitions", "gpu_partitions",  "gres_types",      "gpu_partition", "cpu_partition",
+      "accounts",   "default_account", "bin_dir",         "slurm_conf",    "workdir",
+      "output",     "job_path",        "tag_prefix",      "use_sacct",     "command_timeout_s",
+      "refresh_s",  "probe",           "probe_interval_s"};
   for (const auto& [k, v] : t) {
     if (!kKnown.count(std::string(k.str()))) {
       return keyError(source, "slurm." + std::string(k.str()), "unknown key");
@@ -89,6 +89,39 @@ Status parseSlurmTable(const toml::table& t, const std::string& source, const st
   if (refresh < 0) return keyError(source, "slurm.refresh_s", "must not be negative");
   o.command_timeout = Duration(static_cast<int64_t>(timeout * 1000));
   o.refresh = Duration(static_cast<int64_t>(refresh * 1000));
+  if (const toml::node* n = t.get("probe")) {
+    const toml::array* a = n->as_array();
+    if (!a) return keyError(source, "slurm.probe", "must be an array of tables ([[slurm.probe]])");
+    for (size_t i = 0; i < a->size(); ++i) {
+      std::string where = "slurm.probe[" + std::to_string(i) + "]";
+      const toml::table* p = a->get(i)->as_table();
+      if (!p) return keyError(source, where, "must be a table");
+      for (const auto& [k, v] : *p) {
+        static const std::set<std::string> kProbeKeys = {"gpu_type", "nodes", "gpus_per_node",
+                                                         "walltime_s"};
+        if (!kProbeKeys.count(std::string(k.str()))) {
+          return keyError(source, where + "." + std::string(k.str()), "unknown key");
+        }
+      }
+      SlurmOptions::ProbeShape shape;
+      shape.gpu_type = (*p)["gpu_type"].value_or(std::string());
+      for (char& c : shape.gpu_type)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      shape.nodes = static_cast<int>((*p)["nodes"].value_or(int64_t{1}));
+      shape.gpus_per_node = static_cast<int>((*p)["gpus_per_node"].value_or(int64_t{0}));
+      int64_t walltime_s = (*p)["walltime_s"].value_or(int64_t{3600});
+      if (shape.nodes < 1) return keyError(source, where + ".nodes", "must be at least 1");
+      if (shape.gpus_per_node < 0) {
+        return keyError(source, where + ".gpus_per_node", "must not be negative");
+      }
+      if (walltime_s <= 0) return keyError(source, where + ".walltime_s", "must be positive");
+      shape.walltime = std::chrono::seconds(walltime_s);
+      o.probes.push_back(shape);
+    }
+  }
+  double probe_interval = t["probe_interval_s"].value_or(60.0);
+  if (probe_interval <= 0) return keyError(source, "slurm.probe_interval_s", "must be positive");
+  o.probe_interval = Duration(static_cast<int64_t>(probe_interval * 1000));
   if (o.tag_prefix.empty() || o.tag_prefix.find(':') != std::string::npos) {
     return keyError(source, "slurm.tag_prefix", "must be non-empty and contain no ':'");
   }

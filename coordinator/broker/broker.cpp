@@ -100,6 +100,9 @@ struct Broker::Impl {
   std::map<std::string, Reservation> reservations;  // by job id
   std::unordered_map<std::string, PlacementDecision> last_decision;
   std::unordered_map<std::string, Time> missing_since;  // active jobs a HELLO left out
+  // Why a withdrawal was asked, for the re-queued job's reason (lost on restart: the
+  // reason then is shorter).
+  std::unordered_map<std::string, std::string> withdraw_why;
 
   // Policies: every one on offer, compiled; the active one; switches this process made.
   std::vector<PolicySpec> policy_specs;
@@ -229,6 +232,10 @@ struct Broker::Impl {
     if (isActive(j.state)) active.erase(seq);
     j.state = s;
     j.updated_at = now;
+    if (s != JobState::kPending && j.withdrawing) {
+      j.withdrawing = false;  // withdrawn (re-queued), started, ended or lost
+      withdraw_why.erase(j.id);
+    }
     if (s == JobState::kQueued) queue.insert({-j.spec.priority, seq});
     if (isActive(s)) active.insert(seq);
     if (isTerminal(s)) {
@@ -464,6 +471,83 @@ struct Broker::Impl {
     }
   }
 
+  // --- Withdrawal ---
+  // A site "could start it now" when its estimated start is within this.
+  static constexpr double kStartsNowS = 1.0;
+
+  Cancel withdrawal(const JobRecord& j) const {
+    Cancel c{j.id, j.attempt, "withdrawn by the coordinator"};
+    c.only_if_pending = true;
+    return c;
+  }
+
+  // Jobs pending at a site for longer than the policy's withdraw_after, while another
+  // site could start them now, are asked back (CANCEL only_if_pending). Nothing else
+  // changes until the site answers: the job stays held there until it reports kCancelled
+  // (completeWithdrawal re-queues it) or kRunning (the withdrawal lapses).
+  void withdraw(Time now, Effects& fx) {
+    const PolicySpec& spec = active_policy->spec();
+    if (spec.withdraw_after <= Duration::zero()) return;
+    std::vector<int64_t> due;
+    for (int64_t seq : active) {
+      const JobRecord& j = jobs.at(seq);
+      if (j.state != JobState::kPending || j.withdrawing || j.cancel_requested) continue;
+      if (!j.dispatched_at || now - *j.dispatched_at < spec.withdraw_after) continue;
+      if (j.attempt >= cfg.max_attempts || !canSend(j.site)) continue;
+      due.push_back(seq);
+    }
+    if (due.empty()) return;
+    std::vector<SiteView> v = views();
+    for (int64_t seq : due) {
+      JobRecord& j = jobs.at(seq);
+      PlacementInput in{j, fed, now, &ledger};
+      PlacementDecision d = active_policy->decide(in, v);
+      const SiteVerdict* best = nullptr;
+      for (const SiteVerdict& sv : d.verdicts) {
+        if (!sv.feasible || sv.site == j.site || sv.estimated_start_s > kStartsNowS) continue;
+        if (!best || sv.score > best->score) best = &sv;
+      }
+      if (!best) continue;
+      double waited_s = std::chrono::duration<double>(now - *j.dispatched_at).count();
+      std::ostringstream why;
+      why << "withdrawn from " << j.site << " after " << static_cast<int64_t>(waited_s)
+          << " s pending: " << best->site << " could start it now";
+      withdraw_why[j.id] = why.str();
+      d.chosen_site.clear();
+      d.attempt = 0;
+      d.summary = "withdrawal from " + j.site + " requested after " +
+                  std::to_string(static_cast<int64_t>(waited_s)) + " s pending: " + best->site +
+                  " could start it now";
+      j.withdrawing = true;
+      j.updated_at = now;
+      j.last_sent_at = now;
+      send(j.site, withdrawal(j), fx);
+      emit(j, fx);
+      recordDecision(std::move(d), fx);
+    }
+  }
+
+  // The site cancelled a job we asked back: nobody holds it now, so it may be placed
+  // again. The site it left is excluded for this job, so it cannot bounce back.
+  void completeWithdrawal(JobRecord& j, Time now, Effects& fx) {
+    auto why = withdraw_why.find(j.id);
+    std::string reason =
+        why != withdraw_why.end() ? why->second : "withdrawn from " + j.site + " while pending";
+    releaseReservation(j.id);
+    if (std::find(j.excluded_sites.begin(), j.excluded_sites.end(), j.site) ==
+        j.excluded_sites.end()) {
+      j.excluded_sites.push_back(j.site);
+    }
+    j.reason = reason;
+    j.site.clear();
+    j.local_id.clear();
+    j.started_at.reset();
+    j.ended_at.reset();
+    j.exit_code.reset();
+    setState(j, JobState::kQueued, now);
+    emit(j, fx);
+  }
+
   // --- Messages ---
   void onHello(size_t i, const Hello& h, Time now, Effects& fx) {
     SiteRecord& s = sites[i];
@@ -599,6 +683,10 @@ struct Broker::Impl {
       emit(sites[i], fx);
     }
     missing_since.erase(j->id);
+    if (st.state == JobState::kCancelled && j->withdrawing && !j->cancel_requested) {
+      completeWithdrawal(*j, now, fx);
+      return;
+    }
     if (!st.local_id.empty()) j->local_id = st.local_id;
     if (st.started_at) j->started_at = st.started_at;
     if (st.ended_at) j->ended_at = st.ended_at;
@@ -691,6 +779,9 @@ struct Broker::Impl {
       } else if (j.state == JobState::kDispatched) {
         j.last_sent_at = now;
         send(j.site, Dispatch{j.id, j.attempt, j.spec}, fx);
+      } else if (j.withdrawing && j.state == JobState::kPending) {
+        j.last_sent_at = now;
+        send(j.site, withdrawal(j), fx);
       }
     }
   }
@@ -716,7 +807,7 @@ struct Broker::Impl {
     }
     for (int64_t seq : active) {
       const JobRecord& j = jobs.at(seq);
-      if (j.state != JobState::kDispatched && !j.cancel_requested) continue;
+      if (j.state != JobState::kDispatched && !j.cancel_requested && !j.withdrawing) continue;
       if (j.site.empty() || !canSend(j.site)) continue;
       if (!j.last_sent_at) return Time{};  // due now
       consider(*j.last_sent_at + cfg.retry_interval);
@@ -969,6 +1060,7 @@ void Broker::tick(Time now, Effects& fx) {
   m.expireMissing(now, fx);
   m.expireReservations(now);
   m.retry(now, fx);
+  m.withdraw(now, fx);
   m.place(now, fx);
 }
 

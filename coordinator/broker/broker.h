@@ -60,7 +60,10 @@ struct JobRecord {
   std::string local_id;  // local scheduler id of the current attempt
   std::string reason;    // why the job is in its state (rejection, loss, failure)
   bool cancel_requested = false;
-  std::vector<std::string> excluded_sites;  // refused this job or lost it
+  // A withdrawal (CANCEL only_if_pending) was asked of `site`: a kCancelled report
+  // re-queues the job instead of ending it (docs/placement.md, "Withdrawal").
+  bool withdrawing = false;
+  std::vector<std::string> excluded_sites;  // refused this job, lost it or withdrew it
   Time submitted_at{};
   Time updated_at{};
   std::optional<Time> dispatched_at;  // of the current attempt

@@ -54,7 +54,8 @@ class ExcludedFilter final : public FilterPlugin {
   std::string_view name() const override { return "excluded"; }
   PluginStatus filter(const PlacementInput& in, Candidate& c) const override {
     if (contains(in.job.excluded_sites, c.view->config->id)) {
-      return PluginStatus::unresolvable("an earlier attempt was refused or lost here");
+      return PluginStatus::unresolvable(
+          "an earlier attempt was refused or lost here, or withdrawn from it");
     }
     return PluginStatus::success();
   }
@@ -114,7 +115,7 @@ class FitsFilter final : public FilterPlugin {
     for (const PartitionCapacity& p : parts) {
       if (nodeTypeMatches(p.node_type, spec) && p.nodes_total >= spec.nodes) {
         c.partition = &p;
-        estimate(p, *c.view, spec, c);
+        estimate(p, *c.view, spec, c, in.now);
         return PluginStatus::success();
       }
     }
@@ -137,8 +138,13 @@ class FitsFilter final : public FilterPlugin {
   // otherwise after the backlog (pending plus reserved node-hours spread over the usable
   // nodes) and, when not enough nodes are free, after the missing nodes have each run
   // one walltime of this job. A heuristic: a site does not report when its jobs end.
+  //
+  // When the site measured start estimates for probe shapes (a Slurm site asks
+  // `sbatch --test-only`), the smallest probe shape that covers the job replaces the
+  // heuristic: its estimate, less the report's age, plus the reserved node-hours the
+  // site had not seen yet spread over its usable nodes.
   static void estimate(const PartitionCapacity& p, const SiteView& view, const JobSpec& spec,
-                       Candidate& c) {
+                       Candidate& c, Time now) {
     auto rn = view.reserved_nodes.find(p.name);
     auto rh = view.reserved_node_hours.find(p.name);
     int reserved = rn == view.reserved_nodes.end() ? 0 : rn->second;
@@ -146,6 +152,16 @@ class FitsFilter final : public FilterPlugin {
     c.free_nodes = p.nodes_idle - reserved;
     c.usable_nodes = std::max(1, p.nodes_total - p.nodes_down - p.nodes_draining);
     c.queue_wait_s = 0;
+    for (const StartEstimate& e : p.start_estimates) {
+      if (e.nodes < spec.nodes || e.gpus_per_node < spec.gpus_per_node) continue;
+      double age_s = 0;
+      if (view.record->last_report) {
+        age_s = std::chrono::duration<double>(now - *view.record->last_report).count();
+      }
+      c.queue_wait_s =
+          std::max(0.0, e.start_in_s - age_s) + reserved_hours * 3600.0 / c.usable_nodes;
+      return;
+    }
     if (c.free_nodes >= spec.nodes && p.pending_jobs == 0) return;
     double wait_h = (p.pending_node_hours + reserved_hours) / c.usable_nodes;
     if (c.free_nodes < spec.nodes) {

@@ -76,6 +76,9 @@ Status validatePolicy(const PolicySpec& spec) {
   if (spec.bind_within < Duration::zero()) {
     return invalidArgument(where + ": bind_within_s must not be negative", "bind_within_s");
   }
+  if (spec.withdraw_after < Duration::zero()) {
+    return invalidArgument(where + ": withdraw_after_s must not be negative", "withdraw_after_s");
+  }
   std::vector<std::string> known = scorePluginNames();
   std::set<std::string> seen;
   for (const PolicyWeight& w : spec.weights) {
@@ -172,6 +175,10 @@ Result<std::vector<PolicySpec>> parsePolicies(std::string_view toml_text,
         std::optional<double> s = number(v);
         if (!s || *s < 0 || *s > 1e9) return fail(&v, path, "must be a number of seconds >= 0");
         p.bind_within = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
+      } else if (name == "withdraw_after_s") {
+        std::optional<double> s = number(v);
+        if (!s || *s < 0 || *s > 1e9) return fail(&v, path, "must be a number of seconds >= 0");
+        p.withdraw_after = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
       } else if (name == "start_half_life_s") {
         std::optional<double> s = number(v);
         if (!s) return fail(&v, path, "must be a number");

@@ -12,6 +12,8 @@
 //   binding = "immediate"          # or "late": hold at the coordinator until a site
 //   bind_within_s = 900            #   can start the job within this many seconds
 //   start_half_life_s = 3600       # estimated-start scores 50 at this wait
+//   withdraw_after_s = 1800        # withdraw a job pending this long at a site when
+//                                  #   another could start it now (0: never)
 //   [policy.weights]
 //   carbon = 3
 //   estimated-start = 1
@@ -50,6 +52,10 @@ struct PolicySpec {
   BindingMode binding = BindingMode::kImmediate;
   Duration bind_within = std::chrono::minutes(10);  // kLate only
   double start_half_life_s = 3600;  // estimated-start: the wait that scores 50 of 100
+  // Withdrawal: a job pending at a site this long since its dispatch is taken back
+  // (only while still pending there) and placed again when another site could start
+  // it now. Zero: never.
+  Duration withdraw_after = Duration::zero();
   // Empty: first fit, the first feasible site in federation order.
   std::vector<PolicyWeight> weights;
   bool operator==(const PolicySpec&) const = default;

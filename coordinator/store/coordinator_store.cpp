@@ -122,6 +122,10 @@ CREATE TABLE policy_changes (
   UNIQUE (at, from_policy, to_policy)         -- what makes apply() idempotent
 );
 )sql",
+    // 3: withdrawal of pending jobs (docs/placement.md, "Withdrawal").
+    R"sql(
+ALTER TABLE jobs ADD COLUMN withdrawing INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 std::optional<int64_t> optionalMillis(const std::optional<Time>& t) {
@@ -239,8 +243,8 @@ Status CoordinatorStoreImpl::saveJobs(const std::vector<JobRecord>& jobs) {
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO jobs (id, seq, state, site, attempt, local_id, reason, cancel_requested,
                   excluded_sites, spec, submitted_at, updated_at, dispatched_at,
-                  last_sent_at, started_at, ended_at, exit_code)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                  last_sent_at, started_at, ended_at, exit_code, withdrawing)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
 ON CONFLICT (id) DO UPDATE SET
   state = excluded.state, site = excluded.site, attempt = excluded.attempt,
   local_id = excluded.local_id, reason = excluded.reason,
@@ -248,7 +252,8 @@ ON CONFLICT (id) DO UPDATE SET
   spec = excluded.spec, submitted_at = excluded.submitted_at,
   updated_at = excluded.updated_at, dispatched_at = excluded.dispatched_at,
   last_sent_at = excluded.last_sent_at, started_at = excluded.started_at,
-  ended_at = excluded.ended_at, exit_code = excluded.exit_code)sql");
+  ended_at = excluded.ended_at, exit_code = excluded.exit_code,
+  withdrawing = excluded.withdrawing)sql");
   if (!st.ok()) return st.status();
   for (const JobRecord& job : jobs) {
     Result<int64_t> seq = jobSeq(job.id);
@@ -274,7 +279,8 @@ ON CONFLICT (id) DO UPDATE SET
         .bindInt64(14, optionalMillis(job.last_sent_at))
         .bindInt64(15, optionalMillis(job.started_at))
         .bindInt64(16, optionalMillis(job.ended_at))
-        .bindInt64(17, exit_code);
+        .bindInt64(17, exit_code)
+        .bindBool(18, job.withdrawing);
     if (Status s = st->run(); !s.ok()) return s;
   }
   return Status::Ok();
@@ -399,7 +405,8 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql");
 Result<std::vector<JobRecord>> CoordinatorStoreImpl::loadJobs() {
   Result<Statement> st = db_.prepare(R"sql(
 SELECT id, state, site, attempt, local_id, reason, cancel_requested, excluded_sites, spec,
-       submitted_at, updated_at, dispatched_at, last_sent_at, started_at, ended_at, exit_code
+       submitted_at, updated_at, dispatched_at, last_sent_at, started_at, ended_at, exit_code,
+       withdrawing
 FROM jobs ORDER BY seq)sql");
   if (!st.ok()) return st.status();
   std::vector<JobRecord> jobs;
@@ -444,6 +451,7 @@ FROM jobs ORDER BY seq)sql");
     if (std::optional<int64_t> code = st->columnOptionalInt64(15)) {
       job.exit_code = static_cast<int>(*code);
     }
+    job.withdrawing = st->columnBool(16);
     jobs.push_back(std::move(job));
   }
   return jobs;

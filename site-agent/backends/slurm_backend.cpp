@@ -6,10 +6,12 @@
 #include <array>
 #include <boost/json.hpp>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iterator>
+#include <tuple>
 
 namespace aifed::agent {
 namespace json = boost::json;
@@ -813,9 +815,50 @@ Result<SiteCapacity> SlurmBackend::capacity(Time now) {
                                 "\" (slurm.partitions) has no nodes in sinfo: is the name right?");
     }
   }
+  for (PartitionCapacity& p : cap->partitions) {
+    auto it = probeEstimates(now).find(p.name);
+    if (it != estimates_.end()) p.start_estimates = it->second;
+  }
   capacity_ = *cap;
   capacity_at_ = now;
   return cap;
+}
+
+const std::map<std::string, std::vector<StartEstimate>>& SlurmBackend::probeEstimates(Time now) {
+  if (options_.probes.empty()) return estimates_;
+  if (estimates_at_ && now - *estimates_at_ < options_.probe_interval) return estimates_;
+  std::map<std::string, std::vector<StartEstimate>> fresh;
+  for (const SlurmOptions::ProbeShape& shape : options_.probes) {
+    JobSpec spec;
+    spec.name = "aifed-probe";
+    spec.nodes = shape.nodes;
+    spec.gpus_per_node = shape.gpus_per_node;
+    spec.gpu_type = shape.gpu_type;
+    spec.walltime = shape.walltime;
+    spec.script = "#!/bin/sh\ntrue\n";
+    // The partition Slurm would be asked for: the same mapping submissions use.
+    Result<std::vector<std::string>> args = sbatchArguments({"probe", 0}, spec);
+    if (!args.ok()) continue;
+    std::string partition;
+    for (const std::string& a : *args) {
+      if (a.rfind("--partition=", 0) == 0) partition = a.substr(12);
+    }
+    Result<Time> start = estimateStart(spec);
+    if (!start.ok()) {
+      if (start.status().code() == StatusCode::kUnavailable) return estimates_;  // keep old
+      continue;  // this shape cannot run here: no estimate for it
+    }
+    double in_s = std::max(0.0, std::chrono::duration<double>(*start - now).count());
+    fresh[partition].push_back({shape.nodes, shape.gpus_per_node, std::floor(in_s)});
+  }
+  for (auto& [name, list] : fresh) {
+    std::sort(list.begin(), list.end(), [](const StartEstimate& a, const StartEstimate& b) {
+      return std::tie(a.nodes, a.gpus_per_node) < std::tie(b.nodes, b.gpus_per_node);
+    });
+  }
+  estimates_ = std::move(fresh);
+  estimates_at_ = now;
+  return estimates_;
 }
 
 std::vector<LocalJobUpdate> SlurmBackend::activeJobs() const {

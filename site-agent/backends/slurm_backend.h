@@ -58,6 +58,17 @@ struct SlurmOptions {
   bool use_sacct = false;  // look up jobs that left squeue in accounting
   Duration command_timeout = std::chrono::seconds(20);
   Duration refresh = std::chrono::seconds(5);  // read squeue/sinfo at most this often
+  // Job shapes whose start time is asked of Slurm (`sbatch --test-only`) and reported
+  // with the capacity as the partition's start estimates (the coordinator's
+  // estimated-start plugin prefers them to its own heuristic). Empty: none.
+  struct ProbeShape {
+    std::string gpu_type;  // "" with gpus_per_node 0: a CPU job
+    int nodes = 1;
+    int gpus_per_node = 0;
+    Duration walltime = std::chrono::hours(1);
+  };
+  std::vector<ProbeShape> probes;
+  Duration probe_interval = std::chrono::seconds(60);  // ask again at most this often
 };
 
 class SlurmBackend final : public Backend {
@@ -75,10 +86,13 @@ class SlurmBackend final : public Backend {
 
   // When Slurm would start a job of this shape if it were submitted now
   // (`sbatch --test-only`; nothing is submitted). For the estimated-start figure of
-  // probe shapes; not yet carried by the protocol (docs/slurm.md, "Not yet").
+  // probe shapes (probeEstimates(), reported in CAPACITY as start_estimates).
   // kFailedPrecondition / kInvalidArgument with Slurm's reason if the shape cannot run
   // here at all; kUnavailable if Slurm is not answering.
   Result<Time> estimateStart(const JobSpec& shape);
+  // Asks Slurm about every probe shape (at most every probe_interval) and returns the
+  // estimates by partition, smallest shape first. Shapes Slurm refuses are left out.
+  const std::map<std::string, std::vector<StartEstimate>>& probeEstimates(Time now);
 
   // Backend
   std::string_view kind() const override { return "slurm"; }
@@ -145,6 +159,8 @@ class SlurmBackend final : public Backend {
   std::vector<SlurmJob> jobs_;
   std::optional<Time> jobs_at_;
   bool tags_known_ = false;  // squeue was read since start and after every unsure sbatch
+  std::map<std::string, std::vector<StartEstimate>> estimates_;  // by partition
+  std::optional<Time> estimates_at_;
   std::optional<Time> capacity_at_;
   std::optional<SiteCapacity> capacity_;
 };

@@ -58,6 +58,12 @@ class FakeBackend final : public Backend {
   std::optional<Time> nextEventTime() const override { return std::nullopt; }
 
   // Script
+  void start(const std::string& local_id, Time now) {
+    LocalJobUpdate& u = jobs.at(local_id);
+    u.state = JobState::kRunning;
+    u.started_at = now;
+    updates.push_back(u);
+  }
   void finish(const std::string& local_id, JobState state, int exit_code, Time now) {
     LocalJobUpdate u = jobs.at(local_id);
     u.state = state;
@@ -74,7 +80,7 @@ class FakeBackend final : public Backend {
   std::function<void(const JobTag&)> on_submit;
   std::map<std::string, LocalJobUpdate> jobs;
   std::vector<LocalJobUpdate> updates;
-  SiteCapacity cap{0, {PartitionCapacity{"gpu", {"h200", 8, 112, 2048}, 16, 16, 0, 0, 0, 0, 0, 0}}};
+  SiteCapacity cap{0, {PartitionCapacity{"gpu", {"h200", 8, 112, 2048}, 16, 16, 0, 0, 0, 0, 0, 0, {}}}};
 };
 
 class SiteAgentTest : public ::testing::Test {
@@ -345,6 +351,45 @@ TEST_F(SiteAgentTest, CancelReachesTheBackendAndIsAcknowledged) {
   deliver(Cancel{"j-9", 1, "superseded"});
   EXPECT_EQ(bodies<Ack>(drain()).size(), 1u);
   EXPECT_EQ(backend_.cancels.size(), 1u);
+}
+
+TEST_F(SiteAgentTest, WithdrawalCancelsAPendingJob) {
+  ASSERT_TRUE(agent_->start(now_).ok());
+  welcome();
+  deliver(dispatch("j-1"));
+  drain();
+  deliver(Cancel{.job_id = "j-1", .attempt = 1, .reason = "withdrawn", .only_if_pending = true});
+  auto out = drain();
+  EXPECT_EQ(backend_.cancels, std::vector<std::string>{"local-1"});
+  EXPECT_EQ(bodies<Ack>(out).size(), 1u);
+  auto statuses = bodies<JobStatus>(out);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state, JobState::kCancelled);
+  EXPECT_EQ(statuses[0].reason, "withdrawn by the coordinator");
+}
+
+TEST_F(SiteAgentTest, WithdrawalLeavesAStartedJobRunning) {
+  ASSERT_TRUE(agent_->start(now_).ok());
+  welcome();
+  deliver(dispatch("j-1"));
+  drain();
+  backend_.start("local-1", now_);  // started; the agent has not polled yet
+  deliver(Cancel{.job_id = "j-1", .attempt = 1, .reason = "withdrawn", .only_if_pending = true});
+  auto out = drain();
+  EXPECT_TRUE(backend_.cancels.empty());
+  EXPECT_EQ(bodies<Ack>(out).size(), 1u);
+  // The coordinator learns why: the job runs.
+  auto statuses = bodies<JobStatus>(out);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state, JobState::kRunning);
+  // A later outright cancel still works, and says nothing about withdrawal.
+  deliver(Cancel{"j-1", 1, "user"});
+  out = drain();
+  EXPECT_EQ(backend_.cancels, std::vector<std::string>{"local-1"});
+  statuses = bodies<JobStatus>(out);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state, JobState::kCancelled);
+  EXPECT_NE(statuses[0].reason, "withdrawn by the coordinator");
 }
 
 TEST_F(SiteAgentTest, EpochRisesOnlyOnChangeAndSurvivesRestart) {

@@ -662,6 +662,198 @@ TEST_F(BrokerTest, LateBindingHoldsUntilASiteCanStartSoon) {
   EXPECT_EQ(dispatches(later, "site-a").size(), 1u);
 }
 
+// ---- Withdrawal of jobs pending too long at a site ----
+
+BrokerConfig withdrawingConfig(Duration after) {
+  BrokerConfig c;
+  c.heartbeat_interval = std::chrono::hours(1000);  // liveness out of the way
+  c.retry_interval = seconds(2);
+  c.max_attempts = 3;
+  std::vector<PolicySpec> all = builtinPolicies();
+  for (PolicySpec& p : all) {
+    if (p.name == "earliest-start") p.withdraw_after = after;
+  }
+  c.policies = all;
+  c.policy = "earliest-start";
+  return c;
+}
+
+class WithdrawalTest : public BrokerTest {
+ protected:
+  WithdrawalTest() : b_(threeSites(), withdrawingConfig(seconds(60))) {}
+
+  Effects deliver(const std::string& site, Body body, Time t) {
+    Effects fx;
+    b_.onMessage(site, makeMessage(site, "m-" + std::to_string(++msg_), t, std::move(body)), t, fx);
+    b_.tick(t, fx);
+    return fx;
+  }
+  Effects tickAt(Time t) {
+    Effects fx;
+    b_.tick(t, fx);
+    return fx;
+  }
+  // j-1 goes to site-a (the only site up) at 1 s, is accepted and waits there: site-a
+  // fills up with 64 node-hours queued ahead of it.
+  void pendingAtSiteA() {
+    deliver("site-a", Hello{"t", "simulated", {}}, at(0));
+    deliver("site-a", capacity(1, 16), at(0));
+    Effects fx;
+    ASSERT_TRUE(b_.submit(gpuJob(8), at(1), fx).ok());
+    b_.tick(at(1), fx);
+    ASSERT_EQ(b_.findJob("j-1")->site, "site-a");
+    deliver("site-a", DispatchAck{"j-1", 1, true, "", "a-1"}, at(2));
+    deliver("site-a", capacity(2, 0, 16, "h100", 4, 64), at(3));
+    ASSERT_EQ(b_.findJob("j-1")->state, JobState::kPending);
+  }
+  JobStatus status(JobState state, const std::string& reason = "") {
+    JobStatus st;
+    st.job_id = "j-1";
+    st.local_id = "a-1";
+    st.state = state;
+    st.reason = reason;
+    return st;
+  }
+
+  Broker b_;
+};
+
+TEST_F(WithdrawalTest, PendingJobIsWithdrawnAndPlacedWhereItStartsNow) {
+  pendingAtSiteA();
+  deliver("site-b", Hello{"t", "simulated", {}}, at(30));
+  Effects early = deliver("site-b", capacity(1, 16), at(30));
+  EXPECT_TRUE(cancels(early).empty()) << "pending only 29 s";
+
+  Effects fx = tickAt(at(62));
+  ASSERT_EQ(cancels(fx).size(), 1u);
+  EXPECT_TRUE(cancels(fx)[0].only_if_pending);
+  EXPECT_EQ(cancels(fx)[0].attempt, 1);
+  EXPECT_EQ(fx.messages[0].site, "site-a");
+  const JobRecord* j = b_.findJob("j-1");
+  // Still held by site-a until it says the job is gone: one site at a time.
+  EXPECT_EQ(j->state, JobState::kPending);
+  EXPECT_EQ(j->site, "site-a");
+  EXPECT_TRUE(j->withdrawing);
+  EXPECT_TRUE(dispatches(fx).empty());
+  ASSERT_EQ(fx.decisions.size(), 1u);
+  EXPECT_THAT(fx.decisions[0].summary, HasSubstr("withdrawal from site-a"));
+  EXPECT_THAT(fx.decisions[0].summary, HasSubstr("site-b could start it now"));
+
+  // Asked once; resent (same attempt, still only if pending) on the retry interval.
+  EXPECT_TRUE(cancels(tickAt(at(63))).empty());
+  Effects again = tickAt(at(64));
+  ASSERT_EQ(cancels(again).size(), 1u);
+  EXPECT_TRUE(cancels(again)[0].only_if_pending);
+
+  Effects done =
+      deliver("site-a", status(JobState::kCancelled, "withdrawn by the coordinator"), at(65));
+  j = b_.findJob("j-1");
+  EXPECT_EQ(j->state, JobState::kDispatched);
+  EXPECT_EQ(j->site, "site-b");
+  EXPECT_EQ(j->attempt, 2);
+  EXPECT_FALSE(j->withdrawing);
+  EXPECT_THAT(j->excluded_sites, ::testing::ElementsAre("site-a"));
+  ASSERT_EQ(dispatches(done, "site-b").size(), 1u);
+  EXPECT_EQ(dispatches(done)[0].attempt, 2);
+  // The re-queued version of the job said why, before the new decision replaced it.
+  bool said_why = false;
+  for (const PlacementDecision& d : done.decisions) said_why |= d.chosen_site == "site-b";
+  EXPECT_TRUE(said_why);
+  EXPECT_EQ(b_.reservedNodes("site-a"), 0);
+  EXPECT_EQ(b_.reservedNodes("site-b"), 8);
+}
+
+TEST_F(WithdrawalTest, RequeuedJobSaysWhereAndWhyItWasWithdrawn) {
+  pendingAtSiteA();
+  deliver("site-b", Hello{"t", "simulated", {}}, at(30));
+  deliver("site-b", capacity(1, 16), at(30));
+  tickAt(at(62));
+  // site-b is drained before the job comes back: it waits at the coordinator.
+  Effects drain;
+  ASSERT_TRUE(b_.setDrained("site-b", true, at(63), drain).ok());
+  deliver("site-a", status(JobState::kCancelled, "withdrawn by the coordinator"), at(64));
+  const JobRecord* j = b_.findJob("j-1");
+  EXPECT_EQ(j->state, JobState::kQueued);
+  EXPECT_TRUE(j->site.empty());
+  EXPECT_EQ(j->reason, "withdrawn from site-a after 61 s pending: site-b could start it now");
+}
+
+TEST_F(WithdrawalTest, JobThatStartedMeanwhileIsNotWithdrawn) {
+  pendingAtSiteA();
+  deliver("site-b", Hello{"t", "simulated", {}}, at(30));
+  deliver("site-b", capacity(1, 16), at(30));
+  ASSERT_EQ(cancels(tickAt(at(62))).size(), 1u);
+  // The agent found it running: it ACKs, cancels nothing and reports the state.
+  Effects fx = deliver("site-a", status(JobState::kRunning), at(63));
+  const JobRecord* j = b_.findJob("j-1");
+  EXPECT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->site, "site-a");
+  EXPECT_FALSE(j->withdrawing);
+  EXPECT_TRUE(dispatches(fx).empty());
+  EXPECT_TRUE(cancels(tickAt(at(70))).empty()) << "no more withdrawal requests";
+  EXPECT_TRUE(cancels(tickAt(at(200))).empty()) << "a running job is never withdrawn";
+}
+
+TEST_F(WithdrawalTest, NoWithdrawalWithoutASiteThatStartsItNow) {
+  pendingAtSiteA();
+  deliver("site-b", Hello{"t", "simulated", {}}, at(30));
+  deliver("site-b", capacity(1, 0, 16, "h100", 2, 32), at(30));  // busy too
+  deliver("site-c", Hello{"t", "simulated", {}}, at(30));
+  deliver("site-c", capacity(1, 8, 8, "a100"), at(30));  // idle, wrong accelerator
+  EXPECT_TRUE(cancels(tickAt(at(62))).empty());
+  EXPECT_TRUE(cancels(tickAt(at(600))).empty());
+  EXPECT_FALSE(b_.findJob("j-1")->withdrawing);
+  // Off by default: the built-in policies never withdraw.
+  EXPECT_EQ(builtinPolicies()[0].withdraw_after, Duration::zero());
+}
+
+TEST_F(WithdrawalTest, UserCancelDuringWithdrawalEndsCancelled) {
+  pendingAtSiteA();
+  deliver("site-b", Hello{"t", "simulated", {}}, at(30));
+  deliver("site-b", capacity(1, 16), at(30));
+  ASSERT_EQ(cancels(tickAt(at(62))).size(), 1u);
+  Effects fx;
+  ASSERT_TRUE(b_.cancel("j-1", at(63), fx).ok());
+  ASSERT_EQ(cancels(fx).size(), 1u);
+  EXPECT_FALSE(cancels(fx)[0].only_if_pending) << "the user's cancel is outright";
+  Effects retry = tickAt(at(66));
+  ASSERT_EQ(cancels(retry).size(), 1u);
+  EXPECT_FALSE(cancels(retry)[0].only_if_pending);
+  Effects done =
+      deliver("site-a", status(JobState::kCancelled, "withdrawn by the coordinator"), at(67));
+  const JobRecord* j = b_.findJob("j-1");
+  EXPECT_EQ(j->state, JobState::kCancelled);
+  EXPECT_FALSE(j->withdrawing);
+  EXPECT_TRUE(dispatches(done).empty());
+}
+
+TEST_F(WithdrawalTest, WithdrawalSurvivesARestart) {
+  pendingAtSiteA();
+  deliver("site-b", Hello{"t", "simulated", {}}, at(30));
+  deliver("site-b", capacity(1, 16), at(30));
+  tickAt(at(62));
+  JobRecord saved = *b_.findJob("j-1");
+  ASSERT_TRUE(saved.withdrawing);
+  Broker restarted(threeSites(), withdrawingConfig(seconds(60)));
+  restarted.restore({saved}, {}, 2);
+  auto to = [&](const std::string& site, Body body, Time t) {
+    Effects fx;
+    restarted.onMessage(site, makeMessage(site, "r-" + std::to_string(++msg_), t, std::move(body)),
+                        t, fx);
+    restarted.tick(t, fx);
+    return fx;
+  };
+  to("site-b", Hello{"t", "simulated", {}}, at(70));
+  to("site-b", capacity(1, 16), at(70));
+  Effects hello = to(
+      "site-a", Hello{"t", "simulated", {JobReport{"j-1", 1, "a-1", JobState::kPending}}}, at(70));
+  ASSERT_EQ(cancels(hello).size(), 1u);
+  EXPECT_TRUE(cancels(hello)[0].only_if_pending);
+  Effects done = to("site-a", status(JobState::kCancelled, "withdrawn by the coordinator"), at(71));
+  EXPECT_EQ(restarted.findJob("j-1")->site, "site-b");
+  EXPECT_EQ(dispatches(done, "site-b").size(), 1u);
+}
+
 // Property: under saturation, late binding with fair share hands out capacity in the
 // ratio of the projects' shares, whatever their submission order.
 TEST(FairShareProperty, DispatchedWorkConvergesToConfiguredShares) {

@@ -127,6 +127,12 @@ class MakeSite {
     record_.degraded_reason = std::move(why);
     return *this;
   }
+  // The site's own start estimates for probe shapes, measured `age_s` before decisions.
+  MakeSite& estimates(std::vector<StartEstimate> e, int64_t age_s = 0) {
+    record_.capacity->partitions.back().start_estimates = std::move(e);
+    record_.last_report = Time{} - std::chrono::seconds(age_s);
+    return *this;
+  }
   MakeSite& noReport() {
     record_.capacity.reset();
     return *this;
@@ -306,6 +312,22 @@ TEST(EstimatedStartScore, QueueWaitAndStagingWorkedOut) {
   EXPECT_DOUBLE_EQ(d.verdicts[1].queue_wait_s, 3600);
   EXPECT_DOUBLE_EQ(term(d.verdicts[1], "estimated-start").score, 50);
   EXPECT_EQ(d.chosen_site, "a");
+}
+
+TEST(EstimatedStartScore, TheSitesOwnEstimateForTheCoveringProbeShapeWins) {
+  // Both sites look idle, but the Slurm site b says a 4-node x 4-GPU job would start in
+  // 2 h (its report is 600 s old: 6600 s left); the 1-node probe does not cover the job.
+  // Site a has no estimates: the heuristic (idle, nothing pending) says now.
+  World w({MakeSite("a").gpu(16, 16),
+           MakeSite("b").gpu(16, 16).estimates({{1, 4, 0}, {4, 4, 7200}, {16, 4, 9000}}, 600)});
+  PlacementDecision d = w.decide(MakeJob().nodes(4).build(), only("estimated-start"));
+  EXPECT_DOUBLE_EQ(d.verdicts[0].queue_wait_s, 0);
+  EXPECT_DOUBLE_EQ(d.verdicts[1].queue_wait_s, 6600);
+  EXPECT_EQ(d.chosen_site, "a");
+  // A 2-node job is covered by the 4-node probe; a job no probe covers would fall back
+  // to the heuristic.
+  PlacementDecision two = w.decide(MakeJob().nodes(2).build(), only("estimated-start"));
+  EXPECT_DOUBLE_EQ(two.verdicts[1].queue_wait_s, 6600);
 }
 
 TEST(EstimatedStartScore, StagingIsSizeOverBandwidthFromTheBestHolder) {

@@ -119,6 +119,10 @@ std::vector<Sample> samples() {
                           .message = "missing field body.epoch",
                           .field = "body.epoch",
                           .ref_msg_id = "a-78"});
+  add("cancel_withdraw", Cancel{.job_id = "j-100",
+                                .attempt = 2,
+                                .reason = "withdrawn: leonardo could start it now",
+                                .only_if_pending = true});
   return out;
 }
 
@@ -155,8 +159,8 @@ TEST(Messages, TypeNamesAndVersion) {
   EXPECT_EQ(protocolVersionString(), "1.0");
   const std::vector<std::string> expected = {"HELLO",    "WELCOME",      "CAPACITY",   "HEARTBEAT",
                                              "DISPATCH", "DISPATCH_ACK", "JOB_STATUS", "CANCEL",
-                                             "ACK",      "ERROR"};
-  std::vector<Sample> all = samples();
+                                             "ACK",      "ERROR",        "CANCEL"};
+  std::vector<Sample> all = samples();  // one per type, then variants of some
   ASSERT_EQ(all.size(), expected.size());
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(messageTypeName(all[i].message.body), expected[i]);
@@ -201,6 +205,35 @@ TEST(Codec, OptionalJobStatusFieldsAreOmittedWhenAbsent) {
   EXPECT_EQ(decodeOk(encoded), m);
 }
 
+TEST(Codec, OnlyIfPendingIsWrittenOnlyForAWithdrawal) {
+  Cancel c{"j-1", 1, "cancelled by alice"};
+  Message m = makeMessage("mimer", "m-9", kSentAt, c);
+  EXPECT_THAT(encodeMessage(m), ::testing::Not(HasSubstr("only_if_pending")));
+  c.only_if_pending = true;
+  m = makeMessage("mimer", "m-9", kSentAt, c);
+  EXPECT_THAT(encodeMessage(m), HasSubstr("\"only_if_pending\":true"));
+  EXPECT_EQ(decodeOk(encodeMessage(m)), m);
+}
+
+TEST(Codec, CancelWithoutOnlyIfPendingIsAnOutrightCancel) {
+  // A CANCEL from a coordinator that predates withdrawal.
+  Message m = decodeOk(
+      R"({"v":"1.0","type":"CANCEL","msg_id":"m-8","site":"mimer","sent_at":1764064800123,)"
+      R"("body":{"job_id":"j-100","attempt":1,"reason":"cancelled by alice"}})");
+  const Cancel* c = std::get_if<Cancel>(&m.body);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->only_if_pending);
+  EXPECT_EQ(c->reason, "cancelled by alice");
+}
+
+TEST(Codec, CancelOnlyIfPendingMustBeABoolean) {
+  DecodeFailure f =
+      decodeFails(R"({"v":"1.0","type":"CANCEL","msg_id":"m-8","site":"mimer","sent_at":1,)"
+                  R"("body":{"job_id":"j-1","attempt":1,"only_if_pending":"yes"}})");
+  EXPECT_EQ(f.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(f.status.message(), HasSubstr("only_if_pending"));
+}
+
 TEST(Codec, SimulatedRuntimeOmittedWhenAbsent) {
   JobSpec spec = sampleSpec();
   spec.simulated_runtime.reset();
@@ -225,6 +258,25 @@ TEST(Codec, SiteCapacityRoundTrips) {
   Result<SiteCapacity> back = siteCapacityFromJson(toJson(c));
   ASSERT_TRUE(back.ok()) << back.status().toString();
   EXPECT_EQ(*back, c);
+}
+
+TEST(Codec, StartEstimatesAreOptionalAndRoundTrip) {
+  SiteCapacity c = sampleCapacity();
+  EXPECT_EQ(toJson(c.partitions[0]).count("start_estimates"), 0u) << "absent when not measured";
+  c.partitions[0].start_estimates = {{1, 4, 0}, {8, 8, 5400.5}};
+  boost::json::object o = toJson(c.partitions[0]);
+  ASSERT_EQ(o.count("start_estimates"), 1u);
+  EXPECT_EQ(boost::json::serialize(o.at("start_estimates")),
+            R"([{"nodes":1,"gpus_per_node":4,"start_in_s":0},)"
+            R"({"nodes":8,"gpus_per_node":8,"start_in_s":5.4005E3}])");
+  Result<SiteCapacity> back = siteCapacityFromJson(toJson(c));
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_EQ(*back, c);
+
+  o["start_estimates"].as_array()[1].as_object()["start_in_s"] = -1;
+  Result<PartitionCapacity> bad = partitionFromJson(o, "body.capacity.partitions[0]");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().field(), "body.capacity.partitions[0].start_estimates[1].start_in_s");
 }
 
 // ---- bad input ----

@@ -389,6 +389,46 @@ TEST(SlurmBackendTest, StartEstimateComesFromSbatchTestOnly) {
   EXPECT_EQ(m.runner->count("squeue"), 0);  // a probe submits nothing, checks no tags
 }
 
+TEST(SlurmBackendTest, ProbeShapesReachTheCapacityReportAsStartEstimates) {
+  SlurmOptions o = testOptions();
+  o.probes = {{"h100", 2, 4, std::chrono::hours(1)},
+              {"h100", 1, 4, std::chrono::hours(1)},
+              {"b200", 1, 4, std::chrono::hours(1)}};  // no partition for b200: left out
+  o.probe_interval = 60s;
+  Made m = make(o);
+  m.runner->handlers["sinfo"] = [](const Command&) {
+    return ok(readData("sinfo-22.05-idle.json"));
+  };
+  m.runner->handlers["squeue"] = [](const Command&) { return ok(R"({"jobs":[]})"); };
+  std::tm tm{};
+  tm.tm_year = 2026 - 1900;
+  tm.tm_mon = 10;
+  tm.tm_mday = 25;
+  tm.tm_hour = 12;
+  tm.tm_min = 0;
+  tm.tm_isdst = -1;
+  const Time noon{std::chrono::seconds(std::mktime(&tm))};
+  m.runner->handlers["sbatch"] = [](const Command& c) {
+    bool two = std::find(c.argv.begin(), c.argv.end(), "--nodes=2") != c.argv.end();
+    return fail(0, std::string("sbatch: Job 3 to start at ") +
+                       (two ? "2026-11-25T13:30:00" : "2026-11-25T12:00:00") +
+                       " using 8 processors on nodes n1 in partition gpu\n");
+  };
+  auto cap = m.backend->capacity(noon);
+  ASSERT_TRUE(cap.ok()) << cap.status().toString();
+  ASSERT_EQ(cap->partitions[0].name, "gpu");
+  EXPECT_EQ(cap->partitions[0].start_estimates,
+            (std::vector<StartEstimate>{{1, 4, 0}, {2, 4, 5400}}))
+      << "smallest shape first, seconds from the measurement";
+  EXPECT_TRUE(cap->partitions[1].start_estimates.empty());
+  EXPECT_EQ(m.runner->count("sbatch"), 2);
+  // Within probe_interval Slurm is not asked again.
+  ASSERT_TRUE(m.backend->capacity(noon + 30s).ok());
+  EXPECT_EQ(m.runner->count("sbatch"), 2);
+  ASSERT_TRUE(m.backend->capacity(noon + 61s).ok());
+  EXPECT_EQ(m.runner->count("sbatch"), 4);
+}
+
 TEST(ProcessRunnerTest, RunsWithInputEnvironmentAndDeadline) {
   ProcessRunner runner;
   Command cat{{"/bin/sh", "-c", "cat; echo \"$AIFED_X\" >&2; exit 4"}};

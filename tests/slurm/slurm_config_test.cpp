@@ -48,6 +48,42 @@ refresh_s = 2
   EXPECT_EQ(o.refresh, std::chrono::seconds(2));
 }
 
+TEST(SlurmConfigTest, ProbeShapesAreReadAndCheckedByKey) {
+  auto cfg = parseAgentConfig(kHead + R"(
+[slurm]
+gpu_partitions = { h100 = "gpu" }
+probe_interval_s = 120
+[[slurm.probe]]
+gpu_type = "H100"
+nodes = 4
+gpus_per_node = 4
+[[slurm.probe]]
+nodes = 1
+walltime_s = 600
+)",
+                              "agent.toml", "/etc/aifed");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().toString();
+  const SlurmOptions& o = cfg->slurm;
+  ASSERT_EQ(o.probes.size(), 2u);
+  EXPECT_EQ(o.probes[0].gpu_type, "h100");
+  EXPECT_EQ(o.probes[0].nodes, 4);
+  EXPECT_EQ(o.probes[0].gpus_per_node, 4);
+  EXPECT_EQ(o.probes[0].walltime, std::chrono::hours(1));
+  EXPECT_EQ(o.probes[1].walltime, std::chrono::minutes(10));
+  EXPECT_EQ(o.probe_interval, std::chrono::seconds(120));
+
+  auto bad = parseAgentConfig(kHead + R"(
+[slurm]
+gpu_partitions = { h100 = "gpu" }
+[[slurm.probe]]
+nodes = 0
+)",
+                              "agent.toml", "/etc/aifed");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("slurm.probe[0].nodes"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(SlurmConfigTest, MistakesAreNamed) {
   struct Case {
     std::string table;

@@ -185,7 +185,8 @@ class SlurmIntegrationTest : public ::testing::Test {
         << "workdir = \"" << (state_ / "jobs").string() << "\"\n"
         << "tag_prefix = \"" << tag_prefix_ << "\"\n"
         << "refresh_s = 0.5\n"
-        << "command_timeout_s = 10\n";
+        << "command_timeout_s = 10\n"
+        << "[[slurm.probe]]\ngpu_type = \"h100\"\nnodes = 1\ngpus_per_node = 4\n";
   }
   void startAgent() {
     ASSERT_TRUE(fed_->startAgent(kSite).ok());
@@ -294,6 +295,30 @@ TEST_F(SlurmIntegrationTest, SlurmCapacityReportMatchesSinfo) {
     }
   }
   EXPECT_EQ(s.at("accelerators_total").as_int64(), 8);  // one 4-GPU node in two partitions
+
+  // The probe shape's start estimate (sbatch --test-only) reaches the coordinator with
+  // the gpu partition's capacity: a 1-node x 4-GPU job could start at once on this
+  // otherwise idle cluster (allow a few seconds of Slurm's scheduling granularity).
+  ASSERT_TRUE(waitFor(
+      [&] {
+        json::object now = site();  // keep it alive for the loop
+        for (const auto& pv : now.at("partitions").as_array()) {
+          const json::object& p = pv.as_object();
+          if (p.at("name").as_string() == "gpu" && p.contains("start_estimates")) return true;
+        }
+        return false;
+      },
+      10s));
+  json::object reported = site();
+  for (const auto& pv : reported.at("partitions").as_array()) {
+    const json::object& p = pv.as_object();
+    if (p.at("name").as_string() != "gpu") continue;
+    const json::array& est = p.at("start_estimates").as_array();
+    ASSERT_EQ(est.size(), 1u);
+    EXPECT_EQ(est[0].at("nodes").as_int64(), 1);
+    EXPECT_EQ(est[0].at("gpus_per_node").as_int64(), 4);
+    EXPECT_LE(est[0].at("start_in_s").to_number<double>(), 5.0);
+  }
 }
 
 TEST_F(SlurmIntegrationTest, JobSubmittedThroughTheCoordinatorRunsInSlurmAndCompletes) {

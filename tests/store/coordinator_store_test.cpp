@@ -69,6 +69,7 @@ JobRecord fullJob(int64_t seq) {
   job.local_id = "4711";
   job.reason = "re-placed after \"lumi-ai\" was lost";
   job.cancel_requested = true;
+  job.withdrawing = true;
   job.excluded_sites = {"lumi-ai", "bsc-ai"};
   job.submitted_at = at(1'700'000'000'123);
   job.updated_at = at(1'700'000'100'456);
@@ -157,7 +158,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 2);
+  EXPECT_EQ((*store)->schemaVersion().value(), 3);
   EXPECT_TRUE((*store)->loadJobs().value().empty());
   EXPECT_TRUE((*store)->loadSites().value().empty());
   EXPECT_EQ((*store)->nextJobSeq().value(), 1);
