@@ -80,7 +80,8 @@ class FakeBackend final : public Backend {
   std::function<void(const JobTag&)> on_submit;
   std::map<std::string, LocalJobUpdate> jobs;
   std::vector<LocalJobUpdate> updates;
-  SiteCapacity cap{0, {PartitionCapacity{"gpu", {"h200", 8, 112, 2048}, 16, 16, 0, 0, 0, 0, 0, 0, {}}}};
+  SiteCapacity cap{
+      0, {PartitionCapacity{"gpu", {"h200", 8, 112, 2048}, 16, 16, 0, 0, 0, 0, 0, 0, {}}}};
 };
 
 class SiteAgentTest : public ::testing::Test {
