@@ -887,10 +887,19 @@ struct Broker::Impl {
                              spec.gpus_per_node > 0 ? "gpus_per_node" : "cores_per_node");
     }
     if (!type_allowed) {
-      return invalidArgument(
-          "no site the job may use (allowed sites, countries, project " +
-              std::string("residency) has nodes it fits on"),
-          spec.allowed_countries.empty() ? "allowed_sites" : "allowed_countries");
+      // Name what restricted it: the job's own lists, else its project's residency.
+      std::string field = !spec.allowed_countries.empty() ? "allowed_countries"
+                          : !spec.allowed_sites.empty()   ? "allowed_sites"
+                                                          : "project";
+      std::string why = "no site the job may use has nodes it fits on";
+      if (field == "project" && project && !project->allowed_countries.empty()) {
+        std::string list;
+        for (const std::string& c : project->allowed_countries) {
+          list += (list.empty() ? "" : ", ") + c;
+        }
+        why += ": project " + project->id + " may run only in " + list;
+      }
+      return invalidArgument(why, field);
     }
     return invalidArgument("the job needs " + std::to_string(spec.nodes) +
                                " nodes; the largest partition it may use has " +

@@ -191,6 +191,12 @@ TEST_F(BrokerTest, SubmitRejectsInvalidSpecAndUnknownAllowedSite) {
   r = broker_.submit(norway, at(0), fx);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().field(), "allowed_countries");
+  JobSpec nordic_a100 = gpuJob(1, "a100");
+  nordic_a100.project = "nordic";  // the project may run only in SE and FI: no a100 there
+  r = broker_.submit(nordic_a100, at(0), fx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "project");
+  EXPECT_THAT(r.status().message(), HasSubstr("SE, FI"));
   JobSpec nowhere = gpuJob(1, "a100");
   nowhere.allowed_countries = {"FI"};
   r = broker_.submit(nowhere, at(0), fx);
