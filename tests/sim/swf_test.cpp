@@ -102,9 +102,8 @@ TEST(SwfTest, ReadsGzipAndReportsMissingAndTruncatedFiles) {
 }
 
 TEST(SwfTest, ReadsBothSampleTraces) {
-  Result<SwfTrace> nasa =
-      readSwfFile(AIFED_SOURCE_DIR "/data/traces/NASA-iPSC-1993-3.1-cln.swf");
-  if (!nasa.ok()) GTEST_SKIP() << "sample traces not present: " << nasa.status().toString();
+  Result<SwfTrace> nasa = readSwfFile(AIFED_SOURCE_DIR "/data/traces/NASA-iPSC-1993-3.1-cln.swf");
+  ASSERT_TRUE(nasa.ok()) << nasa.status().toString();  // data/traces is in the repository
   EXPECT_EQ(nasa->jobs.size(), 18239u);
   EXPECT_EQ(nasa->maxProcs(), 128);
 }
