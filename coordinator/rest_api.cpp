@@ -29,6 +29,14 @@ Result<size_t> sizeParam(const api::HttpRequest& req, const std::string& name, s
   return value;
 }
 
+// The request body as JSON, or a 400 naming the parse error.
+Result<json::value> parseJsonBody(const api::HttpRequest& req) {
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec) return invalidArgument("request body is not valid JSON: " + ec.message());
+  return body;
+}
+
 }  // namespace
 
 json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last) {
@@ -188,13 +196,9 @@ void addRestRoutes(api::Router& router, JobService& svc) {
   using api::PathParams;
 
   router.add("POST", "/api/v1/jobs", [&svc](const HttpRequest& req, const PathParams&) {
-    json::value body;
-    try {
-      body = json::parse(req.body);
-    } catch (const std::exception& e) {
-      return api::errorResponse(400, "invalid_argument",
-                                std::string("request body is not valid JSON: ") + e.what());
-    }
+    Result<json::value> parsed = parseJsonBody(req);
+    if (!parsed.ok()) return api::errorResponse(parsed.status());
+    json::value body = std::move(*parsed);
     Result<JobSpec> spec = jobSpecFromJson(body);
     if (!spec.ok()) return api::errorResponse(spec.status());
     broker::Effects fx;
@@ -273,13 +277,9 @@ void addRestRoutes(api::Router& router, JobService& svc) {
 
   // Switches the active policy; body {"policy": "green", "reason": "...", "actor": "..."}.
   router.add("PUT", "/api/v1/policy", [&svc](const HttpRequest& req, const PathParams&) {
-    json::value body;
-    try {
-      body = json::parse(req.body);
-    } catch (const std::exception& e) {
-      return api::errorResponse(400, "invalid_argument",
-                                std::string("request body is not valid JSON: ") + e.what());
-    }
+    Result<json::value> parsed = parseJsonBody(req);
+    if (!parsed.ok()) return api::errorResponse(parsed.status());
+    json::value body = std::move(*parsed);
     const json::object* o = body.if_object();
     const json::value* name = o ? o->if_contains("policy") : nullptr;
     if (!name || !name->is_string()) {

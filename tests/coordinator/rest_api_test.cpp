@@ -80,6 +80,16 @@ class RestPlacementTest : public ::testing::Test {
   api::Router router_;
 };
 
+TEST_F(RestPlacementTest, MalformedJsonBodiesAreRefusedWithTheParseError) {
+  for (std::string path : {"/api/v1/jobs", "/api/v1/policy"}) {
+    std::string method = path == "/api/v1/jobs" ? "POST" : "PUT";
+    json::value e = call(method, path, 400, R"({"nodes": 1,)");
+    EXPECT_EQ(e.at("error").at("code").as_string(), "invalid_argument") << path;
+    std::string message(e.at("error").at("message").as_string());
+    EXPECT_NE(message.find("request body is not valid JSON"), std::string::npos) << message;
+  }
+}
+
 TEST_F(RestPlacementTest, ExplainShowsWhyHereWithEverySite) {
   bringUp("site-a", 16);
   bringUp("site-b", 16);
