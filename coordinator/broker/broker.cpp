@@ -95,8 +95,12 @@ struct Broker::Impl {
   std::map<int64_t, JobRecord> jobs;  // by sequence number: submission order
   std::unordered_map<std::string, int64_t> seq_of;
   int64_t next_seq = 1;
-  std::set<std::pair<int, int64_t>> queue;          // (-priority, seq) of queued jobs
-  std::set<int64_t> active;                         // seqs of dispatched/pending/running jobs
+  std::set<std::pair<int, int64_t>> queue;  // (-priority, seq) of queued jobs
+  std::set<int64_t> active;                 // seqs of dispatched/pending/running jobs
+  // Seqs of active jobs that may need a resend (dispatched, being cancelled or being
+  // withdrawn), so retries and deadlines do not walk every running job. Entries that no
+  // longer qualify are dropped by retry().
+  std::set<int64_t> awaiting;
   std::map<std::string, Reservation> reservations;  // by job id
   std::unordered_map<std::string, PlacementDecision> last_decision;
   std::unordered_map<std::string, Time> missing_since;  // active jobs a HELLO left out
@@ -238,6 +242,7 @@ struct Broker::Impl {
     }
     if (s == JobState::kQueued) queue.insert({-j.spec.priority, seq});
     if (isActive(s)) active.insert(seq);
+    if (s == JobState::kDispatched) awaiting.insert(seq);
     if (isTerminal(s)) {
       if (!j.ended_at) j.ended_at = now;
       releaseReservation(j.id);
@@ -519,6 +524,7 @@ struct Broker::Impl {
                   std::to_string(static_cast<int64_t>(waited_s)) + " s pending: " + best->site +
                   " could start it now";
       j.withdrawing = true;
+      awaiting.insert(seqOf(j));
       j.updated_at = now;
       j.last_sent_at = now;
       send(j.site, withdrawal(j), fx);
@@ -767,9 +773,19 @@ struct Broker::Impl {
            (runtime[i].liveness == SiteState::kUp || runtime[i].liveness == SiteState::kSuspect);
   }
 
+  static bool needsResend(const JobRecord& j) {
+    return isActive(j.state) &&
+           (j.state == JobState::kDispatched || j.cancel_requested || j.withdrawing);
+  }
+
   void retry(Time now, Effects& fx) {
-    for (int64_t seq : active) {
-      JobRecord& j = jobs.at(seq);
+    for (auto it = awaiting.begin(); it != awaiting.end();) {
+      JobRecord& j = jobs.at(*it);
+      if (!needsResend(j)) {
+        it = awaiting.erase(it);
+        continue;
+      }
+      ++it;
       if (j.site.empty() || !canSend(j.site)) continue;
       bool due = !j.last_sent_at || now - *j.last_sent_at >= cfg.retry_interval;
       if (!due) continue;
@@ -805,9 +821,9 @@ struct Broker::Impl {
         consider(*s.unreachable_since + cfg.lost_lease);
       }
     }
-    for (int64_t seq : active) {
+    for (int64_t seq : awaiting) {
       const JobRecord& j = jobs.at(seq);
-      if (j.state != JobState::kDispatched && !j.cancel_requested && !j.withdrawing) continue;
+      if (!needsResend(j)) continue;
       if (j.site.empty() || !canSend(j.site)) continue;
       if (!j.last_sent_at) return Time{};  // due now
       consider(*j.last_sent_at + cfg.retry_interval);
@@ -938,6 +954,7 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
     if (stored.state == JobState::kQueued) m.queue.insert({-stored.spec.priority, *seq});
     if (isActive(stored.state)) {
       m.active.insert(*seq);
+      if (m.needsResend(stored)) m.awaiting.insert(*seq);
       any_active = true;
       if (stored.state == JobState::kDispatched && !stored.site.empty()) {
         m.reserve(stored, "", stored.dispatched_at.value_or(stored.updated_at));
@@ -995,6 +1012,7 @@ Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& f
     m.setState(*j, JobState::kCancelled, now);
   } else {
     j->cancel_requested = true;
+    m.awaiting.insert(m.seqOf(*j));
     j->updated_at = now;
     j->last_sent_at = now;
     m.send(j->site, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
