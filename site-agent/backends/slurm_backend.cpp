@@ -209,27 +209,43 @@ std::optional<JobState> SlurmBackend::mapState(const std::string& slurm_state) {
   return std::nullopt;
 }
 
-Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSqueue(
-    const std::string& json_text) {
-  Result<json::object> doc = parseObject(json_text, "squeue --json");
+namespace {
+
+// The job objects of a `squeue --json` or `sacct --json` document that carry a job id,
+// with the fields both tools spell alike filled in; `read` fills the rest.
+template <typename Read>
+Result<std::vector<SlurmBackend::SlurmJob>> readJobs(const std::string& json_text,
+                                                     const std::string& what, Read read) {
+  Result<json::object> doc = parseObject(json_text, what);
   if (!doc.ok()) return doc.status();
   const json::value* jobs = field(*doc, "jobs");
-  if (!jobs || !jobs->is_array()) return internalError("squeue --json: no \"jobs\" array");
-  std::vector<SlurmJob> out;
+  if (!jobs || !jobs->is_array()) return internalError(what + ": no \"jobs\" array");
+  std::vector<SlurmBackend::SlurmJob> out;
   for (const json::value& v : jobs->as_array()) {
     if (!v.is_object()) continue;
     const json::object& j = v.as_object();
-    SlurmJob job;
     std::optional<int64_t> id = intField(j, "job_id");
     if (!id) continue;
+    SlurmBackend::SlurmJob job;
     job.id = std::to_string(*id);
     job.name = stringField(j, "name");
+    job.partitions = stringList(j, "partition");
+    read(j, job);
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSqueue(
+    const std::string& json_text) {
+  return readJobs(json_text, "squeue --json", [](const json::object& j, SlurmJob& job) {
     job.comment = stringField(j, "comment");
     job.state = stringField(j, "job_state");
     job.reason = stringField(j, "state_reason");
     if (job.reason == "None") job.reason.clear();
     if (std::string d = stringField(j, "state_description"); !d.empty()) job.reason = d;
-    job.partitions = stringList(j, "partition");
     job.node_count = static_cast<int>(intField(j, "node_count").value_or(0));
     job.time_limit_min = intField(j, "time_limit");
     job.submit_time = intField(j, "submit_time").value_or(0);
@@ -244,25 +260,11 @@ Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSqueue(
     // sbatch leaves a FAILED record behind for a job it refused: it never had a host.
     job.refused = upper(job.state) == "FAILED" && stringField(j, "batch_host").empty() &&
                   stringField(j, "nodes").empty();
-    out.push_back(std::move(job));
-  }
-  return out;
+  });
 }
 
 Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSacct(const std::string& json_text) {
-  Result<json::object> doc = parseObject(json_text, "sacct --json");
-  if (!doc.ok()) return doc.status();
-  const json::value* jobs = field(*doc, "jobs");
-  if (!jobs || !jobs->is_array()) return internalError("sacct --json: no \"jobs\" array");
-  std::vector<SlurmJob> out;
-  for (const json::value& v : jobs->as_array()) {
-    if (!v.is_object()) continue;
-    const json::object& j = v.as_object();
-    SlurmJob job;
-    std::optional<int64_t> id = intField(j, "job_id");
-    if (!id) continue;
-    job.id = std::to_string(*id);
-    job.name = stringField(j, "name");
+  return readJobs(json_text, "sacct --json", [](const json::object& j, SlurmJob& job) {
     if (const json::value* c = field(j, "comment"); c && c->is_object()) {
       job.comment = stringField(c->as_object(), "job");
     } else {
@@ -273,7 +275,6 @@ Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSacct(const std::
       job.reason = stringField(s->as_object(), "reason");
       if (job.reason == "None") job.reason.clear();
     }
-    job.partitions = stringList(j, "partition");
     if (const json::value* t = field(j, "time"); t && t->is_object()) {
       const json::object& time = t->as_object();
       job.submit_time = intField(time, "submission").value_or(0);
@@ -295,9 +296,7 @@ Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSacct(const std::
         job.exit_code = static_cast<int>(*rc);
       }
     }
-    out.push_back(std::move(job));
-  }
-  return out;
+  });
 }
 
 Result<SiteCapacity> SlurmBackend::parseCapacity(const std::string& sinfo_json,
