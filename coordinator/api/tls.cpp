@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -189,33 +188,6 @@ Result<std::string> certificateFingerprint(const std::string& cert_pem) {
   Result<X509Ptr> cert = parseCertificate(cert_pem);
   if (!cert.ok()) return cert.status();
   return fingerprintOf(cert->get());
-}
-
-Result<std::string> normalizeFingerprint(const std::string& text) {
-  std::string_view t = text;
-  if (t.rfind("sha256//", 0) == 0) t.remove_prefix(8);
-  if (t.rfind("SHA256:", 0) == 0 || t.rfind("sha256:", 0) == 0) t.remove_prefix(7);
-  std::string hex;
-  for (char c : t) {
-    if (c == ':' || c == ' ') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return invalidArgument(
-          "fingerprint \"" + text + "\": '" + std::string(1, c) + "' is not a hex digit",
-          "fingerprint");
-    }
-    hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  if (hex.size() != 64) {
-    return invalidArgument("fingerprint \"" + text + "\" must be a SHA-256 (32 bytes of hex, " +
-                               "AB:CD:... as the coordinator prints it)",
-                           "fingerprint");
-  }
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    if (i) out.push_back(':');
-    out.append(hex, i, 2);
-  }
-  return out;
 }
 
 Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,

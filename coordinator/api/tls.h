@@ -45,10 +45,6 @@ Result<PemPair> generateSelfSignedCertificate(Time now);
 // "AB:CD:..." SHA-256 fingerprint of the first certificate in `cert_pem`.
 Result<std::string> certificateFingerprint(const std::string& cert_pem);
 
-// Normalises a fingerprint a user typed ("ab:cd..", "ABCD..", "sha256//AB:CD") to the
-// canonical "AB:CD:.." form; kInvalidArgument unless it is 32 bytes of hex.
-Result<std::string> normalizeFingerprint(const std::string& text);
-
 // A server context: TLS 1.2 minimum, ECDHE + AEAD cipher suites for TLS 1.2 (TLS 1.3
 // keeps OpenSSL's defaults), no renegotiation, no compression, the server's cipher order.
 Result<std::shared_ptr<boost::asio::ssl::context>> makeServerTlsContext(
