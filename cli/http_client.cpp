@@ -70,6 +70,7 @@ struct HttpClient::Impl {
   Result<ParsedUrl> url = invalidArgument("unset");
   std::chrono::milliseconds timeout;
   std::string base;
+  std::string bearer_token;
 
   Status describe(const beast::error_code& ec, std::string_view doing) const {
     if (ec == beast::error::timeout) {
@@ -146,6 +147,11 @@ HttpClient::HttpClient(std::string base_url, std::chrono::milliseconds timeout)
   impl_->base = base_url_;
 }
 
+HttpClient::HttpClient(std::string base_url, HttpClientOptions options)
+    : HttpClient(std::move(base_url), options.timeout) {
+  impl_->bearer_token = std::move(options.bearer_token);
+}
+
 HttpClient::~HttpClient() {
   impl_->close();
 }
@@ -164,6 +170,9 @@ Result<HttpResult> HttpClient::request(const std::string& method, const std::str
   req.set(http::field::user_agent, "aifed-cli/" AIFED_VERSION);
   req.set(http::field::accept, "application/json");
   if (!body.empty()) req.set(http::field::content_type, "application/json");
+  if (!impl_->bearer_token.empty()) {
+    req.set(http::field::authorization, "Bearer " + impl_->bearer_token);
+  }
   req.body() = body;
   req.keep_alive(true);
   req.prepare_payload();

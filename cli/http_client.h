@@ -23,8 +23,15 @@ struct HttpResult {
   std::string body;
 };
 
+// The contract's options (TLS adds certificate verification fields).
+struct HttpClientOptions {
+  std::chrono::milliseconds timeout{30000};
+  std::string bearer_token;  // sent as "Authorization: Bearer <token>" when not empty
+};
+
 class HttpClient {
  public:
+  HttpClient(std::string base_url, HttpClientOptions options);
   // `base_url` is "http://host:port" with an optional path prefix ("http://h:80/aifed").
   // A malformed URL is reported by every request() as kInvalidArgument.
   HttpClient(std::string base_url, std::chrono::milliseconds timeout);

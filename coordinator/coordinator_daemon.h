@@ -30,6 +30,9 @@ struct CoordinatorConfig {
   uint16_t http_port = 7780;
   std::string ready_file;  // written once listening: {"zmq_endpoint":..,"http_port":..}
   std::string log_level = "info";
+  // Where the bootstrap admin token is written when the token table is empty at start
+  // (mode 0600). Default: admin.token beside the database.
+  std::string admin_token_file;
   broker::BrokerConfig broker;
 };
 
