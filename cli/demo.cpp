@@ -237,9 +237,9 @@ int runDemo(int argc, char** argv) {
     }
   }
   std::string rest = "http://127.0.0.1:" + std::to_string(lf.httpPort());
-  HttpClient client(rest, std::chrono::seconds(10));
+  HttpClient client(rest, HttpClientOptions{std::chrono::seconds(10), lf.adminToken()});
   std::cerr << "aifed demo: coordinator REST API at " << rest << " (try: aifed --server " << rest
-            << " sites)\n";
+            << " --token-file " << lf.stateDir() << "/db/admin.token sites)\n";
 
   auto fetch = [&](const std::string& target) -> std::optional<json::value> {
     Result<HttpResult> r = client.request("GET", target, "");

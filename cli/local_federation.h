@@ -28,14 +28,14 @@ struct LocalFederationOptions {
   std::string bin_dir;          // holds coordinator/aifed-coordinator, site-agent/aifed-agent
   std::string federation_file;  // the federation without keys; keys are added
   std::string state_dir;
-  double speedup = 60;          // simulated sites run this much faster than job figures
+  double speedup = 60;  // simulated sites run this much faster than job figures
   std::string scheduler = "easy";
   int heartbeat_interval_ms = 1000;
   int suspect_after_missed = 3;
   int unreachable_after_missed = 6;
   int lost_lease_ms = 600000;
   int retry_interval_ms = 2000;
-  bool fresh_state = true;      // remove databases from an earlier run (keys are kept)
+  bool fresh_state = true;  // remove databases from an earlier run (keys are kept)
   std::string log_level = "info";
 };
 
@@ -68,6 +68,8 @@ class LocalFederation {
   void stopAll();
 
   uint16_t httpPort() const { return http_port_; }
+  // The coordinator's bootstrap admin token (db/admin.token), read once it is ready.
+  const std::string& adminToken() const { return admin_token_; }
   const std::string& zmqEndpoint() const { return zmq_endpoint_; }
 
  private:
@@ -80,6 +82,7 @@ class LocalFederation {
   std::map<std::string, pid_t> processes_;  // "coordinator" or a site id
   uint16_t http_port_ = 0;
   std::string zmq_endpoint_;
+  std::string admin_token_;
 };
 
 }  // namespace aifed::cli

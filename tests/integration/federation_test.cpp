@@ -46,8 +46,8 @@ class FederationTest : public ::testing::Test {
     ASSERT_TRUE(lf.ok()) << lf.status().toString();
     fed_ = std::move(*lf);
     ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ =
-        std::make_unique<HttpClient>("http://127.0.0.1:" + std::to_string(fed_->httpPort()), 10s);
+    client_ = std::make_unique<HttpClient>("http://127.0.0.1:" + std::to_string(fed_->httpPort()),
+                                           cli::HttpClientOptions{10s, fed_->adminToken()});
   }
   void TearDown() override {
     if (fed_) fed_->stopAll();
