@@ -217,6 +217,9 @@ Status LocalFederation::startCoordinator(Duration timeout) {
         zmq_endpoint_ = std::string(o.at("zmq_endpoint").as_string());
         http_port_ = static_cast<uint16_t>(o.at("http_port").to_number<int64_t>());
         tls_fingerprint_ = std::string(o.at("tls_fingerprint").as_string());
+        Result<std::string> token = readFile(options_.state_dir + "/db/admin.token");
+        if (!token.ok()) return token.status();
+        admin_token_ = token->substr(0, token->find_first_of("\r\n"));
         return Status::Ok();
       } catch (const std::exception&) {
         // Written atomically, so a parse error means a stale or foreign file: wait.
@@ -235,6 +238,7 @@ HttpClientOptions LocalFederation::clientOptions() const {
   HttpClientOptions o;
   o.timeout = std::chrono::seconds(10);
   o.fingerprint = tls_fingerprint_;
+  o.bearer_token = admin_token_;
   return o;
 }
 

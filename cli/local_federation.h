@@ -69,6 +69,8 @@ class LocalFederation {
   void stopAll();
 
   uint16_t httpPort() const { return http_port_; }
+  // The coordinator's bootstrap admin token (db/admin.token), read once it is ready.
+  const std::string& adminToken() const { return admin_token_; }
   const std::string& zmqEndpoint() const { return zmq_endpoint_; }
   // "https://127.0.0.1:PORT", once the coordinator has started.
   std::string baseUrl() const;
@@ -88,6 +90,7 @@ class LocalFederation {
   uint16_t http_port_ = 0;
   std::string zmq_endpoint_;
   std::string tls_fingerprint_;
+  std::string admin_token_;
 };
 
 }  // namespace aifed::cli

@@ -1,7 +1,9 @@
 #include "coordinator/coordinator_daemon.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -38,6 +40,8 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
+// Audit rows of refused requests waiting for the next commit, at most.
+constexpr size_t kMaxPendingAudit = 1024;
 
 // Appends `from` to `into` (the later version of a record comes later).
 void appendEffects(broker::Effects& into, broker::Effects& from) {
@@ -55,6 +59,7 @@ void appendEffects(broker::Effects& into, broker::Effects& from) {
   move_all(into.decisions, from.decisions);
   move_all(into.messages, from.messages);
   move_all(into.policy_changes, from.policy_changes);
+  move_all(into.audit, from.audit);
 }
 
 // Keeps only the last version of each job and site: a batch often holds a job as
@@ -75,7 +80,7 @@ void keepLatest(std::vector<Record>& records) {
 
 bool hasDurable(const broker::Effects& fx) {
   return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-         !fx.policy_changes.empty();
+         !fx.policy_changes.empty() || !fx.audit.empty();
 }
 
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
@@ -105,7 +110,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
-    addRestRoutes(router_, *this);
+    addRestRoutes(router_, *this, auth_);
   }
 
   ~CoordinatorDaemonImpl() override {
@@ -136,6 +141,41 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                      s.toString());
       }
     }
+    return restoreTokens();
+  }
+
+  // Loads the API tokens; with none at all, creates the bootstrap admin token and writes
+  // it to config_.admin_token_file (mode 0600). The log names the file, never the secret.
+  Status restoreTokens() {
+    auto tokens = store_->loadTokens();
+    if (!tokens.ok()) return tokens.status();
+    for (api::TokenRecord& t : *tokens) auth_.tokens().put(std::move(t));
+    if (auth_.tokens().size() > 0) return Status::Ok();
+    Result<api::NewToken> fresh = api::generateToken();
+    if (!fresh.ok()) return fresh.status();
+    api::TokenRecord t;
+    t.id = fresh->id;
+    t.name = "bootstrap-admin";
+    t.role = api::Role::kAdmin;
+    t.secret_sha256 = fresh->secret_sha256;
+    t.created_at = clock_.now();
+    t.created_by = "bootstrap";
+    const std::string& path = config_.admin_token_file;
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return internalError("cannot write the admin token file " + tmp);
+    std::string line = fresh->text + "\n";
+    bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                   ::fsync(fd) == 0;
+    ::close(fd);
+    std::error_code ec;
+    if (written) std::filesystem::rename(tmp, path, ec);
+    if (!written || ec) return internalError("cannot write the admin token file " + path);
+    // The token is durable only after its file: a crash in between leaves no token and
+    // the next start makes another.
+    if (Status s = store_->saveToken(t); !s.ok()) return s;
+    auth_.tokens().put(t);
+    spdlog::warn("created the bootstrap admin token {} and wrote it to {}", t.id, path);
     return Status::Ok();
   }
 
@@ -174,6 +214,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void stop() override {
     asio::post(io_, [this] {
+      broker::Effects last;  // flushes audit rows still waiting for a commit
+      (void)commit(last);
       stopping_ = true;
       http_.stop();
       timer_.cancel();
@@ -191,6 +233,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock_.now(); }
   Status commit(broker::Effects& fx) override {
+    // Audit rows of refused requests ride with this batch.
+    for (broker::AuditRecord& a : pending_audit_) fx.audit.push_back(std::move(a));
+    pending_audit_.clear();
     if (fx.empty()) return Status::Ok();
     // Synchronous: whatever waits (or is being written) goes first, in one transaction
     // with `fx`, on this thread; the writer thread is idle meanwhile.
@@ -211,6 +256,21 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Result<std::vector<broker::PlacementDecision>> storedDecisions(
       const std::string& job_id) override {
     return store_->decisions(job_id);
+  }
+  Status saveToken(const api::TokenRecord& token) override { return store_->saveToken(token); }
+  Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) override {
+    return store_->audit(query);
+  }
+  void recordAudit(broker::AuditRecord row) override {
+    pending_audit_.push_back(std::move(row));
+    // The timer commits within a second; a flood of refusals is written at once.
+    if (pending_audit_.size() >= kMaxPendingAudit) {
+      broker::Effects fx;
+      (void)commit(fx);
+    }
+  }
+  Result<std::vector<broker::PolicyChange>> policyChanges() override {
+    return store_->policyChanges();
   }
   json::object transportStats() const override {
     return json::object{{"frames_in", frames_in_},
@@ -432,6 +492,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::posix::stream_descriptor zmq_fd_;
   asio::steady_timer timer_;
   Time timer_deadline_{};
+  api::Authenticator auth_{clock_};
+  std::vector<broker::AuditRecord> pending_audit_;  // see recordAudit()
   api::Router router_;
   api::HttpServer http_;
   CommitBatch pending_;
@@ -480,6 +542,10 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return invalidArgument(path + ": tls_cert and tls_key go together: set both or neither",
                            c.tls_cert.empty() ? "tls_cert" : "tls_key");
+  }
+  c.admin_token_file = resolve(base, root["admin_token_file"].value_or(std::string()));
+  if (c.admin_token_file.empty()) {
+    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
   }
   if (const toml::table* l = root["liveness"].as_table()) {
     auto ms = [&](const char* key, Duration& out) -> Status {
