@@ -1,6 +1,6 @@
 // aifed-sim: the policy analyst's offline simulator. docs/simulator.md is the manual.
 //
-//   aifed-sim single  --trace T.swf --sched fcfs|easy [--size N] [--jobs-out FILE]
+//   aifed-sim single  --trace T.swf --sched fcfs|easy|conservative [--size N] [--jobs-out FILE]
 //   aifed-sim run     [workload options] [--policy P] [--out DIR]
 //   aifed-sim compare [workload options] --policies a,b,c [--out DIR]
 #include <unistd.h>
@@ -37,13 +37,9 @@ int fail(const std::string& message) {
 int runSingleCommand(const std::string& trace_path, const std::string& sched,
                      std::optional<int> size, const std::string& jobs_out) {
   SingleOptions options;
-  if (sched == "fcfs") {
-    options.mode = agent::SchedulerMode::kFcfs;
-  } else if (sched == "easy") {
-    options.mode = agent::SchedulerMode::kEasy;
-  } else {
-    return fail("unknown scheduler '" + sched + "' (known: fcfs, easy)");
-  }
+  Result<agent::SchedulerMode> mode = agent::parseSchedulerMode(sched);
+  if (!mode.ok()) return fail(mode.status().message());
+  options.mode = *mode;
   options.size = size;
   auto t0 = std::chrono::steady_clock::now();
   Result<SwfTrace> trace = readSwfFile(trace_path);
@@ -100,7 +96,8 @@ void addFederationOptions(CLI::App* c, FederationArgs& a) {
   c->add_option("--seed", a.seed, "seed of the synthetic generator and of report loss");
   c->add_option("--load", a.load, "synthetic offered load (fraction of GPU nodes)");
   c->add_option("--gpus-per-node", a.gpus_per_node, "SWF processors per node");
-  c->add_option("--sched", a.sched, "site scheduler: fcfs | easy")->default_val("easy");
+  c->add_option("--sched", a.sched, "site scheduler: fcfs | easy | conservative")
+      ->default_val("easy");
   c->add_option("--report-interval", a.report_interval_s, "seconds between CAPACITY reports");
   c->add_option("--report-delay", a.report_delay_s, "seconds a CAPACITY report is in transit");
   c->add_option("--report-loss", a.report_loss, "probability a CAPACITY report is lost");
@@ -152,11 +149,9 @@ Result<Loaded> load(const FederationArgs& a) {
 
 Result<EngineOptions> engineOptions(const FederationArgs& a, const Loaded& l) {
   EngineOptions o;
-  if (a.sched == "fcfs") {
-    o.scheduler = agent::SchedulerMode::kFcfs;
-  } else if (a.sched != "easy") {
-    return invalidArgument("unknown scheduler '" + a.sched + "' (known: fcfs, easy)");
-  }
+  Result<agent::SchedulerMode> mode = agent::parseSchedulerMode(a.sched);
+  if (!mode.ok()) return mode.status();
+  o.scheduler = *mode;
   if (!(a.report_interval_s > 0) || a.report_delay_s < 0 || a.report_loss < 0 ||
       a.report_loss >= 1) {
     return invalidArgument("report interval must be > 0, delay >= 0, loss within [0, 1)");
@@ -259,10 +254,10 @@ int main(int argc, char** argv) {
 
   std::string trace, sched = "easy", jobs_out;
   std::optional<int> size;
-  CLI::App* single =
-      app.add_subcommand("single", "single-site reference mode: FCFS or EASY on one SWF trace");
+  CLI::App* single = app.add_subcommand(
+      "single", "single-site reference mode: FCFS, EASY or conservative on one SWF trace");
   single->add_option("--trace", trace, "SWF trace (.swf or .swf.gz)")->required();
-  single->add_option("--sched", sched, "fcfs | easy")->default_val("easy");
+  single->add_option("--sched", sched, "fcfs | easy | conservative")->default_val("easy");
   single->add_option("--size", size, "processors (default: MaxProcs, else MaxNodes)");
   single->add_option("--jobs-out", jobs_out, "write job_id,submit,start,end,procs here");
 
