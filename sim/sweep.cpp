@@ -802,6 +802,12 @@ Result<SlurmScripts> writeSlurmScripts(const SweepManifest& m, const std::string
                                        const SlurmScriptOptions& o) {
   if (m.points.empty()) return invalidArgument("the sweep has no points");
   std::string abs_dir = absolute(dir);
+  // #SBATCH lines are not shell-parsed: a path with blanks would be cut there.
+  for (const std::string& path : {abs_dir, absolute(o.script)}) {
+    if (path.find_first_of(" \t\n'\"") != std::string::npos) {
+      return invalidArgument("Slurm scripts need paths without blanks or quotes: '" + path + "'");
+    }
+  }
   std::string manifest = abs_dir + "/manifest.json";
   fs::path script = absolute(o.script);
   std::string stem = script.stem().string();
