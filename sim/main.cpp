@@ -201,9 +201,16 @@ int sweepCommand(SweepArgs& a) {
   if (!m.ok()) return fail(m.status().message());
   const std::string& dir = a.fed.out;
   std::string manifest_path = dir + "/manifest.json";
+  // Point outputs are named by id: a different sweep in the same directory would mix
+  // its points with the old ones. The same sweep again (a rerun) is fine.
+  if (Result<SweepManifest> old = loadManifest(manifest_path);
+      old.ok() && manifestJson(*old) != manifestJson(*m)) {
+    return fail(manifest_path + " belongs to another sweep; choose another --out or remove " + dir);
+  }
   if (Status s = writeManifest(*m, manifest_path); !s.ok()) return fail(s.message());
-  std::cout << "wrote " << manifest_path << " (" << m->points.size() << " points, "
-            << m->axes.size() << " axes)\n";
+  std::cout << "wrote " << manifest_path << " (" << m->points.size()
+            << (m->points.size() == 1 ? " point, " : " points, ") << m->axes.size()
+            << (m->axes.size() == 1 ? " axis)\n" : " axes)\n");
   if (a.local) {
     auto t0 = std::chrono::steady_clock::now();
     if (Status s = runLocal(*m, dir, selfPath(), a.parallel); !s.ok()) return fail(s.message());
