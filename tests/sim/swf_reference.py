@@ -60,13 +60,18 @@ def load_jobs(jobs_fields, size):
 def earliest_fit(steps, procs, length):
     """First instant of a step list [[time, free processors], ...] (the last step lasts
     for ever) from which `procs` processors stay free for `length` ms."""
+    n = len(steps)
     k = 0
-    while k < len(steps):
-        start = steps[k][0]
-        m = k
-        while m < len(steps) and steps[m][0] < start + length and steps[m][1] >= procs:
+    while k < n:
+        start, free = steps[k]
+        if free < procs:
+            k += 1
+            continue
+        end = start + length
+        m = k + 1
+        while m < n and steps[m][0] < end and steps[m][1] >= procs:
             m += 1
-        if m == len(steps) or steps[m][0] >= start + length:
+        if m == n or steps[m][0] >= end:
             return start
         k = m + 1  # step m has too few: no start at or before it fits
     raise AssertionError("a job that fits the machine always fits after the last step")
