@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -746,14 +747,18 @@ Status runLocal(const SweepManifest& m, const std::string& dir, const std::strin
   std::string manifest = absolute(dir + "/manifest.json");
   std::map<pid_t, size_t> running;
   std::vector<std::string> failed;
-  size_t next = 0;
+  size_t next = 0, done = 0;
   auto reap = [&]() {
     int status = 0;
     pid_t pid = waitpid(-1, &status, 0);
     if (pid < 0) return;
     auto it = running.find(pid);
     if (it == running.end()) return;  // not one of ours
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed.push_back(m.points[it->second].id);
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok) failed.push_back(m.points[it->second].id);
+    ++done;
+    std::cerr << m.points[it->second].id << (ok ? " done" : " FAILED") << " (" << done << "/"
+              << m.points.size() << ")\n";
     running.erase(it);
   };
   while (next < m.points.size() || !running.empty()) {
