@@ -86,9 +86,9 @@ std::string percentEncode(std::string_view s) {
 // Talks to the server for one subcommand and prints the outcome.
 class ApiCall {
  public:
-  ApiCall(const ClientConfig& config, std::chrono::milliseconds timeout, bool json_output,
+  ApiCall(const ClientConfig& config, HttpClientOptions options, bool json_output,
           std::ostream& out, std::ostream& err)
-      : client_(config.server, HttpClientOptions{timeout, config.token}),
+      : client_(config.server, std::move(options)),
         has_token_(!config.token.empty()),
         token_source_(config.token_source),
         json_(json_output),
@@ -102,6 +102,11 @@ class ApiCall {
     if (!r.ok()) {
       err_ << "aifed: " << r.status().message() << "\n";
       if (r.status().code() == StatusCode::kInvalidArgument) return kExitUsage;
+      if (r.status().code() == StatusCode::kUnauthenticated) {  // the server's certificate
+        err_ << "aifed: the coordinator prints its certificate's fingerprint at start; pass "
+                "it with --fingerprint (or AIFED_FINGERPRINT), or its CA with --ca-file.\n";
+        return kExitUnavailable;
+      }
       err_ << "aifed: is the coordinator running? Set the server with --server URL or "
               "AIFED_SERVER.\n";
       return kExitUnavailable;
@@ -396,6 +401,15 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   app.add_option("--token", flags.token, "API token (else AIFED_TOKEN or the config file)");
   app.add_option("--token-file", flags.token_file,
                  "file holding the API token (else AIFED_TOKEN_FILE or the config file)");
+  app.add_option("--fingerprint", flags.fingerprint,
+                 "SHA-256 fingerprint of the coordinator's certificate (AB:CD:...), pinned "
+                 "(else AIFED_FINGERPRINT or the config file)");
+  app.add_option("--ca-file", flags.ca_file,
+                 "PEM file of the CA that issued the coordinator's certificate (else "
+                 "AIFED_CA_FILE or the config file)");
+  HttpClientOptions client_options;
+  app.add_flag("--insecure", client_options.insecure,
+               "do not check the coordinator's certificate (experiments only)");
   app.add_flag("--json", json_output, "print the server's JSON as it is");
   app.add_option("--timeout", timeout_s, "seconds to wait for the server")
       ->check(CLI::PositiveNumber)
@@ -545,8 +559,11 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     err << "aifed: " << config.status().message() << "\n";
     return kExitUsage;
   }
-  ApiCall api(*config, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)),
-              json_output, out, err);
+  client_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  client_options.bearer_token = config->token;
+  client_options.fingerprint = config->fingerprint;
+  client_options.ca_file = config->ca_file;
+  ApiCall api(*config, client_options, json_output, out, err);
   if (submit->parsed()) {
     Result<json::object> body = buildSubmitBody(so);
     if (!body.ok()) {

@@ -66,14 +66,22 @@ Result<ClientSettings> loadConfigFile(const std::string& path, const EnvLookup& 
   ClientSettings s;
   for (auto&& [key, node] : root) {
     std::string k(key.str());
-    if (k != "server" && k != "token" && k != "token_file") {
-      return invalidArgument(
-          path + ": unknown key \"" + k + "\" (known: server, token, token_file)", k);
+    if (k != "server" && k != "token" && k != "token_file" && k != "fingerprint" &&
+        k != "ca_file") {
+      return invalidArgument(path + ": unknown key \"" + k +
+                                 "\" (known: server, token, token_file, fingerprint, ca_file)",
+                             k);
     }
     std::optional<std::string> v = node.value<std::string>();
     if (!v) return invalidArgument(path + ": " + k + ": must be a string", k);
     if (k == "server") s.server = *v;
     if (k == "token") s.token = *v;
+    if (k == "fingerprint") s.fingerprint = *v;
+    if (k == "ca_file") {
+      std::string f = expandHome(*v, env);
+      if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
+      s.ca_file = f;
+    }
     if (k == "token_file") {
       std::string f = expandHome(*v, env);
       if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
@@ -88,6 +96,8 @@ Result<ClientConfig> resolveClientConfig(const ClientSettings& flags, const EnvL
   from_env.server = env("AIFED_SERVER");
   from_env.token = env("AIFED_TOKEN");
   from_env.token_file = env("AIFED_TOKEN_FILE");
+  from_env.fingerprint = env("AIFED_FINGERPRINT");
+  from_env.ca_file = env("AIFED_CA_FILE");
 
   ClientConfig out;
   ClientSettings from_file;
@@ -118,6 +128,18 @@ Result<ClientConfig> resolveClientConfig(const ClientSettings& flags, const EnvL
   for (const Source& src : sources) {
     if (src.settings->server) {
       out.server = *src.settings->server;
+      break;
+    }
+  }
+  for (const Source& src : sources) {
+    if (src.settings->fingerprint) {
+      out.fingerprint = *src.settings->fingerprint;
+      break;
+    }
+  }
+  for (const Source& src : sources) {
+    if (src.settings->ca_file) {
+      out.ca_file = expandHome(*src.settings->ca_file, env);
       break;
     }
   }

@@ -216,6 +216,7 @@ Status LocalFederation::startCoordinator(Duration timeout) {
         boost::json::object o = boost::json::parse(*text).as_object();
         zmq_endpoint_ = std::string(o.at("zmq_endpoint").as_string());
         http_port_ = static_cast<uint16_t>(o.at("http_port").to_number<int64_t>());
+        tls_fingerprint_ = std::string(o.at("tls_fingerprint").as_string());
         Result<std::string> token = readFile(options_.state_dir + "/db/admin.token");
         if (!token.ok()) return token.status();
         admin_token_ = token->substr(0, token->find_first_of("\r\n"));
@@ -227,6 +228,18 @@ Status LocalFederation::startCoordinator(Duration timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return unavailable("the coordinator did not become ready in time; see " + logPath("coordinator"));
+}
+
+std::string LocalFederation::baseUrl() const {
+  return "https://127.0.0.1:" + std::to_string(http_port_);
+}
+
+HttpClientOptions LocalFederation::clientOptions() const {
+  HttpClientOptions o;
+  o.timeout = std::chrono::seconds(10);
+  o.fingerprint = tls_fingerprint_;
+  o.bearer_token = admin_token_;
+  return o;
 }
 
 Status LocalFederation::startAgent(const std::string& site) {

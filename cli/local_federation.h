@@ -8,7 +8,7 @@
 //   auto fed = LocalFederation::prepare(o);        // keys (first run), configs
 //   (*fed)->startCoordinator();                    // picks free ports, waits until ready
 //   for (auto& site : (*fed)->sites()) (*fed)->startAgent(site);
-//   ... HTTP on (*fed)->httpPort() ...
+//   HttpClient client((*fed)->baseUrl(), (*fed)->clientOptions());   // HTTPS, pinned
 //   (*fed)->stopAll();                             // SIGTERM, then SIGKILL after a grace
 #pragma once
 
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/http_client.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
 
@@ -71,6 +72,13 @@ class LocalFederation {
   // The coordinator's bootstrap admin token (db/admin.token), read once it is ready.
   const std::string& adminToken() const { return admin_token_; }
   const std::string& zmqEndpoint() const { return zmq_endpoint_; }
+  // "https://127.0.0.1:PORT", once the coordinator has started.
+  std::string baseUrl() const;
+  // The coordinator's certificate fingerprint from its ready file ("AB:CD:...").
+  const std::string& tlsFingerprint() const { return tls_fingerprint_; }
+  // What a client of this federation needs: the fingerprint pinned, the admin token,
+  // a 10 s timeout.
+  HttpClientOptions clientOptions() const;
 
  private:
   explicit LocalFederation(LocalFederationOptions options) : options_(std::move(options)) {}
@@ -82,6 +90,7 @@ class LocalFederation {
   std::map<std::string, pid_t> processes_;  // "coordinator" or a site id
   uint16_t http_port_ = 0;
   std::string zmq_endpoint_;
+  std::string tls_fingerprint_;
   std::string admin_token_;
 };
 

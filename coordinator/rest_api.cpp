@@ -303,7 +303,11 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
 
   // Route bodies.
   HttpResponse login(const HttpRequest& req);
-  HttpResponse submit(const HttpRequest& req, const Principal& who, Change& c);
+  // POST /api/v1/jobs, answered once the job is durable.
+  void submit(const HttpRequest& req, api::Reply reply);
+  // Checks and queues the job into c.fx (c.audit.target: its id); a refusal otherwise.
+  std::optional<HttpResponse> prepareSubmit(const HttpRequest& req, const Principal& who,
+                                            Change& c);
   HttpResponse listJobs(const HttpRequest& req, const Principal& who);
   HttpResponse cancel(const std::string& id, const Principal& who, Change& c);
   HttpResponse drain(const HttpRequest& req, const std::string& id, bool drained,
@@ -448,7 +452,8 @@ HttpResponse RestApi::login(const HttpRequest& req) {
   return r;
 }
 
-HttpResponse RestApi::submit(const HttpRequest& req, const Principal& who, Change& c) {
+std::optional<HttpResponse> RestApi::prepareSubmit(const HttpRequest& req, const Principal& who,
+                                                   Change& c) {
   // A role that may never submit is refused before its body is looked at.
   if (who.role != api::Role::kAdmin && who.role != api::Role::kSubmitter) {
     return api::errorResponse(api::authorize(who, Action::kJobSubmit, Resource::none()));
@@ -463,15 +468,40 @@ HttpResponse RestApi::submit(const HttpRequest& req, const Principal& who, Chang
       !s.ok()) {
     return api::errorResponse(s);
   }
-  Time now = svc_.now();
-  Result<broker::JobRecord> job = svc_.broker().submit(*spec, now, c.fx);
+  Result<broker::JobRecord> job = svc_.broker().submit(*spec, svc_.now(), c.fx);
   if (!job.ok()) return api::errorResponse(job.status());
   c.audit.target = job->id;
   c.audit.detail = "project " + spec->project;
-  // Place at once so the answer already says where the job went.
-  svc_.broker().tick(now, c.fx);
-  const broker::JobRecord* placed = svc_.broker().findJob(job->id);
-  return api::jsonResponse(201, jobJson(*placed, svc_.broker().lastDecision(job->id)));
+  return std::nullopt;
+}
+
+void RestApi::submit(const HttpRequest& req, api::Reply reply) {
+  Change c;
+  c.audit = auditRow(req, "job.submit");
+  Result<Principal> who = authenticate(req);
+  if (!who.ok()) {
+    c.audit.actor = api::Authenticator::claimedTokenId(req);
+    c.audit.detail = who.status().message();
+    return reply(finish(c, unauthenticated(who.status())));
+  }
+  c.audit.actor = who->token_id;
+  c.audit.actor_name = who->name;
+  c.audit.role = api::roleName(who->role);
+  if (Status s = api::checkCsrf(*who, req); !s.ok()) return reply(finish(c, api::errorResponse(s)));
+  if (std::optional<HttpResponse> refusal = prepareSubmit(req, *who, c)) {
+    return reply(finish(c, std::move(*refusal)));
+  }
+  // The job and its audit row are durable together; the commit's placement tick places
+  // the job, so the answer already says where it went. Submissions arriving meanwhile
+  // share the transaction (group commit).
+  c.audit.outcome = "ok";
+  std::string id = c.audit.target;
+  c.fx.audit.push_back(std::move(c.audit));
+  svc_.commitAsync(std::move(c.fx), [self = shared_from_this(), id, reply](Status s) {
+    if (!s.ok()) return reply(api::errorResponse(s));
+    const broker::JobRecord* placed = self->svc_.broker().findJob(id);
+    reply(api::jsonResponse(201, jobJson(*placed, self->svc_.broker().lastDecision(id))));
+  });
 }
 
 HttpResponse RestApi::listJobs(const HttpRequest& req, const Principal& who) {
@@ -767,10 +797,11 @@ void RestApi::addRoutes(api::Router& router) {
          });
 
   // --- Jobs ---
-  change(router, "POST", "/api/v1/jobs", "job.submit",
-         [this](const HttpRequest& req, const PathParams&, const Principal& who, Change& c) {
-           return submit(req, who, c);
-         });
+  router.addAsync(
+      "POST", "/api/v1/jobs",
+      [self = shared_from_this()](const HttpRequest& req, const PathParams&, api::Reply reply) {
+        self->submit(req, std::move(reply));
+      });
   read(router, "GET", "/api/v1/jobs",
        [this](const HttpRequest& req, const PathParams&, const Principal& who) {
          return listJobs(req, who);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/http_client.h"
+#include "tests/api/test_tls.h"
 #include "tests/coordinator/rest_fixture.h"
 
 namespace aifed::coordinator {
@@ -486,16 +487,22 @@ TEST(RestServerTest, OversizedAndMalformedRequestsAreRefusedAndTheServerStaysUp)
     void TestBody() override {}
   } bench;
   boost::asio::io_context io;
-  api::HttpServer server(
-      io, [&](const api::HttpRequest& r) { return bench.router_.route(r); },
-      api::HttpServerOptions{.body_limit = 64 * 1024, .read_timeout = std::chrono::seconds(5)});
+  api::HttpServerOptions options = testing::tlsServerOptions();
+  options.body_limit = 64 * 1024;
+  options.read_timeout = std::chrono::seconds(5);
+  api::HttpServer server(io,
+                         api::HttpServer::AsyncHandler([&](api::HttpRequest r, api::Reply reply) {
+                           bench.router_.dispatch(r, std::move(reply));
+                         }),
+                         options);
   Result<uint16_t> port = server.listen("127.0.0.1", 0);
   ASSERT_TRUE(port.ok());
   std::thread loop([&] { io.run(); });
   {
-    cli::HttpClient client(
-        "http://127.0.0.1:" + std::to_string(*port),
-        cli::HttpClientOptions{std::chrono::seconds(10), bench.tokens_["admin"]});
+    std::string url = "https://127.0.0.1:" + std::to_string(*port);
+    cli::HttpClientOptions admin = testing::pinnedClient(std::chrono::seconds(10));
+    admin.bearer_token = bench.tokens_["admin"];
+    cli::HttpClient client(url, admin);
     std::string huge =
         R"({"nodes":1,"walltime_s":60,"name":")" + std::string(100 * 1024, 'x') + "\"}";
     Result<cli::HttpResult> big = client.request("POST", "/api/v1/jobs", huge);
@@ -513,8 +520,7 @@ TEST(RestServerTest, OversizedAndMalformedRequestsAreRefusedAndTheServerStaysUp)
     Result<cli::HttpResult> fine = client.request("GET", "/api/v1/federation", "");
     ASSERT_TRUE(fine.ok());
     EXPECT_EQ(fine->status, 200);
-    cli::HttpClient anonymous("http://127.0.0.1:" + std::to_string(*port),
-                              std::chrono::seconds(10));
+    cli::HttpClient anonymous(url, testing::pinnedClient(std::chrono::seconds(10)));
     Result<cli::HttpResult> none = anonymous.request("GET", "/api/v1/sites", "");
     ASSERT_TRUE(none.ok());
     EXPECT_EQ(none->status, 401);
