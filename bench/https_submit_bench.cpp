@@ -68,11 +68,13 @@ struct Stats {
 class Submitter : public std::enable_shared_from_this<Submitter> {
  public:
   Submitter(asio::io_context& io, ssl::context& tls, tcp::endpoint ep, std::string body,
-            Stats& stats, Clock::time_point measure_from, Clock::time_point until)
+            const std::string& token, Stats& stats, Clock::time_point measure_from,
+            Clock::time_point until)
       : stream_(io, tls), ep_(ep), stats_(stats), measure_from_(measure_from), until_(until) {
     req_ = {http::verb::post, "/api/v1/jobs", 11};
     req_.set(http::field::host, "127.0.0.1");
     req_.set(http::field::content_type, "application/json");
+    req_.set(http::field::authorization, "Bearer " + token);
     req_.keep_alive(true);
     req_.body() = std::move(body);
     req_.prepare_payload();
@@ -231,7 +233,8 @@ int main(int argc, char** argv) {
   auto measure_from = start + std::chrono::milliseconds(static_cast<int64_t>(warmup_s * 1000));
   auto until = measure_from + std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
   for (int i = 0; i < connections; ++i) {
-    std::make_shared<Submitter>(io, tls, ep, body, stats, measure_from, until)->start();
+    std::make_shared<Submitter>(io, tls, ep, body, fed.adminToken(), stats, measure_from, until)
+        ->start();
   }
   double client_cpu0 = 0;
   {

@@ -407,8 +407,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   app.add_option("--ca-file", flags.ca_file,
                  "PEM file of the CA that issued the coordinator's certificate (else "
                  "AIFED_CA_FILE or the config file)");
-  bool insecure = false;
-  app.add_flag("--insecure", insecure,
+  HttpClientOptions client_options;
+  app.add_flag("--insecure", client_options.insecure,
                "do not check the coordinator's certificate (experiments only)");
   app.add_flag("--json", json_output, "print the server's JSON as it is");
   app.add_option("--timeout", timeout_s, "seconds to wait for the server")
@@ -559,13 +559,11 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     err << "aifed: " << config.status().message() << "\n";
     return kExitUsage;
   }
-  HttpClientOptions client_options;
   client_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   client_options.bearer_token = config->token;
   client_options.fingerprint = config->fingerprint;
   client_options.ca_file = config->ca_file;
-  client_options.insecure = insecure;
-  ApiCall api(*config, std::move(client_options), json_output, out, err);
+  ApiCall api(*config, client_options, json_output, out, err);
   if (submit->parsed()) {
     Result<json::object> body = buildSubmitBody(so);
     if (!body.ok()) {

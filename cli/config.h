@@ -1,10 +1,10 @@
 // Where `aifed` finds its coordinator and its token: flags, then the environment, then
 // a TOML config file (docs/cli.md, "Configuration").
 //
-//   --server URL       AIFED_SERVER   server = "http://host:port"
+//   --server URL       AIFED_SERVER   server = "https://host:port"
 //   --token TOKEN      AIFED_TOKEN    token = "aifed_..."
 //   --token-file PATH  AIFED_TOKEN_FILE  token_file = "~/.config/aifed/token"
-//   --fingerprint FP   AIFED_FINGERPRINT fingerprint = "AB:CD:..." (pins the certificate)
+//   --fingerprint FP   AIFED_FINGERPRINT fingerprint = "AB:CD:..."
 //   --ca-file PATH     AIFED_CA_FILE     ca_file = "/etc/aifed/ca.pem"
 //
 // The file is $AIFED_CONFIG when set (it must then exist), else
@@ -12,7 +12,7 @@
 // For each setting the first source that gives it wins: flag > environment > file. A
 // token and a token file from the same source are a usage error.
 //
-//   ClientSettings flags;  flags.server = "https://127.0.0.1:7780";
+//   ClientSettings flags;  flags.server = "http://127.0.0.1:7780";
 //   Result<ClientConfig> c = resolveClientConfig(flags, [](auto name) { return getenv...; });
 #pragma once
 
@@ -31,8 +31,8 @@ struct ClientSettings {
   std::optional<std::string> server;
   std::optional<std::string> token;
   std::optional<std::string> token_file;
-  std::optional<std::string> fingerprint;  // SHA-256 of the server's certificate
-  std::optional<std::string> ca_file;      // PEM CA bundle that issued it
+  std::optional<std::string> fingerprint;  // of the coordinator's TLS certificate
+  std::optional<std::string> ca_file;
 };
 
 struct ClientConfig {
@@ -40,8 +40,8 @@ struct ClientConfig {
   std::string token;         // "" when no source gave one
   std::string token_source;  // "--token", "AIFED_TOKEN", "config file /x", ... for messages
   std::string config_file;   // the file that was read, "" when none
-  std::string fingerprint;   // "" when no source gave one
-  std::string ca_file;       // "" when no source gave one
+  std::string fingerprint;   // "" when none: then the CA file, else the system store
+  std::string ca_file;
 };
 
 // Reads an environment variable: unset is nullopt.

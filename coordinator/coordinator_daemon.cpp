@@ -40,8 +40,6 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
-// Audit rows of refused requests waiting for the next commit, at most.
-constexpr size_t kMaxPendingAudit = 1024;
 
 // Appends `from` to `into` (the later version of a record comes later).
 void appendEffects(broker::Effects& into, broker::Effects& from) {
@@ -214,7 +212,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void stop() override {
     asio::post(io_, [this] {
-      broker::Effects last;  // flushes audit rows still waiting for a commit
+      broker::Effects last;  // audit rows still waiting are written before the end
+      std::swap(last.audit, pending_.fx.audit);
       (void)commit(last);
       stopping_ = true;
       http_.stop();
@@ -233,9 +232,6 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock_.now(); }
   Status commit(broker::Effects& fx) override {
-    // Audit rows of refused requests ride with this batch.
-    for (broker::AuditRecord& a : pending_audit_) fx.audit.push_back(std::move(a));
-    pending_audit_.clear();
     if (fx.empty()) return Status::Ok();
     // Synchronous: whatever waits (or is being written) goes first, in one transaction
     // with `fx`, on this thread; the writer thread is idle meanwhile.
@@ -262,12 +258,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     return store_->audit(query);
   }
   void recordAudit(broker::AuditRecord row) override {
-    pending_audit_.push_back(std::move(row));
-    // The timer commits within a second; a flood of refusals is written at once.
-    if (pending_audit_.size() >= kMaxPendingAudit) {
-      broker::Effects fx;
-      (void)commit(fx);
-    }
+    // Group-committed like submissions: refusals arriving while a batch is written share
+    // the next transaction.
+    pending_.fx.audit.push_back(std::move(row));
+    if (!in_flight_) startBatch();
   }
   Result<std::vector<broker::PolicyChange>> policyChanges() override {
     return store_->policyChanges();
@@ -493,7 +487,6 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::steady_timer timer_;
   Time timer_deadline_{};
   api::Authenticator auth_{clock_};
-  std::vector<broker::AuditRecord> pending_audit_;  // see recordAudit()
   api::Router router_;
   api::HttpServer http_;
   CommitBatch pending_;
@@ -537,15 +530,15 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   }
   c.http_port = static_cast<uint16_t>(port);
   c.log_level = root["log_level"].value_or(c.log_level);
+  c.admin_token_file = resolve(base, root["admin_token_file"].value_or(std::string()));
+  if (c.admin_token_file.empty()) {
+    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
+  }
   c.tls_cert = resolve(base, root["tls_cert"].value_or(std::string()));
   c.tls_key = resolve(base, root["tls_key"].value_or(std::string()));
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return invalidArgument(path + ": tls_cert and tls_key go together: set both or neither",
                            c.tls_cert.empty() ? "tls_cert" : "tls_key");
-  }
-  c.admin_token_file = resolve(base, root["admin_token_file"].value_or(std::string()));
-  if (c.admin_token_file.empty()) {
-    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
   }
   if (const toml::table* l = root["liveness"].as_table()) {
     auto ms = [&](const char* key, Duration& out) -> Status {

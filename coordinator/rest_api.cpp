@@ -288,10 +288,6 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
     broker::Effects fx;
     broker::AuditRecord audit;
     std::optional<std::string> outcome;
-    // Builds the answer once the change is durable (a submission answers with where the
-    // job went, and the group commit's placement tick decides that); else the handler's
-    // answer stands.
-    std::function<HttpResponse()> after_commit;
   };
   using ReadHandler =
       std::function<HttpResponse(const HttpRequest&, const PathParams&, const Principal&)>;
@@ -302,13 +298,16 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
   void change(api::Router& router, std::string method, std::string pattern, std::string action,
               ChangeHandler handler);
   Result<Principal> authenticate(const HttpRequest& req);
-  // Audits the request and answers it, once its effects are durable when it has any.
-  void finish(Change& c, HttpResponse r, const api::Reply& reply);
+  HttpResponse finish(Change& c, HttpResponse r);
   broker::AuditRecord auditRow(const HttpRequest& req, const std::string& action);
 
   // Route bodies.
   HttpResponse login(const HttpRequest& req);
-  HttpResponse submit(const HttpRequest& req, const Principal& who, Change& c);
+  // POST /api/v1/jobs, answered once the job is durable.
+  void submit(const HttpRequest& req, api::Reply reply);
+  // Checks and queues the job into c.fx (c.audit.target: its id); a refusal otherwise.
+  std::optional<HttpResponse> prepareSubmit(const HttpRequest& req, const Principal& who,
+                                            Change& c);
   HttpResponse listJobs(const HttpRequest& req, const Principal& who);
   HttpResponse cancel(const std::string& id, const Principal& who, Change& c);
   HttpResponse drain(const HttpRequest& req, const std::string& id, bool drained,
@@ -348,7 +347,7 @@ Result<Principal> RestApi::authenticate(const HttpRequest& req) {
   return who;
 }
 
-void RestApi::finish(Change& c, HttpResponse r, const api::Reply& reply) {
+HttpResponse RestApi::finish(Change& c, HttpResponse r) {
   broker::AuditRecord& a = c.audit;
   if (c.outcome) {
     a.outcome = *c.outcome;
@@ -364,15 +363,11 @@ void RestApi::finish(Change& c, HttpResponse r, const api::Reply& reply) {
                  !c.fx.policy_changes.empty() || !c.fx.messages.empty();
   if (!changed) {
     svc_.recordAudit(std::move(a));
-    return reply(std::move(r));
+    return r;
   }
   c.fx.audit.push_back(std::move(a));
-  // Group commit: concurrent changes share one SQLite transaction (docs/persistence.md).
-  svc_.commitAsync(std::move(c.fx),
-                   [reply, r = std::move(r), after = std::move(c.after_commit)](Status s) mutable {
-                     if (!s.ok()) return reply(api::errorResponse(s));
-                     reply(after ? after() : std::move(r));
-                   });
+  if (Status s = svc_.commit(c.fx); !s.ok()) return api::errorResponse(s);
+  return r;
 }
 
 void RestApi::read(api::Router& router, std::string method, std::string pattern,
@@ -388,27 +383,26 @@ void RestApi::read(api::Router& router, std::string method, std::string pattern,
 
 void RestApi::change(api::Router& router, std::string method, std::string pattern,
                      std::string action, ChangeHandler handler) {
-  router.addAsync(
-      std::move(method), std::move(pattern),
-      [self = shared_from_this(), action = std::move(action), handler = std::move(handler)](
-          const HttpRequest& req, const PathParams& p, api::Reply reply) {
-        Change c;
-        c.audit = self->auditRow(req, action);
-        Result<Principal> who = self->authenticate(req);
-        if (!who.ok()) {
-          c.audit.actor = api::Authenticator::claimedTokenId(req);
-          c.audit.detail = who.status().message();
-          return self->finish(c, unauthenticated(who.status()), reply);
-        }
-        c.audit.actor = who->token_id;
-        c.audit.actor_name = who->name;
-        c.audit.role = api::roleName(who->role);
-        if (Status s = api::checkCsrf(*who, req); !s.ok()) {
-          return self->finish(c, api::errorResponse(s), reply);
-        }
-        HttpResponse r = handler(req, p, *who, c);
-        self->finish(c, std::move(r), reply);
-      });
+  router.add(std::move(method), std::move(pattern),
+             [self = shared_from_this(), action = std::move(action), handler = std::move(handler)](
+                 const HttpRequest& req, const PathParams& p) {
+               Change c;
+               c.audit = self->auditRow(req, action);
+               Result<Principal> who = self->authenticate(req);
+               if (!who.ok()) {
+                 c.audit.actor = api::Authenticator::claimedTokenId(req);
+                 c.audit.detail = who.status().message();
+                 return self->finish(c, unauthenticated(who.status()));
+               }
+               c.audit.actor = who->token_id;
+               c.audit.actor_name = who->name;
+               c.audit.role = api::roleName(who->role);
+               if (Status s = api::checkCsrf(*who, req); !s.ok()) {
+                 return self->finish(c, api::errorResponse(s));
+               }
+               HttpResponse r = handler(req, p, *who, c);
+               return self->finish(c, std::move(r));
+             });
 }
 
 const broker::JobRecord* RestApi::visibleJob(const std::string& id, const Principal& who) const {
@@ -458,7 +452,8 @@ HttpResponse RestApi::login(const HttpRequest& req) {
   return r;
 }
 
-HttpResponse RestApi::submit(const HttpRequest& req, const Principal& who, Change& c) {
+std::optional<HttpResponse> RestApi::prepareSubmit(const HttpRequest& req, const Principal& who,
+                                                   Change& c) {
   // A role that may never submit is refused before its body is looked at.
   if (who.role != api::Role::kAdmin && who.role != api::Role::kSubmitter) {
     return api::errorResponse(api::authorize(who, Action::kJobSubmit, Resource::none()));
@@ -473,19 +468,40 @@ HttpResponse RestApi::submit(const HttpRequest& req, const Principal& who, Chang
       !s.ok()) {
     return api::errorResponse(s);
   }
-  Time now = svc_.now();
-  Result<broker::JobRecord> job = svc_.broker().submit(*spec, now, c.fx);
+  Result<broker::JobRecord> job = svc_.broker().submit(*spec, svc_.now(), c.fx);
   if (!job.ok()) return api::errorResponse(job.status());
   c.audit.target = job->id;
   c.audit.detail = "project " + spec->project;
-  // The group commit's placement tick places the job before the batch is written, so the
-  // answer, built once it is durable, already says where the job went.
-  c.after_commit = [this, id = job->id] {
-    const broker::JobRecord* placed = svc_.broker().findJob(id);
-    if (!placed) return api::errorResponse(notFound("no job \"" + id + "\""));
-    return api::jsonResponse(201, jobJson(*placed, svc_.broker().lastDecision(id)));
-  };
-  return api::jsonResponse(201, json::object{{"id", job->id}});
+  return std::nullopt;
+}
+
+void RestApi::submit(const HttpRequest& req, api::Reply reply) {
+  Change c;
+  c.audit = auditRow(req, "job.submit");
+  Result<Principal> who = authenticate(req);
+  if (!who.ok()) {
+    c.audit.actor = api::Authenticator::claimedTokenId(req);
+    c.audit.detail = who.status().message();
+    return reply(finish(c, unauthenticated(who.status())));
+  }
+  c.audit.actor = who->token_id;
+  c.audit.actor_name = who->name;
+  c.audit.role = api::roleName(who->role);
+  if (Status s = api::checkCsrf(*who, req); !s.ok()) return reply(finish(c, api::errorResponse(s)));
+  if (std::optional<HttpResponse> refusal = prepareSubmit(req, *who, c)) {
+    return reply(finish(c, std::move(*refusal)));
+  }
+  // The job and its audit row are durable together; the commit's placement tick places
+  // the job, so the answer already says where it went. Submissions arriving meanwhile
+  // share the transaction (group commit).
+  c.audit.outcome = "ok";
+  std::string id = c.audit.target;
+  c.fx.audit.push_back(std::move(c.audit));
+  svc_.commitAsync(std::move(c.fx), [self = shared_from_this(), id, reply](Status s) {
+    if (!s.ok()) return reply(api::errorResponse(s));
+    const broker::JobRecord* placed = self->svc_.broker().findJob(id);
+    reply(api::jsonResponse(201, jobJson(*placed, self->svc_.broker().lastDecision(id))));
+  });
 }
 
 HttpResponse RestApi::listJobs(const HttpRequest& req, const Principal& who) {
@@ -781,10 +797,11 @@ void RestApi::addRoutes(api::Router& router) {
          });
 
   // --- Jobs ---
-  change(router, "POST", "/api/v1/jobs", "job.submit",
-         [this](const HttpRequest& req, const PathParams&, const Principal& who, Change& c) {
-           return submit(req, who, c);
-         });
+  router.addAsync(
+      "POST", "/api/v1/jobs",
+      [self = shared_from_this()](const HttpRequest& req, const PathParams&, api::Reply reply) {
+        self->submit(req, std::move(reply));
+      });
   read(router, "GET", "/api/v1/jobs",
        [this](const HttpRequest& req, const PathParams&, const Principal& who) {
          return listJobs(req, who);

@@ -43,7 +43,7 @@ TEST(ClientConfigTest, DefaultsWithNothingSet) {
   TestDir dir;
   Result<ClientConfig> c = resolveClientConfig({}, envOf({{"HOME", dir.file("home")}}));
   ASSERT_TRUE(c.ok()) << c.status().toString();
-  EXPECT_EQ(c->server, kDefaultServer);
+  EXPECT_EQ(c->server, "https://127.0.0.1:7780");
   EXPECT_EQ(c->token, "");
   EXPECT_EQ(c->config_file, "");
 }
@@ -51,29 +51,40 @@ TEST(ClientConfigTest, DefaultsWithNothingSet) {
 TEST(ClientConfigTest, FlagBeatsEnvironmentBeatsFile) {
   TestDir dir;
   write(dir.file("home/.config/aifed/config.toml"),
-        "server = \"http://file:1\"\ntoken = \"file-token\"\n");
+        "server = \"https://file:1\"\ntoken = \"file-token\"\n");
   auto env = [&](std::map<std::string, std::string> extra) {
     extra["HOME"] = dir.file("home");
     return envOf(extra);
   };
   Result<ClientConfig> c = resolveClientConfig({}, env({}));
   ASSERT_TRUE(c.ok()) << c.status().toString();
-  EXPECT_EQ(c->server, "http://file:1");
+  EXPECT_EQ(c->server, "https://file:1");
   EXPECT_EQ(c->token, "file-token");
   EXPECT_THAT(c->token_source, HasSubstr("config file"));
 
-  c = resolveClientConfig({}, env({{"AIFED_SERVER", "http://env:2"}, {"AIFED_TOKEN", "env-t"}}));
-  EXPECT_EQ(c->server, "http://env:2");
+  c = resolveClientConfig({}, env({{"AIFED_SERVER", "https://env:2"}, {"AIFED_TOKEN", "env-t"}}));
+  EXPECT_EQ(c->server, "https://env:2");
   EXPECT_EQ(c->token, "env-t");
   EXPECT_EQ(c->token_source, "AIFED_TOKEN");
 
   ClientSettings flags;
-  flags.server = "http://flag:3";
+  flags.server = "https://flag:3";
   flags.token = "flag-t";
-  c = resolveClientConfig(flags, env({{"AIFED_SERVER", "http://env:2"}, {"AIFED_TOKEN", "env-t"}}));
-  EXPECT_EQ(c->server, "http://flag:3");
+  c = resolveClientConfig(flags,
+                          env({{"AIFED_SERVER", "https://env:2"}, {"AIFED_TOKEN", "env-t"}}));
+  EXPECT_EQ(c->server, "https://flag:3");
   EXPECT_EQ(c->token, "flag-t");
   EXPECT_EQ(c->token_source, "--token");
+
+  // The TLS settings follow the same order; a config file's ca_file is relative to it.
+  write(dir.file("home/.config/aifed/config.toml"),
+        "fingerprint = \"AA:BB\"\nca_file = \"ca.pem\"\n");
+  c = resolveClientConfig({}, env({}));
+  ASSERT_TRUE(c.ok()) << c.status().toString();
+  EXPECT_EQ(c->fingerprint, "AA:BB");
+  EXPECT_EQ(c->ca_file, dir.file("home/.config/aifed/ca.pem"));
+  c = resolveClientConfig({}, env({{"AIFED_FINGERPRINT", "CC:DD"}}));
+  EXPECT_EQ(c->fingerprint, "CC:DD");
 }
 
 TEST(ClientConfigTest, TokenFilesAreReadAndTrimmed) {
@@ -135,11 +146,13 @@ class CliAgainstApi : public coordinator::testing_support::RestBench {
     unsetenv("AIFED_TOKEN_FILE");
     unsetenv("AIFED_SERVER");
     unsetenv("AIFED_CA_FILE");
-    // Every CLI run below pins the test certificate, as a user would with the printed one.
-    setenv("AIFED_FINGERPRINT", testing::testTls().identity.fingerprint.c_str(), 1);
+    // Every run pins the test certificate, as a user would with the printed fingerprint.
+    setenv("AIFED_FINGERPRINT", aifed::testing::testTls().identity.fingerprint.c_str(), 1);
     server_ = std::make_unique<api::HttpServer>(
-        io_, [this](const api::HttpRequest& r) { return router_.route(r); },
-        testing::tlsServerOptions());
+        io_, api::HttpServer::AsyncHandler([this](api::HttpRequest r, api::Reply reply) {
+          router_.dispatch(r, std::move(reply));
+        }),
+        aifed::testing::tlsServerOptions());
     port_ = server_->listen("127.0.0.1", 0).value();
     thread_ = std::thread([this] { io_.run(); });
     bringUp("site-a", 16);

@@ -487,21 +487,22 @@ TEST(RestServerTest, OversizedAndMalformedRequestsAreRefusedAndTheServerStaysUp)
     void TestBody() override {}
   } bench;
   boost::asio::io_context io;
-  api::HttpServer server(
-      io, [&](const api::HttpRequest& r) { return bench.router_.route(r); },
-      [] {
-        api::HttpServerOptions o = testing::tlsServerOptions();
-        o.body_limit = 64 * 1024;
-        o.read_timeout = std::chrono::seconds(5);
-        return o;
-      }());
+  api::HttpServerOptions options = testing::tlsServerOptions();
+  options.body_limit = 64 * 1024;
+  options.read_timeout = std::chrono::seconds(5);
+  api::HttpServer server(io,
+                         api::HttpServer::AsyncHandler([&](api::HttpRequest r, api::Reply reply) {
+                           bench.router_.dispatch(r, std::move(reply));
+                         }),
+                         options);
   Result<uint16_t> port = server.listen("127.0.0.1", 0);
   ASSERT_TRUE(port.ok());
   std::thread loop([&] { io.run(); });
   {
-    cli::HttpClientOptions with_token = testing::pinnedClient(std::chrono::seconds(10));
-    with_token.bearer_token = bench.tokens_["admin"];
-    cli::HttpClient client("https://127.0.0.1:" + std::to_string(*port), with_token);
+    std::string url = "https://127.0.0.1:" + std::to_string(*port);
+    cli::HttpClientOptions admin = testing::pinnedClient(std::chrono::seconds(10));
+    admin.bearer_token = bench.tokens_["admin"];
+    cli::HttpClient client(url, admin);
     std::string huge =
         R"({"nodes":1,"walltime_s":60,"name":")" + std::string(100 * 1024, 'x') + "\"}";
     Result<cli::HttpResult> big = client.request("POST", "/api/v1/jobs", huge);
@@ -519,8 +520,7 @@ TEST(RestServerTest, OversizedAndMalformedRequestsAreRefusedAndTheServerStaysUp)
     Result<cli::HttpResult> fine = client.request("GET", "/api/v1/federation", "");
     ASSERT_TRUE(fine.ok());
     EXPECT_EQ(fine->status, 200);
-    cli::HttpClient anonymous("https://127.0.0.1:" + std::to_string(*port),
-                              testing::pinnedClient(std::chrono::seconds(10)));
+    cli::HttpClient anonymous(url, testing::pinnedClient(std::chrono::seconds(10)));
     Result<cli::HttpResult> none = anonymous.request("GET", "/api/v1/sites", "");
     ASSERT_TRUE(none.ok());
     EXPECT_EQ(none->status, 401);

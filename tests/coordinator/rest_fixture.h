@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -124,7 +125,14 @@ class RestBench : public ::testing::Test {
     return r;
   }
 
-  api::HttpResponse send(const api::HttpRequest& r) { return router_.route(r); }
+  // Through dispatch(), which also serves the asynchronous routes (job submission); the
+  // fake service answers them before dispatch() returns.
+  api::HttpResponse send(const api::HttpRequest& r) {
+    std::optional<api::HttpResponse> answer;
+    router_.dispatch(r, [&answer](api::HttpResponse resp) { answer = std::move(resp); });
+    EXPECT_TRUE(answer.has_value()) << r.method << " " << r.target << " got no answer";
+    return answer ? std::move(*answer) : api::HttpResponse{};
+  }
 
   // Sends as `who` ("" for no credentials) and expects `status`; returns the JSON body
   // (null when empty).
