@@ -94,7 +94,11 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
   o.state_dir = fs::absolute(o.state_dir).lexically_normal().string();
   o.bin_dir = fs::absolute(o.bin_dir).lexically_normal().string();
   if (o.fresh_state) {
-    for (const auto& entry : fs::directory_iterator(o.state_dir + "/db")) fs::remove(entry.path());
+    // Databases go; the coordinator's TLS certificate stays, like the keys, so a
+    // fingerprint pinned in an earlier run still holds.
+    for (const auto& entry : fs::directory_iterator(o.state_dir + "/db")) {
+      if (entry.path().filename() != "tls") fs::remove_all(entry.path(), ec);
+    }
   }
   std::unique_ptr<LocalFederation> lf(new LocalFederation(o));
   std::string keys = lf->keysDir();
@@ -235,6 +239,13 @@ HttpClientOptions LocalFederation::clientOptions() const {
   HttpClientOptions o;
   o.timeout = std::chrono::seconds(10);
   o.fingerprint = tls_fingerprint_;
+  // The admin token the coordinator writes on its first start (<database dir>/admin.token),
+  // once there is one.
+  if (Result<std::string> token = readFile(options_.state_dir + "/db/admin.token"); token.ok()) {
+    std::string t = *token;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    o.bearer_token = t;
+  }
   return o;
 }
 

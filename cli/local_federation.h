@@ -74,7 +74,8 @@ class LocalFederation {
   std::string baseUrl() const;
   // The coordinator's certificate fingerprint from its ready file ("AB:CD:...").
   const std::string& tlsFingerprint() const { return tls_fingerprint_; }
-  // What a client of this federation needs: the fingerprint pinned, a 10 s timeout.
+  // What a client of this federation needs: the fingerprint pinned, a 10 s timeout, and
+  // the coordinator's bootstrap admin token when it has written one.
   HttpClientOptions clientOptions() const;
 
  private:

@@ -218,7 +218,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                         {"errors_sent", errors_sent_},
                         {"wrong_site_refused", wrong_site_},
                         {"handshakes_accepted", zap_->stats().accepted},
-                        {"handshakes_refused", zap_->stats().refused}};
+                        {"handshakes_refused", zap_->stats().refused},
+                        // Group commit: transactions written, and REST submissions they
+                        // carried (submissions / transactions is the batch size).
+                        {"commits", commits_},
+                        {"committed_submissions", committed_submissions_}};
   }
 
  private:
@@ -239,6 +243,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     bool settled = false;
   };
 
+  // On the writer thread, or on the io thread while the writer is idle.
   Status persist(broker::Effects& fx) {
     if (!hasDurable(fx)) return Status::Ok();
     keepLatest(fx.jobs);
@@ -295,6 +300,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
     }
     bool sent = s.ok() && !batch.fx.messages.empty();
+    if (s.ok() && hasDurable(batch.fx)) {
+      ++commits_;
+      committed_submissions_ += batch.done.size();
+    }
     for (auto& done : batch.done) done(s);
     batch = CommitBatch{};
     if (sent) {
@@ -442,6 +451,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   uint16_t http_port_ = 0;
   bool stopping_ = false;
   uint64_t frames_in_ = 0, frames_out_ = 0, errors_sent_ = 0, wrong_site_ = 0;
+  uint64_t commits_ = 0, committed_submissions_ = 0;
 };
 
 }  // namespace
