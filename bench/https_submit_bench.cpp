@@ -252,9 +252,12 @@ int main(int argc, char** argv) {
                       client_cpu0;
 
   auto federation_now = client.request("GET", "/api/v1/federation", "");
-  int64_t jobs_total = 0;
+  int64_t jobs_total = 0, commits = 0, committed = 0;
   if (federation_now.ok() && federation_now->status == 200) {
-    jobs_total = json::parse(federation_now->body).at("jobs_total").to_number<int64_t>();
+    json::value f = json::parse(federation_now->body);
+    jobs_total = f.at("jobs_total").to_number<int64_t>();
+    commits = f.at("transport").at("commits").to_number<int64_t>();
+    committed = f.at("transport").at("committed_submissions").to_number<int64_t>();
   }
   double rate = static_cast<double>(stats.ok) / elapsed;
   double p50 = percentile(stats.latency_ms, 50), p99 = percentile(stats.latency_ms, 99);
@@ -265,10 +268,12 @@ int main(int argc, char** argv) {
       "connections=%d duration_s=%.1f agents=%s\n"
       "submissions=%llu refused=%llu failed=%llu jobs_in_coordinator=%lld\n"
       "submissions_per_s=%.0f latency_ms p50=%.2f p99=%.2f max=%.2f\n"
+      "transactions=%lld submissions_per_transaction=%.1f (whole run, warm-up included)\n"
       "client_cpu_s=%.1f (of %.1f s)\n",
       connections, elapsed, agents ? "yes" : "no", static_cast<unsigned long long>(stats.ok),
       static_cast<unsigned long long>(stats.refused), static_cast<unsigned long long>(stats.failed),
-      static_cast<long long>(jobs_total), rate, p50, p99, pmax, client_cpu,
+      static_cast<long long>(jobs_total), rate, p50, p99, pmax, static_cast<long long>(commits),
+      commits ? static_cast<double>(committed) / static_cast<double>(commits) : 0.0, client_cpu,
       std::chrono::duration<double>(Clock::now() - start).count());
   fed.stopAll();
   std::error_code ec;

@@ -94,7 +94,11 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
   o.state_dir = fs::absolute(o.state_dir).lexically_normal().string();
   o.bin_dir = fs::absolute(o.bin_dir).lexically_normal().string();
   if (o.fresh_state) {
-    for (const auto& entry : fs::directory_iterator(o.state_dir + "/db")) fs::remove(entry.path());
+    // Databases go; the coordinator's TLS certificate stays, like the keys, so a
+    // fingerprint pinned in an earlier run still holds.
+    for (const auto& entry : fs::directory_iterator(o.state_dir + "/db")) {
+      if (entry.path().filename() != "tls") fs::remove_all(entry.path(), ec);
+    }
   }
   std::unique_ptr<LocalFederation> lf(new LocalFederation(o));
   std::string keys = lf->keysDir();

@@ -272,7 +272,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                         {"errors_sent", errors_sent_},
                         {"wrong_site_refused", wrong_site_},
                         {"handshakes_accepted", zap_->stats().accepted},
-                        {"handshakes_refused", zap_->stats().refused}};
+                        {"handshakes_refused", zap_->stats().refused},
+                        // Group commit: transactions written, and REST submissions they
+                        // carried (submissions / transactions is the batch size).
+                        {"commits", commits_},
+                        {"committed_submissions", committed_submissions_}};
   }
 
  private:
@@ -293,6 +297,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     bool settled = false;
   };
 
+  // On the writer thread, or on the io thread while the writer is idle.
   Status persist(broker::Effects& fx) {
     if (!hasDurable(fx)) return Status::Ok();
     keepLatest(fx.jobs);
@@ -349,6 +354,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
     }
     bool sent = s.ok() && !batch.fx.messages.empty();
+    if (s.ok() && hasDurable(batch.fx)) {
+      ++commits_;
+      committed_submissions_ += batch.done.size();
+    }
     for (auto& done : batch.done) done(s);
     batch = CommitBatch{};
     if (sent) {
@@ -497,6 +506,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   uint16_t http_port_ = 0;
   bool stopping_ = false;
   uint64_t frames_in_ = 0, frames_out_ = 0, errors_sent_ = 0, wrong_site_ = 0;
+  uint64_t commits_ = 0, committed_submissions_ = 0;
 };
 
 }  // namespace
