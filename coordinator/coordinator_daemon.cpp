@@ -12,7 +12,10 @@
 #include <map>
 #include <sstream>
 
+#include "coordinator/api/events.h"
 #include "coordinator/api/http_server.h"
+#include "coordinator/api/metrics.h"
+#include "coordinator/api/openapi.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
 #include "protocol/transport/curve_keys.h"
@@ -33,20 +36,36 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
 
+// Adds one to the counter of `key`, creating it at zero.
+void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::string_view key) {
+  auto it = counters.find(key);
+  if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+  ++it->second;
+}
+
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
-  CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock, Federation federation,
+  CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock,
+                        const api::MonotonicClock& monotonic, Federation federation,
                         transport::CurveKeyPair keys,
                         std::unique_ptr<store::CoordinatorStore> store)
       : config_(std::move(config)),
         clock_(clock),
+        monotonic_(monotonic),
         keys_(std::move(keys)),
         store_(std::move(store)),
         broker_(federation, config_.broker),
         boot_ms_(toMillis(clock.now())),
         zmq_fd_(io_),
         timer_(io_),
-        http_(io_, [this](const api::HttpRequest& r) { return router_.route(r); }) {
+        events_timer_(io_),
+        http_(io_,
+              [this](const api::HttpRequest& r) {
+                api::HttpResponse response = router_.route(r);
+                ++counters_.http_requests[response.status];
+                return response;
+              }),
+        events_(eventRenderers(), {}) {
     std::map<std::string, std::string> keys_by_public;
     for (const SiteConfig& s : federation.sites) {
       if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
@@ -54,6 +73,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
     addRestRoutes(router_, *this);
+    addObservabilityRoutes();
+    counters_.started_at = clock.now();
   }
 
   ~CoordinatorDaemonImpl() override {
@@ -71,6 +92,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
                  config_.database);
     broker_.restore(std::move(*jobs), std::move(*sites), *seq);
+    events_.seed(broker_.sites(), broker_.listJobs(std::nullopt, "", 0, SIZE_MAX));
     // A policy switched at run time outlives a restart: the last recorded switch wins.
     auto changes = store_->policyChanges();
     if (!changes.ok()) return changes.status();
@@ -117,6 +139,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       stopping_ = true;
       http_.stop();
       timer_.cancel();
+      events_timer_.cancel();
       if (zmq_fd_.is_open()) {
         zmq_fd_.cancel();
         zmq_fd_.release();
@@ -126,10 +149,22 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   std::string zmqEndpoint() const override { return zmq_endpoint_; }
   uint16_t httpPort() const override { return http_port_; }
+  std::vector<std::pair<std::string, std::string>> routes() const override {
+    return router_.list();
+  }
 
   // JobService
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock_.now(); }
+  void tick(Time now, broker::Effects& fx) override {
+    size_t decisions = fx.decisions.size();
+    std::chrono::nanoseconds start = monotonic_.now();
+    broker_.tick(now, fx);
+    if (fx.decisions.size() > decisions) {
+      counters_.placement_duration.observe(
+          std::chrono::duration<double>(monotonic_.now() - start).count());
+    }
+  }
   Status commit(broker::Effects& fx) override {
     if (fx.empty()) return Status::Ok();
     if (!fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
@@ -142,8 +177,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         return s;
       }
     }
+    events_.publish(fx, clock_.now());
     for (broker::OutboundMessage& out : fx.messages) sendToSite(out.site, std::move(out.body));
     fx.clear();
+    deliverEvents();
     // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
     asio::post(io_, [this] { onZmqReadable(); });
     rearmTimerIfSooner();
@@ -174,6 +211,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     ++frames_out_;
+    countOne(counters_.messages_sent, messageTypeName(m.body));
   }
 
   void sendToSite(const std::string& site, Body body) {
@@ -195,10 +233,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     const std::string& key_site = in.user_id;
     auto decoded = decodeMessage(in.payload);
     if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
+      countOne(counters_.messages_received, "invalid");
       replyError(in.route, key_site, errorFor(*failure));
       return;
     }
     const Message& m = std::get<Message>(decoded);
+    countOne(counters_.messages_received, messageTypeName(m.body));
     if (key_site.empty() || broker_.federation().findSite(key_site) == nullptr) {
       replyError(in.route, m.site,
                  {"unknown_site", "this connection is not authenticated as a federation site",
@@ -245,7 +285,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         handleFrame(*in, now, fx);
       }
       if (n == 0) return;
-      broker_.tick(now, fx);
+      tick(now, fx);
       (void)commit(fx);
     }
   }
@@ -260,7 +300,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
       broker::Effects fx;
-      broker_.tick(clock_.now(), fx);
+      tick(clock_.now(), fx);
       (void)commit(fx);
       armTimer();
     });
@@ -274,8 +314,71 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
   }
 
+  // GET /metrics and GET /api/v1/openapi.json (docs/api.md).
+  void addObservabilityRoutes() {
+    router_.add("GET", "/metrics", [this](const api::HttpRequest&, const api::PathParams&) {
+      counters_.handshakes_accepted = zap_->stats().accepted;
+      counters_.handshakes_refused = zap_->stats().refused;
+      api::HttpResponse r;
+      r.content_type = std::string(api::kPrometheusContentType);
+      r.body = api::renderCoordinatorMetrics(broker_, counters_, clock_.now(), AIFED_VERSION);
+      return r;
+    });
+    router_.add("GET", "/api/v1/openapi.json", [](const api::HttpRequest&, const api::PathParams&) {
+      api::HttpResponse r;
+      r.body = std::string(api::openApiDocument());
+      return r;
+    });
+  }
+
+  // The event stream shows the REST API's own site, job and federation objects.
+  api::EventRenderers eventRenderers() {
+    api::EventRenderers r;
+    r.site = [this](const broker::SiteRecord& s) {
+      return siteJson(s, *broker_.federation().findSite(s.id), broker_.reservedNodes(s.id),
+                      clock_.now());
+    };
+    r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_.lastDecision(j.id)); };
+    r.federation = [this] {
+      int64_t up = 0;
+      for (const broker::SiteRecord& s : broker_.sites()) up += s.state == SiteState::kUp;
+      json::object jobs;
+      for (JobState st :
+           {JobState::kQueued, JobState::kDispatched, JobState::kPending, JobState::kRunning,
+            JobState::kCompleted, JobState::kFailed, JobState::kCancelled, JobState::kTimeout,
+            JobState::kNodeFail, JobState::kLost}) {
+        jobs[jobStateName(st)] = broker_.countJobs(st);
+      }
+      return json::object{{"name", broker_.federation().name},
+                          {"policy", broker_.policy().name},
+                          {"sites_total", broker_.sites().size()},
+                          {"sites_up", up},
+                          {"jobs_total", broker_.countJobs(std::nullopt)},
+                          {"jobs", std::move(jobs)}};
+    };
+    return r;
+  }
+
+  // Hands queued event frames to their connections and arms the timer for coalesced
+  // site updates. Connections arrive with the WebSocket route.
+  void deliverEvents() {
+    if (events_.subscriberCount() == 0) return;
+    std::optional<Time> due = events_.nextFlush();
+    if (!due || events_timer_armed_) return;
+    events_timer_armed_ = true;
+    Time now = clock_.now();
+    events_timer_.expires_after(std::max(*due - now, Duration(0)));
+    events_timer_.async_wait([this](const boost::system::error_code& ec) {
+      events_timer_armed_ = false;
+      if (ec || stopping_) return;
+      events_.flush(clock_.now());
+      deliverEvents();
+    });
+  }
+
   CoordinatorConfig config_;
   const Clock& clock_;
+  const api::MonotonicClock& monotonic_;
   transport::CurveKeyPair keys_;
   std::unique_ptr<store::CoordinatorStore> store_;
   broker::Broker broker_;
@@ -289,8 +392,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::posix::stream_descriptor zmq_fd_;
   asio::steady_timer timer_;
   Time timer_deadline_{};
+  asio::steady_timer events_timer_;
+  bool events_timer_armed_ = false;
   api::Router router_;
   api::HttpServer http_;
+  api::CoordinatorCounters counters_;
+  api::EventHub events_;
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
   std::string zmq_endpoint_;
   uint16_t http_port_ = 0;
@@ -394,8 +501,8 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   return c;
 }
 
-Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(CoordinatorConfig config,
-                                                                     const Clock& clock) {
+Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
+    CoordinatorConfig config, const Clock& clock, const api::MonotonicClock& monotonic) {
   Result<Federation> fed = loadFederationFile(config.federation_file);
   if (!fed.ok()) return fed.status();
   int keyed = 0;
@@ -422,8 +529,8 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(Coordinator
   }
   auto store = store::CoordinatorStore::open(config.database);
   if (!store.ok()) return store.status();
-  auto daemon = std::make_unique<CoordinatorDaemonImpl>(std::move(config), clock, std::move(*fed),
-                                                        std::move(*keys), std::move(*store));
+  auto daemon = std::make_unique<CoordinatorDaemonImpl>(
+      std::move(config), clock, monotonic, std::move(*fed), std::move(*keys), std::move(*store));
   if (Status s = daemon->restore(); !s.ok()) return s;
   return std::unique_ptr<CoordinatorDaemon>(std::move(daemon));
 }

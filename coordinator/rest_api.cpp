@@ -206,7 +206,7 @@ void addRestRoutes(api::Router& router, JobService& svc) {
     Result<broker::JobRecord> job = svc.broker().submit(*spec, now, fx);
     if (!job.ok()) return api::errorResponse(job.status());
     // Place at once so the answer already says where the job went.
-    svc.broker().tick(now, fx);
+    svc.tick(now, fx);
     if (Status s = svc.commit(fx); !s.ok()) return api::errorResponse(s);
     const broker::JobRecord* placed = svc.broker().findJob(job->id);
     return api::jsonResponse(201, jobJson(*placed, svc.broker().lastDecision(job->id)));
@@ -303,7 +303,7 @@ void addRestRoutes(api::Router& router, JobService& svc) {
       return api::errorResponse(s);
     }
     bool changed = !fx.policy_changes.empty();
-    svc.broker().tick(now, fx);  // re-examine waiting jobs under the new policy
+    svc.tick(now, fx);  // re-examine waiting jobs under the new policy
     if (Status c = svc.commit(fx); !c.ok()) return api::errorResponse(c);
     return api::jsonResponse(
         200, json::object{{"active", policyJson(svc.broker().policy())}, {"changed", changed}});

@@ -70,10 +70,13 @@ class Router {
  public:
   void add(std::string method, std::string pattern, RouteHandler handler);
   HttpResponse route(const HttpRequest& request) const;
+  // Every (method, pattern) pair added, in order ("GET", "/api/v1/jobs/{id}").
+  std::vector<std::pair<std::string, std::string>> list() const;
 
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     RouteHandler handler;
   };

@@ -34,8 +34,15 @@ void Router::add(std::string method, std::string pattern, RouteHandler handler) 
   Route route;
   route.method = std::move(method);
   for (std::string_view s : splitPath(pattern)) route.segments.emplace_back(s);
+  route.pattern = std::move(pattern);
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
+}
+
+std::vector<std::pair<std::string, std::string>> Router::list() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
 }
 
 HttpResponse Router::route(const HttpRequest& request) const {
