@@ -59,13 +59,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         zmq_fd_(io_),
         timer_(io_),
         events_timer_(io_),
+        events_(eventRenderers(), {}),
         http_(io_,
               [this](const api::HttpRequest& r) {
                 api::HttpResponse response = router_.route(r);
                 ++counters_.http_requests[response.status];
                 return response;
-              }),
-        events_(eventRenderers(), {}) {
+              }) {
     std::map<std::string, std::string> keys_by_public;
     for (const SiteConfig& s : federation.sites) {
       if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
@@ -394,10 +394,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Time timer_deadline_{};
   asio::steady_timer events_timer_;
   bool events_timer_armed_ = false;
+  api::CoordinatorCounters counters_;
+  // Before the server: connections it closes on destruction may still unsubscribe.
+  api::EventHub events_;
   api::Router router_;
   api::HttpServer http_;
-  api::CoordinatorCounters counters_;
-  api::EventHub events_;
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
   std::string zmq_endpoint_;
   uint16_t http_port_ = 0;
