@@ -7,15 +7,21 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "coordinator/api/events.h"
 #include "coordinator/api/http_server.h"
 #include "coordinator/api/metrics.h"
 #include "coordinator/api/openapi.h"
+#include "coordinator/api/tls.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
 #include "protocol/transport/curve_keys.h"
@@ -36,6 +42,40 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
 
+// Appends `from` to `into` (the later version of a record comes later).
+void appendEffects(broker::Effects& into, broker::Effects& from) {
+  auto move_all = [](auto& dst, auto& src) {
+    if (dst.empty()) {
+      dst = std::move(src);
+    } else {
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
+                 std::make_move_iterator(src.end()));
+    }
+    src.clear();
+  };
+  move_all(into.jobs, from.jobs);
+  move_all(into.sites, from.sites);
+  move_all(into.decisions, from.decisions);
+  move_all(into.messages, from.messages);
+  move_all(into.policy_changes, from.policy_changes);
+}
+
+// Keeps only the last version of each job and site: a batch often holds a job as
+// submitted and as dispatched, and only the latter needs writing.
+template <typename Record>
+void keepLatest(std::vector<Record>& records) {
+  if (records.size() < 2) return;
+  std::unordered_map<std::string, size_t> last;
+  for (size_t i = 0; i < records.size(); ++i) last[records[i].id] = i;
+  if (last.size() == records.size()) return;
+  std::vector<Record> out;
+  out.reserve(last.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (last[records[i].id] == i) out.push_back(std::move(records[i]));
+  }
+  records = std::move(out);
+}
+
 // Adds one to the counter of `key`, creating it at zero.
 void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::string_view key) {
   auto it = counters.find(key);
@@ -43,29 +83,39 @@ void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::strin
   ++it->second;
 }
 
+bool hasDurable(const broker::Effects& fx) {
+  return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
+         !fx.policy_changes.empty();
+}
+
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
   CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock,
                         const api::MonotonicClock& monotonic, Federation federation,
                         transport::CurveKeyPair keys,
-                        std::unique_ptr<store::CoordinatorStore> store)
+                        std::unique_ptr<store::CoordinatorStore> store,
+                        std::unique_ptr<store::CoordinatorStore> writer_store, api::TlsIdentity tls,
+                        api::HttpServerOptions http_options)
       : config_(std::move(config)),
         clock_(clock),
         monotonic_(monotonic),
         keys_(std::move(keys)),
         store_(std::move(store)),
+        writer_store_(std::move(writer_store)),
+        tls_(std::move(tls)),
         broker_(federation, config_.broker),
         boot_ms_(toMillis(clock.now())),
         zmq_fd_(io_),
         timer_(io_),
         events_timer_(io_),
         events_(eventRenderers(), {}),
-        http_(io_,
-              [this](const api::HttpRequest& r) {
-                api::HttpResponse response = router_.route(r);
-                ++counters_.http_requests[response.status];
-                return response;
-              }) {
+        http_(io_, api::HttpServer::AsyncHandler([this](api::HttpRequest r, api::Reply reply) {
+                router_.dispatch(r, [this, reply = std::move(reply)](api::HttpResponse response) {
+                  ++counters_.http_requests[response.status];
+                  reply(std::move(response));
+                });
+              }),
+              std::move(http_options)) {
     std::map<std::string, std::string> keys_by_public;
     for (const SiteConfig& s : federation.sites) {
       if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
@@ -78,6 +128,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   ~CoordinatorDaemonImpl() override {
+    // A batch still on the writer thread finishes before its store goes away.
+    writer_.join();
     // The descriptor belongs to libzmq: never let asio close it.
     if (zmq_fd_.is_open()) zmq_fd_.release();
   }
@@ -119,12 +171,18 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     armZmq();
     asio::post(io_, [this] { onZmqReadable(); });
     armTimer();
-    spdlog::info("coordinator up: agents on {}, REST on http://{}:{}", zmq_endpoint_,
+    spdlog::info("coordinator up: agents on {}, REST on https://{}:{}", zmq_endpoint_,
                  config_.http_address, http_port_);
+    spdlog::info("TLS certificate SHA-256 fingerprint: {} ({})", tls_.fingerprint, tls_.cert_path);
+    // On stdout too, for whoever started the daemon by hand and must pin it.
+    std::printf("TLS certificate SHA-256 fingerprint: %s\n", tls_.fingerprint.c_str());
+    std::fflush(stdout);
     if (!config_.ready_file.empty()) {
       json::object ready{{"zmq_endpoint", zmq_endpoint_},
                          {"http_port", http_port_},
-                         {"public_key", keys_.public_key}};
+                         {"public_key", keys_.public_key},
+                         {"tls_fingerprint", tls_.fingerprint},
+                         {"tls_cert", tls_.cert_path}};
       std::string tmp = config_.ready_file + ".tmp";
       std::ofstream(tmp) << json::serialize(ready) << "\n";
       std::filesystem::rename(tmp, config_.ready_file);
@@ -167,24 +225,21 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
   Status commit(broker::Effects& fx) override {
     if (fx.empty()) return Status::Ok();
-    if (!fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-        !fx.policy_changes.empty()) {
-      if (Status s = store_->apply(fx); !s.ok()) {
-        // Nothing durable, so nothing is sent; the broker's retries re-create the
-        // messages once the database answers again.
-        spdlog::error("cannot persist effects: {}", s.toString());
-        fx.clear();
-        return s;
-      }
-    }
-    events_.publish(fx, clock_.now());
-    for (broker::OutboundMessage& out : fx.messages) sendToSite(out.site, std::move(out.body));
-    fx.clear();
-    deliverEvents();
-    // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
-    asio::post(io_, [this] { onZmqReadable(); });
-    rearmTimerIfSooner();
-    return Status::Ok();
+    // Synchronous: whatever waits (or is being written) goes first, in one transaction
+    // with `fx`, on this thread; the writer thread is idle meanwhile.
+    settleInFlight();
+    CommitBatch batch = std::move(pending_);
+    pending_ = CommitBatch{};
+    appendEffects(batch.fx, fx);
+    Status s = persist(batch.fx);
+    finishBatch(batch, s);
+    return s;
+  }
+  void commitAsync(broker::Effects fx, std::function<void(Status)> done) override {
+    pending_.placement_tick = pending_.placement_tick || done != nullptr;
+    appendEffects(pending_.fx, fx);
+    if (done) pending_.done.push_back(std::move(done));
+    if (!in_flight_) startBatch();
   }
   Result<std::vector<broker::PlacementDecision>> storedDecisions(
       const std::string& job_id) override {
@@ -200,6 +255,90 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
  private:
+  // --- Group commit ---
+  // Effects wait in pending_ while the batch in in_flight_ is written on the writer
+  // thread (writer_store_, its own SQLite connection; synchronous=FULL). When it is
+  // durable the io thread sends its messages, answers its submissions and starts the
+  // next batch with everything that arrived meanwhile: one fsync for all of them.
+  struct CommitBatch {
+    broker::Effects fx;
+    std::vector<std::function<void(Status)>> done;
+    bool placement_tick = false;  // a submission waits: place before writing
+    bool empty() const { return fx.empty() && done.empty() && !placement_tick; }
+  };
+  struct InFlight {
+    CommitBatch batch;
+    std::future<Status> result;
+    bool settled = false;
+  };
+
+  Status persist(broker::Effects& fx) {
+    if (!hasDurable(fx)) return Status::Ok();
+    keepLatest(fx.jobs);
+    keepLatest(fx.sites);
+    return writer_store_->apply(fx);
+  }
+
+  void startBatch() {
+    if (pending_.empty() || stopping_) return;
+    auto f = std::make_shared<InFlight>();
+    f->batch = std::move(pending_);
+    pending_ = CommitBatch{};
+    // One placement tick for every submission in the batch (a tick walks the queue, so
+    // one per submission would make intake quadratic).
+    if (f->batch.placement_tick) tick(clock_.now(), f->batch.fx);
+    if (!hasDurable(f->batch.fx)) {
+      finishBatch(f->batch, Status::Ok());
+      return;
+    }
+    in_flight_ = f;
+    std::promise<Status> written;
+    f->result = written.get_future();
+    asio::post(writer_, [this, f, written = std::move(written)]() mutable {
+      written.set_value(persist(f->batch.fx));
+      asio::post(io_, [this, f] {
+        if (!f->settled) settle(*f);
+        if (!in_flight_) startBatch();
+      });
+    });
+  }
+
+  // Waits for the batch on the writer thread, if any, and completes it.
+  void settleInFlight() {
+    if (!in_flight_) return;
+    std::shared_ptr<InFlight> f = in_flight_;
+    f->result.wait();
+    settle(*f);
+  }
+
+  void settle(InFlight& f) {
+    f.settled = true;
+    in_flight_.reset();
+    finishBatch(f.batch, f.result.get());
+  }
+
+  void finishBatch(CommitBatch& batch, const Status& s) {
+    if (!s.ok()) {
+      // Nothing durable, so nothing is sent; the broker's retries re-create the
+      // messages once the database answers again.
+      spdlog::error("cannot persist effects: {}", s.toString());
+    } else {
+      events_.publish(batch.fx, clock_.now());
+      for (broker::OutboundMessage& out : batch.fx.messages) {
+        sendToSite(out.site, std::move(out.body));
+      }
+    }
+    bool sent = s.ok() && !batch.fx.messages.empty();
+    for (auto& done : batch.done) done(s);
+    batch = CommitBatch{};
+    deliverEvents();
+    if (sent) {
+      // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
+      asio::post(io_, [this] { onZmqReadable(); });
+    }
+    rearmTimerIfSooner();
+  }
+
   std::string nextMsgId() {
     return "coordinator-" + std::to_string(boot_ms_) + "-" + std::to_string(++msg_counter_);
   }
@@ -286,7 +425,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
       if (n == 0) return;
       tick(now, fx);
-      (void)commit(fx);
+      commitAsync(std::move(fx), nullptr);
     }
   }
 
@@ -301,7 +440,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       if (ec || stopping_) return;
       broker::Effects fx;
       tick(clock_.now(), fx);
-      (void)commit(fx);
+      commitAsync(std::move(fx), nullptr);
       armTimer();
     });
   }
@@ -314,7 +453,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
   }
 
-  // GET /metrics and GET /api/v1/openapi.json (docs/api.md).
+  // GET /metrics, GET /api/v1/openapi.json and the /api/v1/events WebSocket (docs/api.md).
   void addObservabilityRoutes() {
     router_.add("GET", "/metrics", [this](const api::HttpRequest&, const api::PathParams&) {
       counters_.handshakes_accepted = zap_->stats().accepted;
@@ -329,6 +468,24 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       r.body = std::string(api::openApiDocument());
       return r;
     });
+    http_.setWebSocketHandler("/api/v1/events", [this](const api::HttpRequest&) {
+      return api::WebSocketDecision::accept([this](std::shared_ptr<api::WebSocketPeer> peer) {
+        subscribeEvents(std::move(peer), nullptr);
+      });
+    });
+  }
+
+  // A new /api/v1/events connection: its snapshot goes out at once, then every event
+  // that passes `filter` (job visibility of the connection's principal).
+  void subscribeEvents(std::shared_ptr<api::WebSocketPeer> peer, api::EventHub::JobFilter filter) {
+    if (stopping_ || peer->closed()) return;
+    api::EventHub::SubscriberId id = events_.subscribe(std::move(filter), clock_.now());
+    event_peers_[id] = peer;
+    peer->onClose([this, id] {
+      events_.unsubscribe(id);
+      event_peers_.erase(id);
+    });
+    deliverEvents();
   }
 
   // The event stream shows the REST API's own site, job and federation objects.
@@ -359,12 +516,25 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     return r;
   }
 
-  // Hands queued event frames to their connections and arms the timer for coalesced
-  // site updates. Connections arrive with the WebSocket route.
+  // Hands the frames the hub queued to their connections, closes the connections that
+  // fell behind, and arms the timer for coalesced site updates.
   void deliverEvents() {
     if (events_.subscriberCount() == 0) return;
+    for (api::EventHub::SubscriberId id : events_.subscribers()) {
+      auto it = event_peers_.find(id);
+      if (it == event_peers_.end()) continue;
+      std::shared_ptr<api::WebSocketPeer> peer = it->second;  // onClose may erase `it`
+      api::EventHub::Delivery d = events_.take(id);
+      if (d.overflowed) {
+        peer->close(1008, "too slow: events were dropped");
+        continue;
+      }
+      for (std::string& frame : d.frames) {
+        if (!peer->send(std::move(frame))) break;  // closed; onClose unsubscribes
+      }
+    }
     std::optional<Time> due = events_.nextFlush();
-    if (!due || events_timer_armed_) return;
+    if (!due || events_timer_armed_ || stopping_) return;
     events_timer_armed_ = true;
     Time now = clock_.now();
     events_timer_.expires_after(std::max(*due - now, Duration(0)));
@@ -380,7 +550,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   const Clock& clock_;
   const api::MonotonicClock& monotonic_;
   transport::CurveKeyPair keys_;
-  std::unique_ptr<store::CoordinatorStore> store_;
+  std::unique_ptr<store::CoordinatorStore> store_;         // the io thread's connection
+  std::unique_ptr<store::CoordinatorStore> writer_store_;  // the group commit's connection
+  api::TlsIdentity tls_;
   broker::Broker broker_;
   int64_t boot_ms_;
   uint64_t msg_counter_ = 0;
@@ -397,8 +569,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::CoordinatorCounters counters_;
   // Before the server: connections it closes on destruction may still unsubscribe.
   api::EventHub events_;
+  std::map<api::EventHub::SubscriberId, std::shared_ptr<api::WebSocketPeer>> event_peers_;
   api::Router router_;
   api::HttpServer http_;
+  CommitBatch pending_;
+  std::shared_ptr<InFlight> in_flight_;
+  asio::thread_pool writer_{1};
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
   std::string zmq_endpoint_;
   uint16_t http_port_ = 0;
@@ -437,6 +613,12 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   }
   c.http_port = static_cast<uint16_t>(port);
   c.log_level = root["log_level"].value_or(c.log_level);
+  c.tls_cert = resolve(base, root["tls_cert"].value_or(std::string()));
+  c.tls_key = resolve(base, root["tls_key"].value_or(std::string()));
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return invalidArgument(path + ": tls_cert and tls_key go together: set both or neither",
+                           c.tls_cert.empty() ? "tls_cert" : "tls_key");
+  }
   if (const toml::table* l = root["liveness"].as_table()) {
     auto ms = [&](const char* key, Duration& out) -> Status {
       if (auto v = (*l)[key].value<int64_t>()) {
@@ -530,8 +712,24 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
   }
   auto store = store::CoordinatorStore::open(config.database);
   if (!store.ok()) return store.status();
+  auto writer_store = store::CoordinatorStore::open(config.database);
+  if (!writer_store.ok()) return writer_store.status();
+  std::string tls_dir =
+      (std::filesystem::path(config.database).parent_path() / "tls").lexically_normal().string();
+  Result<api::TlsIdentity> tls =
+      api::loadOrCreateTlsIdentity(config.tls_cert, config.tls_key, tls_dir, clock.now());
+  if (!tls.ok()) return tls.status();
+  if (tls->generated) {
+    spdlog::info("created a self-signed TLS certificate {} (key {})", tls->cert_path,
+                 tls->key_path);
+  }
+  auto tls_context = api::makeServerTlsContext(*tls);
+  if (!tls_context.ok()) return tls_context.status();
+  api::HttpServerOptions http_options;
+  http_options.tls = std::move(*tls_context);
   auto daemon = std::make_unique<CoordinatorDaemonImpl>(
-      std::move(config), clock, monotonic, std::move(*fed), std::move(*keys), std::move(*store));
+      std::move(config), clock, monotonic, std::move(*fed), std::move(*keys), std::move(*store),
+      std::move(*writer_store), std::move(*tls), std::move(http_options));
   if (Status s = daemon->restore(); !s.ok()) return s;
   return std::unique_ptr<CoordinatorDaemon>(std::move(daemon));
 }

@@ -2,13 +2,23 @@
 // `promtool check metrics` (Debian package `prometheus`) and its values agree with what
 // the federation did.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -21,6 +31,10 @@ namespace aifed::cli {
 namespace {
 
 namespace json = boost::json;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
 using namespace std::chrono_literals;
 
 // The value of the sample whose name and labels are exactly `series`, e.g.
@@ -53,6 +67,83 @@ CommandResult run(const std::string& command) {
   return r;
 }
 
+// A WebSocket client of /api/v1/events over TLS, pinned to the coordinator's certificate
+// by its SHA-256 fingerprint. A reader thread collects frames; the test waits on them.
+class EventStream {
+ public:
+  EventStream() : ssl_(ssl::context::tls_client), ws_(io_, ssl_) {}
+  ~EventStream() { close(); }
+
+  Status connect(uint16_t port, const std::string& fingerprint, const std::string& token) {
+    try {
+      ssl_.set_verify_mode(ssl::verify_peer);
+      ssl_.set_verify_callback([fingerprint](bool, ssl::verify_context& vc) {
+        X509_STORE_CTX* store = vc.native_handle();
+        if (X509_STORE_CTX_get_error_depth(store) != 0) return true;  // only the leaf is pinned
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        X509_digest(X509_STORE_CTX_get_current_cert(store), EVP_sha256(), md, &n);
+        std::string hex;
+        char byte[4];
+        for (unsigned int i = 0; i < n; ++i) {
+          std::snprintf(byte, sizeof byte, i ? ":%02X" : "%02X", md[i]);
+          hex += byte;
+        }
+        return hex == fingerprint;
+      });
+      tcp::resolver resolver(io_);
+      boost::asio::connect(beast::get_lowest_layer(ws_),
+                           resolver.resolve("127.0.0.1", std::to_string(port)));
+      ws_.next_layer().handshake(ssl::stream_base::client);
+      ws_.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
+        if (!token.empty()) req.set(beast::http::field::authorization, "Bearer " + token);
+      }));
+      ws_.handshake("127.0.0.1:" + std::to_string(port), "/api/v1/events");
+    } catch (const std::exception& e) {
+      return unavailable(std::string("events: ") + e.what());
+    }
+    reader_ = std::thread([this] {
+      beast::flat_buffer buffer;
+      boost::system::error_code ec;
+      while (true) {
+        ws_.read(buffer, ec);
+        if (ec) break;
+        Frame f{std::chrono::steady_clock::now(),
+                json::parse(beast::buffers_to_string(buffer.data())).as_object()};
+        buffer.consume(buffer.size());
+        std::lock_guard<std::mutex> lock(mu_);
+        frames_.push_back(std::move(f));
+      }
+    });
+    return Status::Ok();
+  }
+
+  struct Frame {
+    std::chrono::steady_clock::time_point at;  // when it arrived
+    json::object body;
+  };
+  // Every frame received so far, oldest first.
+  std::vector<Frame> frames() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return frames_;
+  }
+
+  void close() {
+    if (!reader_.joinable()) return;
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);
+    reader_.join();
+  }
+
+ private:
+  boost::asio::io_context io_;
+  ssl::context ssl_;
+  websocket::stream<ssl::stream<tcp::socket>> ws_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::vector<Frame> frames_;
+};
+
 class MetricsIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,8 +161,7 @@ class MetricsIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(lf.ok()) << lf.status().toString();
     fed_ = std::move(*lf);
     ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ =
-        std::make_unique<HttpClient>("http://127.0.0.1:" + std::to_string(fed_->httpPort()), 10s);
+    client_ = std::make_unique<HttpClient>(fed_->baseUrl(), fed_->clientOptions());
   }
   void TearDown() override {
     if (fed_) fed_->stopAll();
@@ -170,6 +260,83 @@ TEST_F(MetricsIntegrationTest, SevenSitesAndTheirJobsShowInAPageThatPromtoolAcce
     placed += sampleValue(page, "aifed_site_jobs_placed_total{site=\"" + site + "\"}").value_or(0);
   }
   EXPECT_EQ(placed, double(kJobs));
+}
+
+TEST_F(MetricsIntegrationTest, EventStreamSendsASnapshotThenAJobsTransitionsToCompleted) {
+  for (const std::string& site : fed_->sites()) ASSERT_TRUE(fed_->startAgent(site).ok()) << site;
+  ASSERT_TRUE(
+      waitFor([&] { return sampleValue(metrics(), "aifed_sites{state=\"up\"}") == 7.0; }, 30s));
+  EventStream events;
+  HttpClientOptions options = fed_->clientOptions();
+  ASSERT_TRUE(events.connect(fed_->httpPort(), options.fingerprint, options.bearer_token).ok());
+  ASSERT_TRUE(waitFor([&] { return !events.frames().empty(); }, 10s)) << "no snapshot";
+  const json::object snapshot = events.frames().front().body;
+  EXPECT_EQ(snapshot.at("type"), "snapshot");
+  ASSERT_EQ(snapshot.at("sites").as_array().size(), 7u);
+  for (const json::value& site : snapshot.at("sites").as_array()) {
+    EXPECT_EQ(site.at("state"), "up") << site.at("id");
+  }
+  EXPECT_EQ(snapshot.at("sites").as_array()[1].at("id"), "mimer") << "federation order";
+  EXPECT_EQ(snapshot.at("federation").at("sites_up"), 7);
+
+  JobSpec spec;
+  spec.name = "watched";
+  spec.nodes = 2;
+  spec.gpus_per_node = 4;
+  spec.gpu_type = "h200";  // only mimer has them
+  spec.walltime = 60s;
+  spec.simulated_runtime = 3000ms;  // 0.3 s at speedup 10
+  HttpResult r = request("POST", "/api/v1/jobs", json::serialize(toJson(spec)));
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = json::value_to<std::string>(json::parse(r.body).at("id"));
+
+  auto transitions = [&] {
+    std::vector<json::object> out;
+    for (const EventStream::Frame& f : events.frames()) {
+      if (f.body.at("type") == "job" && f.body.at("job").at("id") == json::value(id))
+        out.push_back(f.body);
+    }
+    return out;
+  };
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto t = transitions();
+        return !t.empty() && t.back().at("to") == "completed";
+      },
+      30s))
+      << "transitions seen: " << transitions().size();
+  std::vector<json::object> t = transitions();
+  // A chain from "new" to completed: each event starts where the previous one ended.
+  EXPECT_TRUE(t.front().at("from").is_null()) << json::serialize(t.front());
+  for (size_t i = 1; i < t.size(); ++i) {
+    EXPECT_EQ(t[i].at("from"), t[i - 1].at("to")) << json::serialize(t[i]);
+  }
+  EXPECT_EQ(t.back().at("job").at("site"), "mimer");
+  EXPECT_EQ(t.back().at("job").at("exit_code"), 0);
+  std::vector<std::string> path;
+  for (const json::object& e : t) path.emplace_back(e.at("to").as_string());
+  EXPECT_NE(std::find(path.begin(), path.end(), "running"), path.end())
+      << "a 0.3 s job is seen running";
+
+  // mimer's capacity changed with the job: site events came, at most one per 500 ms.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const EventStream::Frame& f : events.frames()) {
+          if (f.body.at("type") == "site" && f.body.at("site").at("id") == "mimer") return true;
+        }
+        return false;
+      },
+      10s));
+  std::map<std::string, std::chrono::steady_clock::time_point> last;
+  for (const EventStream::Frame& f : events.frames()) {
+    if (f.body.at("type") != "site") continue;
+    std::string site(f.body.at("site").at("id").as_string());
+    if (auto it = last.find(site); it != last.end()) {
+      // 500 ms apart when sent; allow for delivery jitter on a busy machine.
+      EXPECT_GE(f.at - it->second, 400ms) << site;
+    }
+    last[site] = f.at;
+  }
 }
 
 TEST_F(MetricsIntegrationTest, ServesTheOpenApiDocument) {
