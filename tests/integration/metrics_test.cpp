@@ -285,7 +285,7 @@ TEST_F(MetricsIntegrationTest, EventStreamSendsASnapshotThenAJobsTransitionsToCo
   spec.gpus_per_node = 4;
   spec.gpu_type = "h200";  // only mimer has them
   spec.walltime = 60s;
-  spec.simulated_runtime = 3000ms;  // 0.3 s at speedup 10
+  spec.simulated_runtime = 20000ms;  // 2 s at speedup 10: long enough to be seen running
   HttpResult r = request("POST", "/api/v1/jobs", json::serialize(toJson(spec)));
   ASSERT_EQ(r.status, 201) << r.body;
   std::string id = json::value_to<std::string>(json::parse(r.body).at("id"));
@@ -316,7 +316,7 @@ TEST_F(MetricsIntegrationTest, EventStreamSendsASnapshotThenAJobsTransitionsToCo
   std::vector<std::string> path;
   for (const json::object& e : t) path.emplace_back(e.at("to").as_string());
   EXPECT_NE(std::find(path.begin(), path.end(), "running"), path.end())
-      << "a 0.3 s job is seen running";
+      << "a 2 s job is seen running";
 
   // mimer's capacity changed with the job: site events came, at most one per 500 ms.
   ASSERT_TRUE(waitFor(
