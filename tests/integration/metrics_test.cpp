@@ -242,7 +242,7 @@ TEST_F(MetricsIntegrationTest, SevenSitesAndTheirJobsShowInAPageThatPromtoolAcce
                1024.0;
       },
       10s));
-  // Each submission is placed in the tick of its own request; re-placements add more.
+  // The submissions come one at a time, so each job is placed in a tick of its own.
   EXPECT_GE(*sampleValue(page, "aifed_placement_duration_seconds_count"), kJobs);
   EXPECT_GT(*sampleValue(page, "aifed_placement_duration_seconds_sum"), 0.0);
   EXPECT_GE(*sampleValue(page, "aifed_messages_received_total{type=\"HELLO\"}"), 7.0);
