@@ -19,6 +19,7 @@ PACKAGES=(
   zlib1g-dev python3
   chromium   # browser tests (the simulator's report, the console)
   slurm-wlm munge   # the Slurm backend's integration tests (scripts/test-slurm.sh)
+  prometheus   # promtool checks /metrics (tests/integration/metrics_test.cpp)
 )
 
 log() { printf '\033[1m[aifed]\033[0m %s\n' "$*" >&2; }

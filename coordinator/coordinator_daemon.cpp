@@ -19,7 +19,10 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "coordinator/api/events.h"
 #include "coordinator/api/http_server.h"
+#include "coordinator/api/metrics.h"
+#include "coordinator/api/openapi.h"
 #include "coordinator/api/tls.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
@@ -76,6 +79,13 @@ void keepLatest(std::vector<Record>& records) {
   records = std::move(out);
 }
 
+// Adds one to the counter of `key`, creating it at zero.
+void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::string_view key) {
+  auto it = counters.find(key);
+  if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+  ++it->second;
+}
+
 bool hasDurable(const broker::Effects& fx) {
   return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
          !fx.policy_changes.empty() || !fx.audit.empty();
@@ -83,13 +93,15 @@ bool hasDurable(const broker::Effects& fx) {
 
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
-  CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock, Federation federation,
+  CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock,
+                        const api::MonotonicClock& monotonic, Federation federation,
                         transport::CurveKeyPair keys,
                         std::unique_ptr<store::CoordinatorStore> store,
                         std::unique_ptr<store::CoordinatorStore> writer_store, api::TlsIdentity tls,
                         api::HttpServerOptions http_options)
       : config_(std::move(config)),
         clock_(clock),
+        monotonic_(monotonic),
         keys_(std::move(keys)),
         store_(std::move(store)),
         writer_store_(std::move(writer_store)),
@@ -98,8 +110,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         boot_ms_(toMillis(clock.now())),
         zmq_fd_(io_),
         timer_(io_),
+        events_timer_(io_),
+        events_(eventRenderers(), {}),
         http_(io_, api::HttpServer::AsyncHandler([this](api::HttpRequest r, api::Reply reply) {
-                router_.dispatch(r, std::move(reply));
+                router_.dispatch(r, [this, reply = std::move(reply)](api::HttpResponse response) {
+                  ++counters_.http_requests[response.status];
+                  reply(std::move(response));
+                });
               }),
               std::move(http_options)) {
     std::map<std::string, std::string> keys_by_public;
@@ -109,6 +126,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
     addRestRoutes(router_, *this, auth_);
+    addObservabilityRoutes();
+    counters_.started_at = clock.now();
   }
 
   ~CoordinatorDaemonImpl() override {
@@ -128,6 +147,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
                  config_.database);
     broker_.restore(std::move(*jobs), std::move(*sites), *seq);
+    events_.seed(broker_.sites(), broker_.listJobs(std::nullopt, "", 0, SIZE_MAX));
     // A policy switched at run time outlives a restart: the last recorded switch wins.
     auto changes = store_->policyChanges();
     if (!changes.ok()) return changes.status();
@@ -218,6 +238,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       stopping_ = true;
       http_.stop();
       timer_.cancel();
+      events_timer_.cancel();
       if (zmq_fd_.is_open()) {
         zmq_fd_.cancel();
         zmq_fd_.release();
@@ -227,10 +248,22 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   std::string zmqEndpoint() const override { return zmq_endpoint_; }
   uint16_t httpPort() const override { return http_port_; }
+  std::vector<std::pair<std::string, std::string>> routes() const override {
+    return router_.list();
+  }
 
   // JobService
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock_.now(); }
+  void tick(Time now, broker::Effects& fx) override {
+    size_t decisions = fx.decisions.size();
+    std::chrono::nanoseconds start = monotonic_.now();
+    broker_.tick(now, fx);
+    if (fx.decisions.size() > decisions) {
+      counters_.placement_duration.observe(
+          std::chrono::duration<double>(monotonic_.now() - start).count());
+    }
+  }
   Status commit(broker::Effects& fx) override {
     if (fx.empty()) return Status::Ok();
     // Synchronous: whatever waits (or is being written) goes first, in one transaction
@@ -312,7 +345,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     pending_ = CommitBatch{};
     // One placement tick for every submission in the batch (a tick walks the queue, so
     // one per submission would make intake quadratic).
-    if (f->batch.placement_tick) broker_.tick(clock_.now(), f->batch.fx);
+    if (f->batch.placement_tick) tick(clock_.now(), f->batch.fx);
     if (!hasDurable(f->batch.fx)) {
       finishBatch(f->batch, Status::Ok());
       return;
@@ -349,6 +382,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       // messages once the database answers again.
       spdlog::error("cannot persist effects: {}", s.toString());
     } else {
+      events_.publish(batch.fx, clock_.now());
       for (broker::OutboundMessage& out : batch.fx.messages) {
         sendToSite(out.site, std::move(out.body));
       }
@@ -360,6 +394,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     for (auto& done : batch.done) done(s);
     batch = CommitBatch{};
+    deliverEvents();
     if (sent) {
       // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
       asio::post(io_, [this] { onZmqReadable(); });
@@ -378,6 +413,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     ++frames_out_;
+    countOne(counters_.messages_sent, messageTypeName(m.body));
   }
 
   void sendToSite(const std::string& site, Body body) {
@@ -399,10 +435,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     const std::string& key_site = in.user_id;
     auto decoded = decodeMessage(in.payload);
     if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
+      countOne(counters_.messages_received, "invalid");
       replyError(in.route, key_site, errorFor(*failure));
       return;
     }
     const Message& m = std::get<Message>(decoded);
+    countOne(counters_.messages_received, messageTypeName(m.body));
     if (key_site.empty() || broker_.federation().findSite(key_site) == nullptr) {
       replyError(in.route, m.site,
                  {"unknown_site", "this connection is not authenticated as a federation site",
@@ -449,7 +487,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         handleFrame(*in, now, fx);
       }
       if (n == 0) return;
-      broker_.tick(now, fx);
+      tick(now, fx);
       commitAsync(std::move(fx), nullptr);
     }
   }
@@ -464,7 +502,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
       broker::Effects fx;
-      broker_.tick(clock_.now(), fx);
+      tick(clock_.now(), fx);
       commitAsync(std::move(fx), nullptr);
       armTimer();
     });
@@ -478,8 +516,137 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
   }
 
+  // GET /metrics, GET /api/v1/openapi.json and the /api/v1/events WebSocket (docs/api.md).
+  // Who may read /metrics or the event stream: 401 (with a Bearer challenge) without a
+  // valid token or session, 403 for a role that may not (docs/api.md).
+  Result<api::Principal> observer(const api::HttpRequest& req, api::Action action) {
+    Result<api::Principal> who = auth_.authenticate(req);
+    if (!who.ok()) return who.status();
+    if (Status s = api::authorize(*who, action, api::Resource::none()); !s.ok()) return s;
+    return who;
+  }
+  static api::HttpResponse refusal(const Status& s) {
+    api::HttpResponse r = api::errorResponse(s);
+    if (s.code() == StatusCode::kUnauthenticated) {
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aifed\"");
+    }
+    return r;
+  }
+
+  void addObservabilityRoutes() {
+    router_.add("GET", "/metrics", [this](const api::HttpRequest& req, const api::PathParams&) {
+      Result<api::Principal> who = observer(req, api::Action::kMetricsRead);
+      if (!who.ok()) return refusal(who.status());
+      counters_.handshakes_accepted = zap_->stats().accepted;
+      counters_.handshakes_refused = zap_->stats().refused;
+      api::HttpResponse r;
+      r.content_type = std::string(api::kPrometheusContentType);
+      r.body = api::renderCoordinatorMetrics(broker_, counters_, clock_.now(), AIFED_VERSION);
+      return r;
+    });
+    router_.add("GET", "/api/v1/openapi.json", [](const api::HttpRequest&, const api::PathParams&) {
+      api::HttpResponse r;
+      r.body = std::string(api::openApiDocument());
+      return r;
+    });
+    http_.setWebSocketHandler("/api/v1/events", [this](const api::HttpRequest& req) {
+      Result<api::Principal> who = observer(req, api::Action::kFederationRead);
+      if (!who.ok()) return api::WebSocketDecision::refuse(refusal(who.status()));
+      // A browser always sends Origin on a WebSocket upgrade: another site's page must not
+      // open the stream with this user's session cookie.
+      if (auto it = req.headers.find("origin"); it != req.headers.end() && who->via_session) {
+        auto host = req.headers.find("host");
+        std::string expected = "https://" + (host == req.headers.end() ? "" : host->second);
+        if (it->second != expected) {
+          return api::WebSocketDecision::refuse(refusal(Status(
+              StatusCode::kPermissionDenied,
+              "Origin " + it->second + " may not open the event stream (" + expected + ")")));
+        }
+      }
+      api::Principal principal = *who;
+      return api::WebSocketDecision::accept(
+          [this, principal](std::shared_ptr<api::WebSocketPeer> peer) {
+            subscribeEvents(std::move(peer), [principal](const broker::JobRecord& j) {
+              return api::mayRead(principal, j);
+            });
+          });
+    });
+  }
+
+  // A new /api/v1/events connection: its snapshot goes out at once, then every event
+  // that passes `filter` (job visibility of the connection's principal).
+  void subscribeEvents(std::shared_ptr<api::WebSocketPeer> peer, api::EventHub::JobFilter filter) {
+    if (stopping_ || peer->closed()) return;
+    api::EventHub::SubscriberId id = events_.subscribe(std::move(filter), clock_.now());
+    event_peers_[id] = peer;
+    peer->onClose([this, id] {
+      events_.unsubscribe(id);
+      event_peers_.erase(id);
+    });
+    deliverEvents();
+  }
+
+  // The event stream shows the REST API's own site, job and federation objects.
+  api::EventRenderers eventRenderers() {
+    api::EventRenderers r;
+    r.site = [this](const broker::SiteRecord& s) {
+      return siteJson(s, *broker_.federation().findSite(s.id), broker_.reservedNodes(s.id),
+                      clock_.now());
+    };
+    r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_.lastDecision(j.id)); };
+    r.federation = [this] {
+      int64_t up = 0;
+      for (const broker::SiteRecord& s : broker_.sites()) up += s.state == SiteState::kUp;
+      json::object jobs;
+      for (JobState st :
+           {JobState::kQueued, JobState::kDispatched, JobState::kPending, JobState::kRunning,
+            JobState::kCompleted, JobState::kFailed, JobState::kCancelled, JobState::kTimeout,
+            JobState::kNodeFail, JobState::kLost}) {
+        jobs[jobStateName(st)] = broker_.countJobs(st);
+      }
+      return json::object{{"name", broker_.federation().name},
+                          {"policy", broker_.policy().name},
+                          {"sites_total", broker_.sites().size()},
+                          {"sites_up", up},
+                          {"jobs_total", broker_.countJobs(std::nullopt)},
+                          {"jobs", std::move(jobs)}};
+    };
+    return r;
+  }
+
+  // Hands the frames the hub queued to their connections, closes the connections that
+  // fell behind, and arms the timer for coalesced site updates.
+  void deliverEvents() {
+    if (events_.subscriberCount() == 0) return;
+    for (api::EventHub::SubscriberId id : events_.subscribers()) {
+      auto it = event_peers_.find(id);
+      if (it == event_peers_.end()) continue;
+      std::shared_ptr<api::WebSocketPeer> peer = it->second;  // onClose may erase `it`
+      api::EventHub::Delivery d = events_.take(id);
+      if (d.overflowed) {
+        peer->close(1008, "too slow: events were dropped");
+        continue;
+      }
+      for (std::string& frame : d.frames) {
+        if (!peer->send(std::move(frame))) break;  // closed; onClose unsubscribes
+      }
+    }
+    std::optional<Time> due = events_.nextFlush();
+    if (!due || events_timer_armed_ || stopping_) return;
+    events_timer_armed_ = true;
+    Time now = clock_.now();
+    events_timer_.expires_after(std::max(*due - now, Duration(0)));
+    events_timer_.async_wait([this](const boost::system::error_code& ec) {
+      events_timer_armed_ = false;
+      if (ec || stopping_) return;
+      events_.flush(clock_.now());
+      deliverEvents();
+    });
+  }
+
   CoordinatorConfig config_;
   const Clock& clock_;
+  const api::MonotonicClock& monotonic_;
   transport::CurveKeyPair keys_;
   std::unique_ptr<store::CoordinatorStore> store_;         // the io thread's connection
   std::unique_ptr<store::CoordinatorStore> writer_store_;  // the group commit's connection
@@ -496,6 +663,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::steady_timer timer_;
   Time timer_deadline_{};
   api::Authenticator auth_{clock_};
+  asio::steady_timer events_timer_;
+  bool events_timer_armed_ = false;
+  api::CoordinatorCounters counters_;
+  // Before the server: connections it closes on destruction may still unsubscribe.
+  api::EventHub events_;
+  std::map<api::EventHub::SubscriberId, std::shared_ptr<api::WebSocketPeer>> event_peers_;
   api::Router router_;
   api::HttpServer http_;
   CommitBatch pending_;
@@ -615,8 +788,8 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   return c;
 }
 
-Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(CoordinatorConfig config,
-                                                                     const Clock& clock) {
+Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
+    CoordinatorConfig config, const Clock& clock, const api::MonotonicClock& monotonic) {
   Result<Federation> fed = loadFederationFile(config.federation_file);
   if (!fed.ok()) return fed.status();
   int keyed = 0;
@@ -659,7 +832,7 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(Coordinator
   api::HttpServerOptions http_options;
   http_options.tls = std::move(*tls_context);
   auto daemon = std::make_unique<CoordinatorDaemonImpl>(
-      std::move(config), clock, std::move(*fed), std::move(*keys), std::move(*store),
+      std::move(config), clock, monotonic, std::move(*fed), std::move(*keys), std::move(*store),
       std::move(*writer_store), std::move(*tls), std::move(http_options));
   if (Status s = daemon->restore(); !s.ok()) return s;
   return std::unique_ptr<CoordinatorDaemon>(std::move(daemon));

@@ -10,14 +10,17 @@
 // acknowledged that a restart would forget.
 //
 //   auto cfg = loadCoordinatorConfig("coordinator.toml");
-//   auto daemon = CoordinatorDaemon::create(*cfg, clock);
+//   auto daemon = CoordinatorDaemon::create(*cfg, clock, monotonic);
 //   (*daemon)->start();   // binds; `ready_file` gets the endpoints
 //   (*daemon)->run();     // until stop()
 #pragma once
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "coordinator/api/metrics.h"
 #include "coordinator/broker/broker.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
@@ -50,8 +53,10 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path);
 
 class CoordinatorDaemon {
  public:
+  // `monotonic` times placement for the metrics; both clocks must outlive the daemon.
   static Result<std::unique_ptr<CoordinatorDaemon>> create(CoordinatorConfig config,
-                                                           const Clock& clock);
+                                                           const Clock& clock,
+                                                           const api::MonotonicClock& monotonic);
   virtual ~CoordinatorDaemon() = default;
   // Binds the ROUTER and the HTTP listener and writes the ready file.
   virtual Status start() = 0;
@@ -61,6 +66,8 @@ class CoordinatorDaemon {
   virtual void stop() = 0;
   virtual std::string zmqEndpoint() const = 0;
   virtual uint16_t httpPort() const = 0;
+  // Every (method, pattern) the HTTP router serves (the OpenAPI test compares them).
+  virtual std::vector<std::pair<std::string, std::string>> routes() const = 0;
 };
 
 }  // namespace aifed::coordinator

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   aifed::RealClock clock;
-  auto daemon = aifed::coordinator::CoordinatorDaemon::create(*config, clock);
+  aifed::api::SteadyMonotonicClock monotonic;
+  auto daemon = aifed::coordinator::CoordinatorDaemon::create(*config, clock, monotonic);
   if (!daemon.ok()) {
     spdlog::error("cannot start: {}", daemon.status().toString());
     return 1;

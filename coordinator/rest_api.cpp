@@ -572,7 +572,7 @@ HttpResponse RestApi::drain(const HttpRequest& req, const std::string& id, bool 
   if (Status s = svc_.broker().setDrained(id, drained, now, c.fx); !s.ok()) {
     return api::errorResponse(s);
   }
-  svc_.broker().tick(now, c.fx);  // a resumed site may take waiting jobs at once
+  svc_.tick(now, c.fx);  // a resumed site may take waiting jobs at once
   site = svc_.broker().findSite(id);
   const SiteConfig* cfg = svc_.broker().federation().findSite(id);
   return api::jsonResponse(200, siteJson(*site, *cfg, svc_.broker().reservedNodes(id), now));
@@ -606,7 +606,7 @@ HttpResponse RestApi::setPolicy(const HttpRequest& req, const Principal& who, Ch
     return api::errorResponse(s);
   }
   bool changed = !c.fx.policy_changes.empty();
-  svc_.broker().tick(now, c.fx);  // re-examine waiting jobs under the new policy
+  svc_.tick(now, c.fx);  // re-examine waiting jobs under the new policy
   return api::jsonResponse(
       200, json::object{{"active", policyJson(svc_.broker().policy())}, {"changed", changed}});
 }

@@ -28,6 +28,8 @@ class JobService {
   virtual ~JobService() = default;
   virtual broker::Broker& broker() = 0;
   virtual Time now() const = 0;
+  // Runs the broker's tick (placement); the daemon times it for the placement metrics.
+  virtual void tick(Time now, broker::Effects& fx) { broker().tick(now, fx); }
   // Persists `fx` and sends its messages; an error means nothing was made durable.
   virtual Status commit(broker::Effects& fx) = 0;
   // Group commit for job intake: gives the broker a placement tick, persists `fx` with

@@ -1,0 +1,367 @@
+// GET /metrics of a real coordinator with seven real agents on loopback: the page passes
+// `promtool check metrics` (Debian package `prometheus`) and its values agree with what
+// the federation did.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "cli/http_client.h"
+#include "cli/local_federation.h"
+#include "protocol/codec.h"
+
+namespace aifed::cli {
+namespace {
+
+namespace json = boost::json;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// The value of the sample whose name and labels are exactly `series`, e.g.
+// `aifed_sites{state="up"}`; nullopt when the page has no such line.
+std::optional<double> sampleValue(const std::string& page, const std::string& series) {
+  std::istringstream lines(page);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+
+CommandResult run(const std::string& command) {
+  CommandResult r;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  r.status = pclose(p);
+  return r;
+}
+
+// A WebSocket client of /api/v1/events over TLS, pinned to the coordinator's certificate
+// by its SHA-256 fingerprint. A reader thread collects frames; the test waits on them.
+class EventStream {
+ public:
+  EventStream() : ssl_(ssl::context::tls_client), ws_(io_, ssl_) {}
+  ~EventStream() { close(); }
+
+  Status connect(uint16_t port, const std::string& fingerprint, const std::string& token) {
+    try {
+      ssl_.set_verify_mode(ssl::verify_peer);
+      ssl_.set_verify_callback([fingerprint](bool, ssl::verify_context& vc) {
+        X509_STORE_CTX* store = vc.native_handle();
+        if (X509_STORE_CTX_get_error_depth(store) != 0) return true;  // only the leaf is pinned
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        X509_digest(X509_STORE_CTX_get_current_cert(store), EVP_sha256(), md, &n);
+        std::string hex;
+        char byte[4];
+        for (unsigned int i = 0; i < n; ++i) {
+          std::snprintf(byte, sizeof byte, i ? ":%02X" : "%02X", md[i]);
+          hex += byte;
+        }
+        return hex == fingerprint;
+      });
+      tcp::resolver resolver(io_);
+      boost::asio::connect(beast::get_lowest_layer(ws_),
+                           resolver.resolve("127.0.0.1", std::to_string(port)));
+      ws_.next_layer().handshake(ssl::stream_base::client);
+      ws_.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
+        if (!token.empty()) req.set(beast::http::field::authorization, "Bearer " + token);
+      }));
+      ws_.handshake("127.0.0.1:" + std::to_string(port), "/api/v1/events");
+    } catch (const std::exception& e) {
+      return unavailable(std::string("events: ") + e.what());
+    }
+    reader_ = std::thread([this] {
+      beast::flat_buffer buffer;
+      boost::system::error_code ec;
+      while (true) {
+        ws_.read(buffer, ec);
+        if (ec) break;
+        Frame f{std::chrono::steady_clock::now(),
+                json::parse(beast::buffers_to_string(buffer.data())).as_object()};
+        buffer.consume(buffer.size());
+        std::lock_guard<std::mutex> lock(mu_);
+        frames_.push_back(std::move(f));
+      }
+    });
+    return Status::Ok();
+  }
+
+  struct Frame {
+    std::chrono::steady_clock::time_point at;  // when it arrived
+    json::object body;
+  };
+  // Every frame received so far, oldest first.
+  std::vector<Frame> frames() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return frames_;
+  }
+
+  void close() {
+    if (!reader_.joinable()) return;
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);
+    reader_.join();
+  }
+
+ private:
+  boost::asio::io_context io_;
+  ssl::context ssl_;
+  websocket::stream<ssl::stream<tcp::socket>> ws_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::vector<Frame> frames_;
+};
+
+class MetricsIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_ = std::filesystem::temp_directory_path() /
+             ("aifed-metrics-" + std::to_string(getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(state_);
+    LocalFederationOptions o;
+    o.bin_dir = AIFED_BINARY_DIR;
+    o.federation_file = std::string(AIFED_SOURCE_DIR) + "/config/federation-7.toml";
+    o.state_dir = state_.string();
+    o.speedup = 10;
+    o.heartbeat_interval_ms = 500;
+    auto lf = LocalFederation::prepare(o);
+    ASSERT_TRUE(lf.ok()) << lf.status().toString();
+    fed_ = std::move(*lf);
+    ASSERT_TRUE(fed_->startCoordinator().ok());
+    client_ = std::make_unique<HttpClient>(fed_->baseUrl(), fed_->clientOptions());
+  }
+  void TearDown() override {
+    if (fed_) fed_->stopAll();
+    if (!HasFailure())
+      std::filesystem::remove_all(state_);
+    else
+      std::cerr << "state and logs kept in " << state_ << "\n";
+  }
+
+  HttpResult request(const std::string& method, const std::string& target,
+                     const std::string& body = "") {
+    auto r = client_->request(method, target, body);
+    EXPECT_TRUE(r.ok()) << r.status().toString();
+    return r.ok() ? *r : HttpResult{};
+  }
+  std::string metrics() {
+    HttpResult r = request("GET", "/metrics");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
+  bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return done();
+  }
+
+  std::filesystem::path state_;
+  std::unique_ptr<LocalFederation> fed_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(MetricsIntegrationTest, SevenSitesAndTheirJobsShowInAPageThatPromtoolAccepts) {
+  for (const std::string& site : fed_->sites()) ASSERT_TRUE(fed_->startAgent(site).ok()) << site;
+  ASSERT_EQ(fed_->sites().size(), 7u);
+  ASSERT_TRUE(
+      waitFor([&] { return sampleValue(metrics(), "aifed_sites{state=\"up\"}") == 7.0; }, 30s))
+      << metrics();
+
+  constexpr int kJobs = 20;
+  for (int i = 0; i < kJobs; ++i) {
+    JobSpec spec;
+    spec.name = "metrics-" + std::to_string(i);
+    spec.nodes = 1 + i % 3;
+    spec.gpus_per_node = 4;
+    spec.walltime = 60s;
+    spec.simulated_runtime = Duration(1000 + (i % 5) * 500);  // 0.10-0.30 s at speedup 10
+    HttpResult r = request("POST", "/api/v1/jobs", json::serialize(toJson(spec)));
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  request("GET", "/api/v1/jobs/j-does-not-exist");  // one 404 for the HTTP counters
+  ASSERT_TRUE(waitFor(
+      [&] { return sampleValue(metrics(), "aifed_jobs{state=\"completed\"}") == kJobs; }, 60s))
+      << metrics();
+
+  std::string page = metrics();
+  std::filesystem::path file = state_ / "metrics.txt";
+  std::ofstream(file) << page;
+  CommandResult which = run("command -v promtool");
+  ASSERT_EQ(which.status, 0) << "promtool not found: install the Debian package prometheus";
+  CommandResult check = run("promtool check metrics < " + file.string());
+  EXPECT_EQ(check.status, 0) << "promtool check metrics:\n" << check.output << "\npage:\n" << page;
+
+  EXPECT_EQ(sampleValue(page, "aifed_sites{state=\"up\"}"), 7.0);
+  EXPECT_EQ(sampleValue(page, "aifed_sites{state=\"unreachable\"}"), 0.0);
+  EXPECT_EQ(sampleValue(page, "aifed_jobs{state=\"completed\"}"), double(kJobs));
+  EXPECT_EQ(sampleValue(page, "aifed_jobs{state=\"queued\"}"), 0.0);
+  // mimer's h200: 128 nodes of 8 in config/federation-7.toml, all idle again.
+  EXPECT_EQ(
+      sampleValue(page, "aifed_site_accelerators{site=\"mimer\",type=\"h200\",kind=\"total\"}"),
+      1024.0);
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return sampleValue(metrics(),
+                           "aifed_site_accelerators{site=\"mimer\",type=\"h200\",kind=\"free\"}") ==
+               1024.0;
+      },
+      10s));
+  // The submissions come one at a time, so each job is placed in a tick of its own.
+  EXPECT_GE(*sampleValue(page, "aifed_placement_duration_seconds_count"), kJobs);
+  EXPECT_GT(*sampleValue(page, "aifed_placement_duration_seconds_sum"), 0.0);
+  EXPECT_GE(*sampleValue(page, "aifed_messages_received_total{type=\"HELLO\"}"), 7.0);
+  EXPECT_GE(*sampleValue(page, "aifed_messages_received_total{type=\"CAPACITY\"}"), 7.0);
+  EXPECT_GE(*sampleValue(page, "aifed_messages_received_total{type=\"JOB_STATUS\"}"), kJobs);
+  // At least one DISPATCH per job (a slow acknowledgement brings a resend).
+  EXPECT_GE(*sampleValue(page, "aifed_messages_sent_total{type=\"DISPATCH\"}"), kJobs);
+  EXPECT_GE(*sampleValue(page, "aifed_messages_sent_total{type=\"WELCOME\"}"), 7.0);
+  EXPECT_EQ(sampleValue(page, "aifed_http_requests_total{code=\"201\"}"), double(kJobs));
+  EXPECT_EQ(sampleValue(page, "aifed_http_requests_total{code=\"404\"}"), 1.0);
+  EXPECT_GE(*sampleValue(page, "aifed_handshakes_total{outcome=\"accepted\"}"), 7.0);
+  EXPECT_EQ(sampleValue(page, "aifed_handshakes_total{outcome=\"refused\"}"), 0.0);
+  double placed = 0;
+  for (const std::string& site : fed_->sites()) {
+    placed += sampleValue(page, "aifed_site_jobs_placed_total{site=\"" + site + "\"}").value_or(0);
+  }
+  EXPECT_EQ(placed, double(kJobs));
+}
+
+TEST_F(MetricsIntegrationTest, EventStreamSendsASnapshotThenAJobsTransitionsToCompleted) {
+  for (const std::string& site : fed_->sites()) ASSERT_TRUE(fed_->startAgent(site).ok()) << site;
+  ASSERT_TRUE(
+      waitFor([&] { return sampleValue(metrics(), "aifed_sites{state=\"up\"}") == 7.0; }, 30s));
+  EventStream events;
+  HttpClientOptions options = fed_->clientOptions();
+  ASSERT_TRUE(events.connect(fed_->httpPort(), options.fingerprint, options.bearer_token).ok());
+  ASSERT_TRUE(waitFor([&] { return !events.frames().empty(); }, 10s)) << "no snapshot";
+  const json::object snapshot = events.frames().front().body;
+  EXPECT_EQ(snapshot.at("type"), "snapshot");
+  ASSERT_EQ(snapshot.at("sites").as_array().size(), 7u);
+  for (const json::value& site : snapshot.at("sites").as_array()) {
+    EXPECT_EQ(site.at("state"), "up") << site.at("id");
+  }
+  EXPECT_EQ(snapshot.at("sites").as_array()[1].at("id"), "mimer") << "federation order";
+  EXPECT_EQ(snapshot.at("federation").at("sites_up"), 7);
+
+  JobSpec spec;
+  spec.name = "watched";
+  spec.nodes = 2;
+  spec.gpus_per_node = 4;
+  spec.gpu_type = "h200";  // only mimer has them
+  spec.walltime = 60s;
+  spec.simulated_runtime = 20000ms;  // 2 s at speedup 10: long enough to be seen running
+  HttpResult r = request("POST", "/api/v1/jobs", json::serialize(toJson(spec)));
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = json::value_to<std::string>(json::parse(r.body).at("id"));
+
+  auto transitions = [&] {
+    std::vector<json::object> out;
+    for (const EventStream::Frame& f : events.frames()) {
+      if (f.body.at("type") == "job" && f.body.at("job").at("id") == json::value(id))
+        out.push_back(f.body);
+    }
+    return out;
+  };
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto t = transitions();
+        return !t.empty() && t.back().at("to") == "completed";
+      },
+      30s))
+      << "transitions seen: " << transitions().size();
+  std::vector<json::object> t = transitions();
+  // A chain from "new" to completed: each event starts where the previous one ended.
+  EXPECT_TRUE(t.front().at("from").is_null()) << json::serialize(t.front());
+  for (size_t i = 1; i < t.size(); ++i) {
+    EXPECT_EQ(t[i].at("from"), t[i - 1].at("to")) << json::serialize(t[i]);
+  }
+  EXPECT_EQ(t.back().at("job").at("site"), "mimer");
+  EXPECT_EQ(t.back().at("job").at("exit_code"), 0);
+  std::vector<std::string> path;
+  for (const json::object& e : t) path.emplace_back(e.at("to").as_string());
+  EXPECT_NE(std::find(path.begin(), path.end(), "running"), path.end())
+      << "a 2 s job is seen running";
+
+  // mimer's capacity changed with the job: site events came, at most one per 500 ms.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const EventStream::Frame& f : events.frames()) {
+          if (f.body.at("type") == "site" && f.body.at("site").at("id") == "mimer") return true;
+        }
+        return false;
+      },
+      10s));
+  std::map<std::string, std::chrono::steady_clock::time_point> last;
+  for (const EventStream::Frame& f : events.frames()) {
+    if (f.body.at("type") != "site") continue;
+    std::string site(f.body.at("site").at("id").as_string());
+    if (auto it = last.find(site); it != last.end()) {
+      // 500 ms apart when sent; allow for delivery jitter on a busy machine.
+      EXPECT_GE(f.at - it->second, 400ms) << site;
+    }
+    last[site] = f.at;
+  }
+}
+
+TEST_F(MetricsIntegrationTest, ServesTheOpenApiDocument) {
+  HttpResult r = request("GET", "/api/v1/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  json::value doc = json::parse(r.body);
+  EXPECT_EQ(doc.at("openapi").as_string().subview().substr(0, 2), "3.");
+  EXPECT_TRUE(doc.at("paths").as_object().contains("/metrics"));
+}
+
+// /metrics and the event stream are not public: no token is 401, and the stream refuses
+// the upgrade without one.
+TEST_F(MetricsIntegrationTest, MetricsAndEventsNeedAToken) {
+  HttpClientOptions anonymous = fed_->clientOptions();
+  anonymous.bearer_token.clear();
+  HttpClient client(fed_->baseUrl(), anonymous);
+  Result<HttpResult> r = client.request("GET", "/metrics", "");
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(r->status, 401) << r->body;
+  EventStream events;
+  EXPECT_FALSE(events.connect(fed_->httpPort(), anonymous.fingerprint, "").ok());
+  r = client.request("GET", "/api/v1/openapi.json", "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace
+}  // namespace aifed::cli
