@@ -1,7 +1,9 @@
 #include "coordinator/coordinator_daemon.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -58,6 +60,7 @@ void appendEffects(broker::Effects& into, broker::Effects& from) {
   move_all(into.decisions, from.decisions);
   move_all(into.messages, from.messages);
   move_all(into.policy_changes, from.policy_changes);
+  move_all(into.audit, from.audit);
 }
 
 // Keeps only the last version of each job and site: a batch often holds a job as
@@ -85,7 +88,7 @@ void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::strin
 
 bool hasDurable(const broker::Effects& fx) {
   return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-         !fx.policy_changes.empty();
+         !fx.policy_changes.empty() || !fx.audit.empty();
 }
 
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
@@ -122,7 +125,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
-    addRestRoutes(router_, *this);
+    addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
     counters_.started_at = clock.now();
   }
@@ -156,6 +159,41 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                      s.toString());
       }
     }
+    return restoreTokens();
+  }
+
+  // Loads the API tokens; with none at all, creates the bootstrap admin token and writes
+  // it to config_.admin_token_file (mode 0600). The log names the file, never the secret.
+  Status restoreTokens() {
+    auto tokens = store_->loadTokens();
+    if (!tokens.ok()) return tokens.status();
+    for (api::TokenRecord& t : *tokens) auth_.tokens().put(std::move(t));
+    if (auth_.tokens().size() > 0) return Status::Ok();
+    Result<api::NewToken> fresh = api::generateToken();
+    if (!fresh.ok()) return fresh.status();
+    api::TokenRecord t;
+    t.id = fresh->id;
+    t.name = "bootstrap-admin";
+    t.role = api::Role::kAdmin;
+    t.secret_sha256 = fresh->secret_sha256;
+    t.created_at = clock_.now();
+    t.created_by = "bootstrap";
+    const std::string& path = config_.admin_token_file;
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return internalError("cannot write the admin token file " + tmp);
+    std::string line = fresh->text + "\n";
+    bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                   ::fsync(fd) == 0;
+    ::close(fd);
+    std::error_code ec;
+    if (written) std::filesystem::rename(tmp, path, ec);
+    if (!written || ec) return internalError("cannot write the admin token file " + path);
+    // The token is durable only after its file: a crash in between leaves no token and
+    // the next start makes another.
+    if (Status s = store_->saveToken(t); !s.ok()) return s;
+    auth_.tokens().put(t);
+    spdlog::warn("created the bootstrap admin token {} and wrote it to {}", t.id, path);
     return Status::Ok();
   }
 
@@ -194,6 +232,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void stop() override {
     asio::post(io_, [this] {
+      broker::Effects last;  // audit rows still waiting are written before the end
+      std::swap(last.audit, pending_.fx.audit);
+      (void)commit(last);
       stopping_ = true;
       http_.stop();
       timer_.cancel();
@@ -245,13 +286,30 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       const std::string& job_id) override {
     return store_->decisions(job_id);
   }
+  Status saveToken(const api::TokenRecord& token) override { return store_->saveToken(token); }
+  Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) override {
+    return store_->audit(query);
+  }
+  void recordAudit(broker::AuditRecord row) override {
+    // Group-committed like submissions: refusals arriving while a batch is written share
+    // the next transaction.
+    pending_.fx.audit.push_back(std::move(row));
+    if (!in_flight_) startBatch();
+  }
+  Result<std::vector<broker::PolicyChange>> policyChanges() override {
+    return store_->policyChanges();
+  }
   json::object transportStats() const override {
     return json::object{{"frames_in", frames_in_},
                         {"frames_out", frames_out_},
                         {"errors_sent", errors_sent_},
                         {"wrong_site_refused", wrong_site_},
                         {"handshakes_accepted", zap_->stats().accepted},
-                        {"handshakes_refused", zap_->stats().refused}};
+                        {"handshakes_refused", zap_->stats().refused},
+                        // Group commit: transactions written, and REST submissions they
+                        // carried (submissions / transactions is the batch size).
+                        {"commits", commits_},
+                        {"committed_submissions", committed_submissions_}};
   }
 
  private:
@@ -272,6 +330,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     bool settled = false;
   };
 
+  // On the writer thread, or on the io thread while the writer is idle.
   Status persist(broker::Effects& fx) {
     if (!hasDurable(fx)) return Status::Ok();
     keepLatest(fx.jobs);
@@ -329,6 +388,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
     }
     bool sent = s.ok() && !batch.fx.messages.empty();
+    if (s.ok() && hasDurable(batch.fx)) {
+      ++commits_;
+      committed_submissions_ += batch.done.size();
+    }
     for (auto& done : batch.done) done(s);
     batch = CommitBatch{};
     deliverEvents();
@@ -455,7 +518,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   // GET /metrics, GET /api/v1/openapi.json and the /api/v1/events WebSocket (docs/api.md).
   void addObservabilityRoutes() {
-    router_.add("GET", "/metrics", [this](const api::HttpRequest&, const api::PathParams&) {
+    router_.add("GET", "/metrics", [this](const api::HttpRequest& req, const api::PathParams&) {
+      if (std::optional<api::HttpResponse> refused = refuse(req, api::Action::kMetricsRead)) {
+        return *refused;
+      }
       counters_.handshakes_accepted = zap_->stats().accepted;
       counters_.handshakes_refused = zap_->stats().refused;
       api::HttpResponse r;
@@ -468,11 +534,33 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       r.body = std::string(api::openApiDocument());
       return r;
     });
-    http_.setWebSocketHandler("/api/v1/events", [this](const api::HttpRequest&) {
-      return api::WebSocketDecision::accept([this](std::shared_ptr<api::WebSocketPeer> peer) {
-        subscribeEvents(std::move(peer), nullptr);
-      });
+    // Cookie or bearer; each connection sees the jobs its principal may read.
+    http_.setWebSocketHandler("/api/v1/events", [this](const api::HttpRequest& upgrade) {
+      Result<api::Principal> who = auth_.authenticate(upgrade);
+      if (!who.ok()) return api::WebSocketDecision::refuse(unauthenticatedResponse(who.status()));
+      return api::WebSocketDecision::accept(
+          [this, who = *who](std::shared_ptr<api::WebSocketPeer> peer) {
+            subscribeEvents(std::move(peer),
+                            [who](const broker::JobRecord& job) { return api::mayRead(who, job); });
+          });
     });
+  }
+
+  // 401 with a WWW-Authenticate challenge, as the REST routes answer.
+  static api::HttpResponse unauthenticatedResponse(const Status& s) {
+    api::HttpResponse r = api::errorResponse(s);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aifed\"");
+    return r;
+  }
+
+  // The refusal of a request whose principal may not do `action` (401 or 403), if any.
+  std::optional<api::HttpResponse> refuse(const api::HttpRequest& req, api::Action action) {
+    Result<api::Principal> who = auth_.authenticate(req);
+    if (!who.ok()) return unauthenticatedResponse(who.status());
+    if (Status s = api::authorize(*who, action, api::Resource::none()); !s.ok()) {
+      return api::errorResponse(s);
+    }
+    return std::nullopt;
   }
 
   // A new /api/v1/events connection: its snapshot goes out at once, then every event
@@ -570,6 +658,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   // Before the server: connections it closes on destruction may still unsubscribe.
   api::EventHub events_;
   std::map<api::EventHub::SubscriberId, std::shared_ptr<api::WebSocketPeer>> event_peers_;
+  api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;
   CommitBatch pending_;
@@ -580,6 +669,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   uint16_t http_port_ = 0;
   bool stopping_ = false;
   uint64_t frames_in_ = 0, frames_out_ = 0, errors_sent_ = 0, wrong_site_ = 0;
+  uint64_t commits_ = 0, committed_submissions_ = 0;
 };
 
 }  // namespace
@@ -613,6 +703,10 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   }
   c.http_port = static_cast<uint16_t>(port);
   c.log_level = root["log_level"].value_or(c.log_level);
+  c.admin_token_file = resolve(base, root["admin_token_file"].value_or(std::string()));
+  if (c.admin_token_file.empty()) {
+    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
+  }
   c.tls_cert = resolve(base, root["tls_cert"].value_or(std::string()));
   c.tls_key = resolve(base, root["tls_key"].value_or(std::string()));
   if (c.tls_cert.empty() != c.tls_key.empty()) {
