@@ -517,26 +517,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   // GET /metrics, GET /api/v1/openapi.json and the /api/v1/events WebSocket (docs/api.md).
-  // Who may read /metrics or the event stream: 401 (with a Bearer challenge) without a
-  // valid token or session, 403 for a role that may not (docs/api.md).
-  Result<api::Principal> observer(const api::HttpRequest& req, api::Action action) {
-    Result<api::Principal> who = auth_.authenticate(req);
-    if (!who.ok()) return who.status();
-    if (Status s = api::authorize(*who, action, api::Resource::none()); !s.ok()) return s;
-    return who;
-  }
-  static api::HttpResponse refusal(const Status& s) {
-    api::HttpResponse r = api::errorResponse(s);
-    if (s.code() == StatusCode::kUnauthenticated) {
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aifed\"");
-    }
-    return r;
-  }
-
   void addObservabilityRoutes() {
     router_.add("GET", "/metrics", [this](const api::HttpRequest& req, const api::PathParams&) {
-      Result<api::Principal> who = observer(req, api::Action::kMetricsRead);
-      if (!who.ok()) return refusal(who.status());
+      if (std::optional<api::HttpResponse> refused = refuse(req, api::Action::kMetricsRead)) {
+        return *refused;
+      }
       counters_.handshakes_accepted = zap_->stats().accepted;
       counters_.handshakes_refused = zap_->stats().refused;
       api::HttpResponse r;
@@ -549,28 +534,33 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       r.body = std::string(api::openApiDocument());
       return r;
     });
-    http_.setWebSocketHandler("/api/v1/events", [this](const api::HttpRequest& req) {
-      Result<api::Principal> who = observer(req, api::Action::kFederationRead);
-      if (!who.ok()) return api::WebSocketDecision::refuse(refusal(who.status()));
-      // A browser always sends Origin on a WebSocket upgrade: another site's page must not
-      // open the stream with this user's session cookie.
-      if (auto it = req.headers.find("origin"); it != req.headers.end() && who->via_session) {
-        auto host = req.headers.find("host");
-        std::string expected = "https://" + (host == req.headers.end() ? "" : host->second);
-        if (it->second != expected) {
-          return api::WebSocketDecision::refuse(refusal(Status(
-              StatusCode::kPermissionDenied,
-              "Origin " + it->second + " may not open the event stream (" + expected + ")")));
-        }
-      }
-      api::Principal principal = *who;
+    // Cookie or bearer; each connection sees the jobs its principal may read.
+    http_.setWebSocketHandler("/api/v1/events", [this](const api::HttpRequest& upgrade) {
+      Result<api::Principal> who = auth_.authenticate(upgrade);
+      if (!who.ok()) return api::WebSocketDecision::refuse(unauthenticatedResponse(who.status()));
       return api::WebSocketDecision::accept(
-          [this, principal](std::shared_ptr<api::WebSocketPeer> peer) {
-            subscribeEvents(std::move(peer), [principal](const broker::JobRecord& j) {
-              return api::mayRead(principal, j);
-            });
+          [this, who = *who](std::shared_ptr<api::WebSocketPeer> peer) {
+            subscribeEvents(std::move(peer),
+                            [who](const broker::JobRecord& job) { return api::mayRead(who, job); });
           });
     });
+  }
+
+  // 401 with a WWW-Authenticate challenge, as the REST routes answer.
+  static api::HttpResponse unauthenticatedResponse(const Status& s) {
+    api::HttpResponse r = api::errorResponse(s);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aifed\"");
+    return r;
+  }
+
+  // The refusal of a request whose principal may not do `action` (401 or 403), if any.
+  std::optional<api::HttpResponse> refuse(const api::HttpRequest& req, api::Action action) {
+    Result<api::Principal> who = auth_.authenticate(req);
+    if (!who.ok()) return unauthenticatedResponse(who.status());
+    if (Status s = api::authorize(*who, action, api::Resource::none()); !s.ok()) {
+      return api::errorResponse(s);
+    }
+    return std::nullopt;
   }
 
   // A new /api/v1/events connection: its snapshot goes out at once, then every event
@@ -662,13 +652,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::posix::stream_descriptor zmq_fd_;
   asio::steady_timer timer_;
   Time timer_deadline_{};
-  api::Authenticator auth_{clock_};
   asio::steady_timer events_timer_;
   bool events_timer_armed_ = false;
   api::CoordinatorCounters counters_;
   // Before the server: connections it closes on destruction may still unsubscribe.
   api::EventHub events_;
   std::map<api::EventHub::SubscriberId, std::shared_ptr<api::WebSocketPeer>> event_peers_;
+  api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;
   CommitBatch pending_;
