@@ -164,6 +164,11 @@ int main(int argc, char** argv) {
   app.add_option("-c,--connections", connections, "keep-alive connections")->capture_default_str();
   app.add_option("-d,--duration", duration_s, "measured seconds")->capture_default_str();
   app.add_option("--warmup", warmup_s, "seconds of load before measuring")->capture_default_str();
+  int runtime_s = 0;
+  app.add_option("--runtime-s", runtime_s,
+                 "simulated_runtime_s of each job (0: omit; the simulated sites then run it "
+                 "for its walltime of 600 s)")
+      ->capture_default_str();
   app.add_option("--agents", agents, "start one simulated agent per site (true/false)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -209,7 +214,9 @@ int main(int argc, char** argv) {
   }
   // One probe: the spec is valid, and the job object comes back.
   const std::string body =
-      R"({"name":"bench","project":"bench","nodes":1,"gpus_per_node":1,"walltime_s":600})";
+      R"({"name":"bench","project":"bench","nodes":1,"gpus_per_node":1,"walltime_s":600)" +
+      (runtime_s > 0 ? ",\"simulated_runtime_s\":" + std::to_string(runtime_s) : std::string()) +
+      "}";
   auto probe = client.request("POST", "/api/v1/jobs", body);
   if (!probe.ok() || probe->status != 201) {
     std::cerr << "probe submission failed: "
