@@ -1,5 +1,7 @@
 #include "coordinator/rest_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <functional>
 #include <memory>
 #include <set>
@@ -336,12 +338,16 @@ broker::AuditRecord RestApi::auditRow(const HttpRequest& req, const std::string&
 Result<Principal> RestApi::authenticate(const HttpRequest& req) {
   Result<Principal> who = auth_.authenticate(req);
   if (!who.ok()) return who;
-  // Persist the token's last use now and then; a failure only delays it.
+  // Persist the token's last use now and then. A failure waits for the next interval
+  // too: retrying on every request would make a busy database slow every request.
   const api::TokenRecord* t = auth_.tokens().find(who->token_id);
   if (t && t->last_used_at) {
     auto it = last_use_saved_.find(t->id);
     if (it == last_use_saved_.end() || *t->last_used_at - it->second >= kLastUsePersistInterval) {
-      if (svc_.saveToken(*t).ok()) last_use_saved_[t->id] = *t->last_used_at;
+      last_use_saved_[t->id] = *t->last_used_at;
+      if (Status s = svc_.saveToken(*t); !s.ok()) {
+        spdlog::warn("cannot record the last use of token {}: {}", t->id, s.toString());
+      }
     }
   }
   return who;

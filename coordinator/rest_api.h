@@ -6,7 +6,7 @@
 // token or session cookie, coordinator/api/auth.h) and authorizes per role and scope.
 // Every state-changing request, allowed or refused, leaves an audit row: with the
 // request's own Effects (one transaction) when it changed something, else through
-// JobService::recordAudit (the daemon's next commit, within a second).
+// JobService::recordAudit (the next group commit, started at once when none is running).
 //
 //   api::Authenticator auth(clock);
 //   addRestRoutes(router, service, auth);
@@ -58,7 +58,7 @@ class JobService {
   // Audit rows, newest first.
   virtual Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) = 0;
   // An audit row of a request that changed nothing (refused, or failed before any
-  // effect): made durable with the next commit, so refusals cost no transaction each.
+  // effect): made durable with the next group commit, so refusals cost no transaction each.
   virtual void recordAudit(broker::AuditRecord row) = 0;
   // Every policy switch ever made, oldest first. The default: this process's only.
   virtual Result<std::vector<broker::PolicyChange>> policyChanges() {

@@ -464,6 +464,22 @@ TEST_F(RestAuthTest, SubmissionCommitsWithItsAuditRowInOneTransaction) {
   EXPECT_EQ(svc_.audit.back().target, id);
 }
 
+// A token's last use is kept in memory at every request but written at most once a
+// minute: a write per request would cost a transaction per submission.
+TEST_F(RestAuthTest, LastUseIsWrittenAtMostOncePerMinute) {
+  call("GET", "/api/v1/sites", 200, "", "viewer");
+  ASSERT_EQ(svc_.saved_tokens.count(idOf("viewer")), 1u);
+  EXPECT_EQ(svc_.saved_tokens.at(idOf("viewer")).last_used_at, svc_.now());
+  Time first = svc_.now();
+  svc_.clock.advance(std::chrono::seconds(30));
+  call("GET", "/api/v1/sites", 200, "", "viewer");
+  EXPECT_EQ(svc_.saved_tokens.at(idOf("viewer")).last_used_at, first);       // not yet
+  EXPECT_EQ(auth_.tokens().find(idOf("viewer"))->last_used_at, svc_.now());  // in memory
+  svc_.clock.advance(std::chrono::seconds(31));
+  call("GET", "/api/v1/sites", 200, "", "viewer");
+  EXPECT_EQ(svc_.saved_tokens.at(idOf("viewer")).last_used_at, svc_.now());
+}
+
 TEST_F(RestAuthTest, ProjectsShowAllocationsAndUsage) {
   json::value p = call("GET", "/api/v1/projects/p1", 200, "", "viewer");
   EXPECT_EQ(p.at("allocated_gpu_hours").to_number<double>(), 1500);
