@@ -81,6 +81,10 @@ class Engine {
     c.policy = o.policy;
     // Capacity reports double as heartbeats: a site is suspect after three missed.
     c.heartbeat_interval = o.report_interval;
+    // The engine needs from the effects only the messages and the jobs that ended, and
+    // nothing of a job once it ended: memory stays in proportion to the active jobs.
+    c.effects = broker::EffectsDetail::kEndedJobsOnly;
+    c.forget_ended_jobs = true;
     return c;
   }
 
@@ -131,6 +135,7 @@ Status Engine::startSite(size_t i, Time now) {
   Site& s = sites_[i];
   agent::SimulatedBackendOptions bo;
   bo.mode = options_.scheduler;
+  bo.forget_ended = true;
   auto backend = agent::SimulatedBackend::create(s.config->partitions, bo);
   if (!backend.ok()) {
     return invalidArgument("site " + s.config->id + ": " + backend.status().message());

@@ -107,6 +107,18 @@ struct Broker::Impl {
   // Why a withdrawal was asked, for the re-queued job's reason (lost on restart: the
   // reason then is shorter).
   std::unordered_map<std::string, std::string> withdraw_why;
+  // cfg.forget_ended_jobs: seqs of jobs that ended during the current call (dropped at
+  // its end), and per dropped seq the attempt and site index it ended with (attempt -1:
+  // not dropped), so later messages about it are answered as before.
+  struct Ended {
+    int32_t attempt = -1;
+    int32_t site = -1;  // -1: no site held it
+  };
+  std::vector<int64_t> ended_now;
+  std::vector<Ended> ended;
+  // cfg.effects == kEndedJobsOnly: seqs that have a decision (what last_decision tells
+  // under kFull, where decisions are kept).
+  std::vector<uint8_t> decided;
 
   // Policies: every one on offer, compiled; the active one; switches this process made.
   std::vector<PolicySpec> policy_specs;
@@ -209,6 +221,7 @@ struct Broker::Impl {
 
   // --- Effects bookkeeping ---
   void emit(const JobRecord& j, Effects& fx) {
+    if (cfg.effects != EffectsDetail::kFull && !isTerminal(j.state)) return;
     for (JobRecord& e : fx.jobs) {
       if (e.id == j.id) {
         e = j;
@@ -218,6 +231,7 @@ struct Broker::Impl {
     fx.jobs.push_back(j);
   }
   void emit(const SiteRecord& s, Effects& fx) {
+    if (cfg.effects != EffectsDetail::kFull) return;
     for (SiteRecord& e : fx.sites) {
       if (e.id == s.id) {
         e = s;
@@ -247,8 +261,46 @@ struct Broker::Impl {
       if (!j.ended_at) j.ended_at = now;
       releaseReservation(j.id);
       missing_since.erase(j.id);
+      if (cfg.forget_ended_jobs) ended_now.push_back(seq);
     }
     recharge(j);
+  }
+
+  // cfg.forget_ended_jobs: drops the jobs that ended in this call. Their charge stays in
+  // the ledger (recharge() made it final) and their usage in fair_usage.
+  void forgetEnded() {
+    for (int64_t seq : ended_now) {
+      auto it = jobs.find(seq);
+      if (it == jobs.end() || !isTerminal(it->second.state)) continue;
+      const JobRecord& j = it->second;
+      if (static_cast<size_t>(seq) >= ended.size()) ended.resize(static_cast<size_t>(seq) + 1);
+      ended[static_cast<size_t>(seq)] = {
+          j.attempt, j.site.empty() ? -1 : static_cast<int32_t>(site_index.at(j.site))};
+      if (static_cast<size_t>(seq) < decided.size()) decided[static_cast<size_t>(seq)] = 0;
+      seq_of.erase(j.id);
+      last_decision.erase(j.id);
+      charges.erase(j.id);
+      withdraw_why.erase(j.id);
+      missing_since.erase(j.id);
+      reservations.erase(j.id);
+      awaiting.erase(seq);
+      jobs.erase(it);
+    }
+    ended_now.clear();
+  }
+
+  // A job dropped by forgetEnded(), or nullptr.
+  const Ended* forgotten(const std::string& id) const {
+    if (!cfg.forget_ended_jobs) return nullptr;
+    std::optional<int64_t> seq = parseSeq(id);
+    if (!seq || *seq <= 0 || static_cast<size_t>(*seq) >= ended.size()) return nullptr;
+    const Ended& e = ended[static_cast<size_t>(*seq)];
+    return e.attempt < 0 ? nullptr : &e;
+  }
+
+  bool hasDecision(int64_t seq, const JobRecord& j) const {
+    if (cfg.effects == EffectsDetail::kFull) return last_decision.count(j.id) > 0;
+    return static_cast<size_t>(seq) < decided.size() && decided[static_cast<size_t>(seq)];
   }
 
   // --- Sites ---
@@ -362,7 +414,12 @@ struct Broker::Impl {
     return false;
   }
 
-  void recordDecision(PlacementDecision d, Effects& fx) {
+  void recordDecision(int64_t seq, PlacementDecision d, Effects& fx) {
+    if (cfg.effects != EffectsDetail::kFull) {
+      if (static_cast<size_t>(seq) >= decided.size()) decided.resize(static_cast<size_t>(seq) + 1);
+      decided[static_cast<size_t>(seq)] = 1;
+      return;
+    }
     auto it = last_decision.find(d.job_id);
     // A waiting job is re-examined on every tick: store only decisions that say
     // something new.
@@ -460,7 +517,7 @@ struct Broker::Impl {
     PlacementQueue order(*this, now);
     while (std::optional<int64_t> next = order.next()) {
       JobRecord& j = jobs.at(*next);
-      if (!open && last_decision.count(j.id)) continue;  // nothing could have changed
+      if (!open && hasDecision(*next, j)) continue;  // nothing could have changed
       PlacementInput in{j, fed, now, &ledger};
       PlacementDecision d = policy.decide(in, v);
       holdIfLate(d);
@@ -472,7 +529,7 @@ struct Broker::Impl {
         target.reserved_nodes[partition] += j.spec.nodes;
         target.reserved_node_hours[partition] += j.spec.nodes * hours(j.spec.walltime);
       }
-      recordDecision(std::move(d), fx);
+      recordDecision(*next, std::move(d), fx);
     }
   }
 
@@ -529,7 +586,7 @@ struct Broker::Impl {
       j.last_sent_at = now;
       send(j.site, withdrawal(j), fx);
       emit(j, fx);
-      recordDecision(std::move(d), fx);
+      recordDecision(seq, std::move(d), fx);
     }
   }
 
@@ -626,6 +683,10 @@ struct Broker::Impl {
   void onDispatchAck(size_t i, const DispatchAck& a, Time now, Effects& fx) {
     SiteRecord& s = sites[i];
     JobRecord* j = job(a.job_id);
+    if (const Ended* e = j ? nullptr : forgotten(a.job_id);
+        e && e->attempt == a.attempt && e->site == static_cast<int32_t>(i)) {
+      return;  // a repeated ack of an attempt that has ended
+    }
     if (!j || j->attempt != a.attempt || j->site != s.id) {
       // An attempt we no longer want there.
       if (a.accepted) send(s.id, Cancel{a.job_id, a.attempt, "attempt superseded"}, fx);
@@ -675,6 +736,10 @@ struct Broker::Impl {
     // Acknowledged once the effects are durable (the caller persists before sending).
     send(site, Ack{m.msg_id}, fx);
     JobRecord* j = job(st.job_id);
+    if (const Ended* e = j ? nullptr : forgotten(st.job_id);
+        e && e->attempt == st.attempt && e->site == static_cast<int32_t>(i)) {
+      return;  // the job has ended already
+    }
     if (!j || j->attempt != st.attempt || j->site != site) {
       if (!isTerminal(st.state)) {
         send(site, Cancel{st.job_id, st.attempt, "attempt superseded"}, fx);
@@ -1002,6 +1067,7 @@ Result<JobRecord> Broker::submit(const JobSpec& spec, Time now, Effects& fx) {
 Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& fx) {
   Impl& m = *impl_;
   JobRecord* j = m.job(job_id);
+  if (!j && m.forgotten(job_id)) return failedPrecondition("job " + job_id + " already ended");
   if (!j) return notFound("no job " + job_id);
   if (isTerminal(j->state)) {
     return failedPrecondition("job " + job_id +
@@ -1018,7 +1084,9 @@ Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& f
     m.send(j->site, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
   }
   m.emit(*j, fx);
-  return *j;
+  JobRecord out = *j;
+  m.forgetEnded();
+  return out;
 }
 
 Status Broker::setDrained(const std::string& site, bool drained, Time now, Effects& fx) {
@@ -1068,6 +1136,7 @@ void Broker::onMessage(const std::string& site, const Message& message, Time now
         }
       },
       message.body);
+  m.forgetEnded();
 }
 
 bool Broker::hasSession(const std::string& site) const {
@@ -1089,6 +1158,7 @@ void Broker::tick(Time now, Effects& fx) {
   m.retry(now, fx);
   m.withdraw(now, fx);
   m.place(now, fx);
+  m.forgetEnded();
 }
 
 std::optional<Time> Broker::nextDeadline() const {
@@ -1170,7 +1240,10 @@ Status Broker::setPolicy(const std::string& name, const std::string& actor,
   m.active_policy = &it->second;
   m.cfg.policy = name;
   // Waiting jobs get a fresh decision under the new policy on the next tick.
-  for (const auto& [prio, seq] : m.queue) m.last_decision.erase(m.jobs.at(seq).id);
+  for (const auto& [prio, seq] : m.queue) {
+    m.last_decision.erase(m.jobs.at(seq).id);
+    if (static_cast<size_t>(seq) < m.decided.size()) m.decided[static_cast<size_t>(seq)] = 0;
+  }
   m.policy_history.push_back(change);
   fx.policy_changes.push_back(std::move(change));
   return Status::Ok();

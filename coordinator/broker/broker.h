@@ -31,6 +31,17 @@
 
 namespace aifed::broker {
 
+// What a broker call reports in its Effects (BrokerConfig::effects).
+enum class EffectsDetail {
+  // Every changed job and site record and every decision: what the daemon's store
+  // persists. The default.
+  kFull,
+  // Messages, policy changes and the final record of each job that ended (so the caller
+  // learns which jobs are done); no site records, no decisions (none are kept for
+  // lastDecision() either). For the offline simulator, which needs no audit trail.
+  kEndedJobsOnly,
+};
+
 struct BrokerConfig {
   Duration heartbeat_interval = std::chrono::seconds(5);
   int suspect_after_missed = 3;                       // heartbeats missed before `suspect`
@@ -48,6 +59,15 @@ struct BrokerConfig {
   // share orders jobs of equal priority (lower first). Projects not listed have share 1.
   std::map<std::string, double> project_shares;
   Duration fair_share_half_life = std::chrono::hours(24 * 7);
+
+  // --- For the offline simulator (aifed-sim); the daemon keeps these defaults ---
+  EffectsDetail effects = EffectsDetail::kFull;
+  // Drop a job from memory at the end of the call that ended it (its final record is in
+  // that call's Effects). findJob(), listJobs(), countJobs() and lastDecision() no longer
+  // see it; its allocation charge and fair-share usage stay. A later message about it is
+  // handled as one about an ended job (ignored, or CANCEL for another attempt or site);
+  // cancel() answers kFailedPrecondition. Memory then grows with the active jobs only.
+  bool forget_ended_jobs = false;
 };
 
 // The coordinator's record of one job. Persisted whole by the store.

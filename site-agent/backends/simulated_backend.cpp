@@ -304,7 +304,14 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
   }
   if (event.kind != LocalEventKind::kStarted) {
     job.active = false;
+    uint64_t number = it->second;
     partition.jobs.erase(it);
+    if (options_.forget_ended) {
+      updates_.push_back(std::move(u));
+      by_tag_.erase({job.tag.job_id, job.tag.attempt});
+      jobs_.erase(number);
+      return;
+    }
   }
   updates_.push_back(u);
 }

@@ -32,6 +32,11 @@ namespace aifed::agent {
 
 struct SimulatedBackendOptions {
   SchedulerMode mode = SchedulerMode::kEasy;
+  // Drop a job as soon as it ends (its final update is still returned by poll()), so
+  // memory grows with the active jobs only. A later submit() of the same tag then makes
+  // a new job, and cancel() of its id answers kNotFound. For the offline simulator,
+  // which never repeats a submission; the agent keeps every job (default).
+  bool forget_ended = false;
 };
 
 class SimulatedBackend final : public Backend {
@@ -86,7 +91,7 @@ class SimulatedBackend final : public Backend {
   SimulatedBackendOptions options_;
   Time now_{};
   uint64_t next_job_ = 1;
-  std::map<uint64_t, SimJob> jobs_;  // every job ever submitted, by number
+  std::map<uint64_t, SimJob> jobs_;  // every job ever submitted (or active), by number
   std::map<std::pair<std::string, int>, uint64_t> by_tag_;
   std::vector<LocalJobUpdate> updates_;  // not yet returned by poll()
 };
