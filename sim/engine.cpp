@@ -1,6 +1,7 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -91,12 +92,18 @@ class Engine {
   void push(int64_t t, EventKind kind, int32_t site, uint64_t arg) {
     events_.push(Event{t, kind, next_event_seq_++, site, arg});
   }
-  Message message(size_t site, Time now, Body body) {
+  // One envelope reused for every message to the broker (what makeMessage() builds,
+  // without building the version string and the strings anew each time).
+  template <typename T>
+  void toBroker(size_t site, Time now, T&& body) {
     ++result_.messages;
-    return makeMessage(fed_.sites[site].id, std::to_string(++next_msg_), now, std::move(body));
-  }
-  void toBroker(size_t site, Time now, Body body) {
-    broker_.onMessage(fed_.sites[site].id, message(site, now, std::move(body)), now, fx_);
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ++next_msg_);
+    envelope_.msg_id.assign(buf, end);
+    envelope_.site = fed_.sites[site].id;
+    envelope_.sent_at = now;
+    envelope_.body = std::forward<T>(body);
+    broker_.onMessage(fed_.sites[site].id, envelope_, now, fx_);
   }
 
   Status startSite(size_t i, Time now);
@@ -116,6 +123,7 @@ class Engine {
   const EngineOptions& options_;
   Broker broker_;
   Effects fx_;
+  Message envelope_ = makeMessage("", "", Time{}, Heartbeat{});
   std::vector<Site> sites_;
   std::unordered_map<std::string, size_t> site_index_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;

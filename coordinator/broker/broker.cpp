@@ -126,13 +126,15 @@ struct Broker::Impl {
   const Policy* active_policy = nullptr;
   std::vector<PolicyChange> policy_history;
 
-  // Allocation charged per job (so a state change replaces, never adds twice).
+  // Allocation charged per job (so a state change replaces, never adds twice), by job
+  // seq: the ledger entry it was added to (entries are never erased, so the pointer
+  // stays valid), the site of that entry, and the amount.
   struct Charge {
-    std::string project;
+    double* slot = nullptr;
     std::string site;
     double gpu_hours = 0;
   };
-  std::unordered_map<std::string, Charge> charges;
+  std::unordered_map<int64_t, Charge> charges;
   AllocationLedger ledger;
   // Fair share: per project, usage decayed with cfg.fair_share_half_life as of `at`.
   struct DecayedUsage {
@@ -168,23 +170,32 @@ struct Broker::Impl {
   // --- Allocation and fair share ---
   // What the job charges now: its walltime while a site holds it, its actual runtime
   // once it ended there, nothing while queued.
-  void recharge(const JobRecord& j) {
-    auto old = charges.find(j.id);
-    if (old != charges.end()) {
-      ledger[old->second.project][old->second.site] -= old->second.gpu_hours;
-      charges.erase(old);
-    }
-    if (j.site.empty()) return;
+  // Called on every state change, so it avoids lookups by name when it can: the same
+  // subtraction and addition on the same ledger entry as a lookup would find.
+  void recharge(int64_t seq, const JobRecord& j) {
+    auto old = charges.find(seq);
+    if (old != charges.end()) *old->second.slot -= old->second.gpu_hours;
     double h = 0;
-    if (isActive(j.state)) {
+    if (j.site.empty()) {
+      h = 0;
+    } else if (isActive(j.state)) {
       h = hours(j.spec.walltime);
     } else if (isTerminal(j.state) && j.started_at && j.ended_at) {
       h = std::max(0.0, hours(*j.ended_at - *j.started_at));
     }
-    if (h <= 0) return;
-    Charge c{j.spec.project, j.site, allocationCharge(j.spec, h)};
-    ledger[c.project][c.site] += c.gpu_hours;
-    charges[j.id] = std::move(c);
+    if (h <= 0) {
+      if (old != charges.end()) charges.erase(old);
+      return;
+    }
+    double gpu_hours = allocationCharge(j.spec, h);
+    if (old == charges.end()) {
+      old = charges.emplace(seq, Charge{&ledger[j.spec.project][j.site], j.site, 0}).first;
+    } else if (old->second.site != j.site) {
+      old->second.slot = &ledger[j.spec.project][j.site];
+      old->second.site = j.site;
+    }
+    old->second.gpu_hours = gpu_hours;
+    *old->second.slot += gpu_hours;
   }
 
   double decayedUsage(const std::string& project, Time now) const {
@@ -263,7 +274,7 @@ struct Broker::Impl {
       missing_since.erase(j.id);
       if (cfg.forget_ended_jobs) ended_now.push_back(seq);
     }
-    recharge(j);
+    recharge(seq, j);
   }
 
   // cfg.forget_ended_jobs: drops the jobs that ended in this call. Their charge stays in
@@ -279,7 +290,7 @@ struct Broker::Impl {
       if (static_cast<size_t>(seq) < decided.size()) decided[static_cast<size_t>(seq)] = 0;
       seq_of.erase(j.id);
       last_decision.erase(j.id);
-      charges.erase(j.id);
+      charges.erase(seq);
       withdraw_why.erase(j.id);
       missing_since.erase(j.id);
       reservations.erase(j.id);
@@ -1038,7 +1049,7 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
   }
   m.next_seq = std::max(m.next_seq, next_job_seq);
   for (const auto& [seq, j] : m.jobs) {
-    m.recharge(j);
+    m.recharge(seq, j);
     // Fair share restarts from what the jobs say: each dispatched attempt's walltime,
     // decayed from when it was dispatched.
     if (!j.site.empty() && j.dispatched_at) m.addUsage(j.spec, *j.dispatched_at);

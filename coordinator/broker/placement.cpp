@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 
 namespace aifed::broker {
 namespace {
@@ -466,25 +465,26 @@ PlacementDecision Policy::decide(const PlacementInput& in_arg,
     if (higher || (same && v.free_nodes > b.free_nodes)) best = static_cast<int>(i);
   }
 
-  std::ostringstream s;
+  // Plain appends: a string stream here cost as much as a filter pass (one per decision).
+  std::string& s = d.summary;
   if (best >= 0) {
     const SiteVerdict& b = d.verdicts[static_cast<size_t>(best)];
     d.chosen_site = b.site;
-    s << "placed on " << b.site << "/" << b.partition << ": starts "
-      << formatStart(b.estimated_start_s) << " (" << std::max(0, b.free_nodes)
-      << " nodes free before this job)";
+    s.reserve(96);
+    s.append("placed on ").append(b.site).append("/").append(b.partition).append(": starts ");
+    s.append(formatStart(b.estimated_start_s)).append(" (");
+    s.append(std::to_string(std::max(0, b.free_nodes))).append(" nodes free before this job)");
   } else {
     std::map<std::string, int> by_filter;
     for (const SiteVerdict& v : d.verdicts) by_filter[v.rejected_by]++;
-    s << "waiting: no site can take it now (";
+    s = "waiting: no site can take it now (";
     bool first = true;
     for (const auto& [filter, n] : by_filter) {
-      s << (first ? "" : ", ") << n << " rejected by " << filter;
+      s.append(first ? "" : ", ").append(std::to_string(n)).append(" rejected by ").append(filter);
       first = false;
     }
-    s << ")";
+    s += ")";
   }
-  d.summary = s.str();
   return d;
 }
 

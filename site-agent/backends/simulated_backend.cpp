@@ -258,14 +258,22 @@ void SimulatedBackend::catchUp(Time now) {
   now_ = std::max(now, now_);
   // Each partition's events are in time order; a stable sort on time merges them and
   // keeps partition order for events at the same instant, so the result is deterministic.
-  std::vector<std::pair<size_t, LocalSchedulerEvent>> events;
+  // (Called on every submit, poll and report: the buffer is reused, and one partition's
+  // events need no merging.)
+  std::vector<std::pair<size_t, LocalSchedulerEvent>>& events = merge_buffer_;
+  events.clear();
+  size_t sources = 0;
   for (size_t i = 0; i < partitions_.size(); ++i) {
+    size_t before = events.size();
     for (const LocalSchedulerEvent& e : partitions_[i].scheduler.advance(now_)) {
       events.emplace_back(i, e);
     }
+    sources += events.size() > before;
   }
-  std::stable_sort(events.begin(), events.end(),
-                   [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+  if (sources > 1) {
+    std::stable_sort(events.begin(), events.end(),
+                     [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+  }
   for (const auto& [index, event] : events) apply(index, event);
 }
 

@@ -93,7 +93,8 @@ class SimulatedBackend final : public Backend {
   uint64_t next_job_ = 1;
   std::map<uint64_t, SimJob> jobs_;  // every job ever submitted (or active), by number
   std::map<std::pair<std::string, int>, uint64_t> by_tag_;
-  std::vector<LocalJobUpdate> updates_;  // not yet returned by poll()
+  std::vector<LocalJobUpdate> updates_;                               // not yet returned by poll()
+  std::vector<std::pair<size_t, LocalSchedulerEvent>> merge_buffer_;  // catchUp()'s
 };
 
 }  // namespace aifed::agent
