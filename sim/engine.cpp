@@ -42,6 +42,12 @@ struct Event {
   }
 };
 
+struct AttemptHash {
+  size_t operator()(const std::pair<int64_t, int>& k) const {
+    return std::hash<int64_t>()(k.first * 31 + k.second);
+  }
+};
+
 struct Site {
   const SiteConfig* config = nullptr;
   std::unique_ptr<agent::SimulatedBackend> backend;
@@ -50,8 +56,10 @@ struct Site {
   uint64_t epoch = 0;
   int64_t wake_at = -1;  // the pending wake event's time (-1: none)
   bool dirty = false;    // has updates to poll at this instant
-  std::unordered_map<std::string, std::string> local_ids;  // "job#attempt" -> local id
-  std::set<std::string> staged;                            // data sets already copied here
+  bool touched = false;  // the backend was called since its next wake was scheduled
+  // (job seq, attempt) -> local id, for CANCEL
+  std::unordered_map<std::pair<int64_t, int>, std::string, AttemptHash> local_ids;
+  std::set<std::string> staged;  // data sets already copied here
 };
 
 // Deterministic report loss: SplitMix64 of (seed, site, epoch).
@@ -94,16 +102,20 @@ class Engine {
   }
   // One envelope reused for every message to the broker (what makeMessage() builds,
   // without building the version string and the strings anew each time).
+  // The frequent bodies (CAPACITY, JOB_STATUS) have an envelope each, filled in place.
   template <typename T>
   void toBroker(size_t site, Time now, T&& body) {
+    envelope_.body = std::forward<T>(body);
+    deliver(site, now, envelope_);
+  }
+  void deliver(size_t site, Time now, Message& envelope) {
     ++result_.messages;
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ++next_msg_);
-    envelope_.msg_id.assign(buf, end);
-    envelope_.site = fed_.sites[site].id;
-    envelope_.sent_at = now;
-    envelope_.body = std::forward<T>(body);
-    broker_.onMessage(fed_.sites[site].id, envelope_, now, fx_);
+    envelope.msg_id.assign(buf, end);
+    envelope.site = fed_.sites[site].id;
+    envelope.sent_at = now;
+    broker_.onMessage(fed_.sites[site].id, envelope, now, fx_);
   }
 
   Status startSite(size_t i, Time now);
@@ -124,6 +136,8 @@ class Engine {
   Broker broker_;
   Effects fx_;
   Message envelope_ = makeMessage("", "", Time{}, Heartbeat{});
+  Message report_envelope_ = makeMessage("", "", Time{}, Capacity{});
+  Message status_envelope_ = makeMessage("", "", Time{}, JobStatus{});
   std::vector<Site> sites_;
   std::unordered_map<std::string, size_t> site_index_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
@@ -149,6 +163,7 @@ Status Engine::startSite(size_t i, Time now) {
     return invalidArgument("site " + s.config->id + ": " + backend.status().message());
   }
   s.backend = std::move(*backend);
+  s.touched = true;
   s.up = true;
   s.wake_at = -1;
   s.local_ids.clear();
@@ -166,27 +181,26 @@ Status Engine::startSite(size_t i, Time now) {
 
 void Engine::sendReport(size_t i, Time now) {
   Site& s = sites_[i];
-  Result<SiteCapacity> cap = s.backend->capacity(now);
-  if (!cap.ok()) return;  // the simulated backend always answers
-  s.dirty = true;         // capacity() catches up: updates may be waiting
-  cap->epoch = ++s.epoch;
+  s.touched = true;
+  Capacity& c = std::get<Capacity>(report_envelope_.body);
+  s.backend->capacityInto(now, c.capacity);
+  s.dirty = true;  // capacity() catches up: updates may be waiting
+  c.capacity.epoch = ++s.epoch;
   if (options_.report_loss > 0 && lossDraw(options_.seed, i, s.epoch) < options_.report_loss) {
     return;
   }
-  Capacity c;
-  c.capacity = std::move(*cap);
   if (options_.report_delay.count() == 0) {
-    toBroker(i, now, std::move(c));
+    deliver(i, now, report_envelope_);
     return;
   }
   size_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
     free_slots_.pop_back();
-    in_flight_[slot] = std::move(c);
+    in_flight_[slot] = c;
   } else {
     slot = in_flight_.size();
-    in_flight_.push_back(std::move(c));
+    in_flight_.push_back(c);
   }
   push(toMillis(now + options_.report_delay), EventKind::kReportDeliver, static_cast<int32_t>(i),
        slot);
@@ -211,10 +225,11 @@ void Engine::pollSite(size_t i, Time now) {
   Site& s = sites_[i];
   s.dirty = false;
   if (!s.up) return;
+  s.touched = true;
   for (agent::LocalJobUpdate& u : s.backend->poll(now)) {
     recordUpdate(i, u);
-    if (isTerminal(u.state)) s.local_ids.erase(u.tag.job_id + "#" + std::to_string(u.tag.attempt));
-    JobStatus st;
+    if (isTerminal(u.state)) s.local_ids.erase({parseJobSeq(u.tag.job_id), u.tag.attempt});
+    JobStatus& st = std::get<JobStatus>(status_envelope_.body);  // every field set below
     st.job_id = std::move(u.tag.job_id);
     st.attempt = u.tag.attempt;
     st.local_id = std::move(u.local_id);
@@ -224,12 +239,13 @@ void Engine::pollSite(size_t i, Time now) {
     st.ended_at = u.ended_at;
     st.exit_code = u.exit_code;
     st.reason = std::move(u.reason);
-    toBroker(i, now, std::move(st));
+    deliver(i, now, status_envelope_);
   }
 }
 
 void Engine::scheduleWake(size_t i) {
   Site& s = sites_[i];
+  s.touched = false;
   if (!s.up) return;
   std::optional<Time> next = s.backend->nextEventTime();
   if (!next) return;
@@ -295,6 +311,7 @@ void Engine::route(Time now) {
           spec.simulated_runtime = spec.simulated_runtime.value_or(d->spec.walltime) + staging;
         }
         agent::JobTag tag{d->job_id, d->attempt};
+        s.touched = true;
         Result<std::string> local = s.backend->submit(tag, spec, now);
         DispatchAck ack;
         ack.job_id = d->job_id;
@@ -302,7 +319,7 @@ void Engine::route(Time now) {
         ack.accepted = local.ok();
         if (local.ok()) {
           ack.local_id = *local;
-          s.local_ids[d->job_id + "#" + std::to_string(d->attempt)] = *local;
+          s.local_ids[{parseJobSeq(d->job_id), d->attempt}] = *local;
           int64_t seq = parseJobSeq(d->job_id);
           if (seq > 0 && seq < static_cast<int64_t>(seq_to_job_.size())) {
             result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].staged_gb =
@@ -314,7 +331,7 @@ void Engine::route(Time now) {
         toBroker(i, now, std::move(ack));
         s.dirty = true;
       } else if (auto* c = std::get_if<Cancel>(&m.body)) {
-        auto l = s.local_ids.find(c->job_id + "#" + std::to_string(c->attempt));
+        auto l = s.local_ids.find({parseJobSeq(c->job_id), c->attempt});
         bool go = l != s.local_ids.end();
         if (go && c->only_if_pending) {
           // A withdrawal: like the real agent, cancel only a job that has not started.
@@ -324,6 +341,7 @@ void Engine::route(Time now) {
           }
         }
         if (go) {
+          s.touched = true;
           (void)s.backend->cancel(l->second, now);  // unknown or ended: nothing to do
           s.dirty = true;
         }
@@ -464,7 +482,10 @@ Result<RunResult> Engine::run() {
     }
     if (cycle > 0 && broker_.countJobs(JobState::kQueued) > 0)
       scheduleTick((t / cycle + 1) * cycle);
-    for (size_t i = 0; i < sites_.size(); ++i) scheduleWake(i);
+    // Only a backend that was called can have a new next event.
+    for (size_t i = 0; i < sites_.size(); ++i) {
+      if (sites_[i].touched) scheduleWake(i);
+    }
     unfinished = static_cast<int64_t>(jobs.size()) - result_.rejected - done_;
   }
   result_.end_ms = 0;
@@ -474,7 +495,7 @@ Result<RunResult> Engine::run() {
   }
   result_.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  return result_;
+  return std::move(result_);
 }
 
 }  // namespace

@@ -288,13 +288,14 @@ struct Broker::Impl {
       ended[static_cast<size_t>(seq)] = {
           j.attempt, j.site.empty() ? -1 : static_cast<int32_t>(site_index.at(j.site))};
       if (static_cast<size_t>(seq) < decided.size()) decided[static_cast<size_t>(seq)] = 0;
-      seq_of.erase(j.id);
-      last_decision.erase(j.id);
+      // (Most of these are empty in a simulation: no hashing then.)
+      if (!last_decision.empty()) last_decision.erase(j.id);
+      if (!withdraw_why.empty()) withdraw_why.erase(j.id);
+      if (!missing_since.empty()) missing_since.erase(j.id);
+      if (!reservations.empty()) reservations.erase(j.id);
+      if (!awaiting.empty()) awaiting.erase(seq);
       charges.erase(seq);
-      withdraw_why.erase(j.id);
-      missing_since.erase(j.id);
-      reservations.erase(j.id);
-      awaiting.erase(seq);
+      seq_of.erase(j.id);
       jobs.erase(it);
     }
     ended_now.clear();

@@ -201,11 +201,19 @@ std::vector<LocalJobUpdate> SimulatedBackend::poll(Time now) {
 }
 
 Result<SiteCapacity> SimulatedBackend::capacity(Time now) {
-  catchUp(now);
   SiteCapacity cap;
-  for (const Partition& p : partitions_) {
+  capacityInto(now, cap);
+  return cap;
+}
+
+void SimulatedBackend::capacityInto(Time now, SiteCapacity& cap) {
+  catchUp(now);
+  cap.epoch = 0;
+  cap.partitions.resize(partitions_.size());
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    const Partition& p = partitions_[i];
     LocalSchedulerCounts c = p.scheduler.counts();
-    PartitionCapacity pc;
+    PartitionCapacity& pc = cap.partitions[i];
     pc.name = p.config.name;
     pc.node_type = p.config.node_type;
     pc.nodes_total = c.nodes_total;
@@ -216,9 +224,8 @@ Result<SiteCapacity> SimulatedBackend::capacity(Time now) {
     pc.pending_jobs = c.pending_jobs;
     pc.pending_node_hours = c.pending_node_hours;
     pc.running_jobs = c.running_jobs;
-    cap.partitions.push_back(std::move(pc));
+    pc.start_estimates.clear();
   }
-  return cap;
 }
 
 std::vector<LocalJobUpdate> SimulatedBackend::activeJobs() const {

@@ -61,6 +61,10 @@ class SimulatedBackend final : public Backend {
   std::vector<LocalJobUpdate> activeJobs() const override;
   std::optional<Time> nextEventTime() const override;
 
+  // capacity() into an existing value, reusing its storage (the simulator reports every
+  // site every minute of simulated time).
+  void capacityInto(Time now, SiteCapacity& out);
+
  private:
   struct Partition {
     PartitionConfig config;
