@@ -284,6 +284,12 @@ void Engine::route(Time now) {
       continue;
     }
     for (broker::OutboundMessage& m : out) {
+      // WELCOME, ACK, ERROR need no answer from a simulated agent (the broker sends only
+      // to the federation's sites, so the lookup below always succeeds).
+      if (!std::holds_alternative<Dispatch>(m.body) && !std::holds_alternative<Cancel>(m.body)) {
+        ++result_.messages;
+        continue;
+      }
       auto it = site_index_.find(m.site);
       if (it == site_index_.end()) continue;
       size_t i = it->second;
@@ -291,10 +297,9 @@ void Engine::route(Time now) {
       ++result_.messages;
       if (!s.up) continue;  // the agent is down: the message is lost
       if (auto* d = std::get_if<Dispatch>(&m.body)) {
-        JobSpec spec = d->spec;
         double staged_gb = 0;
         Duration staging{0};
-        for (const DatasetRef& ref : spec.datasets) {
+        for (const DatasetRef& ref : d->spec.datasets) {
           for (const DatasetConfig& ds : fed_.datasets) {
             if (ds.id != ref.id || ds.site == s.config->id) continue;
             // Once staged, a data set stays at the site (a cache without eviction).
@@ -305,14 +310,16 @@ void Engine::route(Time now) {
             staging += Duration(static_cast<int64_t>(gb * 8.0 / gbps * 1000.0));
           }
         }
-        if (staging.count() > 0) {
-          // Staging runs inside the allocation before the job proper (docs/simulator.md).
-          spec.walltime += staging;
-          spec.simulated_runtime = spec.simulated_runtime.value_or(d->spec.walltime) + staging;
-        }
         agent::JobTag tag{d->job_id, d->attempt};
         s.touched = true;
-        Result<std::string> local = s.backend->submit(tag, spec, now);
+        Result<std::string> local = [&] {
+          if (staging.count() == 0) return s.backend->submit(tag, d->spec, now);
+          // Staging runs inside the allocation before the job proper (docs/simulator.md).
+          JobSpec spec = d->spec;
+          spec.walltime += staging;
+          spec.simulated_runtime = spec.simulated_runtime.value_or(d->spec.walltime) + staging;
+          return s.backend->submit(tag, spec, now);
+        }();
         DispatchAck ack;
         ack.job_id = d->job_id;
         ack.attempt = d->attempt;
@@ -346,7 +353,6 @@ void Engine::route(Time now) {
           s.dirty = true;
         }
       }
-      // WELCOME, ACK, ERROR need no answer from a simulated agent.
     }
   }
 }
@@ -444,9 +450,12 @@ Result<RunResult> Engine::run() {
       o.submit_ms = t;
       o.nodes = j.spec.nodes;
       o.gpus_per_node = j.spec.gpus_per_node;
-      auto [p, inserted] =
-          project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()));
-      if (inserted) result_.projects.push_back(j.spec.project);
+      auto p = project_index_.find(j.spec.project);
+      if (p == project_index_.end()) {
+        p = project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()))
+                .first;
+        result_.projects.push_back(j.spec.project);
+      }
       o.project = p->second;
       Result<broker::JobRecord> rec = broker_.submit(j.spec, now, fx_);
       if (!rec.ok()) {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -95,8 +96,15 @@ class SimulatedBackend final : public Backend {
   SimulatedBackendOptions options_;
   Time now_{};
   uint64_t next_job_ = 1;
-  std::map<uint64_t, SimJob> jobs_;  // every job ever submitted (or active), by number
-  std::map<std::pair<std::string, int>, uint64_t> by_tag_;
+  struct TagHash {
+    size_t operator()(const std::pair<std::string, int>& t) const {
+      return std::hash<std::string>()(t.first) * 31 + static_cast<size_t>(t.second);
+    }
+  };
+  // Every job ever submitted (with forget_ended: every active one), by number; never
+  // iterated, so hashed.
+  std::unordered_map<uint64_t, SimJob> jobs_;
+  std::unordered_map<std::pair<std::string, int>, uint64_t, TagHash> by_tag_;
   std::vector<LocalJobUpdate> updates_;                               // not yet returned by poll()
   std::vector<std::pair<size_t, LocalSchedulerEvent>> merge_buffer_;  // catchUp()'s
 };
