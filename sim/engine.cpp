@@ -137,6 +137,7 @@ class Engine {
   Effects fx_;
   Message envelope_ = makeMessage("", "", Time{}, Heartbeat{});
   Message report_envelope_ = makeMessage("", "", Time{}, Capacity{});
+  std::vector<agent::LocalJobUpdate> polled_;  // pollSite()'s buffer
   Message status_envelope_ = makeMessage("", "", Time{}, JobStatus{});
   std::vector<Site> sites_;
   std::unordered_map<std::string, size_t> site_index_;
@@ -226,7 +227,8 @@ void Engine::pollSite(size_t i, Time now) {
   s.dirty = false;
   if (!s.up) return;
   s.touched = true;
-  for (agent::LocalJobUpdate& u : s.backend->poll(now)) {
+  s.backend->pollInto(now, polled_);
+  for (agent::LocalJobUpdate& u : polled_) {
     recordUpdate(i, u);
     if (isTerminal(u.state)) s.local_ids.erase({parseJobSeq(u.tag.job_id), u.tag.attempt});
     JobStatus& st = std::get<JobStatus>(status_envelope_.body);  // every field set below

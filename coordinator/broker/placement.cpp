@@ -400,6 +400,7 @@ PlacementDecision Policy::decide(const PlacementInput& in_arg,
   d.verdicts.resize(sites.size());
   std::vector<Candidate> candidates(sites.size());
   std::vector<size_t> feasible;
+  feasible.reserve(sites.size());
   const std::vector<const FilterPlugin*>& filters = defaultFilters();
   for (size_t i = 0; i < sites.size(); ++i) {
     SiteVerdict& v = d.verdicts[i];

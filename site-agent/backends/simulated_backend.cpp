@@ -200,6 +200,12 @@ std::vector<LocalJobUpdate> SimulatedBackend::poll(Time now) {
   return out;
 }
 
+void SimulatedBackend::pollInto(Time now, std::vector<LocalJobUpdate>& out) {
+  catchUp(now);
+  out.clear();
+  out.swap(updates_);  // updates_ keeps out's storage for the next updates
+}
+
 Result<SiteCapacity> SimulatedBackend::capacity(Time now) {
   SiteCapacity cap;
   capacityInto(now, cap);

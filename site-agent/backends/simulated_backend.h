@@ -62,6 +62,9 @@ class SimulatedBackend final : public Backend {
   std::vector<LocalJobUpdate> activeJobs() const override;
   std::optional<Time> nextEventTime() const override;
 
+  // poll() into an existing vector (replacing its contents), so the simulator polling
+  // every site at every instant does not allocate.
+  void pollInto(Time now, std::vector<LocalJobUpdate>& out);
   // capacity() into an existing value, reusing its storage (the simulator reports every
   // site every minute of simulated time).
   void capacityInto(Time now, SiteCapacity& out);
