@@ -5,7 +5,8 @@
 // walltime) and end with spec.simulated_exit_code. docs/local-scheduler.md has the rules.
 //
 // Used by the agent when a site has no Slurm (the embedded default and the demo) and
-// by tests; the offline simulator drives LocalScheduler directly.
+// by tests; the offline simulator (sim/engine.h) runs one per federation site, with
+// forget_ended set.
 //
 //   SimulatedBackendOptions options;
 //   options.mode = SchedulerMode::kEasy;
