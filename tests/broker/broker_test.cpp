@@ -958,11 +958,12 @@ TEST(BrokerSimulatorSettings, SameMessagesOnlyEndingsReportedEndedJobsForgotten)
     return fx;
   };
   auto message = [&](Body body, Time now) {
-    return [&msg, body = std::move(body), now](Broker& b, Effects& fx) {
-      b.onMessage("site-a", makeMessage("site-a", "m-" + std::to_string(++msg), now, body), now,
-                  fx);
-      b.tick(now, fx);
-    };
+    // One message id per step: both brokers get the same message.
+    return
+        [id = "m-" + std::to_string(++msg), body = std::move(body), now](Broker& b, Effects& fx) {
+          b.onMessage("site-a", makeMessage("site-a", id, now, body), now, fx);
+          b.tick(now, fx);
+        };
   };
   Capacity cap;
   cap.capacity.epoch = 1;
@@ -1010,6 +1011,8 @@ TEST(BrokerSimulatorSettings, SameMessagesOnlyEndingsReportedEndedJobsForgotten)
   };
   auto late = both(message(done, t2 + seconds(1)));
   EXPECT_EQ(cancels(late.second), 0);
+  auto late_running = both(message(running, t2 + seconds(1)));  // same attempt: stale
+  EXPECT_EQ(cancels(late_running.second), 0);
   JobStatus other = running;
   other.attempt = 2;
   auto stray = both(message(other, t2 + seconds(2)));
