@@ -115,7 +115,8 @@ class Engine {
     envelope.msg_id.assign(buf, end);
     envelope.site = fed_.sites[site].id;
     envelope.sent_at = now;
-    broker_.onMessage(fed_.sites[site].id, envelope, now, fx_);
+    // The broker may take the body (a report's partitions): every envelope is refilled.
+    broker_.onMessage(fed_.sites[site].id, std::move(envelope), now, fx_);
   }
 
   Status startSite(size_t i, Time now);
@@ -185,7 +186,7 @@ void Engine::sendReport(size_t i, Time now) {
   s.touched = true;
   Capacity& c = std::get<Capacity>(report_envelope_.body);
   s.backend->capacityInto(now, c.capacity);
-  s.dirty = true;  // capacity() catches up: updates may be waiting
+  if (s.backend->hasUpdates()) s.dirty = true;  // catching up may have made updates
   c.capacity.epoch = ++s.epoch;
   if (options_.report_loss > 0 && lossDraw(options_.seed, i, s.epoch) < options_.report_loss) {
     return;

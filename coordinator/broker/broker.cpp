@@ -670,20 +670,28 @@ struct Broker::Impl {
     }
   }
 
-  void onCapacity(size_t i, const Capacity& c, Time now, Effects& fx) {
+  // `take` (the same object as `c`, or null): the report may be taken instead of copied;
+  // it is left holding the site's previous report.
+  void onCapacity(size_t i, const Capacity& c, Time now, Effects& fx, Capacity* take = nullptr) {
     SiteRecord& s = sites[i];
     setLiveness(i, SiteState::kUp, now, fx);
     if (s.capacity && c.capacity.epoch <= s.capacity->epoch && !runtime[i].fresh_session) {
       return;  // a late duplicate
     }
     runtime[i].fresh_session = false;
-    s.capacity = c.capacity;
+    if (take && s.capacity) {
+      std::swap(*s.capacity, take->capacity);
+    } else if (take) {
+      s.capacity = std::move(take->capacity);
+    } else {
+      s.capacity = c.capacity;
+    }
+    const uint64_t epoch = s.capacity->epoch;
     s.degraded = c.degraded;
     s.degraded_reason = c.degraded_reason;
     s.last_report = now;
     for (auto it = reservations.begin(); it != reservations.end();) {
-      if (it->second.site == s.id && it->second.acked &&
-          it->second.release_after_epoch < c.capacity.epoch) {
+      if (it->second.site == s.id && it->second.acked && it->second.release_after_epoch < epoch) {
         it = reservations.erase(it);
       } else {
         ++it;
@@ -1148,6 +1156,17 @@ void Broker::onMessage(const std::string& site, const Message& message, Time now
         }
       },
       message.body);
+  m.forgetEnded();
+}
+
+void Broker::onMessage(const std::string& site, Message&& message, Time now, Effects& fx) {
+  auto* c = std::get_if<Capacity>(&message.body);
+  if (!c) return onMessage(site, static_cast<const Message&>(message), now, fx);
+  Impl& m = *impl_;
+  auto it = m.site_index.find(site);
+  if (it == m.site_index.end()) return;
+  m.sites[it->second].last_heard = now;
+  m.onCapacity(it->second, *c, now, fx, c);
   m.forgetEnded();
 }
 

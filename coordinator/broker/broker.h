@@ -216,6 +216,9 @@ class Broker {
   // --- Agent messages, already authenticated: `site` is the key's site ---
   // Returns the replies in fx.messages (WELCOME, ACK, ERROR, CANCEL for stale attempts).
   void onMessage(const std::string& site, const Message& message, Time now, Effects& fx);
+  // The same, but a CAPACITY report may be taken rather than copied: the message is left
+  // valid with unspecified contents (the simulator refills one envelope per report).
+  void onMessage(const std::string& site, Message&& message, Time now, Effects& fx);
   // A message arrived from a site that never said HELLO in this coordinator's life:
   // whether the daemon should answer ERROR "hello_required".
   bool hasSession(const std::string& site) const;

@@ -66,6 +66,8 @@ class SimulatedBackend final : public Backend {
   // poll() into an existing vector (replacing its contents), so the simulator polling
   // every site at every instant does not allocate.
   void pollInto(Time now, std::vector<LocalJobUpdate>& out);
+  // Whether poll() has something to return now (as of the last call that caught up).
+  bool hasUpdates() const { return !updates_.empty(); }
   // capacity() into an existing value, reusing its storage (the simulator reports every
   // site every minute of simulated time).
   void capacityInto(Time now, SiteCapacity& out);
