@@ -119,6 +119,9 @@ struct Broker::Impl {
   // cfg.effects == kEndedJobsOnly: seqs that have a decision (what last_decision tells
   // under kFull, where decisions are kept).
   std::vector<uint8_t> decided;
+  // The decision being made, reused from job to job (recordDecision moves it out when
+  // decisions are kept).
+  PlacementDecision decision;
 
   // Policies: every one on offer, compiled; the active one; switches this process made.
   std::vector<PolicySpec> policy_specs;
@@ -426,7 +429,8 @@ struct Broker::Impl {
     return false;
   }
 
-  void recordDecision(int64_t seq, PlacementDecision d, Effects& fx) {
+  // Takes `d` (leaves it moved from) when decisions are kept.
+  void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx) {
     if (cfg.effects != EffectsDetail::kFull) {
       if (static_cast<size_t>(seq) >= decided.size()) decided.resize(static_cast<size_t>(seq) + 1);
       decided[static_cast<size_t>(seq)] = 1;
@@ -441,6 +445,7 @@ struct Broker::Impl {
     }
     last_decision[d.job_id] = d;
     fx.decisions.push_back(std::move(d));
+    d = PlacementDecision{};
   }
 
   // Hands out queued jobs in the order they are considered: priority, then submission
@@ -531,7 +536,9 @@ struct Broker::Impl {
       JobRecord& j = jobs.at(*next);
       if (!open && hasDecision(*next, j)) continue;  // nothing could have changed
       PlacementInput in{j, fed, now, &ledger};
-      PlacementDecision d = policy.decide(in, v);
+      in.explain = cfg.effects == EffectsDetail::kFull;  // else the decision is not kept
+      PlacementDecision& d = decision;
+      policy.decideInto(in, v, d);
       holdIfLate(d);
       if (!d.chosen_site.empty()) {
         std::string partition = chosenVerdict(d)->partition;
@@ -541,7 +548,7 @@ struct Broker::Impl {
         target.reserved_nodes[partition] += j.spec.nodes;
         target.reserved_node_hours[partition] += j.spec.nodes * hours(j.spec.walltime);
       }
-      recordDecision(*next, std::move(d), fx);
+      recordDecision(*next, d, fx);
     }
   }
 
@@ -575,7 +582,9 @@ struct Broker::Impl {
     for (int64_t seq : due) {
       JobRecord& j = jobs.at(seq);
       PlacementInput in{j, fed, now, &ledger};
-      PlacementDecision d = active_policy->decide(in, v);
+      in.explain = cfg.effects == EffectsDetail::kFull;
+      PlacementDecision& d = decision;
+      active_policy->decideInto(in, v, d);
       const SiteVerdict* best = nullptr;
       for (const SiteVerdict& sv : d.verdicts) {
         if (!sv.feasible || sv.site == j.site || sv.estimated_start_s > kStartsNowS) continue;
@@ -598,7 +607,7 @@ struct Broker::Impl {
       j.last_sent_at = now;
       send(j.site, withdrawal(j), fx);
       emit(j, fx);
-      recordDecision(seq, std::move(d), fx);
+      recordDecision(seq, d, fx);
     }
   }
 
