@@ -460,7 +460,7 @@ Result<RunResult> Engine::run() {
         result_.projects.push_back(j.spec.project);
       }
       o.project = p->second;
-      Result<broker::JobRecord> rec = broker_.submit(j.spec, now, fx_);
+      Result<std::string> rec = broker_.enqueue(j.spec, now, fx_);
       if (!rec.ok()) {
         if (!options_.skip_unplaceable) {
           return invalidArgument(j.origin + ": job refused: " + rec.status().message() +

@@ -122,6 +122,7 @@ struct Broker::Impl {
   // The decision being made, reused from job to job (recordDecision moves it out when
   // decisions are kept).
   PlacementDecision decision;
+  std::vector<SiteView> view_buf;  // views(), kept from tick to tick
 
   // Policies: every one on offer, compiled; the active one; switches this process made.
   std::vector<PolicySpec> policy_specs;
@@ -401,22 +402,22 @@ struct Broker::Impl {
     emit(j, fx);
   }
 
-  std::vector<SiteView> views() const {
-    std::vector<SiteView> v;
-    v.reserve(sites.size());
+  // The placement snapshot, refilled in `v` (kept from tick to tick by the caller).
+  void views(std::vector<SiteView>& v) const {
+    v.resize(sites.size());
     for (size_t i = 0; i < sites.size(); ++i) {
-      SiteView sv;
+      SiteView& sv = v[i];
       sv.config = &fed.sites[i];
       sv.record = &sites[i];
       sv.liveness = runtime[i].liveness;
-      v.push_back(std::move(sv));
+      sv.reserved_nodes.clear();
+      sv.reserved_node_hours.clear();
     }
     for (const auto& [id, r] : reservations) {
       SiteView& sv = v[site_index.at(r.site)];
       sv.reserved_nodes[r.partition] += r.nodes;
       sv.reserved_node_hours[r.partition] += r.node_hours;
     }
-    return v;
   }
 
   bool anySiteOpen() const {
@@ -528,7 +529,8 @@ struct Broker::Impl {
   void place(Time now, Effects& fx) {
     if (queue.empty()) return;
     bool open = anySiteOpen();
-    std::vector<SiteView> v = views();
+    std::vector<SiteView>& v = view_buf;
+    views(v);
     const Policy& policy = *active_policy;
     // A snapshot of the queue: dispatching removes entries from it.
     PlacementQueue order(*this, now);
@@ -578,7 +580,8 @@ struct Broker::Impl {
       due.push_back(seq);
     }
     if (due.empty()) return;
-    std::vector<SiteView> v = views();
+    std::vector<SiteView>& v = view_buf;
+    views(v);
     for (int64_t seq : due) {
       JobRecord& j = jobs.at(seq);
       PlacementInput in{j, fed, now, &ledger};
@@ -1077,20 +1080,26 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
 }
 
 Result<JobRecord> Broker::submit(const JobSpec& spec, Time now, Effects& fx) {
+  Result<std::string> id = enqueue(spec, now, fx);
+  if (!id.ok()) return id.status();
+  return std::prev(impl_->jobs.end())->second;  // the newest job (the highest seq)
+}
+
+Result<std::string> Broker::enqueue(const JobSpec& spec, Time now, Effects& fx) {
   Impl& m = *impl_;
   if (Status s = validateJobSpec(spec); !s.ok()) return s;
   if (Status s = m.validateAgainstFederation(spec); !s.ok()) return s;
   int64_t seq = m.next_seq++;
-  JobRecord j;
-  j.id = "j-" + std::to_string(seq);
-  j.spec = spec;
-  j.submitted_at = now;
-  j.updated_at = now;
-  m.seq_of[j.id] = seq;
-  JobRecord& stored = m.jobs[seq] = std::move(j);
+  // Sequence numbers only grow: the new record goes at the end of the map.
+  JobRecord& stored = m.jobs.emplace_hint(m.jobs.end(), seq, JobRecord{})->second;
+  stored.id = "j-" + std::to_string(seq);
+  stored.spec = spec;
+  stored.submitted_at = now;
+  stored.updated_at = now;
+  m.seq_of[stored.id] = seq;
   m.queue.insert({-stored.spec.priority, seq});
   m.emit(stored, fx);
-  return stored;
+  return stored.id;
 }
 
 Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& fx) {

@@ -206,6 +206,8 @@ class Broker {
   // Validates against the federation (unknown accelerator model, larger than every
   // site, unknown allowed site/country) and queues the job. Placement happens in tick().
   Result<JobRecord> submit(const JobSpec& spec, Time now, Effects& fx);
+  // The same without the copy of the record: the new job's id, or why it was refused.
+  Result<std::string> enqueue(const JobSpec& spec, Time now, Effects& fx);
   // Cancels a job: a queued job ends at once; a dispatched/pending/running one gets a
   // CANCEL (retried until the site reports a terminal state). kNotFound, or
   // kFailedPrecondition if already terminal.
