@@ -116,7 +116,7 @@ class Engine {
     envelope.site = fed_.sites[site].id;
     envelope.sent_at = now;
     // The broker may take the body (a report's partitions): every envelope is refilled.
-    broker_.onMessage(fed_.sites[site].id, std::move(envelope), now, fx_);
+    broker_.onMessage(site, std::move(envelope), now, fx_);
   }
 
   Status startSite(size_t i, Time now);
@@ -138,7 +138,8 @@ class Engine {
   Effects fx_;
   Message envelope_ = makeMessage("", "", Time{}, Heartbeat{});
   Message report_envelope_ = makeMessage("", "", Time{}, Capacity{});
-  std::vector<agent::LocalJobUpdate> polled_;  // pollSite()'s buffer
+  std::vector<agent::LocalJobUpdate> polled_;       // pollSite()'s buffer
+  std::vector<broker::OutboundMessage> route_out_;  // route()'s buffer
   Message status_envelope_ = makeMessage("", "", Time{}, JobStatus{});
   std::vector<Site> sites_;
   std::unordered_map<std::string, size_t> site_index_;
@@ -260,7 +261,7 @@ void Engine::scheduleWake(size_t i) {
 
 // Delivers the broker's messages to the sites and the sites' answers back, until quiet.
 void Engine::route(Time now) {
-  std::vector<broker::OutboundMessage> out;
+  std::vector<broker::OutboundMessage>& out = route_out_;
   for (;;) {
     out.clear();
     for (const broker::JobRecord& j : fx_.jobs) {

@@ -682,6 +682,9 @@ struct Broker::Impl {
     }
   }
 
+  // One message from site `i` (Broker::onMessage after the site's lookup).
+  void onMessage(size_t i, const Message& message, Time now, Effects& fx);
+
   // `take` (the same object as `c`, or null): the report may be taken instead of copied;
   // it is left holding the site's previous report.
   void onCapacity(size_t i, const Capacity& c, Time now, Effects& fx, Capacity* take = nullptr) {
@@ -1144,7 +1147,12 @@ void Broker::onMessage(const std::string& site, const Message& message, Time now
   Impl& m = *impl_;
   auto it = m.site_index.find(site);
   if (it == m.site_index.end()) return;
-  size_t i = it->second;
+  m.onMessage(it->second, message, now, fx);
+}
+
+void Broker::Impl::onMessage(size_t i, const Message& message, Time now, Effects& fx) {
+  Impl& m = *this;
+  const std::string& site = m.sites[i].id;
   m.sites[i].last_heard = now;
   std::visit(
       [&](const auto& body) {
@@ -1178,13 +1186,18 @@ void Broker::onMessage(const std::string& site, const Message& message, Time now
 }
 
 void Broker::onMessage(const std::string& site, Message&& message, Time now, Effects& fx) {
-  auto* c = std::get_if<Capacity>(&message.body);
-  if (!c) return onMessage(site, static_cast<const Message&>(message), now, fx);
+  auto it = impl_->site_index.find(site);
+  if (it == impl_->site_index.end()) return;
+  onMessage(it->second, std::move(message), now, fx);
+}
+
+void Broker::onMessage(size_t site, Message&& message, Time now, Effects& fx) {
   Impl& m = *impl_;
-  auto it = m.site_index.find(site);
-  if (it == m.site_index.end()) return;
-  m.sites[it->second].last_heard = now;
-  m.onCapacity(it->second, *c, now, fx, c);
+  if (site >= m.sites.size()) return;
+  auto* c = std::get_if<Capacity>(&message.body);
+  if (!c) return m.onMessage(site, message, now, fx);
+  m.sites[site].last_heard = now;
+  m.onCapacity(site, *c, now, fx, c);
   m.forgetEnded();
 }
 

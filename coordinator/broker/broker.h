@@ -221,6 +221,9 @@ class Broker {
   // The same, but a CAPACITY report may be taken rather than copied: the message is left
   // valid with unspecified contents (the simulator refills one envelope per report).
   void onMessage(const std::string& site, Message&& message, Time now, Effects& fx);
+  // The same with the site given by its index in the federation's sites (the simulator:
+  // no lookup of the site's id per message). An index out of range is ignored.
+  void onMessage(size_t site, Message&& message, Time now, Effects& fx);
   // A message arrived from a site that never said HELLO in this coordinator's life:
   // whether the daemon should answer ERROR "hello_required".
   bool hasSession(const std::string& site) const;

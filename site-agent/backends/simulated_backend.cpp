@@ -79,7 +79,7 @@ Result<std::unique_ptr<SimulatedBackend>> SimulatedBackend::create(
       return invalidArgument("partition " + p.name + ": " + scheduler.status().message(),
                              field + ".nodes");
     }
-    built.push_back(Partition{p, std::move(*scheduler), {}});
+    built.push_back(Partition{p, std::move(*scheduler), {}, "queued in partition " + p.name});
   }
   return std::unique_ptr<SimulatedBackend>(new SimulatedBackend(std::move(built), options));
 }
@@ -162,7 +162,7 @@ Result<std::string> SimulatedBackend::submit(const JobTag& tag, const JobSpec& s
   job.current.local_id = std::string(kIdPrefix) + std::to_string(number);
   job.current.state = JobState::kPending;
   job.current.submitted_at = now_;
-  job.current.reason = "queued in partition " + partition.config.name;
+  job.current.reason = partition.queued_reason;
   updates_.push_back(job.current);
   std::string local_id = job.current.local_id;
   jobs_.emplace(number, std::move(job));

@@ -77,6 +77,7 @@ class SimulatedBackend final : public Backend {
     PartitionConfig config;
     LocalScheduler scheduler;
     std::map<LocalJobId, uint64_t> jobs;  // scheduler id -> our job number
+    std::string queued_reason;            // "queued in partition <name>", built once
   };
   struct SimJob {
     JobTag tag;
