@@ -302,8 +302,10 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
     case LocalEventKind::kStarted:
       u.state = JobState::kRunning;
       u.started_at = event.at;
-      u.reason = "running on " + std::to_string(job.nodes) + (job.nodes == 1 ? " node" : " nodes") +
-                 " of partition " + partition.config.name;
+      // Appends into the kept string: no temporaries (one per job start).
+      u.reason.assign("running on ").append(std::to_string(job.nodes));
+      u.reason.append(job.nodes == 1 ? " node" : " nodes").append(" of partition ");
+      u.reason.append(partition.config.name);
       break;
     case LocalEventKind::kFinished:
       u.state = job.exit_code == 0 ? JobState::kCompleted : JobState::kFailed;
