@@ -159,6 +159,34 @@ TEST_F(BrokerTest, SubmitRejectsUnknownAcceleratorListingOffered) {
   EXPECT_TRUE(fx.empty());
 }
 
+TEST_F(BrokerTest, EnqueueQueuesLikeSubmitAndMessagesMayNameTheSiteByIndex) {
+  Effects fx;
+  Result<std::string> id = broker_.enqueue(gpuJob(2), at(0), fx);
+  ASSERT_TRUE(id.ok()) << id.status().toString();
+  const JobRecord* j = broker_.findJob(*id);
+  ASSERT_NE(j, nullptr);
+  EXPECT_EQ(j->state, JobState::kQueued);
+  EXPECT_EQ(j->spec.nodes, 2);
+  Result<JobRecord> next = broker_.submit(gpuJob(1), at(0), fx);
+  ASSERT_TRUE(next.ok());
+  EXPECT_NE(next->id, *id);
+  EXPECT_EQ(broker_.findJob(next->id)->id, next->id);
+  EXPECT_FALSE(broker_.enqueue(gpuJob(1, "b200"), at(0), fx).ok());
+
+  // site-b is the federation's second site: HELLO and a report by index bring it up, and
+  // the queued jobs go there. An index past the last site is ignored.
+  Effects up;
+  broker_.onMessage(size_t{1}, makeMessage("site-b", "m-1", at(1), Hello{"test", "simulated", {}}),
+                    at(1), up);
+  broker_.onMessage(size_t{1}, makeMessage("site-b", "m-2", at(1), capacity(1, 16)), at(1), up);
+  broker_.onMessage(size_t{9}, makeMessage("site-x", "m-3", at(1), capacity(1, 16)), at(1), up);
+  EXPECT_EQ(broker_.findSite("site-b")->state, SiteState::kUp);
+  broker_.tick(at(1), up);
+  std::vector<Dispatch> sent = dispatches(up, "site-b");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].job_id, *id);
+}
+
 TEST_F(BrokerTest, SubmitRejectsJobLargerThanEveryPartition) {
   Effects fx;
   Result<JobRecord> r = broker_.submit(gpuJob(17), at(0), fx);
