@@ -1,6 +1,7 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -41,6 +42,12 @@ struct Event {
   }
 };
 
+struct AttemptHash {
+  size_t operator()(const std::pair<int64_t, int>& k) const {
+    return std::hash<int64_t>()(k.first * 31 + k.second);
+  }
+};
+
 struct Site {
   const SiteConfig* config = nullptr;
   std::unique_ptr<agent::SimulatedBackend> backend;
@@ -49,8 +56,10 @@ struct Site {
   uint64_t epoch = 0;
   int64_t wake_at = -1;  // the pending wake event's time (-1: none)
   bool dirty = false;    // has updates to poll at this instant
-  std::unordered_map<std::string, std::string> local_ids;  // "job#attempt" -> local id
-  std::set<std::string> staged;                            // data sets already copied here
+  bool touched = false;  // the backend was called since its next wake was scheduled
+  // (job seq, attempt) -> local id, for CANCEL
+  std::unordered_map<std::pair<int64_t, int>, std::string, AttemptHash> local_ids;
+  std::set<std::string> staged;  // data sets already copied here
 };
 
 // Deterministic report loss: SplitMix64 of (seed, site, epoch).
@@ -82,18 +91,33 @@ class Engine {
     c.policies = o.policies;
     // Capacity reports double as heartbeats: a site is suspect after three missed.
     c.heartbeat_interval = o.report_interval;
+    // The engine needs from the effects only the messages and the jobs that ended, and
+    // nothing of a job once it ended: memory stays in proportion to the active jobs.
+    c.effects = broker::EffectsDetail::kEndedJobsOnly;
+    c.forget_ended_jobs = true;
     return c;
   }
 
   void push(int64_t t, EventKind kind, int32_t site, uint64_t arg) {
     events_.push(Event{t, kind, next_event_seq_++, site, arg});
   }
-  Message message(size_t site, Time now, Body body) {
-    ++result_.messages;
-    return makeMessage(fed_.sites[site].id, std::to_string(++next_msg_), now, std::move(body));
+  // One envelope reused for every message to the broker (what makeMessage() builds,
+  // without building the version string and the strings anew each time).
+  // The frequent bodies (CAPACITY, JOB_STATUS) have an envelope each, filled in place.
+  template <typename T>
+  void toBroker(size_t site, Time now, T&& body) {
+    envelope_.body = std::forward<T>(body);
+    deliver(site, now, envelope_);
   }
-  void toBroker(size_t site, Time now, Body body) {
-    broker_.onMessage(fed_.sites[site].id, message(site, now, std::move(body)), now, fx_);
+  void deliver(size_t site, Time now, Message& envelope) {
+    ++result_.messages;
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ++next_msg_);
+    envelope.msg_id.assign(buf, end);
+    envelope.site = fed_.sites[site].id;
+    envelope.sent_at = now;
+    // The broker may take the body (a report's partitions): every envelope is refilled.
+    broker_.onMessage(site, std::move(envelope), now, fx_);
   }
 
   Status startSite(size_t i, Time now);
@@ -113,6 +137,11 @@ class Engine {
   const EngineOptions& options_;
   Broker broker_;
   Effects fx_;
+  Message envelope_ = makeMessage("", "", Time{}, Heartbeat{});
+  Message report_envelope_ = makeMessage("", "", Time{}, Capacity{});
+  std::vector<agent::LocalJobUpdate> polled_;       // pollSite()'s buffer
+  std::vector<broker::OutboundMessage> route_out_;  // route()'s buffer
+  Message status_envelope_ = makeMessage("", "", Time{}, JobStatus{});
   std::vector<Site> sites_;
   std::unordered_map<std::string, size_t> site_index_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
@@ -132,11 +161,13 @@ Status Engine::startSite(size_t i, Time now) {
   Site& s = sites_[i];
   agent::SimulatedBackendOptions bo;
   bo.mode = options_.scheduler;
+  bo.forget_ended = true;
   auto backend = agent::SimulatedBackend::create(s.config->partitions, bo);
   if (!backend.ok()) {
     return invalidArgument("site " + s.config->id + ": " + backend.status().message());
   }
   s.backend = std::move(*backend);
+  s.touched = true;
   s.up = true;
   s.wake_at = -1;
   s.local_ids.clear();
@@ -154,27 +185,26 @@ Status Engine::startSite(size_t i, Time now) {
 
 void Engine::sendReport(size_t i, Time now) {
   Site& s = sites_[i];
-  Result<SiteCapacity> cap = s.backend->capacity(now);
-  if (!cap.ok()) return;  // the simulated backend always answers
-  s.dirty = true;         // capacity() catches up: updates may be waiting
-  cap->epoch = ++s.epoch;
+  s.touched = true;
+  Capacity& c = std::get<Capacity>(report_envelope_.body);
+  s.backend->capacityInto(now, c.capacity);
+  if (s.backend->hasUpdates()) s.dirty = true;  // catching up may have made updates
+  c.capacity.epoch = ++s.epoch;
   if (options_.report_loss > 0 && lossDraw(options_.seed, i, s.epoch) < options_.report_loss) {
     return;
   }
-  Capacity c;
-  c.capacity = std::move(*cap);
   if (options_.report_delay.count() == 0) {
-    toBroker(i, now, std::move(c));
+    deliver(i, now, report_envelope_);
     return;
   }
   size_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
     free_slots_.pop_back();
-    in_flight_[slot] = std::move(c);
+    in_flight_[slot] = c;
   } else {
     slot = in_flight_.size();
-    in_flight_.push_back(std::move(c));
+    in_flight_.push_back(c);
   }
   push(toMillis(now + options_.report_delay), EventKind::kReportDeliver, static_cast<int32_t>(i),
        slot);
@@ -199,10 +229,12 @@ void Engine::pollSite(size_t i, Time now) {
   Site& s = sites_[i];
   s.dirty = false;
   if (!s.up) return;
-  for (agent::LocalJobUpdate& u : s.backend->poll(now)) {
+  s.touched = true;
+  s.backend->pollInto(now, polled_);
+  for (agent::LocalJobUpdate& u : polled_) {
     recordUpdate(i, u);
-    if (isTerminal(u.state)) s.local_ids.erase(u.tag.job_id + "#" + std::to_string(u.tag.attempt));
-    JobStatus st;
+    if (isTerminal(u.state)) s.local_ids.erase({parseJobSeq(u.tag.job_id), u.tag.attempt});
+    JobStatus& st = std::get<JobStatus>(status_envelope_.body);  // every field set below
     st.job_id = std::move(u.tag.job_id);
     st.attempt = u.tag.attempt;
     st.local_id = std::move(u.local_id);
@@ -212,12 +244,13 @@ void Engine::pollSite(size_t i, Time now) {
     st.ended_at = u.ended_at;
     st.exit_code = u.exit_code;
     st.reason = std::move(u.reason);
-    toBroker(i, now, std::move(st));
+    deliver(i, now, status_envelope_);
   }
 }
 
 void Engine::scheduleWake(size_t i) {
   Site& s = sites_[i];
+  s.touched = false;
   if (!s.up) return;
   std::optional<Time> next = s.backend->nextEventTime();
   if (!next) return;
@@ -229,7 +262,7 @@ void Engine::scheduleWake(size_t i) {
 
 // Delivers the broker's messages to the sites and the sites' answers back, until quiet.
 void Engine::route(Time now) {
-  std::vector<broker::OutboundMessage> out;
+  std::vector<broker::OutboundMessage>& out = route_out_;
   for (;;) {
     out.clear();
     for (const broker::JobRecord& j : fx_.jobs) {
@@ -256,6 +289,12 @@ void Engine::route(Time now) {
       continue;
     }
     for (broker::OutboundMessage& m : out) {
+      // WELCOME, ACK, ERROR need no answer from a simulated agent (the broker sends only
+      // to the federation's sites, so the lookup below always succeeds).
+      if (!std::holds_alternative<Dispatch>(m.body) && !std::holds_alternative<Cancel>(m.body)) {
+        ++result_.messages;
+        continue;
+      }
       auto it = site_index_.find(m.site);
       if (it == site_index_.end()) continue;
       size_t i = it->second;
@@ -263,10 +302,9 @@ void Engine::route(Time now) {
       ++result_.messages;
       if (!s.up) continue;  // the agent is down: the message is lost
       if (auto* d = std::get_if<Dispatch>(&m.body)) {
-        JobSpec spec = d->spec;
         double staged_gb = 0;
         Duration staging{0};
-        for (const DatasetRef& ref : spec.datasets) {
+        for (const DatasetRef& ref : d->spec.datasets) {
           for (const DatasetConfig& ds : fed_.datasets) {
             if (ds.id != ref.id || ds.site == s.config->id) continue;
             // Once staged, a data set stays at the site (a cache without eviction).
@@ -277,20 +315,23 @@ void Engine::route(Time now) {
             staging += Duration(static_cast<int64_t>(gb * 8.0 / gbps * 1000.0));
           }
         }
-        if (staging.count() > 0) {
+        agent::JobTag tag{d->job_id, d->attempt};
+        s.touched = true;
+        Result<std::string> local = [&] {
+          if (staging.count() == 0) return s.backend->submit(tag, d->spec, now);
           // Staging runs inside the allocation before the job proper (docs/simulator.md).
+          JobSpec spec = d->spec;
           spec.walltime += staging;
           spec.simulated_runtime = spec.simulated_runtime.value_or(d->spec.walltime) + staging;
-        }
-        agent::JobTag tag{d->job_id, d->attempt};
-        Result<std::string> local = s.backend->submit(tag, spec, now);
+          return s.backend->submit(tag, spec, now);
+        }();
         DispatchAck ack;
         ack.job_id = d->job_id;
         ack.attempt = d->attempt;
         ack.accepted = local.ok();
         if (local.ok()) {
           ack.local_id = *local;
-          s.local_ids[d->job_id + "#" + std::to_string(d->attempt)] = *local;
+          s.local_ids[{parseJobSeq(d->job_id), d->attempt}] = *local;
           int64_t seq = parseJobSeq(d->job_id);
           if (seq > 0 && seq < static_cast<int64_t>(seq_to_job_.size())) {
             result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].staged_gb =
@@ -302,7 +343,7 @@ void Engine::route(Time now) {
         toBroker(i, now, std::move(ack));
         s.dirty = true;
       } else if (auto* c = std::get_if<Cancel>(&m.body)) {
-        auto l = s.local_ids.find(c->job_id + "#" + std::to_string(c->attempt));
+        auto l = s.local_ids.find({parseJobSeq(c->job_id), c->attempt});
         bool go = l != s.local_ids.end();
         if (go && c->only_if_pending) {
           // A withdrawal: like the real agent, cancel only a job that has not started.
@@ -312,11 +353,11 @@ void Engine::route(Time now) {
           }
         }
         if (go) {
+          s.touched = true;
           (void)s.backend->cancel(l->second, now);  // unknown or ended: nothing to do
           s.dirty = true;
         }
       }
-      // WELCOME, ACK, ERROR need no answer from a simulated agent.
     }
   }
 }
@@ -414,11 +455,14 @@ Result<RunResult> Engine::run() {
       o.submit_ms = t;
       o.nodes = j.spec.nodes;
       o.gpus_per_node = j.spec.gpus_per_node;
-      auto [p, inserted] =
-          project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()));
-      if (inserted) result_.projects.push_back(j.spec.project);
+      auto p = project_index_.find(j.spec.project);
+      if (p == project_index_.end()) {
+        p = project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()))
+                .first;
+        result_.projects.push_back(j.spec.project);
+      }
       o.project = p->second;
-      Result<broker::JobRecord> rec = broker_.submit(j.spec, now, fx_);
+      Result<std::string> rec = broker_.enqueue(j.spec, now, fx_);
       if (!rec.ok()) {
         if (!options_.skip_unplaceable) {
           return invalidArgument(j.origin + ": job refused: " + rec.status().message() +
@@ -452,7 +496,10 @@ Result<RunResult> Engine::run() {
     }
     if (cycle > 0 && broker_.countJobs(JobState::kQueued) > 0)
       scheduleTick((t / cycle + 1) * cycle);
-    for (size_t i = 0; i < sites_.size(); ++i) scheduleWake(i);
+    // Only a backend that was called can have a new next event.
+    for (size_t i = 0; i < sites_.size(); ++i) {
+      if (sites_[i].touched) scheduleWake(i);
+    }
     unfinished = static_cast<int64_t>(jobs.size()) - result_.rejected - done_;
   }
   result_.end_ms = 0;
@@ -462,7 +509,7 @@ Result<RunResult> Engine::run() {
   }
   result_.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  return result_;
+  return std::move(result_);
 }
 
 }  // namespace

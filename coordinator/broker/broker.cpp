@@ -108,6 +108,22 @@ struct Broker::Impl {
   // Why a withdrawal was asked, for the re-queued job's reason (lost on restart: the
   // reason then is shorter).
   std::unordered_map<std::string, std::string> withdraw_why;
+  // cfg.forget_ended_jobs: seqs of jobs that ended during the current call (dropped at
+  // its end), and per dropped seq the attempt and site index it ended with (attempt -1:
+  // not dropped), so later messages about it are answered as before.
+  struct Ended {
+    int32_t attempt = -1;
+    int32_t site = -1;  // -1: no site held it
+  };
+  std::vector<int64_t> ended_now;
+  std::vector<Ended> ended;
+  // cfg.effects == kEndedJobsOnly: seqs that have a decision (what last_decision tells
+  // under kFull, where decisions are kept).
+  std::vector<uint8_t> decided;
+  // The decision being made, reused from job to job (recordDecision moves it out when
+  // decisions are kept).
+  PlacementDecision decision;
+  std::vector<SiteView> view_buf;  // views(), kept from tick to tick
 
   // Policies: every one on offer, compiled; the active one; switches this process made.
   std::vector<PolicySpec> policy_specs;
@@ -115,13 +131,15 @@ struct Broker::Impl {
   const Policy* active_policy = nullptr;
   std::vector<PolicyChange> policy_history;
 
-  // Allocation charged per job (so a state change replaces, never adds twice).
+  // Allocation charged per job (so a state change replaces, never adds twice), by job
+  // seq: the ledger entry it was added to (entries are never erased, so the pointer
+  // stays valid), the site of that entry, and the amount.
   struct Charge {
-    std::string project;
+    double* slot = nullptr;
     std::string site;
     double gpu_hours = 0;
   };
-  std::unordered_map<std::string, Charge> charges;
+  std::unordered_map<int64_t, Charge> charges;
   AllocationLedger ledger;
   // Fair share: per project, usage decayed with cfg.fair_share_half_life as of `at`.
   struct DecayedUsage {
@@ -157,23 +175,32 @@ struct Broker::Impl {
   // --- Allocation and fair share ---
   // What the job charges now: its walltime while a site holds it, its actual runtime
   // once it ended there, nothing while queued.
-  void recharge(const JobRecord& j) {
-    auto old = charges.find(j.id);
-    if (old != charges.end()) {
-      ledger[old->second.project][old->second.site] -= old->second.gpu_hours;
-      charges.erase(old);
-    }
-    if (j.site.empty()) return;
+  // Called on every state change, so it avoids lookups by name when it can: the same
+  // subtraction and addition on the same ledger entry as a lookup would find.
+  void recharge(int64_t seq, const JobRecord& j) {
+    auto old = charges.find(seq);
+    if (old != charges.end()) *old->second.slot -= old->second.gpu_hours;
     double h = 0;
-    if (isActive(j.state)) {
+    if (j.site.empty()) {
+      h = 0;
+    } else if (isActive(j.state)) {
       h = hours(j.spec.walltime);
     } else if (isTerminal(j.state) && j.started_at && j.ended_at) {
       h = std::max(0.0, hours(*j.ended_at - *j.started_at));
     }
-    if (h <= 0) return;
-    Charge c{j.spec.project, j.site, allocationCharge(j.spec, h)};
-    ledger[c.project][c.site] += c.gpu_hours;
-    charges[j.id] = std::move(c);
+    if (h <= 0) {
+      if (old != charges.end()) charges.erase(old);
+      return;
+    }
+    double gpu_hours = allocationCharge(j.spec, h);
+    if (old == charges.end()) {
+      old = charges.emplace(seq, Charge{&ledger[j.spec.project][j.site], j.site, 0}).first;
+    } else if (old->second.site != j.site) {
+      old->second.slot = &ledger[j.spec.project][j.site];
+      old->second.site = j.site;
+    }
+    old->second.gpu_hours = gpu_hours;
+    *old->second.slot += gpu_hours;
   }
 
   double decayedUsage(const std::string& project, Time now) const {
@@ -210,6 +237,7 @@ struct Broker::Impl {
 
   // --- Effects bookkeeping ---
   void emit(const JobRecord& j, Effects& fx) {
+    if (cfg.effects != EffectsDetail::kFull && !isTerminal(j.state)) return;
     for (JobRecord& e : fx.jobs) {
       if (e.id == j.id) {
         e = j;
@@ -219,6 +247,7 @@ struct Broker::Impl {
     fx.jobs.push_back(j);
   }
   void emit(const SiteRecord& s, Effects& fx) {
+    if (cfg.effects != EffectsDetail::kFull) return;
     for (SiteRecord& e : fx.sites) {
       if (e.id == s.id) {
         e = s;
@@ -248,8 +277,47 @@ struct Broker::Impl {
       if (!j.ended_at) j.ended_at = now;
       releaseReservation(j.id);
       missing_since.erase(j.id);
+      if (cfg.forget_ended_jobs) ended_now.push_back(seq);
     }
-    recharge(j);
+    recharge(seq, j);
+  }
+
+  // cfg.forget_ended_jobs: drops the jobs that ended in this call. Their charge stays in
+  // the ledger (recharge() made it final) and their usage in fair_usage.
+  void forgetEnded() {
+    for (int64_t seq : ended_now) {
+      auto it = jobs.find(seq);
+      if (it == jobs.end() || !isTerminal(it->second.state)) continue;
+      const JobRecord& j = it->second;
+      if (static_cast<size_t>(seq) >= ended.size()) ended.resize(static_cast<size_t>(seq) + 1);
+      ended[static_cast<size_t>(seq)] = {
+          j.attempt, j.site.empty() ? -1 : static_cast<int32_t>(site_index.at(j.site))};
+      if (static_cast<size_t>(seq) < decided.size()) decided[static_cast<size_t>(seq)] = 0;
+      // (Most of these are empty in a simulation: no hashing then.)
+      if (!last_decision.empty()) last_decision.erase(j.id);
+      if (!withdraw_why.empty()) withdraw_why.erase(j.id);
+      if (!missing_since.empty()) missing_since.erase(j.id);
+      if (!reservations.empty()) reservations.erase(j.id);
+      if (!awaiting.empty()) awaiting.erase(seq);
+      charges.erase(seq);
+      seq_of.erase(j.id);
+      jobs.erase(it);
+    }
+    ended_now.clear();
+  }
+
+  // A job dropped by forgetEnded(), or nullptr.
+  const Ended* forgotten(const std::string& id) const {
+    if (!cfg.forget_ended_jobs) return nullptr;
+    std::optional<int64_t> seq = parseSeq(id);
+    if (!seq || *seq <= 0 || static_cast<size_t>(*seq) >= ended.size()) return nullptr;
+    const Ended& e = ended[static_cast<size_t>(*seq)];
+    return e.attempt < 0 ? nullptr : &e;
+  }
+
+  bool hasDecision(int64_t seq, const JobRecord& j) const {
+    if (cfg.effects == EffectsDetail::kFull) return last_decision.count(j.id) > 0;
+    return static_cast<size_t>(seq) < decided.size() && decided[static_cast<size_t>(seq)];
   }
 
   // --- Sites ---
@@ -335,22 +403,22 @@ struct Broker::Impl {
     emit(j, fx);
   }
 
-  std::vector<SiteView> views() const {
-    std::vector<SiteView> v;
-    v.reserve(sites.size());
+  // The placement snapshot, refilled in `v` (kept from tick to tick by the caller).
+  void views(std::vector<SiteView>& v) const {
+    v.resize(sites.size());
     for (size_t i = 0; i < sites.size(); ++i) {
-      SiteView sv;
+      SiteView& sv = v[i];
       sv.config = &fed.sites[i];
       sv.record = &sites[i];
       sv.liveness = runtime[i].liveness;
-      v.push_back(std::move(sv));
+      sv.reserved_nodes.clear();
+      sv.reserved_node_hours.clear();
     }
     for (const auto& [id, r] : reservations) {
       SiteView& sv = v[site_index.at(r.site)];
       sv.reserved_nodes[r.partition] += r.nodes;
       sv.reserved_node_hours[r.partition] += r.node_hours;
     }
-    return v;
   }
 
   bool anySiteOpen() const {
@@ -363,7 +431,13 @@ struct Broker::Impl {
     return false;
   }
 
-  void recordDecision(PlacementDecision d, Effects& fx) {
+  // Takes `d` (leaves it moved from) when decisions are kept.
+  void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx) {
+    if (cfg.effects != EffectsDetail::kFull) {
+      if (static_cast<size_t>(seq) >= decided.size()) decided.resize(static_cast<size_t>(seq) + 1);
+      decided[static_cast<size_t>(seq)] = 1;
+      return;
+    }
     auto it = last_decision.find(d.job_id);
     // A waiting job is re-examined on every tick: store only decisions that say
     // something new.
@@ -373,6 +447,7 @@ struct Broker::Impl {
     }
     last_decision[d.job_id] = d;
     fx.decisions.push_back(std::move(d));
+    d = PlacementDecision{};
   }
 
   // Hands out queued jobs in the order they are considered: priority, then submission
@@ -455,15 +530,18 @@ struct Broker::Impl {
   void place(Time now, Effects& fx) {
     if (queue.empty()) return;
     bool open = anySiteOpen();
-    std::vector<SiteView> v = views();
+    std::vector<SiteView>& v = view_buf;
+    views(v);
     const Policy& policy = *active_policy;
     // A snapshot of the queue: dispatching removes entries from it.
     PlacementQueue order(*this, now);
     while (std::optional<int64_t> next = order.next()) {
       JobRecord& j = jobs.at(*next);
-      if (!open && last_decision.count(j.id)) continue;  // nothing could have changed
+      if (!open && hasDecision(*next, j)) continue;  // nothing could have changed
       PlacementInput in{j, fed, now, &ledger};
-      PlacementDecision d = policy.decide(in, v);
+      in.explain = cfg.effects == EffectsDetail::kFull;  // else the decision is not kept
+      PlacementDecision& d = decision;
+      policy.decideInto(in, v, d);
       holdIfLate(d);
       if (!d.chosen_site.empty()) {
         std::string partition = chosenVerdict(d)->partition;
@@ -473,7 +551,7 @@ struct Broker::Impl {
         target.reserved_nodes[partition] += j.spec.nodes;
         target.reserved_node_hours[partition] += j.spec.nodes * hours(j.spec.walltime);
       }
-      recordDecision(std::move(d), fx);
+      recordDecision(*next, d, fx);
     }
   }
 
@@ -503,11 +581,14 @@ struct Broker::Impl {
       due.push_back(seq);
     }
     if (due.empty()) return;
-    std::vector<SiteView> v = views();
+    std::vector<SiteView>& v = view_buf;
+    views(v);
     for (int64_t seq : due) {
       JobRecord& j = jobs.at(seq);
       PlacementInput in{j, fed, now, &ledger};
-      PlacementDecision d = active_policy->decide(in, v);
+      in.explain = cfg.effects == EffectsDetail::kFull;
+      PlacementDecision& d = decision;
+      active_policy->decideInto(in, v, d);
       const SiteVerdict* best = nullptr;
       for (const SiteVerdict& sv : d.verdicts) {
         if (!sv.feasible || sv.site == j.site || sv.estimated_start_s > kStartsNowS) continue;
@@ -530,7 +611,7 @@ struct Broker::Impl {
       j.last_sent_at = now;
       send(j.site, withdrawal(j), fx);
       emit(j, fx);
-      recordDecision(std::move(d), fx);
+      recordDecision(seq, d, fx);
     }
   }
 
@@ -602,20 +683,31 @@ struct Broker::Impl {
     }
   }
 
-  void onCapacity(size_t i, const Capacity& c, Time now, Effects& fx) {
+  // One message from site `i` (Broker::onMessage after the site's lookup).
+  void onMessage(size_t i, const Message& message, Time now, Effects& fx);
+
+  // `take` (the same object as `c`, or null): the report may be taken instead of copied;
+  // it is left holding the site's previous report.
+  void onCapacity(size_t i, const Capacity& c, Time now, Effects& fx, Capacity* take = nullptr) {
     SiteRecord& s = sites[i];
     setLiveness(i, SiteState::kUp, now, fx);
     if (s.capacity && c.capacity.epoch <= s.capacity->epoch && !runtime[i].fresh_session) {
       return;  // a late duplicate
     }
     runtime[i].fresh_session = false;
-    s.capacity = c.capacity;
+    if (take && s.capacity) {
+      std::swap(*s.capacity, take->capacity);
+    } else if (take) {
+      s.capacity = std::move(take->capacity);
+    } else {
+      s.capacity = c.capacity;
+    }
+    const uint64_t epoch = s.capacity->epoch;
     s.degraded = c.degraded;
     s.degraded_reason = c.degraded_reason;
     s.last_report = now;
     for (auto it = reservations.begin(); it != reservations.end();) {
-      if (it->second.site == s.id && it->second.acked &&
-          it->second.release_after_epoch < c.capacity.epoch) {
+      if (it->second.site == s.id && it->second.acked && it->second.release_after_epoch < epoch) {
         it = reservations.erase(it);
       } else {
         ++it;
@@ -627,6 +719,10 @@ struct Broker::Impl {
   void onDispatchAck(size_t i, const DispatchAck& a, Time now, Effects& fx) {
     SiteRecord& s = sites[i];
     JobRecord* j = job(a.job_id);
+    if (const Ended* e = j ? nullptr : forgotten(a.job_id);
+        e && e->attempt == a.attempt && e->site == static_cast<int32_t>(i)) {
+      return;  // a repeated ack of an attempt that has ended
+    }
     if (!j || j->attempt != a.attempt || j->site != s.id) {
       // An attempt we no longer want there.
       if (a.accepted) send(s.id, Cancel{a.job_id, a.attempt, "attempt superseded"}, fx);
@@ -676,6 +772,10 @@ struct Broker::Impl {
     // Acknowledged once the effects are durable (the caller persists before sending).
     send(site, Ack{m.msg_id}, fx);
     JobRecord* j = job(st.job_id);
+    if (const Ended* e = j ? nullptr : forgotten(st.job_id);
+        e && e->attempt == st.attempt && e->site == static_cast<int32_t>(i)) {
+      return;  // the job has ended already
+    }
     if (!j || j->attempt != st.attempt || j->site != site) {
       if (!isTerminal(st.state)) {
         send(site, Cancel{st.job_id, st.attempt, "attempt superseded"}, fx);
@@ -974,7 +1074,7 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
   }
   m.next_seq = std::max(m.next_seq, next_job_seq);
   for (const auto& [seq, j] : m.jobs) {
-    m.recharge(j);
+    m.recharge(seq, j);
     // Fair share restarts from what the jobs say: each dispatched attempt's walltime,
     // decayed from when it was dispatched.
     if (!j.site.empty() && j.dispatched_at) m.addUsage(j.spec, *j.dispatched_at);
@@ -984,25 +1084,32 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
 }
 
 Result<JobRecord> Broker::submit(const JobSpec& spec, Time now, Effects& fx) {
+  Result<std::string> id = enqueue(spec, now, fx);
+  if (!id.ok()) return id.status();
+  return std::prev(impl_->jobs.end())->second;  // the newest job (the highest seq)
+}
+
+Result<std::string> Broker::enqueue(const JobSpec& spec, Time now, Effects& fx) {
   Impl& m = *impl_;
   if (Status s = validateJobSpec(spec); !s.ok()) return s;
   if (Status s = m.validateAgainstFederation(spec); !s.ok()) return s;
   int64_t seq = m.next_seq++;
-  JobRecord j;
-  j.id = "j-" + std::to_string(seq);
-  j.spec = spec;
-  j.submitted_at = now;
-  j.updated_at = now;
-  m.seq_of[j.id] = seq;
-  JobRecord& stored = m.jobs[seq] = std::move(j);
+  // Sequence numbers only grow: the new record goes at the end of the map.
+  JobRecord& stored = m.jobs.emplace_hint(m.jobs.end(), seq, JobRecord{})->second;
+  stored.id = "j-" + std::to_string(seq);
+  stored.spec = spec;
+  stored.submitted_at = now;
+  stored.updated_at = now;
+  m.seq_of[stored.id] = seq;
   m.queue.insert({-stored.spec.priority, seq});
   m.emit(stored, fx);
-  return stored;
+  return stored.id;
 }
 
 Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& fx) {
   Impl& m = *impl_;
   JobRecord* j = m.job(job_id);
+  if (!j && m.forgotten(job_id)) return failedPrecondition("job " + job_id + " already ended");
   if (!j) return notFound("no job " + job_id);
   if (isTerminal(j->state)) {
     return failedPrecondition("job " + job_id +
@@ -1019,7 +1126,9 @@ Result<JobRecord> Broker::cancel(const std::string& job_id, Time now, Effects& f
     m.send(j->site, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
   }
   m.emit(*j, fx);
-  return *j;
+  JobRecord out = *j;
+  m.forgetEnded();
+  return out;
 }
 
 Status Broker::setDrained(const std::string& site, bool drained, Time now, Effects& fx) {
@@ -1039,7 +1148,12 @@ void Broker::onMessage(const std::string& site, const Message& message, Time now
   Impl& m = *impl_;
   auto it = m.site_index.find(site);
   if (it == m.site_index.end()) return;
-  size_t i = it->second;
+  m.onMessage(it->second, message, now, fx);
+}
+
+void Broker::Impl::onMessage(size_t i, const Message& message, Time now, Effects& fx) {
+  Impl& m = *this;
+  const std::string& site = m.sites[i].id;
   m.sites[i].last_heard = now;
   std::visit(
       [&](const auto& body) {
@@ -1069,6 +1183,23 @@ void Broker::onMessage(const std::string& site, const Message& message, Time now
         }
       },
       message.body);
+  m.forgetEnded();
+}
+
+void Broker::onMessage(const std::string& site, Message&& message, Time now, Effects& fx) {
+  auto it = impl_->site_index.find(site);
+  if (it == impl_->site_index.end()) return;
+  onMessage(it->second, std::move(message), now, fx);
+}
+
+void Broker::onMessage(size_t site, Message&& message, Time now, Effects& fx) {
+  Impl& m = *impl_;
+  if (site >= m.sites.size()) return;
+  auto* c = std::get_if<Capacity>(&message.body);
+  if (!c) return m.onMessage(site, message, now, fx);
+  m.sites[site].last_heard = now;
+  m.onCapacity(site, *c, now, fx, c);
+  m.forgetEnded();
 }
 
 bool Broker::hasSession(const std::string& site) const {
@@ -1090,6 +1221,7 @@ void Broker::tick(Time now, Effects& fx) {
   m.retry(now, fx);
   m.withdraw(now, fx);
   m.place(now, fx);
+  m.forgetEnded();
 }
 
 std::optional<Time> Broker::nextDeadline() const {
@@ -1171,7 +1303,10 @@ Status Broker::setPolicy(const std::string& name, const std::string& actor,
   m.active_policy = &it->second;
   m.cfg.policy = name;
   // Waiting jobs get a fresh decision under the new policy on the next tick.
-  for (const auto& [prio, seq] : m.queue) m.last_decision.erase(m.jobs.at(seq).id);
+  for (const auto& [prio, seq] : m.queue) {
+    m.last_decision.erase(m.jobs.at(seq).id);
+    if (static_cast<size_t>(seq) < m.decided.size()) m.decided[static_cast<size_t>(seq)] = 0;
+  }
   m.policy_history.push_back(change);
   fx.policy_changes.push_back(std::move(change));
   return Status::Ok();

@@ -31,6 +31,17 @@
 
 namespace aifed::broker {
 
+// What a broker call reports in its Effects (BrokerConfig::effects).
+enum class EffectsDetail {
+  // Every changed job and site record and every decision: what the daemon's store
+  // persists. The default.
+  kFull,
+  // Messages, policy changes and the final record of each job that ended (so the caller
+  // learns which jobs are done); no site records, no decisions (none are kept for
+  // lastDecision() either). For the offline simulator, which needs no audit trail.
+  kEndedJobsOnly,
+};
+
 struct BrokerConfig {
   Duration heartbeat_interval = std::chrono::seconds(5);
   int suspect_after_missed = 3;                       // heartbeats missed before `suspect`
@@ -48,6 +59,15 @@ struct BrokerConfig {
   // share orders jobs of equal priority (lower first). Projects not listed have share 1.
   std::map<std::string, double> project_shares;
   Duration fair_share_half_life = std::chrono::hours(24 * 7);
+
+  // --- For the offline simulator (aifed-sim); the daemon keeps these defaults ---
+  EffectsDetail effects = EffectsDetail::kFull;
+  // Drop a job from memory at the end of the call that ended it (its final record is in
+  // that call's Effects). findJob(), listJobs(), countJobs() and lastDecision() no longer
+  // see it; its allocation charge and fair-share usage stay. A later message about it is
+  // handled as one about an ended job (ignored, or CANCEL for another attempt or site);
+  // cancel() answers kFailedPrecondition. Memory then grows with the active jobs only.
+  bool forget_ended_jobs = false;
 };
 
 // The coordinator's record of one job. Persisted whole by the store.
@@ -204,6 +224,8 @@ class Broker {
   // Validates against the federation (unknown accelerator model, larger than every
   // site, unknown allowed site/country) and queues the job. Placement happens in tick().
   Result<JobRecord> submit(const JobSpec& spec, Time now, Effects& fx);
+  // The same without the copy of the record: the new job's id, or why it was refused.
+  Result<std::string> enqueue(const JobSpec& spec, Time now, Effects& fx);
   // Cancels a job: a queued job ends at once; a dispatched/pending/running one gets a
   // CANCEL (retried until the site reports a terminal state). kNotFound, or
   // kFailedPrecondition if already terminal.
@@ -214,6 +236,12 @@ class Broker {
   // --- Agent messages, already authenticated: `site` is the key's site ---
   // Returns the replies in fx.messages (WELCOME, ACK, ERROR, CANCEL for stale attempts).
   void onMessage(const std::string& site, const Message& message, Time now, Effects& fx);
+  // The same, but a CAPACITY report may be taken rather than copied: the message is left
+  // valid with unspecified contents (the simulator refills one envelope per report).
+  void onMessage(const std::string& site, Message&& message, Time now, Effects& fx);
+  // The same with the site given by its index in the federation's sites (the simulator:
+  // no lookup of the site's id per message). An index out of range is ignored.
+  void onMessage(size_t site, Message&& message, Time now, Effects& fx);
   // A message arrived from a site that never said HELLO in this coordinator's life:
   // whether the daemon should answer ERROR "hello_required".
   bool hasSession(const std::string& site) const;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 
 namespace aifed::broker {
 namespace {
@@ -85,6 +84,7 @@ class AcceleratorFilter final : public FilterPlugin {
         return PluginStatus::success();
       }
     }
+    if (!in.explain) return PluginStatus::unresolvable({});
     // Rejected: the reason lists the models on offer (built only now, it is the slow part).
     std::string why = "needs ";
     why += spec.gpu_type.empty() ? "accelerators" : spec.gpu_type;
@@ -119,6 +119,7 @@ class FitsFilter final : public FilterPlugin {
         return PluginStatus::success();
       }
     }
+    if (!in.explain) return PluginStatus::unresolvable({});
     // Rejected: say per partition what is missing (built only now, it is the slow part).
     std::string mismatch;
     for (const PartitionCapacity& p : parts) {
@@ -181,6 +182,7 @@ class AllocationFilter final : public FilterPlugin {
     const std::string& site = c.view->config->id;
     auto it = in.project->allocations.find(site);
     if (it == in.project->allocations.end()) {
+      if (!in.explain) return PluginStatus::unresolvable({});
       return PluginStatus::unresolvable("project " + in.project->id + " has no allocation here");
     }
     double used = 0;
@@ -191,6 +193,7 @@ class AllocationFilter final : public FilterPlugin {
     }
     double need = allocationCharge(in.job.spec, hours(in.job.spec.walltime));
     if (used + need > it->second) {
+      if (!in.explain) return PluginStatus::unschedulable({});
       return PluginStatus::unschedulable(
           "allocation of project " + in.project->id + " exhausted: " + formatNumber(used) + " of " +
           formatNumber(it->second) + " GPU-h used, the job needs " + formatNumber(need));
@@ -389,31 +392,56 @@ Result<Policy> Policy::make(const PolicySpec& spec) {
   return p;
 }
 
-PlacementDecision Policy::decide(const PlacementInput& in_arg,
+PlacementDecision Policy::decide(const PlacementInput& in,
                                  const std::vector<SiteView>& sites) const {
+  PlacementDecision d;
+  decideInto(in, sites, d);
+  return d;
+}
+
+void Policy::decideInto(const PlacementInput& in_arg, const std::vector<SiteView>& sites,
+                        PlacementDecision& d) const {
   PlacementInput in = in_arg;
   if (!in.project) in.project = in.federation.findProject(in.job.spec.project);
-  PlacementDecision d;
   d.job_id = in.job.id;
+  d.attempt = 0;
   d.decided_at = in.now;
   d.policy = spec_.name;
   d.policy_version = spec_.version;
+  d.chosen_site.clear();
+  d.summary.clear();
   d.verdicts.resize(sites.size());
-  std::vector<Candidate> candidates(sites.size());
-  std::vector<size_t> feasible;
+  // Scratch kept per thread: one decision per queued job per tick must not allocate.
+  thread_local std::vector<Candidate> candidates;
+  thread_local std::vector<size_t> feasible;
+  thread_local std::vector<double> raws;
+  candidates.assign(sites.size(), Candidate{});
+  feasible.clear();
   const std::vector<const FilterPlugin*>& filters = defaultFilters();
   for (size_t i = 0; i < sites.size(); ++i) {
     SiteVerdict& v = d.verdicts[i];
     Candidate& c = candidates[i];
     c.view = &sites[i];
     v.site = sites[i].config->id;
+    v.feasible = false;
+    v.rejected_by.clear();
+    v.reason.clear();
+    v.partition.clear();
+    v.estimated_start_s = 0;
+    v.free_nodes = 0;
+    v.score = 0;
+    v.queue_wait_s = 0;
+    v.staging_s = 0;
+    v.scores.clear();
     bool passed = true;
     for (const FilterPlugin* f : filters) {
       PluginStatus st = f->filter(in, c);
       if (st.ok()) continue;
-      v.rejected_by = f->name();
-      v.reason =
-          st.code == PluginCode::kError ? "plugin error: " + st.reason : std::move(st.reason);
+      if (in.explain) {
+        v.rejected_by = f->name();
+        v.reason =
+            st.code == PluginCode::kError ? "plugin error: " + st.reason : std::move(st.reason);
+      }
       passed = false;
       break;
     }
@@ -433,7 +461,7 @@ PlacementDecision Policy::decide(const PlacementInput& in_arg,
   // Scores: raw inputs first (some normalisers compare sites), then normalise and weigh.
   double weight_sum = 0;
   for (const PolicyWeight& w : spec_.weights) weight_sum += w.weight;
-  std::vector<double> raws(feasible.size());
+  raws.resize(feasible.size());
   for (size_t k = 0; k < scorers_.size(); ++k) {
     RawRange range;
     for (size_t j = 0; j < feasible.size(); ++j) {
@@ -443,9 +471,11 @@ PlacementDecision Policy::decide(const PlacementInput& in_arg,
     }
     for (size_t j = 0; j < feasible.size(); ++j) {
       SiteVerdict& v = d.verdicts[feasible[j]];
-      if (k == 0) v.scores.reserve(scorers_.size());
       double score = scorers_[k]->normalize(raws[j], range);
-      v.scores.push_back({spec_.weights[k].plugin, raws[j], score, spec_.weights[k].weight});
+      if (in.explain) {
+        if (k == 0) v.scores.reserve(scorers_.size());
+        v.scores.push_back({spec_.weights[k].plugin, raws[j], score, spec_.weights[k].weight});
+      }
       v.score += spec_.weights[k].weight * score / weight_sum;
     }
   }
@@ -466,26 +496,26 @@ PlacementDecision Policy::decide(const PlacementInput& in_arg,
     if (higher || (same && v.free_nodes > b.free_nodes)) best = static_cast<int>(i);
   }
 
-  std::ostringstream s;
+  // Plain appends: a string stream here cost as much as a filter pass (one per decision).
+  std::string& s = d.summary;
   if (best >= 0) {
     const SiteVerdict& b = d.verdicts[static_cast<size_t>(best)];
     d.chosen_site = b.site;
-    s << "placed on " << b.site << "/" << b.partition << ": starts "
-      << formatStart(b.estimated_start_s) << " (" << std::max(0, b.free_nodes)
-      << " nodes free before this job)";
-  } else {
+    s.reserve(96);
+    s.append("placed on ").append(b.site).append("/").append(b.partition).append(": starts ");
+    s.append(formatStart(b.estimated_start_s)).append(" (");
+    s.append(std::to_string(std::max(0, b.free_nodes))).append(" nodes free before this job)");
+  } else if (in.explain) {
     std::map<std::string, int> by_filter;
     for (const SiteVerdict& v : d.verdicts) by_filter[v.rejected_by]++;
-    s << "waiting: no site can take it now (";
+    s = "waiting: no site can take it now (";
     bool first = true;
     for (const auto& [filter, n] : by_filter) {
-      s << (first ? "" : ", ") << n << " rejected by " << filter;
+      s.append(first ? "" : ", ").append(std::to_string(n)).append(" rejected by ").append(filter);
       first = false;
     }
-    s << ")";
+    s += ")";
   }
-  d.summary = s.str();
-  return d;
 }
 
 const SiteVerdict* chosenVerdict(const PlacementDecision& d) {

@@ -49,6 +49,12 @@ struct PlacementInput {
   Time now;
   const AllocationLedger* allocations = nullptr;  // null: nothing charged yet
   const ProjectConfig* project = nullptr;         // the job's project; decide() fills it
+  // False: a choice without its explanation. Rejected sites get neither `rejected_by` nor
+  // a reason (filters do not build one), feasible sites no score terms, and a waiting
+  // decision no summary; the choice, the verdicts' feasibility, partitions, estimates,
+  // free nodes and total scores, and a placed decision's summary are as with true. For
+  // callers that keep no decisions (the broker under EffectsDetail::kEndedJobsOnly).
+  bool explain = true;
 };
 
 // How a plugin answered. Separates "cannot place here (now)" from "broke".
@@ -122,6 +128,9 @@ class Policy {
   const PolicySpec& spec() const { return spec_; }
   // One decision for `in.job` over `sites` (federation order): a verdict per site.
   PlacementDecision decide(const PlacementInput& in, const std::vector<SiteView>& sites) const;
+  // The same into `d`, whose strings and vectors are reused (every field is overwritten).
+  void decideInto(const PlacementInput& in, const std::vector<SiteView>& sites,
+                  PlacementDecision& d) const;
 
  private:
   PolicySpec spec_;

@@ -79,7 +79,7 @@ Result<std::unique_ptr<SimulatedBackend>> SimulatedBackend::create(
       return invalidArgument("partition " + p.name + ": " + scheduler.status().message(),
                              field + ".nodes");
     }
-    built.push_back(Partition{p, std::move(*scheduler), {}});
+    built.push_back(Partition{p, std::move(*scheduler), {}, "queued in partition " + p.name});
   }
   return std::unique_ptr<SimulatedBackend>(new SimulatedBackend(std::move(built), options));
 }
@@ -162,7 +162,7 @@ Result<std::string> SimulatedBackend::submit(const JobTag& tag, const JobSpec& s
   job.current.local_id = std::string(kIdPrefix) + std::to_string(number);
   job.current.state = JobState::kPending;
   job.current.submitted_at = now_;
-  job.current.reason = "queued in partition " + partition.config.name;
+  job.current.reason = partition.queued_reason;
   updates_.push_back(job.current);
   std::string local_id = job.current.local_id;
   jobs_.emplace(number, std::move(job));
@@ -200,12 +200,26 @@ std::vector<LocalJobUpdate> SimulatedBackend::poll(Time now) {
   return out;
 }
 
-Result<SiteCapacity> SimulatedBackend::capacity(Time now) {
+void SimulatedBackend::pollInto(Time now, std::vector<LocalJobUpdate>& out) {
   catchUp(now);
+  out.clear();
+  out.swap(updates_);  // updates_ keeps out's storage for the next updates
+}
+
+Result<SiteCapacity> SimulatedBackend::capacity(Time now) {
   SiteCapacity cap;
-  for (const Partition& p : partitions_) {
+  capacityInto(now, cap);
+  return cap;
+}
+
+void SimulatedBackend::capacityInto(Time now, SiteCapacity& cap) {
+  catchUp(now);
+  cap.epoch = 0;
+  cap.partitions.resize(partitions_.size());
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    const Partition& p = partitions_[i];
     LocalSchedulerCounts c = p.scheduler.counts();
-    PartitionCapacity pc;
+    PartitionCapacity& pc = cap.partitions[i];
     pc.name = p.config.name;
     pc.node_type = p.config.node_type;
     pc.nodes_total = c.nodes_total;
@@ -216,9 +230,8 @@ Result<SiteCapacity> SimulatedBackend::capacity(Time now) {
     pc.pending_jobs = c.pending_jobs;
     pc.pending_node_hours = c.pending_node_hours;
     pc.running_jobs = c.running_jobs;
-    cap.partitions.push_back(std::move(pc));
+    pc.start_estimates.clear();
   }
-  return cap;
 }
 
 std::vector<LocalJobUpdate> SimulatedBackend::activeJobs() const {
@@ -258,14 +271,22 @@ void SimulatedBackend::catchUp(Time now) {
   now_ = std::max(now, now_);
   // Each partition's events are in time order; a stable sort on time merges them and
   // keeps partition order for events at the same instant, so the result is deterministic.
-  std::vector<std::pair<size_t, LocalSchedulerEvent>> events;
+  // (Called on every submit, poll and report: the buffer is reused, and one partition's
+  // events need no merging.)
+  std::vector<std::pair<size_t, LocalSchedulerEvent>>& events = merge_buffer_;
+  events.clear();
+  size_t sources = 0;
   for (size_t i = 0; i < partitions_.size(); ++i) {
+    size_t before = events.size();
     for (const LocalSchedulerEvent& e : partitions_[i].scheduler.advance(now_)) {
       events.emplace_back(i, e);
     }
+    sources += events.size() > before;
   }
-  std::stable_sort(events.begin(), events.end(),
-                   [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+  if (sources > 1) {
+    std::stable_sort(events.begin(), events.end(),
+                     [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+  }
   for (const auto& [index, event] : events) apply(index, event);
 }
 
@@ -281,8 +302,10 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
     case LocalEventKind::kStarted:
       u.state = JobState::kRunning;
       u.started_at = event.at;
-      u.reason = "running on " + std::to_string(job.nodes) + (job.nodes == 1 ? " node" : " nodes") +
-                 " of partition " + partition.config.name;
+      // Appends into the kept string: no temporaries (one per job start).
+      u.reason.assign("running on ").append(std::to_string(job.nodes));
+      u.reason.append(job.nodes == 1 ? " node" : " nodes").append(" of partition ");
+      u.reason.append(partition.config.name);
       break;
     case LocalEventKind::kFinished:
       u.state = job.exit_code == 0 ? JobState::kCompleted : JobState::kFailed;
@@ -304,7 +327,14 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
   }
   if (event.kind != LocalEventKind::kStarted) {
     job.active = false;
+    uint64_t number = it->second;
     partition.jobs.erase(it);
+    if (options_.forget_ended) {
+      updates_.push_back(std::move(u));
+      by_tag_.erase({job.tag.job_id, job.tag.attempt});
+      jobs_.erase(number);
+      return;
+    }
   }
   updates_.push_back(u);
 }

@@ -5,7 +5,8 @@
 // walltime) and end with spec.simulated_exit_code. docs/local-scheduler.md has the rules.
 //
 // Used by the agent when a site has no Slurm (the embedded default and the demo) and
-// by tests; the offline simulator drives LocalScheduler directly.
+// by tests; the offline simulator (sim/engine.h) runs one per federation site, with
+// forget_ended set.
 //
 //   SimulatedBackendOptions options;
 //   options.mode = SchedulerMode::kEasy;
@@ -21,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -32,6 +34,11 @@ namespace aifed::agent {
 
 struct SimulatedBackendOptions {
   SchedulerMode mode = SchedulerMode::kEasy;
+  // Drop a job as soon as it ends (its final update is still returned by poll()), so
+  // memory grows with the active jobs only. A later submit() of the same tag then makes
+  // a new job, and cancel() of its id answers kNotFound. For the offline simulator,
+  // which never repeats a submission; the agent keeps every job (default).
+  bool forget_ended = false;
 };
 
 class SimulatedBackend final : public Backend {
@@ -56,11 +63,21 @@ class SimulatedBackend final : public Backend {
   std::vector<LocalJobUpdate> activeJobs() const override;
   std::optional<Time> nextEventTime() const override;
 
+  // poll() into an existing vector (replacing its contents), so the simulator polling
+  // every site at every instant does not allocate.
+  void pollInto(Time now, std::vector<LocalJobUpdate>& out);
+  // Whether poll() has something to return now (as of the last call that caught up).
+  bool hasUpdates() const { return !updates_.empty(); }
+  // capacity() into an existing value, reusing its storage (the simulator reports every
+  // site every minute of simulated time).
+  void capacityInto(Time now, SiteCapacity& out);
+
  private:
   struct Partition {
     PartitionConfig config;
     LocalScheduler scheduler;
     std::map<LocalJobId, uint64_t> jobs;  // scheduler id -> our job number
+    std::string queued_reason;            // "queued in partition <name>", built once
   };
   struct SimJob {
     JobTag tag;
@@ -86,9 +103,17 @@ class SimulatedBackend final : public Backend {
   SimulatedBackendOptions options_;
   Time now_{};
   uint64_t next_job_ = 1;
-  std::map<uint64_t, SimJob> jobs_;  // every job ever submitted, by number
-  std::map<std::pair<std::string, int>, uint64_t> by_tag_;
-  std::vector<LocalJobUpdate> updates_;  // not yet returned by poll()
+  struct TagHash {
+    size_t operator()(const std::pair<std::string, int>& t) const {
+      return std::hash<std::string>()(t.first) * 31 + static_cast<size_t>(t.second);
+    }
+  };
+  // Every job ever submitted (with forget_ended: every active one), by number; never
+  // iterated, so hashed.
+  std::unordered_map<uint64_t, SimJob> jobs_;
+  std::unordered_map<std::pair<std::string, int>, uint64_t, TagHash> by_tag_;
+  std::vector<LocalJobUpdate> updates_;                               // not yet returned by poll()
+  std::vector<std::pair<size_t, LocalSchedulerEvent>> merge_buffer_;  // catchUp()'s
 };
 
 }  // namespace aifed::agent

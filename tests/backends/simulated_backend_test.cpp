@@ -330,5 +330,42 @@ TEST(SimulatedBackendTest, DeterministicRegardlessOfPollCadence) {
   EXPECT_EQ(key(a), key(run(50)));
 }
 
+// forget_ended (the offline simulator's setting): the same updates, but a job is gone
+// once it ended: its id is unknown to cancel(), and its tag may be submitted afresh.
+TEST(SimulatedBackendTest, ForgetEndedGivesTheSameUpdatesAndDropsEndedJobs) {
+  SimulatedBackendOptions forget;
+  forget.forget_ended = true;
+  auto lean = SimulatedBackend::create(threePartitions(), forget);
+  ASSERT_TRUE(lean.ok());
+  auto keep = makeBackend(threePartitions());
+  for (Backend* b : {static_cast<Backend*>(lean->get()), static_cast<Backend*>(keep.get())}) {
+    submitOk(*b, "a", MakeJob().nodes(12).gpus(4).run(30), 0);
+    submitOk(*b, "b", MakeJob().nodes(8).gpus(4).run(20), 0);
+    submitOk(*b, "c", MakeJob().cores(128).run(10), 1);
+  }
+  for (int minute : {5, 15, 40, 70}) {
+    std::vector<LocalJobUpdate> l = (*lean)->poll(at(minute));
+    std::vector<LocalJobUpdate> k = keep->poll(at(minute));
+    ASSERT_EQ(l.size(), k.size()) << "minute " << minute;
+    for (size_t i = 0; i < l.size(); ++i) {
+      EXPECT_EQ(l[i].tag, k[i].tag);
+      EXPECT_EQ(l[i].local_id, k[i].local_id);
+      EXPECT_EQ(l[i].state, k[i].state);
+      EXPECT_EQ(l[i].started_at, k[i].started_at);
+      EXPECT_EQ(l[i].ended_at, k[i].ended_at);
+      EXPECT_EQ(l[i].reason, k[i].reason);
+    }
+    SiteCapacity into;
+    (*lean)->capacityInto(at(minute), into);
+    EXPECT_EQ(into, *keep->capacity(at(minute)));
+  }
+  EXPECT_THAT((*lean)->activeJobs(), IsEmpty());
+  EXPECT_EQ((*lean)->cancel("sim-1", at(80)).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(keep->cancel("sim-1", at(80)).ok());  // kept: ended, nothing to do
+  // The tag is free again: a new job, where the default backend returns the old id.
+  EXPECT_EQ(submitOk(**lean, "a", MakeJob().gpus(4), 90), "sim-4");
+  EXPECT_EQ(submitOk(*keep, "a", MakeJob().gpus(4), 90), "sim-1");
+}
+
 }  // namespace
 }  // namespace aifed::agent

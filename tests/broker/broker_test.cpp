@@ -159,6 +159,34 @@ TEST_F(BrokerTest, SubmitRejectsUnknownAcceleratorListingOffered) {
   EXPECT_TRUE(fx.empty());
 }
 
+TEST_F(BrokerTest, EnqueueQueuesLikeSubmitAndMessagesMayNameTheSiteByIndex) {
+  Effects fx;
+  Result<std::string> id = broker_.enqueue(gpuJob(2), at(0), fx);
+  ASSERT_TRUE(id.ok()) << id.status().toString();
+  const JobRecord* j = broker_.findJob(*id);
+  ASSERT_NE(j, nullptr);
+  EXPECT_EQ(j->state, JobState::kQueued);
+  EXPECT_EQ(j->spec.nodes, 2);
+  Result<JobRecord> next = broker_.submit(gpuJob(1), at(0), fx);
+  ASSERT_TRUE(next.ok());
+  EXPECT_NE(next->id, *id);
+  EXPECT_EQ(broker_.findJob(next->id)->id, next->id);
+  EXPECT_FALSE(broker_.enqueue(gpuJob(1, "b200"), at(0), fx).ok());
+
+  // site-b is the federation's second site: HELLO and a report by index bring it up, and
+  // the queued jobs go there. An index past the last site is ignored.
+  Effects up;
+  broker_.onMessage(size_t{1}, makeMessage("site-b", "m-1", at(1), Hello{"test", "simulated", {}}),
+                    at(1), up);
+  broker_.onMessage(size_t{1}, makeMessage("site-b", "m-2", at(1), capacity(1, 16)), at(1), up);
+  broker_.onMessage(size_t{9}, makeMessage("site-x", "m-3", at(1), capacity(1, 16)), at(1), up);
+  EXPECT_EQ(broker_.findSite("site-b")->state, SiteState::kUp);
+  broker_.tick(at(1), up);
+  std::vector<Dispatch> sent = dispatches(up, "site-b");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].job_id, *id);
+}
+
 TEST_F(BrokerTest, SubmitRejectsJobLargerThanEveryPartition) {
   Effects fx;
   Result<JobRecord> r = broker_.submit(gpuJob(17), at(0), fx);
@@ -928,5 +956,100 @@ TEST(FairShareProperty, DispatchedWorkConvergesToConfiguredShares) {
         << "big " << work["big"] << " small " << work["small"];
   }
 }
+
+// The simulator's settings (EffectsDetail::kEndedJobsOnly, forget_ended_jobs) against the
+// daemon's defaults, driven alike: the same messages, the same final record and charge;
+// the effects carry only the ending, and the job is gone from memory once it ended.
+TEST(BrokerSimulatorSettings, SameMessagesOnlyEndingsReportedEndedJobsForgotten) {
+  BrokerConfig daemon_cfg;
+  daemon_cfg.heartbeat_interval = seconds(1);
+  BrokerConfig sim_cfg = daemon_cfg;
+  sim_cfg.effects = EffectsDetail::kEndedJobsOnly;
+  sim_cfg.forget_ended_jobs = true;
+  Broker daemon(threeSites(), daemon_cfg);
+  Broker sim(threeSites(), sim_cfg);
+  Time t0 = fromMillis(1'800'000'000'000);
+  int msg = 0;
+  // Runs one step on both brokers; checks the messages agree and returns both effects.
+  auto both = [&](auto step) {
+    std::pair<Effects, Effects> fx;
+    step(daemon, fx.first);
+    step(sim, fx.second);
+    EXPECT_EQ(fx.first.messages.size(), fx.second.messages.size());
+    for (size_t i = 0; i < std::min(fx.first.messages.size(), fx.second.messages.size()); ++i) {
+      EXPECT_EQ(fx.first.messages[i].site, fx.second.messages[i].site);
+      EXPECT_EQ(fx.first.messages[i].body, fx.second.messages[i].body);
+    }
+    EXPECT_TRUE(fx.second.sites.empty());
+    EXPECT_TRUE(fx.second.decisions.empty());
+    for (const JobRecord& j : fx.second.jobs) EXPECT_TRUE(isTerminal(j.state)) << j.id;
+    return fx;
+  };
+  auto message = [&](Body body, Time now) {
+    // One message id per step: both brokers get the same message.
+    return
+        [id = "m-" + std::to_string(++msg), body = std::move(body), now](Broker& b, Effects& fx) {
+          b.onMessage("site-a", makeMessage("site-a", id, now, body), now, fx);
+          b.tick(now, fx);
+        };
+  };
+  Capacity cap;
+  cap.capacity.epoch = 1;
+  PartitionCapacity p;
+  p.name = "gpu";
+  p.node_type = NodeType{"h100", 4, 64, 512};
+  p.nodes_total = p.nodes_idle = 16;
+  cap.capacity.partitions = {p};
+  both(message(Hello{"test", "simulated", {}}, t0));
+  both(message(cap, t0));
+  auto placed = both([&](Broker& b, Effects& fx) {
+    ASSERT_TRUE(b.submit(gpuJob(2), t0, fx).ok());
+    b.tick(t0, fx);
+  });
+  EXPECT_FALSE(placed.first.decisions.empty());
+  EXPECT_TRUE(placed.second.jobs.empty());
+  const std::string id = "j-1";
+  ASSERT_NE(sim.findJob(id), nullptr);
+  EXPECT_EQ(sim.findJob(id)->state, JobState::kDispatched);
+  EXPECT_EQ(sim.lastDecision(id), nullptr);  // no decisions kept
+  ASSERT_NE(daemon.lastDecision(id), nullptr);
+
+  Time t1 = t0 + seconds(1);
+  both(message(DispatchAck{id, 1, true, "", "sim-1"}, t1));
+  JobStatus running{id, 1, "sim-1", JobState::kRunning, t1, t1, std::nullopt, std::nullopt, ""};
+  both(message(running, t1));
+  Time t2 = t1 + std::chrono::hours(1);
+  JobStatus done{id, 1, "sim-1", JobState::kCompleted, t1, t1, t2, 0, ""};
+  auto ended = both(message(done, t2));
+  ASSERT_EQ(ended.second.jobs.size(), 1u);
+  EXPECT_EQ(ended.second.jobs[0], *daemon.findJob(id));  // the final record, whole
+  EXPECT_EQ(sim.findJob(id), nullptr);
+  EXPECT_EQ(sim.countJobs(std::nullopt), 0u);
+  EXPECT_EQ(daemon.countJobs(std::nullopt), 1u);
+  EXPECT_DOUBLE_EQ(sim.allocationUsed("demo", "site-a"), daemon.allocationUsed("demo", "site-a"));
+  EXPECT_GT(sim.allocationUsed("demo", "site-a"), 0);
+  EXPECT_DOUBLE_EQ(sim.fairShareUsage("demo", t2), daemon.fairShareUsage("demo", t2));
+
+  // Later messages about the ended job are answered as for a job kept in memory: a
+  // repeated report is only acknowledged, another attempt's is cancelled.
+  auto cancels = [](const Effects& fx) {
+    return std::count_if(fx.messages.begin(), fx.messages.end(), [](const OutboundMessage& m) {
+      return std::holds_alternative<Cancel>(m.body);
+    });
+  };
+  auto late = both(message(done, t2 + seconds(1)));
+  EXPECT_EQ(cancels(late.second), 0);
+  auto late_running = both(message(running, t2 + seconds(1)));  // same attempt: stale
+  EXPECT_EQ(cancels(late_running.second), 0);
+  JobStatus other = running;
+  other.attempt = 2;
+  auto stray = both(message(other, t2 + seconds(2)));
+  EXPECT_EQ(cancels(stray.second), 1);
+  Effects fx;
+  EXPECT_EQ(sim.cancel(id, t2, fx).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(daemon.cancel(id, t2, fx).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sim.cancel("j-99", t2, fx).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace aifed::broker

@@ -629,5 +629,53 @@ TEST(PlacementProperty, RandomFederationsNeverPlaceOnRejectedSitesAndAreDetermin
   EXPECT_GT(waited, 1000);
 }
 
+TEST(DecideInto, WithoutExplainTheSameChoiceWithoutReasonsAndAReusedDecisionIsRefilled) {
+  // a: wrong accelerator (rejected), b: busy, c: idle.
+  World w({MakeSite("a").gpu(16, 16, "a100"), MakeSite("b").gpu(16, 16).pending(2, 16),
+           MakeSite("c").gpu(16, 16)});
+  Result<Policy> policy = Policy::make(World::builtin("balanced"));
+  ASSERT_TRUE(policy.ok());
+  std::vector<SiteView> views = w.views();
+  JobRecord job = MakeJob().gpus(4, "h100").build();
+  PlacementInput full{job, w.fed, Time{}, &w.ledger};
+  PlacementDecision explained = policy->decide(full, views);
+
+  PlacementInput lean = full;
+  lean.explain = false;
+  PlacementDecision d;
+  // A decision left from a job no site could take: every field must be overwritten.
+  JobRecord huge = MakeJob().nodes(64).gpus(4, "h100").build();
+  PlacementInput waiting{huge, w.fed, Time{}, &w.ledger};
+  waiting.explain = false;
+  policy->decideInto(waiting, views, d);
+  EXPECT_TRUE(d.chosen_site.empty());
+  EXPECT_TRUE(d.summary.empty());  // no waiting summary without explain
+  policy->decideInto(lean, views, d);
+
+  EXPECT_EQ(d.chosen_site, "c");
+  EXPECT_EQ(d.chosen_site, explained.chosen_site);
+  EXPECT_EQ(d.summary, explained.summary);  // a placed decision keeps its summary
+  ASSERT_EQ(d.verdicts.size(), explained.verdicts.size());
+  for (size_t i = 0; i < d.verdicts.size(); ++i) {
+    const SiteVerdict& v = d.verdicts[i];
+    const SiteVerdict& e = explained.verdicts[i];
+    EXPECT_EQ(v.site, e.site);
+    EXPECT_EQ(v.feasible, e.feasible);
+    EXPECT_EQ(v.partition, e.partition);
+    EXPECT_DOUBLE_EQ(v.estimated_start_s, e.estimated_start_s);
+    EXPECT_EQ(v.free_nodes, e.free_nodes);
+    EXPECT_DOUBLE_EQ(v.score, e.score);
+    EXPECT_TRUE(v.rejected_by.empty());
+    EXPECT_TRUE(v.reason.empty());
+    EXPECT_TRUE(v.scores.empty());
+  }
+  EXPECT_EQ(explained.verdicts[0].rejected_by, "accelerator");
+  EXPECT_FALSE(explained.verdicts[0].reason.empty());
+
+  // With explain, a reused decision equals a fresh one.
+  policy->decideInto(full, views, d);
+  EXPECT_EQ(d, explained);
+}
+
 }  // namespace
 }  // namespace aifed::broker
