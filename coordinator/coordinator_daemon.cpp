@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "coordinator/api/console.h"
 #include "coordinator/api/http_server.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
@@ -54,6 +55,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
     addRestRoutes(router_, *this);
+    api::addConsoleRoutes(router_);
   }
 
   ~CoordinatorDaemonImpl() override {
