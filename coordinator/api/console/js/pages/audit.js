@@ -1,5 +1,5 @@
 // Audit log: every state-changing request, newest first, filtered by actor and action,
-// paged with `before` (the id of the last row shown).
+// paged with `before` (the cursor the previous page's answer gave).
 import { api, query, rowsOf } from '../api.js';
 import { h, clear, badge, fmtTime, field } from '../dom.js';
 
@@ -44,8 +44,8 @@ export async function render(root, ctx, params, hashQuery) {
         h('td', { class: 'small' }, r.detail || '')))))));
   }
   if (before) pager.append(h('a', { href: `#/audit${query(filters)}`, class: 'btn btn-secondary', role: 'button' }, 'Newest'));
-  if (rows.length === PAGE_SIZE) {
-    const last = rows[rows.length - 1];
-    pager.append(h('a', { href: `#/audit${query({ ...filters, before: last.id })}`, class: 'btn btn-secondary', role: 'button' }, 'Older'));
+  // `next_before` is the cursor of the next, older page; null on the last page.
+  if (data && data.next_before !== null && data.next_before !== undefined) {
+    pager.append(h('a', { href: `#/audit${query({ ...filters, before: data.next_before })}`, class: 'btn btn-secondary', role: 'button' }, 'Older'));
   }
 }

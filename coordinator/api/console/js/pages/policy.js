@@ -51,8 +51,7 @@ export async function render(root, ctx) {
         button.disabled = true;
         error.textContent = '';
         try {
-          // `name` is the v1 field; `policy` is what earlier coordinators read.
-          await api('PUT', '/api/v1/policy', { name: choice.value, policy: choice.value, reason: reason.value.trim() });
+          await api('PUT', '/api/v1/policy', { name: choice.value, reason: reason.value.trim() });
           toast(`Policy switched to ${choice.value}.`);
           await draw();
         } catch (e) {
