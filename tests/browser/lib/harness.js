@@ -85,7 +85,7 @@ async function login(page, fed, token, role) {
   await page.getByRole('button', { name: 'Log in' }).click();
   // Either the console opens or the login form says why not.
   await page.locator('#topbar:not([hidden]), #login-error:not(:empty)').first().waitFor();
-  const refusal = await page.locator('#login-error').textContent().catch(() => '');
+  const refusal = await page.evaluate(() => document.getElementById('login-error')?.textContent || '');
   if (refusal) throw new Error(`the login form says: ${refusal}`);
   const shown = (await page.locator('#who-role').textContent()).trim();
   if (shown !== role) throw new Error(`logged in as ${shown}, wanted ${role}`);
