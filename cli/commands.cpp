@@ -17,7 +17,7 @@ namespace aifed::cli {
 namespace json = boost::json;
 namespace {
 
-constexpr const char* kDefaultServer = "http://127.0.0.1:7780";
+constexpr const char* kDefaultServer = "https://127.0.0.1:7780";
 
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -87,9 +87,9 @@ std::string percentEncode(std::string_view s) {
 // Talks to the server for one subcommand and prints the outcome.
 class ApiCall {
  public:
-  ApiCall(const std::string& server, std::chrono::milliseconds timeout, bool json_output,
-          std::ostream& out, std::ostream& err)
-      : client_(server, timeout), json_(json_output), out_(out), err_(err) {}
+  ApiCall(const std::string& server, HttpClientOptions options, bool json_output, std::ostream& out,
+          std::ostream& err)
+      : client_(server, std::move(options)), json_(json_output), out_(out), err_(err) {}
 
   // Sends the request; on 2xx prints the body as-is (--json) or through `render`.
   int run(const std::string& method, const std::string& target, const std::string& body,
@@ -98,6 +98,11 @@ class ApiCall {
     if (!r.ok()) {
       err_ << "aifed: " << r.status().message() << "\n";
       if (r.status().code() == StatusCode::kInvalidArgument) return kExitUsage;
+      if (r.status().code() == StatusCode::kUnauthenticated) {  // the server's certificate
+        err_ << "aifed: the coordinator prints its certificate's fingerprint at start; pass "
+                "it with --fingerprint (or AIFED_FINGERPRINT), or its CA with --ca-file.\n";
+        return kExitUnavailable;
+      }
       err_ << "aifed: is the coordinator running? Set the server with --server URL or "
               "AIFED_SERVER.\n";
       return kExitUnavailable;
@@ -367,6 +372,15 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   app.add_option("--server", server, "coordinator REST URL")
       ->envname("AIFED_SERVER")
       ->capture_default_str();
+  HttpClientOptions client_options;
+  app.add_option("--fingerprint", client_options.fingerprint,
+                 "SHA-256 fingerprint of the coordinator's certificate (AB:CD:...), pinned")
+      ->envname("AIFED_FINGERPRINT");
+  app.add_option("--ca-file", client_options.ca_file,
+                 "PEM file of the CA that issued the coordinator's certificate")
+      ->envname("AIFED_CA_FILE");
+  app.add_flag("--insecure", client_options.insecure,
+               "do not check the coordinator's certificate (experiments only)");
   app.add_flag("--json", json_output, "print the server's JSON as it is");
   app.add_option("--timeout", timeout_s, "seconds to wait for the server")
       ->check(CLI::PositiveNumber)
@@ -470,8 +484,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return kExitOk;
   }
 
-  ApiCall api(server, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)),
-              json_output, out, err);
+  client_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  ApiCall api(server, client_options, json_output, out, err);
   if (submit->parsed()) {
     Result<json::object> body = buildSubmitBody(so);
     if (!body.ok()) {

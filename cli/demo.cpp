@@ -242,10 +242,12 @@ int runDemo(int argc, char** argv) {
       return 1;
     }
   }
-  std::string rest = "http://127.0.0.1:" + std::to_string(lf.httpPort());
-  HttpClient client(rest, std::chrono::seconds(10));
-  std::cerr << "aifed demo: coordinator REST API at " << rest << " (try: aifed --server " << rest
-            << " sites)\n";
+  std::string rest = lf.baseUrl();
+  HttpClient client(rest, lf.clientOptions());
+  std::cerr << "aifed demo: coordinator REST API at " << rest << "\n"
+            << "aifed demo: TLS certificate SHA-256 fingerprint: " << lf.tlsFingerprint() << "\n"
+            << "aifed demo: try: aifed --server " << rest << " --fingerprint "
+            << lf.tlsFingerprint() << " sites\n";
 
   auto fetch = [&](const std::string& target) -> std::optional<json::value> {
     Result<HttpResult> r = client.request("GET", target, "");

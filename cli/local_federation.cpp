@@ -147,12 +147,16 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
   return lf;
 }
 
-LocalFederation::~LocalFederation() { stopAll(); }
+LocalFederation::~LocalFederation() {
+  stopAll();
+}
 
 std::string LocalFederation::agentConfigPath(const std::string& site) const {
   return options_.state_dir + "/agents/" + site + ".toml";
 }
-std::string LocalFederation::keysDir() const { return options_.state_dir + "/keys"; }
+std::string LocalFederation::keysDir() const {
+  return options_.state_dir + "/keys";
+}
 std::string LocalFederation::logPath(const std::string& name) const {
   return options_.state_dir + "/logs/" + name + ".log";
 }
@@ -196,7 +200,8 @@ Status LocalFederation::startCoordinator(Duration timeout) {
                                    options_.state_dir + "/coordinator.toml", "--ready-file", ready};
   if (!zmq_endpoint_.empty()) {
     // A restart: keep the ports, so running agents find the coordinator again.
-    argv.insert(argv.end(), {"--zmq-bind", zmq_endpoint_, "--http-port", std::to_string(http_port_)});
+    argv.insert(argv.end(),
+                {"--zmq-bind", zmq_endpoint_, "--http-port", std::to_string(http_port_)});
   }
   Status s = spawn("coordinator", argv);
   if (!s.ok()) return s;
@@ -211,6 +216,7 @@ Status LocalFederation::startCoordinator(Duration timeout) {
         boost::json::object o = boost::json::parse(*text).as_object();
         zmq_endpoint_ = std::string(o.at("zmq_endpoint").as_string());
         http_port_ = static_cast<uint16_t>(o.at("http_port").to_number<int64_t>());
+        tls_fingerprint_ = std::string(o.at("tls_fingerprint").as_string());
         return Status::Ok();
       } catch (const std::exception&) {
         // Written atomically, so a parse error means a stale or foreign file: wait.
@@ -218,8 +224,18 @@ Status LocalFederation::startCoordinator(Duration timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return unavailable("the coordinator did not become ready in time; see " +
-                     logPath("coordinator"));
+  return unavailable("the coordinator did not become ready in time; see " + logPath("coordinator"));
+}
+
+std::string LocalFederation::baseUrl() const {
+  return "https://127.0.0.1:" + std::to_string(http_port_);
+}
+
+HttpClientOptions LocalFederation::clientOptions() const {
+  HttpClientOptions o;
+  o.timeout = std::chrono::seconds(10);
+  o.fingerprint = tls_fingerprint_;
+  return o;
 }
 
 Status LocalFederation::startAgent(const std::string& site) {

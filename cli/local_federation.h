@@ -8,7 +8,7 @@
 //   auto fed = LocalFederation::prepare(o);        // keys (first run), configs
 //   (*fed)->startCoordinator();                    // picks free ports, waits until ready
 //   for (auto& site : (*fed)->sites()) (*fed)->startAgent(site);
-//   ... HTTP on (*fed)->httpPort() ...
+//   HttpClient client((*fed)->baseUrl(), (*fed)->clientOptions());   // HTTPS, pinned
 //   (*fed)->stopAll();                             // SIGTERM, then SIGKILL after a grace
 #pragma once
 
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/http_client.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
 
@@ -28,14 +29,14 @@ struct LocalFederationOptions {
   std::string bin_dir;          // holds coordinator/aifed-coordinator, site-agent/aifed-agent
   std::string federation_file;  // the federation without keys; keys are added
   std::string state_dir;
-  double speedup = 60;          // simulated sites run this much faster than job figures
+  double speedup = 60;  // simulated sites run this much faster than job figures
   std::string scheduler = "easy";
   int heartbeat_interval_ms = 1000;
   int suspect_after_missed = 3;
   int unreachable_after_missed = 6;
   int lost_lease_ms = 600000;
   int retry_interval_ms = 2000;
-  bool fresh_state = true;      // remove databases from an earlier run (keys are kept)
+  bool fresh_state = true;  // remove databases from an earlier run (keys are kept)
   std::string log_level = "info";
 };
 
@@ -69,6 +70,12 @@ class LocalFederation {
 
   uint16_t httpPort() const { return http_port_; }
   const std::string& zmqEndpoint() const { return zmq_endpoint_; }
+  // "https://127.0.0.1:PORT", once the coordinator has started.
+  std::string baseUrl() const;
+  // The coordinator's certificate fingerprint from its ready file ("AB:CD:...").
+  const std::string& tlsFingerprint() const { return tls_fingerprint_; }
+  // What a client of this federation needs: the fingerprint pinned, a 10 s timeout.
+  HttpClientOptions clientOptions() const;
 
  private:
   explicit LocalFederation(LocalFederationOptions options) : options_(std::move(options)) {}
@@ -80,6 +87,7 @@ class LocalFederation {
   std::map<std::string, pid_t> processes_;  // "coordinator" or a site id
   uint16_t http_port_ = 0;
   std::string zmq_endpoint_;
+  std::string tls_fingerprint_;
 };
 
 }  // namespace aifed::cli

@@ -7,13 +7,19 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "coordinator/api/console.h"
 #include "coordinator/api/http_server.h"
+#include "coordinator/api/tls.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
 #include "protocol/transport/curve_keys.h"
@@ -34,20 +40,66 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
 
+// Appends `from` to `into` (the later version of a record comes later).
+void appendEffects(broker::Effects& into, broker::Effects& from) {
+  auto move_all = [](auto& dst, auto& src) {
+    if (dst.empty()) {
+      dst = std::move(src);
+    } else {
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
+                 std::make_move_iterator(src.end()));
+    }
+    src.clear();
+  };
+  move_all(into.jobs, from.jobs);
+  move_all(into.sites, from.sites);
+  move_all(into.decisions, from.decisions);
+  move_all(into.messages, from.messages);
+  move_all(into.policy_changes, from.policy_changes);
+}
+
+// Keeps only the last version of each job and site: a batch often holds a job as
+// submitted and as dispatched, and only the latter needs writing.
+template <typename Record>
+void keepLatest(std::vector<Record>& records) {
+  if (records.size() < 2) return;
+  std::unordered_map<std::string, size_t> last;
+  for (size_t i = 0; i < records.size(); ++i) last[records[i].id] = i;
+  if (last.size() == records.size()) return;
+  std::vector<Record> out;
+  out.reserve(last.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (last[records[i].id] == i) out.push_back(std::move(records[i]));
+  }
+  records = std::move(out);
+}
+
+bool hasDurable(const broker::Effects& fx) {
+  return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
+         !fx.policy_changes.empty();
+}
+
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
   CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock, Federation federation,
                         transport::CurveKeyPair keys,
-                        std::unique_ptr<store::CoordinatorStore> store)
+                        std::unique_ptr<store::CoordinatorStore> store,
+                        std::unique_ptr<store::CoordinatorStore> writer_store, api::TlsIdentity tls,
+                        api::HttpServerOptions http_options)
       : config_(std::move(config)),
         clock_(clock),
         keys_(std::move(keys)),
         store_(std::move(store)),
+        writer_store_(std::move(writer_store)),
+        tls_(std::move(tls)),
         broker_(federation, config_.broker),
         boot_ms_(toMillis(clock.now())),
         zmq_fd_(io_),
         timer_(io_),
-        http_(io_, [this](const api::HttpRequest& r) { return router_.route(r); }) {
+        http_(io_, api::HttpServer::AsyncHandler([this](api::HttpRequest r, api::Reply reply) {
+                router_.dispatch(r, std::move(reply));
+              }),
+              std::move(http_options)) {
     std::map<std::string, std::string> keys_by_public;
     for (const SiteConfig& s : federation.sites) {
       if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
@@ -59,6 +111,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   ~CoordinatorDaemonImpl() override {
+    // A batch still on the writer thread finishes before its store goes away.
+    writer_.join();
     // The descriptor belongs to libzmq: never let asio close it.
     if (zmq_fd_.is_open()) zmq_fd_.release();
   }
@@ -99,12 +153,18 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     armZmq();
     asio::post(io_, [this] { onZmqReadable(); });
     armTimer();
-    spdlog::info("coordinator up: agents on {}, REST on http://{}:{}", zmq_endpoint_,
+    spdlog::info("coordinator up: agents on {}, REST on https://{}:{}", zmq_endpoint_,
                  config_.http_address, http_port_);
+    spdlog::info("TLS certificate SHA-256 fingerprint: {} ({})", tls_.fingerprint, tls_.cert_path);
+    // On stdout too, for whoever started the daemon by hand and must pin it.
+    std::printf("TLS certificate SHA-256 fingerprint: %s\n", tls_.fingerprint.c_str());
+    std::fflush(stdout);
     if (!config_.ready_file.empty()) {
       json::object ready{{"zmq_endpoint", zmq_endpoint_},
                          {"http_port", http_port_},
-                         {"public_key", keys_.public_key}};
+                         {"public_key", keys_.public_key},
+                         {"tls_fingerprint", tls_.fingerprint},
+                         {"tls_cert", tls_.cert_path}};
       std::string tmp = config_.ready_file + ".tmp";
       std::ofstream(tmp) << json::serialize(ready) << "\n";
       std::filesystem::rename(tmp, config_.ready_file);
@@ -134,22 +194,21 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Time now() const override { return clock_.now(); }
   Status commit(broker::Effects& fx) override {
     if (fx.empty()) return Status::Ok();
-    if (!fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-        !fx.policy_changes.empty()) {
-      if (Status s = store_->apply(fx); !s.ok()) {
-        // Nothing durable, so nothing is sent; the broker's retries re-create the
-        // messages once the database answers again.
-        spdlog::error("cannot persist effects: {}", s.toString());
-        fx.clear();
-        return s;
-      }
-    }
-    for (broker::OutboundMessage& out : fx.messages) sendToSite(out.site, std::move(out.body));
-    fx.clear();
-    // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
-    asio::post(io_, [this] { onZmqReadable(); });
-    rearmTimerIfSooner();
-    return Status::Ok();
+    // Synchronous: whatever waits (or is being written) goes first, in one transaction
+    // with `fx`, on this thread; the writer thread is idle meanwhile.
+    settleInFlight();
+    CommitBatch batch = std::move(pending_);
+    pending_ = CommitBatch{};
+    appendEffects(batch.fx, fx);
+    Status s = persist(batch.fx);
+    finishBatch(batch, s);
+    return s;
+  }
+  void commitAsync(broker::Effects fx, std::function<void(Status)> done) override {
+    pending_.placement_tick = pending_.placement_tick || done != nullptr;
+    appendEffects(pending_.fx, fx);
+    if (done) pending_.done.push_back(std::move(done));
+    if (!in_flight_) startBatch();
   }
   Result<std::vector<broker::PlacementDecision>> storedDecisions(
       const std::string& job_id) override {
@@ -165,6 +224,88 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
  private:
+  // --- Group commit ---
+  // Effects wait in pending_ while the batch in in_flight_ is written on the writer
+  // thread (writer_store_, its own SQLite connection; synchronous=FULL). When it is
+  // durable the io thread sends its messages, answers its submissions and starts the
+  // next batch with everything that arrived meanwhile: one fsync for all of them.
+  struct CommitBatch {
+    broker::Effects fx;
+    std::vector<std::function<void(Status)>> done;
+    bool placement_tick = false;  // a submission waits: place before writing
+    bool empty() const { return fx.empty() && done.empty() && !placement_tick; }
+  };
+  struct InFlight {
+    CommitBatch batch;
+    std::future<Status> result;
+    bool settled = false;
+  };
+
+  Status persist(broker::Effects& fx) {
+    if (!hasDurable(fx)) return Status::Ok();
+    keepLatest(fx.jobs);
+    keepLatest(fx.sites);
+    return writer_store_->apply(fx);
+  }
+
+  void startBatch() {
+    if (pending_.empty() || stopping_) return;
+    auto f = std::make_shared<InFlight>();
+    f->batch = std::move(pending_);
+    pending_ = CommitBatch{};
+    // One placement tick for every submission in the batch (a tick walks the queue, so
+    // one per submission would make intake quadratic).
+    if (f->batch.placement_tick) broker_.tick(clock_.now(), f->batch.fx);
+    if (!hasDurable(f->batch.fx)) {
+      finishBatch(f->batch, Status::Ok());
+      return;
+    }
+    in_flight_ = f;
+    std::promise<Status> written;
+    f->result = written.get_future();
+    asio::post(writer_, [this, f, written = std::move(written)]() mutable {
+      written.set_value(persist(f->batch.fx));
+      asio::post(io_, [this, f] {
+        if (!f->settled) settle(*f);
+        if (!in_flight_) startBatch();
+      });
+    });
+  }
+
+  // Waits for the batch on the writer thread, if any, and completes it.
+  void settleInFlight() {
+    if (!in_flight_) return;
+    std::shared_ptr<InFlight> f = in_flight_;
+    f->result.wait();
+    settle(*f);
+  }
+
+  void settle(InFlight& f) {
+    f.settled = true;
+    in_flight_.reset();
+    finishBatch(f.batch, f.result.get());
+  }
+
+  void finishBatch(CommitBatch& batch, const Status& s) {
+    if (!s.ok()) {
+      // Nothing durable, so nothing is sent; the broker's retries re-create the
+      // messages once the database answers again.
+      spdlog::error("cannot persist effects: {}", s.toString());
+    } else {
+      for (broker::OutboundMessage& out : batch.fx.messages) {
+        sendToSite(out.site, std::move(out.body));
+      }
+    }
+    bool sent = s.ok() && !batch.fx.messages.empty();
+    for (auto& done : batch.done) done(s);
+    batch = CommitBatch{};
+    if (sent) {
+      // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
+      asio::post(io_, [this] { onZmqReadable(); });
+    }
+    rearmTimerIfSooner();
+  }
+
   std::string nextMsgId() {
     return "coordinator-" + std::to_string(boot_ms_) + "-" + std::to_string(++msg_counter_);
   }
@@ -248,7 +389,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
       if (n == 0) return;
       broker_.tick(now, fx);
-      (void)commit(fx);
+      commitAsync(std::move(fx), nullptr);
     }
   }
 
@@ -263,7 +404,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       if (ec || stopping_) return;
       broker::Effects fx;
       broker_.tick(clock_.now(), fx);
-      (void)commit(fx);
+      commitAsync(std::move(fx), nullptr);
       armTimer();
     });
   }
@@ -279,7 +420,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   CoordinatorConfig config_;
   const Clock& clock_;
   transport::CurveKeyPair keys_;
-  std::unique_ptr<store::CoordinatorStore> store_;
+  std::unique_ptr<store::CoordinatorStore> store_;         // the io thread's connection
+  std::unique_ptr<store::CoordinatorStore> writer_store_;  // the group commit's connection
+  api::TlsIdentity tls_;
   broker::Broker broker_;
   int64_t boot_ms_;
   uint64_t msg_counter_ = 0;
@@ -293,6 +436,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Time timer_deadline_{};
   api::Router router_;
   api::HttpServer http_;
+  CommitBatch pending_;
+  std::shared_ptr<InFlight> in_flight_;
+  asio::thread_pool writer_{1};
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
   std::string zmq_endpoint_;
   uint16_t http_port_ = 0;
@@ -331,6 +477,12 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   }
   c.http_port = static_cast<uint16_t>(port);
   c.log_level = root["log_level"].value_or(c.log_level);
+  c.tls_cert = resolve(base, root["tls_cert"].value_or(std::string()));
+  c.tls_key = resolve(base, root["tls_key"].value_or(std::string()));
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return invalidArgument(path + ": tls_cert and tls_key go together: set both or neither",
+                           c.tls_cert.empty() ? "tls_cert" : "tls_key");
+  }
   if (const toml::table* l = root["liveness"].as_table()) {
     auto ms = [&](const char* key, Duration& out) -> Status {
       if (auto v = (*l)[key].value<int64_t>()) {
@@ -424,8 +576,24 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(Coordinator
   }
   auto store = store::CoordinatorStore::open(config.database);
   if (!store.ok()) return store.status();
-  auto daemon = std::make_unique<CoordinatorDaemonImpl>(std::move(config), clock, std::move(*fed),
-                                                        std::move(*keys), std::move(*store));
+  auto writer_store = store::CoordinatorStore::open(config.database);
+  if (!writer_store.ok()) return writer_store.status();
+  std::string tls_dir =
+      (std::filesystem::path(config.database).parent_path() / "tls").lexically_normal().string();
+  Result<api::TlsIdentity> tls =
+      api::loadOrCreateTlsIdentity(config.tls_cert, config.tls_key, tls_dir, clock.now());
+  if (!tls.ok()) return tls.status();
+  if (tls->generated) {
+    spdlog::info("created a self-signed TLS certificate {} (key {})", tls->cert_path,
+                 tls->key_path);
+  }
+  auto tls_context = api::makeServerTlsContext(*tls);
+  if (!tls_context.ok()) return tls_context.status();
+  api::HttpServerOptions http_options;
+  http_options.tls = std::move(*tls_context);
+  auto daemon = std::make_unique<CoordinatorDaemonImpl>(
+      std::move(config), clock, std::move(*fed), std::move(*keys), std::move(*store),
+      std::move(*writer_store), std::move(*tls), std::move(http_options));
   if (Status s = daemon->restore(); !s.ok()) return s;
   return std::unique_ptr<CoordinatorDaemon>(std::move(daemon));
 }

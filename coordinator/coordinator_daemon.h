@@ -2,9 +2,12 @@
 // ZeroMQ ROUTER (through its fd), the REST API and the broker's timer. The broker is
 // pure; this file is where time, sockets and SQLite meet it.
 //
-// Every batch of inputs (a burst of agent frames, one REST request, a timer) runs the
-// broker, persists the resulting Effects in ONE SQLite transaction, and only then
-// sends the Effects' messages: nothing is sent that a restart would forget.
+// Every batch of inputs (a burst of agent frames, a REST request, a timer) runs the
+// broker and hands the resulting Effects to the group commit: Effects that arrive while
+// a transaction is being written (on a writer thread, with its own SQLite connection)
+// wait and go together into the next ONE transaction. Only once it is durable are the
+// Effects' messages sent and the waiting REST submissions answered: nothing is sent or
+// acknowledged that a restart would forget.
 //
 //   auto cfg = loadCoordinatorConfig("coordinator.toml");
 //   auto daemon = CoordinatorDaemon::create(*cfg, clock);
@@ -28,7 +31,13 @@ struct CoordinatorConfig {
   std::string zmq_bind = "tcp://127.0.0.1:7781";
   std::string http_address = "127.0.0.1";
   uint16_t http_port = 7780;
-  std::string ready_file;  // written once listening: {"zmq_endpoint":..,"http_port":..}
+  // HTTPS: PEM certificate (chain) and key. Both empty: a self-signed certificate is
+  // created on first start in <database dir>/tls/ and reused (coordinator/api/tls.h).
+  std::string tls_cert;
+  std::string tls_key;
+  // Written once listening: {"zmq_endpoint", "http_port", "public_key", "tls_fingerprint",
+  // "tls_cert"}.
+  std::string ready_file;
   std::string log_level = "info";
   broker::BrokerConfig broker;
 };

@@ -195,22 +195,25 @@ void addRestRoutes(api::Router& router, JobService& svc) {
   using api::HttpResponse;
   using api::PathParams;
 
-  router.add("POST", "/api/v1/jobs", [&svc](const HttpRequest& req, const PathParams&) {
-    Result<json::value> parsed = parseJsonBody(req);
-    if (!parsed.ok()) return api::errorResponse(parsed.status());
-    json::value body = std::move(*parsed);
-    Result<JobSpec> spec = jobSpecFromJson(body);
-    if (!spec.ok()) return api::errorResponse(spec.status());
-    broker::Effects fx;
-    Time now = svc.now();
-    Result<broker::JobRecord> job = svc.broker().submit(*spec, now, fx);
-    if (!job.ok()) return api::errorResponse(job.status());
-    // Place at once so the answer already says where the job went.
-    svc.broker().tick(now, fx);
-    if (Status s = svc.commit(fx); !s.ok()) return api::errorResponse(s);
-    const broker::JobRecord* placed = svc.broker().findJob(job->id);
-    return api::jsonResponse(201, jobJson(*placed, svc.broker().lastDecision(job->id)));
-  });
+  // Answered once the job is durable: commitAsync group-commits concurrent submissions.
+  router.addAsync(
+      "POST", "/api/v1/jobs", [&svc](const HttpRequest& req, const PathParams&, api::Reply reply) {
+        Result<json::value> parsed = parseJsonBody(req);
+        if (!parsed.ok()) return reply(api::errorResponse(parsed.status()));
+        json::value body = std::move(*parsed);
+        Result<JobSpec> spec = jobSpecFromJson(body);
+        if (!spec.ok()) return reply(api::errorResponse(spec.status()));
+        broker::Effects fx;
+        Time now = svc.now();
+        Result<broker::JobRecord> job = svc.broker().submit(*spec, now, fx);
+        if (!job.ok()) return reply(api::errorResponse(job.status()));
+        // The commit's tick places the job, so the answer already says where it went.
+        svc.commitAsync(std::move(fx), [&svc, id = job->id, reply](Status s) {
+          if (!s.ok()) return reply(api::errorResponse(s));
+          const broker::JobRecord* placed = svc.broker().findJob(id);
+          reply(api::jsonResponse(201, jobJson(*placed, svc.broker().lastDecision(id))));
+        });
+      });
 
   router.add("GET", "/api/v1/jobs", [&svc](const HttpRequest& req, const PathParams&) {
     std::optional<JobState> state;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 
 #include "coordinator/api/http_server.h"
 #include "coordinator/broker/broker.h"
@@ -17,6 +18,15 @@ class JobService {
   virtual Time now() const = 0;
   // Persists `fx` and sends its messages; an error means nothing was made durable.
   virtual Status commit(broker::Effects& fx) = 0;
+  // Group commit for job intake: gives the broker a placement tick, persists `fx` with
+  // the tick's effects, sends the messages, then calls `done` with the outcome, possibly
+  // later (the daemon batches every submission that arrives while a commit is being
+  // written into the next transaction). The default ticks and commits at once.
+  virtual void commitAsync(broker::Effects fx, std::function<void(Status)> done) {
+    broker().tick(now(), fx);
+    Status s = commit(fx);
+    if (done) done(s);
+  }
   // Per-connection counters for the federation summary.
   virtual boost::json::object transportStats() const = 0;
   // Every decision stored for a job, oldest first; explain falls back to the last one

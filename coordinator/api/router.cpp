@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <set>
 
 #include "coordinator/api/http_server.h"
@@ -31,14 +32,39 @@ bool isParam(const std::string& segment) {
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, RouteHandler handler) {
+  addAsync(std::move(method), std::move(pattern),
+           [h = std::move(handler)](const HttpRequest& r, const PathParams& p, Reply reply) {
+             reply(h(r, p));
+           });
+}
+
+void Router::addAsync(std::string method, std::string pattern, AsyncRouteHandler handler) {
   Route route;
   route.method = std::move(method);
   for (std::string_view s : splitPath(pattern)) route.segments.emplace_back(s);
+  route.pattern = std::move(pattern);
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::list() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 HttpResponse Router::route(const HttpRequest& request) const {
+  std::optional<HttpResponse> answer;
+  dispatch(request, [&answer](HttpResponse r) {
+    if (!answer) answer = std::move(r);
+  });
+  if (answer) return std::move(*answer);
+  return errorResponse(500, "internal",
+                       "the route for " + request.method + " " + request.path +
+                           " answers asynchronously; the caller must use Router::dispatch");
+}
+
+void Router::dispatch(const HttpRequest& request, Reply reply) const {
   // Split the raw path and decode each segment, so an id holding an encoded '/' stays
   // one segment. Requests built in code may carry only `path`.
   std::string_view raw =
@@ -52,7 +78,7 @@ HttpResponse Router::route(const HttpRequest& request) const {
     }
     Result<std::string> decoded = percentDecode(s, false);
     if (!decoded.ok()) {
-      return errorResponse(400, "invalid_argument", "path: " + decoded.status().message());
+      return reply(errorResponse(400, "invalid_argument", "path: " + decoded.status().message()));
     }
     segments.push_back(std::move(*decoded));
   }
@@ -78,16 +104,20 @@ HttpResponse Router::route(const HttpRequest& request) const {
       allowed.insert(route.method);
       continue;
     }
+    // A handler that throws before answering gives 500; one that answered and then threw
+    // has answered (the Reply ignores a second call).
     try {
-      return route.handler(request, params);
+      route.handler(request, params, reply);
     } catch (const std::exception& e) {
-      return errorResponse(500, "internal", std::string("request handler failed: ") + e.what());
+      reply(errorResponse(500, "internal", std::string("request handler failed: ") + e.what()));
     } catch (...) {
-      return errorResponse(500, "internal", "request handler failed");
+      reply(errorResponse(500, "internal", "request handler failed"));
     }
+    return;
   }
   if (allowed.empty()) {
-    return errorResponse(404, "not_found", "no route for " + request.method + " " + request.path);
+    return reply(
+        errorResponse(404, "not_found", "no route for " + request.method + " " + request.path));
   }
   std::string allow;
   for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
@@ -95,7 +125,7 @@ HttpResponse Router::route(const HttpRequest& request) const {
       405, "method_not_allowed",
       request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");
   r.headers.emplace_back("Allow", allow);
-  return r;
+  reply(std::move(r));
 }
 
 }  // namespace aifed::api

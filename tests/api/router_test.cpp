@@ -110,6 +110,41 @@ TEST_F(RouterTest, RequestWithOnlyPathRoutes) {
   EXPECT_EQ(router_.route(r).status, 200);
 }
 
+TEST_F(RouterTest, ListsEveryRouteInOrder) {
+  std::vector<std::pair<std::string, std::string>> routes = router_.list();
+  ASSERT_FALSE(routes.empty());
+  EXPECT_EQ(routes[0], std::make_pair(std::string("GET"), std::string("/api/v1/jobs")));
+  EXPECT_EQ(routes[1], std::make_pair(std::string("POST"), std::string("/api/v1/jobs")));
+  Router r;
+  r.add("GET", "/a/{id}", [](const HttpRequest&, const PathParams&) { return HttpResponse{}; });
+  r.addAsync("PUT", "/b", [](const HttpRequest&, const PathParams&, Reply) {});
+  EXPECT_EQ(r.list(),
+            (std::vector<std::pair<std::string, std::string>>{{"GET", "/a/{id}"}, {"PUT", "/b"}}));
+}
+
+TEST(RouterAsyncTest, DispatchAnswersLaterAndRouteReportsAnUnansweredAsyncRoute) {
+  Router r;
+  Reply saved;
+  r.addAsync("POST", "/later", [&saved](const HttpRequest&, const PathParams&, Reply reply) {
+    saved = std::move(reply);
+  });
+  r.add("GET", "/now", [](const HttpRequest&, const PathParams&) {
+    return jsonResponse(200, json::object{{"ok", true}});
+  });
+  std::vector<int> answers;
+  r.dispatch(makeRequest("POST", "/later"),
+             [&](HttpResponse res) { answers.push_back(res.status); });
+  EXPECT_TRUE(answers.empty()) << "not answered until the handler says so";
+  ASSERT_TRUE(saved);
+  saved(jsonResponse(201, json::object{}));
+  EXPECT_EQ(answers, std::vector<int>{201});
+  r.dispatch(makeRequest("GET", "/now"), [&](HttpResponse res) { answers.push_back(res.status); });
+  r.dispatch(makeRequest("GET", "/nope"), [&](HttpResponse res) { answers.push_back(res.status); });
+  EXPECT_EQ(answers, (std::vector<int>{201, 200, 404}));
+  // The synchronous entry point cannot wait for an answer that comes later.
+  EXPECT_EQ(r.route(makeRequest("POST", "/later")).status, 500);
+}
+
 TEST(ErrorResponseTest, MapsStatusCodesToHttp) {
   struct Case {
     StatusCode code;

@@ -15,6 +15,7 @@
 #include "cli/tables.h"
 #include "coordinator/api/http_server.h"
 #include "protocol/transport/curve_keys.h"
+#include "tests/api/test_tls.h"
 
 namespace aifed::cli {
 namespace {
@@ -386,15 +387,18 @@ class FakeCoordinator {
                             {"placement", json::object{{"summary", "most free GPUs"}}}});
     });
     server_ = std::make_unique<api::HttpServer>(
-        io_, [this](const api::HttpRequest& r) { return router_.route(r); });
+        io_, [this](const api::HttpRequest& r) { return router_.route(r); },
+        testing::tlsServerOptions());
     port_ = server_->listen("127.0.0.1", 0).value();
+    // Every CLI run below pins the test certificate, as a user would with the printed one.
+    setenv("AIFED_FINGERPRINT", testing::testTls().identity.fingerprint.c_str(), 1);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~FakeCoordinator() {
     boost::asio::post(io_, [this] { server_->stop(); });
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   // Read after the CLI call returned: the server thread wrote it before answering.
   std::map<std::string, std::string> last_query_;
   std::string last_body_;
@@ -480,8 +484,31 @@ TEST(CliCommandTest, ExitCodes) {
   EXPECT_NE(r.out.find("submit"), std::string::npos);
 }
 
+TEST(CliCommandTest, CertificateChecksAndPlainHttp) {
+  FakeCoordinator fake;
+  std::string wrong = testing::testTls().identity.fingerprint;
+  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+  CliRun r = run({"--server", fake.url(), "--fingerprint", wrong, "sites"});
+  EXPECT_EQ(r.code, kExitUnavailable);
+  EXPECT_NE(r.err.find("certificate fingerprint mismatch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--fingerprint"), std::string::npos) << "says what to do: " << r.err;
+  // The system store does not know the test certificate; --insecure skips the check.
+  unsetenv("AIFED_FINGERPRINT");
+  r = run({"--server", fake.url(), "sites"});
+  EXPECT_EQ(r.code, kExitUnavailable);
+  EXPECT_NE(r.err.find("cannot verify the TLS certificate"), std::string::npos) << r.err;
+  r = run({"--server", fake.url(), "--insecure", "sites"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  r = run({"--server", fake.url(), "--ca-file", testing::testTls().identity.cert_path, "sites"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  std::string plain = "http" + fake.url().substr(5);
+  r = run({"--server", plain, "--insecure", "sites"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("use https://"), std::string::npos) << r.err;
+}
+
 TEST(CliCommandTest, UnreachableServerIsExit3NamingTheUrl) {
-  std::string url = "http://127.0.0.1:1";  // nothing listens on port 1
+  std::string url = "https://127.0.0.1:1";  // nothing listens on port 1
   CliRun r = run({"--server", url, "sites"});
   EXPECT_EQ(r.code, kExitUnavailable);
   EXPECT_NE(r.err.find(url), std::string::npos) << r.err;

@@ -46,8 +46,7 @@ class FederationTest : public ::testing::Test {
     ASSERT_TRUE(lf.ok()) << lf.status().toString();
     fed_ = std::move(*lf);
     ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ =
-        std::make_unique<HttpClient>("http://127.0.0.1:" + std::to_string(fed_->httpPort()), 10s);
+    client_ = std::make_unique<HttpClient>(fed_->baseUrl(), fed_->clientOptions());
   }
   void TearDown() override {
     if (fed_) fed_->stopAll();
@@ -347,8 +346,11 @@ TEST_F(FederationTest, CoordinatorRestartKeepsEveryJobAndAgentsComeBack) {
   }
   json::array before = allJobs();
   ASSERT_EQ(before.size(), 40u);
+  std::string fingerprint = fed_->tlsFingerprint();
   ASSERT_TRUE(fed_->stopCoordinator().ok());
   ASSERT_TRUE(fed_->startCoordinator().ok());
+  // The self-signed certificate made at the first start is reused: the client's pin holds.
+  EXPECT_EQ(fed_->tlsFingerprint(), fingerprint);
   json::array after = allJobs();
   ASSERT_EQ(after.size(), 40u);
   for (size_t i = 0; i < after.size(); ++i) {
@@ -360,6 +362,34 @@ TEST_F(FederationTest, CoordinatorRestartKeepsEveryJobAndAgentsComeBack) {
   for (const auto& v : allJobs()) EXPECT_EQ(v.at("attempt").as_int64(), 1);
   auto states = siteStates();
   for (const char* s : {"site-a", "site-b", "site-c"}) EXPECT_EQ(states[s], "up") << s;
+}
+
+// Concurrent submissions share group commits; each 201 means durable: after a SIGKILL
+// (no orderly shutdown) the restarted coordinator has every acknowledged job.
+TEST_F(FederationTest, ConcurrentSubmissionsAreDurableWhenAcknowledged) {
+  constexpr int kThreads = 8, kPerThread = 25;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client(fed_->baseUrl(), fed_->clientOptions());
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = client.request("POST", "/api/v1/jobs", json::serialize(toJson(shortJob(i))));
+        if (r.ok() && r->status == 201) {
+          ids[t].push_back(json::value_to<std::string>(json::parse(r->body).at("id")));
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> acknowledged;
+  for (const auto& v : ids) acknowledged.insert(v.begin(), v.end());
+  ASSERT_EQ(acknowledged.size(), size_t{kThreads * kPerThread});
+  ASSERT_TRUE(fed_->stopCoordinator(SIGKILL).ok());
+  ASSERT_TRUE(fed_->startCoordinator().ok());
+  std::set<std::string> stored;
+  for (const auto& j : allJobs()) stored.insert(json::value_to<std::string>(j.at("id")));
+  EXPECT_EQ(stored, acknowledged);
 }
 
 }  // namespace

@@ -155,8 +155,7 @@ class SlurmIntegrationTest : public ::testing::Test {
     fed_ = std::move(*lf);
     writeAgentConfig();
     ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ = std::make_unique<cli::HttpClient>(
-        "http://127.0.0.1:" + std::to_string(fed_->httpPort()), 10s);
+    client_ = std::make_unique<cli::HttpClient>(fed_->baseUrl(), fed_->clientOptions());
     startAgent();
   }
   void TearDown() override {
