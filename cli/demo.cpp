@@ -273,6 +273,7 @@ int runDemo(int argc, char** argv) {
   if (!o.ready_file.empty()) {
     json::object ready{{"base_url", rest},
                        {"console_url", console},
+                       {"tls_fingerprint", lf.tlsFingerprint()},
                        {"state_dir", lf.stateDir()},
                        {"sites_total", total_sites}};
     std::string tmp = o.ready_file + ".tmp";

@@ -52,8 +52,9 @@ class Federation {
     this.adminToken = ready.admin_token_file ? fs.readFileSync(ready.admin_token_file, 'utf8').trim() : '';
   }
 
-  // One API request with a bearer token; the server's certificate must be the one the
-  // ready file names (trusted as the only CA) and have the printed fingerprint.
+  // One API request with a bearer token. Over HTTPS the server's certificate is pinned,
+  // like the CLI does: its SHA-256 fingerprint must be the one the demo printed (or,
+  // when the ready file names the certificate file, it is the only trusted CA).
   request(method, target, { body, token = this.adminToken, headers = {} } = {}) {
     const url = new URL(target, this.baseUrl);
     const secure = url.protocol === 'https:';
@@ -61,7 +62,7 @@ class Federation {
     const options = {
       method,
       headers: { Accept: 'application/json', ...headers },
-      ...(secure ? { ca: this.ca } : {}),
+      ...(secure ? (this.ca ? { ca: this.ca } : { rejectUnauthorized: false }) : {}),
     };
     if (token) options.headers.Authorization = `Bearer ${token}`;
     if (payload !== undefined) {
@@ -70,6 +71,11 @@ class Federation {
     }
     return new Promise((resolve, reject) => {
       const req = (secure ? https : http).request(url, options, (res) => {
+        if (secure && !this.ca && !this.ready.tls_fingerprint) {
+          reject(new Error('the ready file names neither tls_cert nor tls_fingerprint: cannot trust the server'));
+          res.resume();
+          return;
+        }
         if (secure && this.ready.tls_fingerprint) {
           const got = fingerprintOf(res.socket.getPeerCertificate().raw);
           if (got !== this.ready.tls_fingerprint) {
