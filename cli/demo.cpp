@@ -269,11 +269,17 @@ int runDemo(int argc, char** argv) {
   }
 
   std::string console = rest + "/console/";
-  std::cerr << "aifed demo: web console at " << console << "\n";
+  // The coordinator writes its bootstrap admin token next to its database.
+  std::string token_file = lf.stateDir() + "/db/admin.token";
+  std::cerr << "aifed demo: web console at " << console << "\n"
+            << "aifed demo: log in to it with the admin token in " << token_file
+            << " (paste the file's content; the browser warns once about the self-signed "
+               "certificate: compare the fingerprint above)\n";
   if (!o.ready_file.empty()) {
     json::object ready{{"base_url", rest},
                        {"console_url", console},
                        {"tls_fingerprint", lf.tlsFingerprint()},
+                       {"admin_token_file", token_file},
                        {"state_dir", lf.stateDir()},
                        {"sites_total", total_sites}};
     std::string tmp = o.ready_file + ".tmp";
