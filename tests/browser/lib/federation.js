@@ -49,6 +49,9 @@ class Federation {
     this.consoleUrl = ready.console_url;
     this.sites = ready.sites || [];
     this.ca = ready.tls_cert ? fs.readFileSync(ready.tls_cert) : null;
+    // A full handshake per request (no kept-alive sockets, no resumed TLS sessions), so
+    // every answer comes with the server's certificate to check.
+    this.agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
     this.adminToken = ready.admin_token_file ? fs.readFileSync(ready.admin_token_file, 'utf8').trim() : '';
   }
 
@@ -62,7 +65,7 @@ class Federation {
     const options = {
       method,
       headers: { Accept: 'application/json', ...headers },
-      ...(secure ? (this.ca ? { ca: this.ca } : { rejectUnauthorized: false }) : {}),
+      ...(secure ? { agent: this.agent, ...(this.ca ? { ca: this.ca } : { rejectUnauthorized: false }) } : {}),
     };
     if (token) options.headers.Authorization = `Bearer ${token}`;
     if (payload !== undefined) {
@@ -77,7 +80,8 @@ class Federation {
           return;
         }
         if (secure && this.ready.tls_fingerprint) {
-          const got = fingerprintOf(res.socket.getPeerCertificate().raw);
+          const cert = res.socket.getPeerCertificate();
+          const got = cert && cert.raw ? fingerprintOf(cert.raw) : '(no certificate)';
           if (got !== this.ready.tls_fingerprint) {
             reject(new Error(`TLS fingerprint ${got} is not the printed ${this.ready.tls_fingerprint}`));
             res.resume();

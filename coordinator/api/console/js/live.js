@@ -113,7 +113,10 @@ export class LiveFeed {
         this.backoff = MIN_BACKOFF_MS;
         this.sites = new Map();
         for (const s of msg.sites || []) this.sites.set(s.id, { ...s, received_at: Date.now() });
-        if (msg.federation) this.federation = msg.federation;
+        // The snapshot's totals; what follows from the sites (accelerators, sites up) is
+        // counted here so it agrees with the cards.
+        if (msg.federation) this.federation = { ...(this.federation || {}), ...msg.federation };
+        this.recountSites(false);
         this.setState('live');
         this.emit('sites', this.sites);
         if (this.federation) this.emit('federation', this.federation);
@@ -145,7 +148,7 @@ export class LiveFeed {
   }
 
   // Totals that follow from the site objects alone.
-  recountSites() {
+  recountSites(emit = true) {
     if (!this.federation) return;
     let up = 0, total = 0, free = 0;
     for (const s of this.sites.values()) {
@@ -155,7 +158,7 @@ export class LiveFeed {
     }
     Object.assign(this.federation, { sites_up: up, sites_total: this.sites.size,
       accelerators_total: total, accelerators_free: free });
-    this.emit('federation', this.federation);
+    if (emit) this.emit('federation', this.federation);
   }
 }
 
