@@ -68,11 +68,13 @@ struct Stats {
 class Submitter : public std::enable_shared_from_this<Submitter> {
  public:
   Submitter(asio::io_context& io, ssl::context& tls, tcp::endpoint ep, std::string body,
-            Stats& stats, Clock::time_point measure_from, Clock::time_point until)
+            const std::string& token, Stats& stats, Clock::time_point measure_from,
+            Clock::time_point until)
       : stream_(io, tls), ep_(ep), stats_(stats), measure_from_(measure_from), until_(until) {
     req_ = {http::verb::post, "/api/v1/jobs", 11};
     req_.set(http::field::host, "127.0.0.1");
     req_.set(http::field::content_type, "application/json");
+    req_.set(http::field::authorization, "Bearer " + token);
     req_.keep_alive(true);
     req_.body() = std::move(body);
     req_.prepare_payload();
@@ -231,7 +233,8 @@ int main(int argc, char** argv) {
   auto measure_from = start + std::chrono::milliseconds(static_cast<int64_t>(warmup_s * 1000));
   auto until = measure_from + std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
   for (int i = 0; i < connections; ++i) {
-    std::make_shared<Submitter>(io, tls, ep, body, stats, measure_from, until)->start();
+    std::make_shared<Submitter>(io, tls, ep, body, fed.adminToken(), stats, measure_from, until)
+        ->start();
   }
   double client_cpu0 = 0;
   {
@@ -249,9 +252,12 @@ int main(int argc, char** argv) {
                       client_cpu0;
 
   auto federation_now = client.request("GET", "/api/v1/federation", "");
-  int64_t jobs_total = 0;
+  int64_t jobs_total = 0, commits = 0, committed = 0;
   if (federation_now.ok() && federation_now->status == 200) {
-    jobs_total = json::parse(federation_now->body).at("jobs_total").to_number<int64_t>();
+    json::value f = json::parse(federation_now->body);
+    jobs_total = f.at("jobs_total").to_number<int64_t>();
+    commits = f.at("transport").at("commits").to_number<int64_t>();
+    committed = f.at("transport").at("committed_submissions").to_number<int64_t>();
   }
   double rate = static_cast<double>(stats.ok) / elapsed;
   double p50 = percentile(stats.latency_ms, 50), p99 = percentile(stats.latency_ms, 99);
@@ -262,10 +268,12 @@ int main(int argc, char** argv) {
       "connections=%d duration_s=%.1f agents=%s\n"
       "submissions=%llu refused=%llu failed=%llu jobs_in_coordinator=%lld\n"
       "submissions_per_s=%.0f latency_ms p50=%.2f p99=%.2f max=%.2f\n"
+      "transactions=%lld submissions_per_transaction=%.1f (whole run, warm-up included)\n"
       "client_cpu_s=%.1f (of %.1f s)\n",
       connections, elapsed, agents ? "yes" : "no", static_cast<unsigned long long>(stats.ok),
       static_cast<unsigned long long>(stats.refused), static_cast<unsigned long long>(stats.failed),
-      static_cast<long long>(jobs_total), rate, p50, p99, pmax, client_cpu,
+      static_cast<long long>(jobs_total), rate, p50, p99, pmax, static_cast<long long>(commits),
+      commits ? static_cast<double>(committed) / static_cast<double>(commits) : 0.0, client_cpu,
       std::chrono::duration<double>(Clock::now() - start).count());
   fed.stopAll();
   std::error_code ec;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/config.h"
 #include "cli/http_client.h"
 #include "cli/tables.h"
 #include "protocol/codec.h"
@@ -16,8 +17,6 @@
 namespace aifed::cli {
 namespace json = boost::json;
 namespace {
-
-constexpr const char* kDefaultServer = "https://127.0.0.1:7780";
 
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -87,9 +86,14 @@ std::string percentEncode(std::string_view s) {
 // Talks to the server for one subcommand and prints the outcome.
 class ApiCall {
  public:
-  ApiCall(const std::string& server, HttpClientOptions options, bool json_output, std::ostream& out,
-          std::ostream& err)
-      : client_(server, std::move(options)), json_(json_output), out_(out), err_(err) {}
+  ApiCall(const ClientConfig& config, HttpClientOptions options, bool json_output,
+          std::ostream& out, std::ostream& err)
+      : client_(config.server, std::move(options)),
+        has_token_(!config.token.empty()),
+        token_source_(config.token_source),
+        json_(json_output),
+        out_(out),
+        err_(err) {}
 
   // Sends the request; on 2xx prints the body as-is (--json) or through `render`.
   int run(const std::string& method, const std::string& target, const std::string& body,
@@ -119,7 +123,11 @@ class ApiCall {
         out_ << r->body << "\n";
         return kExitOk;
       }
-      out_ << render(v);
+      try {
+        out_ << render(v);
+      } catch (const std::exception&) {
+        out_ << r->body << "\n";  // an answer of another shape: show it as it is
+      }
       return kExitOk;
     }
     return reportError(*r);
@@ -138,6 +146,22 @@ class ApiCall {
     } catch (const std::exception&) {
       message = r.body.empty() ? "(no body)" : r.body;
     }
+    if (r.status == 401) {
+      if (has_token_) {
+        err_ << "aifed: not authenticated: the server refused the token from " << token_source_
+             << ": " << message << "\n";
+      } else {
+        err_ << "aifed: not authenticated: pass --token or set AIFED_TOKEN (or --token-file, "
+                "AIFED_TOKEN_FILE, a config file; see docs/cli.md)\n";
+      }
+      return kExitDenied;
+    }
+    if (r.status == 403) {
+      // The server's message names the role and the action ("role viewer may not
+      // site.drain").
+      err_ << "aifed: permission denied: " << message << "\n";
+      return kExitDenied;
+    }
     bool refused = r.status >= 400 && r.status < 500;
     err_ << "aifed: " << (refused ? "the server refused the request" : "the server failed")
          << " (HTTP " << r.status << (code.empty() ? "" : " " + code) << "): " << message << "\n";
@@ -146,6 +170,8 @@ class ApiCall {
   }
 
   HttpClient client_;
+  bool has_token_;
+  std::string token_source_;
   bool json_;
   std::ostream& out_;
   std::ostream& err_;
@@ -366,19 +392,22 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   app.set_version_flag("--version", AIFED_VERSION);
   app.require_subcommand(1);
 
-  std::string server = kDefaultServer;
+  ClientSettings flags;
   bool json_output = false;
   double timeout_s = 30;
-  app.add_option("--server", server, "coordinator REST URL")
-      ->envname("AIFED_SERVER")
-      ->capture_default_str();
+  app.add_option("--server", flags.server,
+                 std::string("coordinator REST URL (else AIFED_SERVER, the config file, ") +
+                     kDefaultServer + ")");
+  app.add_option("--token", flags.token, "API token (else AIFED_TOKEN or the config file)");
+  app.add_option("--token-file", flags.token_file,
+                 "file holding the API token (else AIFED_TOKEN_FILE or the config file)");
+  app.add_option("--fingerprint", flags.fingerprint,
+                 "SHA-256 fingerprint of the coordinator's certificate (AB:CD:...), pinned "
+                 "(else AIFED_FINGERPRINT or the config file)");
+  app.add_option("--ca-file", flags.ca_file,
+                 "PEM file of the CA that issued the coordinator's certificate (else "
+                 "AIFED_CA_FILE or the config file)");
   HttpClientOptions client_options;
-  app.add_option("--fingerprint", client_options.fingerprint,
-                 "SHA-256 fingerprint of the coordinator's certificate (AB:CD:...), pinned")
-      ->envname("AIFED_FINGERPRINT");
-  app.add_option("--ca-file", client_options.ca_file,
-                 "PEM file of the CA that issued the coordinator's certificate")
-      ->envname("AIFED_CA_FILE");
   app.add_flag("--insecure", client_options.insecure,
                "do not check the coordinator's certificate (experiments only)");
   app.add_flag("--json", json_output, "print the server's JSON as it is");
@@ -407,11 +436,13 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
                      "simulated sites only: how long the job really runs (same forms as --time)");
   submit->add_option("--user", so.user, "user name (default: $USER)");
 
-  std::optional<std::string> state, site_filter;
+  std::optional<std::string> state, site_filter, project_filter, id_prefix;
   std::optional<int64_t> limit, offset;
   CLI::App* jobs = app.add_subcommand("jobs", "list jobs");
   jobs->add_option("--state", state, "only jobs in this state (queued, running, ...)");
   jobs->add_option("--site", site_filter, "only jobs placed at this site");
+  jobs->add_option("--project", project_filter, "only jobs of this project");
+  jobs->add_option("--search", id_prefix, "only jobs whose id starts with this (j-12)");
   jobs->add_option("--limit", limit, "at most this many jobs (server default 100)")
       ->check(CLI::NonNegativeNumber);
   jobs->add_option("--offset", offset, "skip this many jobs")->check(CLI::NonNegativeNumber);
@@ -423,14 +454,53 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
       app.add_subcommand("explain", "why a job went where it went, or why it still waits");
   explain->add_option("JOB", id, "job id")->required();
   std::string new_policy, policy_reason;
+  bool policy_history = false;
   CLI::App* policy = app.add_subcommand("policy", "show the placement policies; --set switches");
-  policy->add_option("--set", new_policy, "switch the active policy (recorded)");
+  policy->add_option("--set", new_policy, "switch the active policy (admin; recorded)");
   policy->add_option("--reason", policy_reason, "why, for the audit trail (with --set)");
+  policy->add_flag("--history", policy_history, "list every policy switch ever made");
   CLI::App* cancel = app.add_subcommand("cancel", "cancel a job");
   cancel->add_option("ID", id, "job id")->required();
   app.add_subcommand("sites", "list the federation's sites");
   CLI::App* site = app.add_subcommand("site", "show one site and its partitions");
   site->add_option("ID", id, "site id")->required();
+
+  std::string reason;
+  CLI::App* drain = app.add_subcommand("drain", "stop placing new jobs at a site");
+  drain->add_option("SITE", id, "site id")->required();
+  drain->add_option("--reason", reason, "why, for the audit log");
+  CLI::App* resume = app.add_subcommand("resume", "place jobs at a drained site again");
+  resume->add_option("SITE", id, "site id")->required();
+  resume->add_option("--reason", reason, "why, for the audit log");
+
+  app.add_subcommand("projects", "list projects with GPU-hours used and allocated");
+  CLI::App* project = app.add_subcommand("project", "show one project's allocations and usage");
+  project->add_option("ID", id, "project id")->required();
+
+  std::optional<int64_t> audit_limit, audit_before;
+  std::optional<std::string> audit_actor, audit_action;
+  CLI::App* audit = app.add_subcommand("audit", "show the audit log, newest first");
+  audit->add_option("--limit", audit_limit, "at most this many entries (server default 100)")
+      ->check(CLI::PositiveNumber);
+  audit->add_option("--before", audit_before, "only entries older than this id (next page)")
+      ->check(CLI::PositiveNumber);
+  audit->add_option("--actor", audit_actor, "only this token id");
+  audit->add_option("--action", audit_action, "only this action (site.drain) or prefix (site.)");
+
+  CLI::App* token = app.add_subcommand("token", "manage API tokens (admin)");
+  token->require_subcommand(1);
+  std::string token_name, token_role;
+  std::vector<std::string> token_scope;
+  CLI::App* token_create = token->add_subcommand("create", "create a token; prints it once");
+  token_create->add_option("--name", token_name, "what the token is for")->required();
+  token_create->add_option("--role", token_role, "admin, operator, viewer, submitter or site-admin")
+      ->required();
+  token_create->add_option("--scope", token_scope,
+                           "submitter: a project (repeatable); site-admin: the site");
+  token->add_subcommand("list", "list tokens (never their secrets)");
+  CLI::App* token_revoke = token->add_subcommand("revoke", "revoke a token at once");
+  token_revoke->add_option("ID", id, "token id (the 12 hex characters)")->required();
+  app.add_subcommand("whoami", "show the token's name, role and scope");
 
   std::string out_prefix;
   bool force = false;
@@ -484,8 +554,16 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return kExitOk;
   }
 
+  Result<ClientConfig> config = resolveClientConfig(flags, processEnvironment());
+  if (!config.ok()) {
+    err << "aifed: " << config.status().message() << "\n";
+    return kExitUsage;
+  }
   client_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
-  ApiCall api(server, client_options, json_output, out, err);
+  client_options.bearer_token = config->token;
+  client_options.fingerprint = config->fingerprint;
+  client_options.ca_file = config->ca_file;
+  ApiCall api(*config, client_options, json_output, out, err);
   if (submit->parsed()) {
     Result<json::object> body = buildSubmitBody(so);
     if (!body.ok()) {
@@ -501,6 +579,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     };
     if (state) add("state", *state);
     if (site_filter) add("site", *site_filter);
+    if (project_filter) add("project", *project_filter);
+    if (id_prefix) add("q", *id_prefix);
     if (limit) add("limit", std::to_string(*limit));
     if (offset) add("offset", std::to_string(*offset));
     return api.run("GET", "/api/v1/jobs" + query, "", renderJobList);
@@ -510,9 +590,11 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return api.run("GET", "/api/v1/jobs/" + percentEncode(id) + "/explain", "", renderExplain);
   }
   if (policy->parsed()) {
+    if (policy_history) {
+      return api.run("GET", "/api/v1/policy/history", "", renderPolicyHistory);
+    }
     if (new_policy.empty()) return api.run("GET", "/api/v1/policy", "", renderPolicy);
-    json::object body{{"policy", new_policy}, {"reason", policy_reason}};
-    if (const char* user = std::getenv("USER")) body["actor"] = user;
+    json::object body{{"name", new_policy}, {"reason", policy_reason}};
     return api.run("PUT", "/api/v1/policy", json::serialize(body), [](const json::value& v) {
       const json::value* active = v.as_object().if_contains("active");
       std::string name = "?";
@@ -537,6 +619,59 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   }
   if (app.got_subcommand("sites")) return api.run("GET", "/api/v1/sites", "", renderSiteList);
   if (site->parsed()) return api.run("GET", "/api/v1/sites/" + percentEncode(id), "", renderSite);
+  if (drain->parsed() || resume->parsed()) {
+    bool draining = drain->parsed();
+    json::object body;
+    if (!reason.empty()) body["reason"] = reason;
+    return api.run("POST", "/api/v1/sites/" + percentEncode(id) + (draining ? "/drain" : "/resume"),
+                   json::serialize(body), [draining](const json::value& v) {
+                     return std::string(draining ? "Drained" : "Resumed") + " site " +
+                            std::string(v.as_object().at("id").as_string()) +
+                            (draining ? ": no new jobs will be placed there\n"
+                                      : ": it takes new jobs again\n");
+                   });
+  }
+  if (app.got_subcommand("projects")) {
+    return api.run("GET", "/api/v1/projects", "", renderProjectList);
+  }
+  if (project->parsed()) {
+    return api.run("GET", "/api/v1/projects/" + percentEncode(id), "", renderProject);
+  }
+  if (audit->parsed()) {
+    std::string query;
+    auto add = [&](const char* k, const std::string& v) {
+      query += (query.empty() ? "?" : "&") + std::string(k) + "=" + percentEncode(v);
+    };
+    if (audit_limit) add("limit", std::to_string(*audit_limit));
+    if (audit_before) add("before", std::to_string(*audit_before));
+    if (audit_actor) add("actor", *audit_actor);
+    if (audit_action) add("action", *audit_action);
+    return api.run("GET", "/api/v1/audit" + query, "", renderAudit);
+  }
+  if (token_create->parsed()) {
+    json::array scope = listFlag(token_scope, false);
+    json::object body{{"name", token_name}, {"role", token_role}, {"scope", std::move(scope)}};
+    return api.run("POST", "/api/v1/tokens", json::serialize(body), renderTokenCreated);
+  }
+  if (token->got_subcommand("list")) return api.run("GET", "/api/v1/tokens", "", renderTokenList);
+  if (token_revoke->parsed()) {
+    return api.run("DELETE", "/api/v1/tokens/" + percentEncode(id), "", [](const json::value& v) {
+      return "Revoked token " + std::string(v.as_object().at("id").as_string()) + " (" +
+             std::string(v.as_object().at("name").as_string()) + ")\n";
+    });
+  }
+  if (app.got_subcommand("whoami")) {
+    return api.run("GET", "/api/v1/session", "", [](const json::value& v) {
+      std::string scope;
+      for (const json::value& s : v.as_object().at("scope").as_array()) {
+        scope += (scope.empty() ? "" : ",") + std::string(s.as_string());
+      }
+      return renderKeyValues({{"token", std::string(v.as_object().at("token_id").as_string())},
+                              {"name", std::string(v.as_object().at("name").as_string())},
+                              {"role", std::string(v.as_object().at("role").as_string())},
+                              {"scope", scope.empty() ? "-" : scope}});
+    });
+  }
   err << "aifed: no command given (see aifed --help)\n";
   return kExitUsage;
 }

@@ -24,9 +24,10 @@ namespace aifed::cli {
 // Process exit codes of `aifed`.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRefused = 1,      // the server answered 4xx: the request was wrong or not allowed
-  kExitUsage = 2,        // bad flags or files, nothing was sent
+  kExitRefused = 1,      // the server answered 4xx (not 401/403): the request was wrong
+  kExitUsage = 2,        // bad flags, files or configuration, nothing was sent
   kExitUnavailable = 3,  // no answer, or the server answered 5xx: retrying may help
+  kExitDenied = 4,       // 401 (no or bad token) or 403 (the token's role may not do this)
 };
 
 // sbatch's --time forms: "M" (minutes), "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S".

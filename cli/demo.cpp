@@ -247,7 +247,8 @@ int runDemo(int argc, char** argv) {
   std::cerr << "aifed demo: coordinator REST API at " << rest << "\n"
             << "aifed demo: TLS certificate SHA-256 fingerprint: " << lf.tlsFingerprint() << "\n"
             << "aifed demo: try: aifed --server " << rest << " --fingerprint "
-            << lf.tlsFingerprint() << " sites\n";
+            << lf.tlsFingerprint() << " --token-file " << lf.stateDir()
+            << "/db/admin.token sites\n";
 
   auto fetch = [&](const std::string& target) -> std::optional<json::value> {
     Result<HttpResult> r = client.request("GET", target, "");

@@ -94,7 +94,11 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
   o.state_dir = fs::absolute(o.state_dir).lexically_normal().string();
   o.bin_dir = fs::absolute(o.bin_dir).lexically_normal().string();
   if (o.fresh_state) {
-    for (const auto& entry : fs::directory_iterator(o.state_dir + "/db")) fs::remove(entry.path());
+    // Databases go; the coordinator's TLS certificate stays, like the keys, so a
+    // fingerprint pinned in an earlier run still holds.
+    for (const auto& entry : fs::directory_iterator(o.state_dir + "/db")) {
+      if (entry.path().filename() != "tls") fs::remove_all(entry.path(), ec);
+    }
   }
   std::unique_ptr<LocalFederation> lf(new LocalFederation(o));
   std::string keys = lf->keysDir();
@@ -217,6 +221,9 @@ Status LocalFederation::startCoordinator(Duration timeout) {
         zmq_endpoint_ = std::string(o.at("zmq_endpoint").as_string());
         http_port_ = static_cast<uint16_t>(o.at("http_port").to_number<int64_t>());
         tls_fingerprint_ = std::string(o.at("tls_fingerprint").as_string());
+        Result<std::string> token = readFile(options_.state_dir + "/db/admin.token");
+        if (!token.ok()) return token.status();
+        admin_token_ = token->substr(0, token->find_first_of("\r\n"));
         return Status::Ok();
       } catch (const std::exception&) {
         // Written atomically, so a parse error means a stale or foreign file: wait.
@@ -235,6 +242,7 @@ HttpClientOptions LocalFederation::clientOptions() const {
   HttpClientOptions o;
   o.timeout = std::chrono::seconds(10);
   o.fingerprint = tls_fingerprint_;
+  o.bearer_token = admin_token_;
   return o;
 }
 

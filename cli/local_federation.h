@@ -69,12 +69,15 @@ class LocalFederation {
   void stopAll();
 
   uint16_t httpPort() const { return http_port_; }
+  // The coordinator's bootstrap admin token (db/admin.token), read once it is ready.
+  const std::string& adminToken() const { return admin_token_; }
   const std::string& zmqEndpoint() const { return zmq_endpoint_; }
   // "https://127.0.0.1:PORT", once the coordinator has started.
   std::string baseUrl() const;
   // The coordinator's certificate fingerprint from its ready file ("AB:CD:...").
   const std::string& tlsFingerprint() const { return tls_fingerprint_; }
-  // What a client of this federation needs: the fingerprint pinned, a 10 s timeout.
+  // What a client of this federation needs: the fingerprint pinned, the admin token,
+  // a 10 s timeout.
   HttpClientOptions clientOptions() const;
 
  private:
@@ -88,6 +91,7 @@ class LocalFederation {
   uint16_t http_port_ = 0;
   std::string zmq_endpoint_;
   std::string tls_fingerprint_;
+  std::string admin_token_;
 };
 
 }  // namespace aifed::cli

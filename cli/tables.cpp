@@ -392,4 +392,107 @@ std::string renderPolicy(const json::value& body) {
   return out.str();
 }
 
+std::string renderTokenList(const json::value& body) {
+  TextTable t({"ID", "NAME", "ROLE", "SCOPE", "CREATED", "CREATED BY", "LAST USED", "REVOKED"});
+  const json::value* tokens = field(body, "tokens");
+  if (tokens && tokens->is_array()) {
+    for (const json::value& k : tokens->get_array()) {
+      t.addRow({text(k, "id"), text(k, "name"), text(k, "role"), text(k, "scope"),
+                formatInstant(field(k, "created_at")), text(k, "created_by"),
+                formatInstant(field(k, "last_used_at")), formatInstant(field(k, "revoked_at"))});
+    }
+  }
+  return t.render();
+}
+
+std::string renderTokenCreated(const json::value& token) {
+  std::string out = renderKeyValues({{"id", text(token, "id")},
+                                     {"name", text(token, "name")},
+                                     {"role", text(token, "role")},
+                                     {"scope", text(token, "scope")}});
+  out += "\nToken (shown once; store it now, e.g. in a file with mode 0600):\n" +
+         text(token, "token") + "\n";
+  return out;
+}
+
+std::string renderAudit(const json::value& body) {
+  TextTable t({"ID", "AT", "ACTOR", "ROLE", "ACTION", "TARGET", "OUTCOME", "FROM", "DETAIL"});
+  const json::value* rows = field(body, "entries");
+  if (rows && rows->is_array()) {
+    for (const json::value& a : rows->get_array()) {
+      std::string actor = text(a, "actor_name");
+      if (text(a, "actor") != "-") actor += " (" + text(a, "actor") + ")";
+      t.addRow({text(a, "id"), formatInstant(field(a, "at")), actor, text(a, "role"),
+                text(a, "action"), text(a, "target"), text(a, "outcome"), text(a, "remote_address"),
+                text(a, "detail")});
+    }
+  }
+  std::string out = t.render();
+  const json::value* next = field(body, "next_before");
+  if (next && next->is_number()) out += "older entries: --before " + text(next) + "\n";
+  return out;
+}
+
+namespace {
+std::string gpuHours(const json::value& v, std::string_view key) {
+  const json::value* x = field(v, key);
+  if (!x || !x->is_number()) return "-";
+  return fixed(x->to_number<double>(), "%.1f");
+}
+std::string jobCounts(const json::value& project) {
+  const json::value* jobs = field(project, "jobs");
+  std::string out;
+  if (jobs && jobs->is_object()) {
+    for (const auto& kv : jobs->get_object()) {
+      out += (out.empty() ? "" : ", ") + text(&kv.value()) + " " + std::string(kv.key());
+    }
+  }
+  return out.empty() ? "-" : out;
+}
+}  // namespace
+
+std::string renderProjectList(const json::value& body) {
+  TextTable t({"PROJECT", "CC", "GPU-H USED", "GPU-H ALLOCATED", "JOBS"});
+  const json::value* projects = field(body, "projects");
+  if (projects && projects->is_array()) {
+    for (const json::value& p : projects->get_array()) {
+      t.addRow({text(p, "id"), text(p, "country"), gpuHours(p, "used_gpu_hours"),
+                gpuHours(p, "allocated_gpu_hours"), jobCounts(p)});
+    }
+  }
+  return t.render();
+}
+
+std::string renderProject(const json::value& project) {
+  std::string out =
+      renderKeyValues({{"id", text(project, "id")},
+                       {"country", text(project, "country")},
+                       {"allowed countries", text(project, "allowed_countries")},
+                       {"GPU-hours used", gpuHours(project, "used_gpu_hours")},
+                       {"GPU-hours allocated", gpuHours(project, "allocated_gpu_hours")},
+                       {"jobs", jobCounts(project)}});
+  TextTable t({"SITE", "GPU-H USED", "GPU-H ALLOCATED"});
+  const json::value* allocations = field(project, "allocations");
+  if (allocations && allocations->is_array()) {
+    for (const json::value& a : allocations->get_array()) {
+      t.addRow(
+          {text(a, "site"), gpuHours(a, "used_gpu_hours"), gpuHours(a, "allocated_gpu_hours")});
+    }
+  }
+  return out + "\n" + t.render();
+}
+
+std::string renderPolicyHistory(const json::value& body) {
+  TextTable h({"AT", "FROM", "TO", "VERSION", "ACTOR", "REASON"});
+  const json::value* history = field(body, "history");
+  if (history && history->is_array()) {
+    for (const json::value& c : history->get_array()) {
+      h.addRow({formatInstant(field(c, "at")), text(c, "from"), text(c, "to"),
+                text(c, "to_version"), text(c, "actor"), text(c, "reason")});
+    }
+  }
+  if (h.rowCount() == 0) return "No policy switches recorded.\n";
+  return h.render();
+}
+
 }  // namespace aifed::cli

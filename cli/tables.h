@@ -52,5 +52,15 @@ std::string renderSite(const boost::json::value& site);      // GET /api/v1/site
 std::string renderExplain(const boost::json::value& body);
 // GET /api/v1/policy: the active policy, the ones on offer and the switches made.
 std::string renderPolicy(const boost::json::value& body);
+// GET /api/v1/policy/history: every switch, oldest first.
+std::string renderPolicyHistory(const boost::json::value& body);
+// GET /api/v1/tokens (never a secret) and POST /api/v1/tokens (the secret, once).
+std::string renderTokenList(const boost::json::value& body);
+std::string renderTokenCreated(const boost::json::value& token);
+// GET /api/v1/audit: newest first, with the --before of the next page.
+std::string renderAudit(const boost::json::value& body);
+// GET /api/v1/projects and /api/v1/projects/{id}: GPU-hours used and allocated.
+std::string renderProjectList(const boost::json::value& body);
+std::string renderProject(const boost::json::value& project);
 
 }  // namespace aifed::cli

@@ -1,7 +1,9 @@
 #include "coordinator/coordinator_daemon.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -56,6 +58,7 @@ void appendEffects(broker::Effects& into, broker::Effects& from) {
   move_all(into.decisions, from.decisions);
   move_all(into.messages, from.messages);
   move_all(into.policy_changes, from.policy_changes);
+  move_all(into.audit, from.audit);
 }
 
 // Keeps only the last version of each job and site: a batch often holds a job as
@@ -76,7 +79,7 @@ void keepLatest(std::vector<Record>& records) {
 
 bool hasDurable(const broker::Effects& fx) {
   return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-         !fx.policy_changes.empty();
+         !fx.policy_changes.empty() || !fx.audit.empty();
 }
 
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
@@ -106,7 +109,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
-    addRestRoutes(router_, *this);
+    addRestRoutes(router_, *this, auth_);
     api::addConsoleRoutes(router_);
   }
 
@@ -138,6 +141,41 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                      s.toString());
       }
     }
+    return restoreTokens();
+  }
+
+  // Loads the API tokens; with none at all, creates the bootstrap admin token and writes
+  // it to config_.admin_token_file (mode 0600). The log names the file, never the secret.
+  Status restoreTokens() {
+    auto tokens = store_->loadTokens();
+    if (!tokens.ok()) return tokens.status();
+    for (api::TokenRecord& t : *tokens) auth_.tokens().put(std::move(t));
+    if (auth_.tokens().size() > 0) return Status::Ok();
+    Result<api::NewToken> fresh = api::generateToken();
+    if (!fresh.ok()) return fresh.status();
+    api::TokenRecord t;
+    t.id = fresh->id;
+    t.name = "bootstrap-admin";
+    t.role = api::Role::kAdmin;
+    t.secret_sha256 = fresh->secret_sha256;
+    t.created_at = clock_.now();
+    t.created_by = "bootstrap";
+    const std::string& path = config_.admin_token_file;
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return internalError("cannot write the admin token file " + tmp);
+    std::string line = fresh->text + "\n";
+    bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                   ::fsync(fd) == 0;
+    ::close(fd);
+    std::error_code ec;
+    if (written) std::filesystem::rename(tmp, path, ec);
+    if (!written || ec) return internalError("cannot write the admin token file " + path);
+    // The token is durable only after its file: a crash in between leaves no token and
+    // the next start makes another.
+    if (Status s = store_->saveToken(t); !s.ok()) return s;
+    auth_.tokens().put(t);
+    spdlog::warn("created the bootstrap admin token {} and wrote it to {}", t.id, path);
     return Status::Ok();
   }
 
@@ -176,6 +214,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void stop() override {
     asio::post(io_, [this] {
+      broker::Effects last;  // audit rows still waiting are written before the end
+      std::swap(last.audit, pending_.fx.audit);
+      (void)commit(last);
       stopping_ = true;
       http_.stop();
       timer_.cancel();
@@ -214,13 +255,30 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       const std::string& job_id) override {
     return store_->decisions(job_id);
   }
+  Status saveToken(const api::TokenRecord& token) override { return store_->saveToken(token); }
+  Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) override {
+    return store_->audit(query);
+  }
+  void recordAudit(broker::AuditRecord row) override {
+    // Group-committed like submissions: refusals arriving while a batch is written share
+    // the next transaction.
+    pending_.fx.audit.push_back(std::move(row));
+    if (!in_flight_) startBatch();
+  }
+  Result<std::vector<broker::PolicyChange>> policyChanges() override {
+    return store_->policyChanges();
+  }
   json::object transportStats() const override {
     return json::object{{"frames_in", frames_in_},
                         {"frames_out", frames_out_},
                         {"errors_sent", errors_sent_},
                         {"wrong_site_refused", wrong_site_},
                         {"handshakes_accepted", zap_->stats().accepted},
-                        {"handshakes_refused", zap_->stats().refused}};
+                        {"handshakes_refused", zap_->stats().refused},
+                        // Group commit: transactions written, and REST submissions they
+                        // carried (submissions / transactions is the batch size).
+                        {"commits", commits_},
+                        {"committed_submissions", committed_submissions_}};
   }
 
  private:
@@ -241,6 +299,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     bool settled = false;
   };
 
+  // On the writer thread, or on the io thread while the writer is idle.
   Status persist(broker::Effects& fx) {
     if (!hasDurable(fx)) return Status::Ok();
     keepLatest(fx.jobs);
@@ -297,6 +356,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
     }
     bool sent = s.ok() && !batch.fx.messages.empty();
+    if (s.ok() && hasDurable(batch.fx)) {
+      ++commits_;
+      committed_submissions_ += batch.done.size();
+    }
     for (auto& done : batch.done) done(s);
     batch = CommitBatch{};
     if (sent) {
@@ -434,6 +497,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::posix::stream_descriptor zmq_fd_;
   asio::steady_timer timer_;
   Time timer_deadline_{};
+  api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;
   CommitBatch pending_;
@@ -444,6 +508,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   uint16_t http_port_ = 0;
   bool stopping_ = false;
   uint64_t frames_in_ = 0, frames_out_ = 0, errors_sent_ = 0, wrong_site_ = 0;
+  uint64_t commits_ = 0, committed_submissions_ = 0;
 };
 
 }  // namespace
@@ -477,6 +542,10 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   }
   c.http_port = static_cast<uint16_t>(port);
   c.log_level = root["log_level"].value_or(c.log_level);
+  c.admin_token_file = resolve(base, root["admin_token_file"].value_or(std::string()));
+  if (c.admin_token_file.empty()) {
+    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
+  }
   c.tls_cert = resolve(base, root["tls_cert"].value_or(std::string()));
   c.tls_key = resolve(base, root["tls_key"].value_or(std::string()));
   if (c.tls_cert.empty() != c.tls_key.empty()) {

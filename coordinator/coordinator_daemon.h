@@ -39,6 +39,9 @@ struct CoordinatorConfig {
   // "tls_cert"}.
   std::string ready_file;
   std::string log_level = "info";
+  // Where the bootstrap admin token is written when the token table is empty at start
+  // (mode 0600). Default: admin.token beside the database.
+  std::string admin_token_file;
   broker::BrokerConfig broker;
 };
 

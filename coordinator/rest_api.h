@@ -1,12 +1,24 @@
-// The REST API v1 handlers (docs/api.md): job intake and queries, sites, federation
-// summary. They run on the coordinator's event-loop thread and call the broker directly.
+// The REST API v1 handlers (docs/api.md): sessions, jobs, sites, policy, projects,
+// tokens, the audit log, the federation summary and health. They run on the
+// coordinator's event-loop thread and call the broker directly.
+//
+// Every route but `POST /api/v1/session` and `GET /api/v1/health` authenticates (bearer
+// token or session cookie, coordinator/api/auth.h) and authorizes per role and scope.
+// Every state-changing request, allowed or refused, leaves an audit row: with the
+// request's own Effects (one transaction) when it changed something, else through
+// JobService::recordAudit (the daemon's next commit, within a second).
+//
+//   api::Authenticator auth(clock);
+//   addRestRoutes(router, service, auth);
 #pragma once
 
 #include <boost/json.hpp>
 #include <functional>
 
+#include "coordinator/api/auth.h"
 #include "coordinator/api/http_server.h"
 #include "coordinator/broker/broker.h"
+#include "coordinator/store/coordinator_store.h"
 
 namespace aifed::coordinator {
 
@@ -37,15 +49,34 @@ class JobService {
     (void)job_id;
     return std::vector<broker::PlacementDecision>{};
   }
+
+  // --- Identity ---
+  // Makes a token's record durable (create, revoke, last use), in its own transaction.
+  virtual Status saveToken(const api::TokenRecord& token) = 0;
+  // Audit rows, newest first.
+  virtual Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) = 0;
+  // An audit row of a request that changed nothing (refused, or failed before any
+  // effect): made durable with the next commit, so refusals cost no transaction each.
+  virtual void recordAudit(broker::AuditRecord row) = 0;
+  // Every policy switch ever made, oldest first. The default: this process's only.
+  virtual Result<std::vector<broker::PolicyChange>> policyChanges() {
+    return broker().policyHistory();
+  }
 };
 
-void addRestRoutes(api::Router& router, JobService& service);
+// Registers every v1 route of docs/api.md except metrics, events, openapi and the
+// console's static files. `service` and `auth` must outlive `router`.
+void addRestRoutes(api::Router& router, JobService& service, api::Authenticator& auth);
 
 boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last);
 // GET /api/v1/jobs/{id}/explain: the decision with every site's verdict and breakdown.
 boost::json::object explainJson(const broker::JobRecord& job,
                                 const broker::PlacementDecision* decision);
 boost::json::object policyJson(const broker::PolicySpec& policy);
+// A token without its secret hash (GET /api/v1/tokens).
+boost::json::object tokenJson(const api::TokenRecord& token);
+boost::json::object auditJson(const broker::AuditRecord& row);
+boost::json::object policyChangeJson(const broker::PolicyChange& change);
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
                              int reserved_nodes, Time now);
 

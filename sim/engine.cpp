@@ -79,6 +79,7 @@ class Engine {
   static BrokerConfig brokerConfig(const EngineOptions& o) {
     BrokerConfig c;
     c.policy = o.policy;
+    c.policies = o.policies;
     // Capacity reports double as heartbeats: a site is suspect after three missed.
     c.heartbeat_interval = o.report_interval;
     return c;
@@ -466,8 +467,13 @@ Result<RunResult> Engine::run() {
 
 }  // namespace
 
-Status checkPolicy(const std::string& policy) {
-  std::vector<std::string> known = broker::knownPolicies();
+Status checkPolicy(const std::string& policy, const std::vector<broker::PolicySpec>& policies) {
+  std::vector<std::string> known;
+  if (policies.empty()) {
+    known = broker::knownPolicies();
+  } else {
+    for (const broker::PolicySpec& p : policies) known.push_back(p.name);
+  }
   if (std::find(known.begin(), known.end(), policy) != known.end()) return Status::Ok();
   std::string list;
   for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
@@ -476,7 +482,10 @@ Status checkPolicy(const std::string& policy) {
 
 Result<RunResult> runFederation(const Federation& federation, const Workload& workload,
                                 const EngineOptions& options) {
-  if (Status s = checkPolicy(options.policy); !s.ok()) return s;
+  for (const broker::PolicySpec& p : options.policies) {
+    if (Status s = broker::validatePolicy(p); !s.ok()) return s;  // the broker would throw
+  }
+  if (Status s = checkPolicy(options.policy, options.policies); !s.ok()) return s;
   if (options.report_interval.count() <= 0) {
     return invalidArgument("report interval must be positive", "report_interval");
   }

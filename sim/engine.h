@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/broker/policy.h"
 #include "protocol/clock.h"
 #include "protocol/federation.h"
 #include "protocol/status.h"
@@ -38,6 +39,9 @@ struct Outage {
 
 struct EngineOptions {
   std::string policy = "earliest-start";
+  // Policies on offer to the broker (BrokerConfig::policies): empty means the built-in
+  // ones. `policy` must name one of them. aifed-sim's --policy-file and sweep use it.
+  std::vector<broker::PolicySpec> policies;
   agent::SchedulerMode scheduler = agent::SchedulerMode::kEasy;
   Duration report_interval = std::chrono::seconds(60);  // CAPACITY period per site
   Duration report_delay{0};                             // transit time of a CAPACITY
@@ -89,7 +93,8 @@ struct RunResult {
 Result<RunResult> runFederation(const Federation& federation, const Workload& workload,
                                 const EngineOptions& options);
 
-// Validates a policy name against the broker: kInvalidArgument listing the known ones.
-Status checkPolicy(const std::string& policy);
+// Validates a policy name against the broker's built-in policies, or against
+// `policies` when not empty: kInvalidArgument listing the known ones.
+Status checkPolicy(const std::string& policy, const std::vector<broker::PolicySpec>& policies = {});
 
 }  // namespace aifed::sim

@@ -1,12 +1,16 @@
 // aifed-sim: the policy analyst's offline simulator. docs/simulator.md is the manual.
 //
-//   aifed-sim single  --trace T.swf --sched fcfs|easy [--size N] [--jobs-out FILE]
+//   aifed-sim single  --trace T.swf --sched fcfs|easy|conservative [--size N] [--jobs-out FILE]
 //   aifed-sim run     [workload options] [--policy P] [--out DIR]
 //   aifed-sim compare [workload options] --policies a,b,c [--out DIR]
+//   aifed-sim sweep   [workload options] --grid K=v1,v2 ... (--local | --slurm-script F)
+//   aifed-sim sweep run-point --manifest M --index I
+//   aifed-sim sweep merge --manifest M
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -17,6 +21,7 @@
 #include "sim/engine.h"
 #include "sim/metrics.h"
 #include "sim/single.h"
+#include "sim/sweep.h"
 #include "sim/swf.h"
 #include "sim/workload.h"
 
@@ -37,13 +42,9 @@ int fail(const std::string& message) {
 int runSingleCommand(const std::string& trace_path, const std::string& sched,
                      std::optional<int> size, const std::string& jobs_out) {
   SingleOptions options;
-  if (sched == "fcfs") {
-    options.mode = agent::SchedulerMode::kFcfs;
-  } else if (sched == "easy") {
-    options.mode = agent::SchedulerMode::kEasy;
-  } else {
-    return fail("unknown scheduler '" + sched + "' (known: fcfs, easy)");
-  }
+  Result<agent::SchedulerMode> mode = agent::parseSchedulerMode(sched);
+  if (!mode.ok()) return fail(mode.status().message());
+  options.mode = *mode;
   options.size = size;
   auto t0 = std::chrono::steady_clock::now();
   Result<SwfTrace> trace = readSwfFile(trace_path);
@@ -76,23 +77,16 @@ int runSingleCommand(const std::string& trace_path, const std::string& sched,
   return 0;
 }
 
-// Options shared by run, compare and generate.
+// Options shared by run, compare, generate and sweep: a run's options (RunArgs) plus
+// what only the command line has.
 struct FederationArgs {
-  std::string federation = AIFED_DEFAULT_FEDERATION;
-  std::string trace, jsonl;
-  int64_t synthetic = 0;
-  uint64_t seed = 1;
-  double load = 0.8;
-  int gpus_per_node = 4;
-  std::string sched = "easy";
-  double report_interval_s = 60, report_delay_s = 0, report_loss = 0, placement_cycle_s = 0;
-  std::vector<std::string> outages;  // site:from_h:to_h
-  bool skip_unplaceable = false;
+  RunArgs run;
   bool progress = false;
   std::string out = "aifed-sim-out";
 };
 
-void addFederationOptions(CLI::App* c, FederationArgs& a) {
+void addFederationOptions(CLI::App* c, FederationArgs& f) {
+  RunArgs& a = f.run;
   c->add_option("--federation", a.federation, "federation file")->default_val(a.federation);
   c->add_option("--trace", a.trace, "SWF workload (.swf or .swf.gz), mapped per docs/simulator.md");
   c->add_option("--jsonl", a.jsonl, "JSONL workload of aifed job specs");
@@ -100,101 +94,30 @@ void addFederationOptions(CLI::App* c, FederationArgs& a) {
   c->add_option("--seed", a.seed, "seed of the synthetic generator and of report loss");
   c->add_option("--load", a.load, "synthetic offered load (fraction of GPU nodes)");
   c->add_option("--gpus-per-node", a.gpus_per_node, "SWF processors per node");
-  c->add_option("--sched", a.sched, "site scheduler: fcfs | easy")->default_val("easy");
+  c->add_option("--sched", a.sched, "site scheduler: fcfs | easy | conservative")
+      ->default_val("easy");
   c->add_option("--report-interval", a.report_interval_s, "seconds between CAPACITY reports");
   c->add_option("--report-delay", a.report_delay_s, "seconds a CAPACITY report is in transit");
   c->add_option("--report-loss", a.report_loss, "probability a CAPACITY report is lost");
   c->add_option("--placement-cycle", a.placement_cycle_s,
                 "seconds between placement rounds (0: after every event, as the daemon)");
   c->add_option("--outage", a.outages, "site:from_h:to_h, hours from the first submission");
+  c->add_option("--policy-file", a.policy_file,
+                "[[policy]] TOML file merged over the built-in policies (docs/placement.md)");
   c->add_flag("--skip-unplaceable", a.skip_unplaceable, "count and skip jobs the broker refuses");
-  c->add_flag("--progress", a.progress, "progress bar on stderr (default: when a terminal)");
-  c->add_option("--out", a.out, "output directory")->default_val(a.out);
-}
-
-struct Loaded {
-  Federation federation;
-  Workload workload;
-};
-
-Result<Loaded> load(const FederationArgs& a) {
-  Loaded l;
-  Result<Federation> fed = loadFederationFile(a.federation);
-  if (!fed.ok()) return fed.status();
-  l.federation = std::move(*fed);
-  int sources = !a.trace.empty() + !a.jsonl.empty() + (a.synthetic > 0);
-  if (sources != 1) {
-    return invalidArgument("give exactly one workload: --trace, --jsonl or --synthetic N");
-  }
-  if (!a.trace.empty()) {
-    Result<SwfTrace> t = readSwfFile(a.trace);
-    if (!t.ok()) return t.status();
-    SwfMapping mapping;
-    mapping.gpus_per_node = a.gpus_per_node;
-    Result<Workload> w = mapSwfToFederation(*t, l.federation, mapping);
-    if (!w.ok()) return w.status();
-    l.workload = std::move(*w);
-  } else if (!a.jsonl.empty()) {
-    Result<Workload> w = readJsonlWorkload(a.jsonl);
-    if (!w.ok()) return w.status();
-    l.workload = std::move(*w);
-  } else {
-    SyntheticOptions so;
-    so.jobs = a.synthetic;
-    so.seed = a.seed;
-    so.load = a.load;
-    Result<Workload> w = generateSynthetic(l.federation, so);
-    if (!w.ok()) return w.status();
-    l.workload = std::move(*w);
-  }
-  return l;
-}
-
-Result<EngineOptions> engineOptions(const FederationArgs& a, const Loaded& l) {
-  EngineOptions o;
-  if (a.sched == "fcfs") {
-    o.scheduler = agent::SchedulerMode::kFcfs;
-  } else if (a.sched != "easy") {
-    return invalidArgument("unknown scheduler '" + a.sched + "' (known: fcfs, easy)");
-  }
-  if (!(a.report_interval_s > 0) || a.report_delay_s < 0 || a.report_loss < 0 ||
-      a.report_loss >= 1) {
-    return invalidArgument("report interval must be > 0, delay >= 0, loss within [0, 1)");
-  }
-  o.report_interval = Duration(static_cast<int64_t>(a.report_interval_s * 1000));
-  o.report_delay = Duration(static_cast<int64_t>(a.report_delay_s * 1000));
-  o.report_loss = a.report_loss;
-  if (a.placement_cycle_s < 0) return invalidArgument("placement cycle must be >= 0");
-  o.placement_cycle = Duration(static_cast<int64_t>(a.placement_cycle_s * 1000));
-  o.seed = a.seed;
-  o.skip_unplaceable = a.skip_unplaceable;
-  Time first = l.workload.jobs.empty() ? Time{} : l.workload.jobs.front().submit;
-  for (const std::string& spec : a.outages) {
-    std::istringstream in(spec);
-    std::string site, from, to;
-    std::getline(in, site, ':');
-    std::getline(in, from, ':');
-    std::getline(in, to, ':');
-    try {
-      Outage out;
-      out.site = site;
-      out.from = first + Duration(static_cast<int64_t>(std::stod(from) * 3'600'000));
-      out.to = first + Duration(static_cast<int64_t>(std::stod(to) * 3'600'000));
-      o.outages.push_back(out);
-    } catch (const std::exception&) {
-      return invalidArgument("outage '" + spec + "' is not site:from_hours:to_hours");
-    }
-  }
-  return o;
+  c->add_flag("--progress", f.progress, "progress bar on stderr (default: when a terminal)");
+  c->add_option("--out", f.out, "output directory")->default_val(f.out);
 }
 
 int runPolicies(const FederationArgs& a, std::vector<std::string> policies) {
-  for (const std::string& p : policies) {
-    if (Status s = checkPolicy(p); !s.ok()) return fail(s.message());
-  }
-  Result<Loaded> l = load(a);
+  Result<RunInputs> l = loadRunInputs(a.run);
   if (!l.ok()) return fail(l.status().message());
-  Result<EngineOptions> base = engineOptions(a, *l);
+  for (const std::string& p : policies) {
+    if (Status s = checkPolicy(p, l->policies); !s.ok()) return fail(s.message());
+  }
+  FederationArgs first = a;
+  first.run.policy = policies.front();
+  Result<EngineOptions> base = engineOptionsFor(first.run, *l);
   if (!base.ok()) return fail(base.status().message());
   bool progress = a.progress || isatty(STDERR_FILENO);
   std::vector<Result<RunResult>> results(policies.size(), Status(invalidArgument("not run")));
@@ -241,6 +164,96 @@ int runPolicies(const FederationArgs& a, std::vector<std::string> policies) {
   return 0;
 }
 
+struct SweepArgs {
+  FederationArgs fed;
+  std::vector<std::string> grids;
+  std::string grid_file;
+  bool local = false;
+  int parallel = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  SlurmScriptOptions slurm;
+};
+
+std::string selfPath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("aifed-sim");
+}
+
+std::string manifestDir(const std::string& manifest_path) {
+  std::filesystem::path parent = std::filesystem::path(manifest_path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+int sweepCommand(SweepArgs& a) {
+  std::vector<SweepAxis> axes;
+  if (!a.grid_file.empty()) {
+    Result<std::vector<SweepAxis>> file = loadGridFile(a.grid_file);
+    if (!file.ok()) return fail(file.status().message());
+    axes = std::move(*file);
+  }
+  for (const std::string& g : a.grids) {
+    Result<SweepAxis> axis = parseGridOption(g);
+    if (!axis.ok()) return fail(axis.status().message());
+    axes.push_back(std::move(*axis));
+  }
+  if (a.local && !a.slurm.script.empty()) return fail("give --local or --slurm-script, not both");
+  Result<SweepManifest> m = makeManifest(a.fed.run, std::move(axes));
+  if (!m.ok()) return fail(m.status().message());
+  const std::string& dir = a.fed.out;
+  std::string manifest_path = dir + "/manifest.json";
+  // Point outputs are named by id: a different sweep in the same directory would mix
+  // its points with the old ones. The same sweep again (a rerun) is fine.
+  if (Result<SweepManifest> old = loadManifest(manifest_path);
+      old.ok() && manifestJson(*old) != manifestJson(*m)) {
+    return fail(manifest_path + " belongs to another sweep; choose another --out or remove " + dir);
+  }
+  if (Status s = writeManifest(*m, manifest_path); !s.ok()) return fail(s.message());
+  std::cout << "wrote " << manifest_path << " (" << m->points.size()
+            << (m->points.size() == 1 ? " point, " : " points, ") << m->axes.size()
+            << (m->axes.size() == 1 ? " axis)\n" : " axes)\n");
+  if (a.local) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (Status s = runLocal(*m, dir, selfPath(), a.parallel); !s.ok()) return fail(s.message());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "ran " << m->points.size() << " points in " << secs << " s (" << a.parallel
+              << " at once); wrote " << dir << "/sweep.csv, sweep.json\n";
+  } else if (!a.slurm.script.empty()) {
+    if (a.slurm.sim_binary.empty()) a.slurm.sim_binary = selfPath();
+    Result<SlurmScripts> scripts = writeSlurmScripts(*m, dir, a.slurm);
+    if (!scripts.ok()) return fail(scripts.status().message());
+    std::cout << "wrote " << scripts->array_script << " (array of " << m->points.size()
+              << " tasks), " << scripts->merge_script << "\nsubmit with: " << scripts->submit_script
+              << "\n";
+  } else {
+    std::cout << "run a point with: aifed-sim sweep run-point --manifest " << manifest_path
+              << " --index I; then aifed-sim sweep merge --manifest " << manifest_path << "\n";
+  }
+  return 0;
+}
+
+int runPointCommand(const std::string& manifest_path, size_t index) {
+  Result<SweepManifest> m = loadManifest(manifest_path);
+  if (!m.ok()) return fail(m.status().message());
+  if (index < m->points.size()) {
+    std::cerr << "point " << m->points[index].id;
+    for (const auto& [k, v] : m->points[index].params) std::cerr << " " << k << "=" << v;
+    std::cerr << "\n";
+  }
+  if (Status s = runPoint(*m, manifestDir(manifest_path), index); !s.ok()) {
+    return fail(s.message());
+  }
+  return 0;
+}
+
+int mergeCommand(const std::string& manifest_path) {
+  Result<SweepManifest> m = loadManifest(manifest_path);
+  if (!m.ok()) return fail(m.status().message());
+  std::string dir = manifestDir(manifest_path);
+  if (Status s = mergeSweep(*m, dir); !s.ok()) return fail(s.message());
+  std::cout << "wrote " << dir << "/sweep.csv, sweep.json (" << m->points.size() << " points)\n";
+  return 0;
+}
+
 std::vector<std::string> splitList(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -259,14 +272,15 @@ int main(int argc, char** argv) {
 
   std::string trace, sched = "easy", jobs_out;
   std::optional<int> size;
-  CLI::App* single =
-      app.add_subcommand("single", "single-site reference mode: FCFS or EASY on one SWF trace");
+  CLI::App* single = app.add_subcommand(
+      "single", "single-site reference mode: FCFS, EASY or conservative on one SWF trace");
   single->add_option("--trace", trace, "SWF trace (.swf or .swf.gz)")->required();
-  single->add_option("--sched", sched, "fcfs | easy")->default_val("easy");
+  single->add_option("--sched", sched, "fcfs | easy | conservative")->default_val("easy");
   single->add_option("--size", size, "processors (default: MaxProcs, else MaxNodes)");
   single->add_option("--jobs-out", jobs_out, "write job_id,submit,start,end,procs here");
 
   FederationArgs fa;
+  fa.run.federation = AIFED_DEFAULT_FEDERATION;
   std::string policy = "earliest-start", policies;
   CLI::App* run = app.add_subcommand("run", "federation mode: one policy");
   addFederationOptions(run, fa);
@@ -281,6 +295,41 @@ int main(int argc, char** argv) {
   generate->add_option("--jsonl-out", generate_out, "JSONL file to write")->required();
   CLI::App* policies_cmd = app.add_subcommand("policies", "list the broker's placement policies");
 
+  SweepArgs sw;
+  sw.fed.run.federation = AIFED_DEFAULT_FEDERATION;
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "expand a grid of policy weights or run parameters; run it here or on Slurm");
+  addFederationOptions(sweep, sw.fed);
+  sweep->get_option("--out")->default_val("aifed-sim-sweep");
+  sweep->add_option("--policy", sw.fed.run.policy, "placement policy of every point")
+      ->default_val(sw.fed.run.policy);
+  sweep->add_option("--grid", sw.grids, "name=v1,v2,... (repeatable; docs/simulator.md)");
+  sweep->add_option("--grid-file", sw.grid_file, "TOML file with a [grid] table of arrays");
+  sweep->add_flag("--local", sw.local, "run every point here, then merge");
+  sweep->add_option("-j,--parallel", sw.parallel, "points run at once with --local")
+      ->default_val(sw.parallel);
+  sweep->add_option("--slurm-script", sw.slurm.script,
+                    "write a Slurm job-array script here (plus <stem>-merge.sbatch and "
+                    "<stem>-submit.sh beside it)");
+  sweep->add_option("--sbatch-option", sw.slurm.sbatch_options,
+                    "extra #SBATCH line for both scripts, e.g. --time=02:00:00 (repeatable)");
+  sweep->add_option("--array-parallel", sw.slurm.array_parallel,
+                    "at most this many array tasks at once (0: no limit)");
+  sweep->add_option("--job-name", sw.slurm.job_name, "Slurm job name")
+      ->default_val(sw.slurm.job_name);
+  sweep->add_option("--sim-binary", sw.slurm.sim_binary,
+                    "aifed-sim path the scripts run (default: this binary)");
+  sweep->require_subcommand(0, 1);
+  std::string manifest_path;
+  size_t point_index = 0;
+  CLI::App* run_point =
+      sweep->add_subcommand("run-point", "run one point of a sweep manifest (an array task)");
+  run_point->add_option("--manifest", manifest_path, "manifest.json of the sweep")->required();
+  run_point->add_option("--index", point_index, "point index, 0..N-1")->required();
+  CLI::App* merge =
+      sweep->add_subcommand("merge", "merge the points' summaries into sweep.csv and sweep.json");
+  merge->add_option("--manifest", manifest_path, "manifest.json of the sweep")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -294,13 +343,16 @@ int main(int argc, char** argv) {
     return runPolicies(fa, list);
   }
   if (generate->parsed()) {
-    Result<Loaded> l = load(fa);
+    Result<RunInputs> l = loadRunInputs(fa.run);
     if (!l.ok()) return fail(l.status().message());
     std::ofstream out(generate_out, std::ios::binary);
     if (!out) return fail("cannot write " + generate_out);
     out << toJsonl(l->workload);
     return 0;
   }
+  if (run_point->parsed()) return runPointCommand(manifest_path, point_index);
+  if (merge->parsed()) return mergeCommand(manifest_path);
+  if (sweep->parsed()) return sweepCommand(sw);
   if (policies_cmd->parsed()) {
     for (const std::string& p : broker::knownPolicies()) std::cout << p << "\n";
   }

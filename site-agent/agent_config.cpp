@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "protocol/transport/curve_keys.h"
+#include "site-agent/backends/local_scheduler.h"
 
 namespace aifed::agent {
 namespace {
@@ -195,9 +196,8 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   cfg.speedup = (*sim)["speedup"].value_or(1.0);
   if (cfg.speedup <= 0) return keyError(source_name, "simulated.speedup", "must be positive");
   cfg.scheduler = (*sim)["scheduler"].value_or(std::string("easy"));
-  if (cfg.scheduler != "easy" && cfg.scheduler != "fcfs") {
-    return keyError(source_name, "simulated.scheduler",
-                    "unknown scheduler \"" + cfg.scheduler + "\" (fcfs or easy)");
+  if (Result<SchedulerMode> mode = parseSchedulerMode(cfg.scheduler); !mode.ok()) {
+    return keyError(source_name, "simulated.scheduler", mode.status().message());
   }
   if (auto fed_path = (*sim)["federation"].value<std::string>()) {
     Result<Federation> fed = loadFederationFile(resolve(base_dir, *fed_path));

@@ -10,7 +10,7 @@
 //   [simulated]
 //   federation = "federation.toml"   # take this site's partitions from the federation file
 //   speedup = 60                     # demo: jobs run 60x faster than their figures
-//   scheduler = "easy"               # fcfs | easy
+//   scheduler = "easy"               # fcfs | easy | conservative
 //   [slurm]                          # with backend = "slurm"; docs/operations.md
 //   partitions = ["gpu", "cpu"]
 //   cpu_partition = "cpu"

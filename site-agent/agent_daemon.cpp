@@ -24,7 +24,9 @@ Result<std::unique_ptr<Backend>> makeBackend(const AgentConfig& config) {
     return std::unique_ptr<Backend>(std::move(*slurm));
   }
   SimulatedBackendOptions options;
-  options.mode = config.scheduler == "fcfs" ? SchedulerMode::kFcfs : SchedulerMode::kEasy;
+  // Validated by parseAgentConfig: "fcfs", "easy" or "conservative".
+  Result<SchedulerMode> mode = parseSchedulerMode(config.scheduler);
+  options.mode = mode.ok() ? *mode : SchedulerMode::kEasy;
   auto sim = SimulatedBackend::create(config.partitions, options);
   if (!sim.ok()) return sim.status();
   std::unique_ptr<Backend> backend = std::move(*sim);

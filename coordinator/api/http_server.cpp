@@ -505,7 +505,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "aifed/" AIFED_VERSION);
     res->set(http::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) res->set(name, value);
+    for (auto& [name, value] : response.headers) res->insert(name, value);
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();

@@ -27,6 +27,7 @@ void Effects::clear() {
   decisions.clear();
   messages.clear();
   policy_changes.clear();
+  audit.clear();
 }
 
 namespace {

@@ -126,6 +126,36 @@ CREATE TABLE policy_changes (
     R"sql(
 ALTER TABLE jobs ADD COLUMN withdrawing INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 4: API tokens (only a SHA-256 of each secret) and the audit log of every
+    // state-changing REST request (docs/security.md).
+    R"sql(
+CREATE TABLE tokens (
+  id            TEXT PRIMARY KEY,             -- the <id> of aifed_<id>_<secret>
+  name          TEXT NOT NULL,
+  role          TEXT NOT NULL,                -- roleName()
+  scope         TEXT NOT NULL,                -- JSON array of project or site ids
+  secret_sha256 TEXT NOT NULL,                -- lower-case hex
+  created_at    INTEGER NOT NULL,
+  created_by    TEXT NOT NULL,                -- token id, or 'bootstrap'
+  revoked_at    INTEGER,
+  last_used_at  INTEGER
+);
+
+CREATE TABLE audit_log (
+  id             INTEGER PRIMARY KEY,
+  at             INTEGER NOT NULL,
+  actor          TEXT NOT NULL,               -- token id, '' when none was recognised
+  actor_name     TEXT NOT NULL,
+  role           TEXT NOT NULL,
+  action         TEXT NOT NULL,               -- 'job.submit', 'site.drain', ...
+  target         TEXT NOT NULL,
+  remote_address TEXT NOT NULL,
+  outcome        TEXT NOT NULL,               -- 'ok', 'denied', 'error'
+  detail         TEXT NOT NULL
+);
+CREATE INDEX audit_by_actor ON audit_log(actor, id);
+CREATE INDEX audit_by_action ON audit_log(action, id);
+)sql",
 };
 
 std::optional<int64_t> optionalMillis(const std::optional<Time>& t) {
@@ -173,8 +203,12 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Result<std::vector<PlacementDecision>> decisions(const std::string& job_id) override;
   Result<std::vector<broker::PolicyChange>> policyChanges() override;
   Result<int> schemaVersion() override { return db_.schemaVersion(); }
+  Status saveToken(const api::TokenRecord& token) override;
+  Result<std::vector<api::TokenRecord>> loadTokens() override;
+  Result<std::vector<broker::AuditRecord>> audit(const AuditQuery& query) override;
 
  private:
+  Status saveAudit(const std::vector<broker::AuditRecord>& rows);
   Status savePolicyChanges(const std::vector<broker::PolicyChange>& changes);
   Status saveJobs(const std::vector<JobRecord>& jobs);
   Status saveSites(const std::vector<SiteRecord>& sites);
@@ -184,7 +218,8 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
 };
 
 Status CoordinatorStoreImpl::apply(const Effects& fx) {
-  if (fx.jobs.empty() && fx.sites.empty() && fx.decisions.empty() && fx.policy_changes.empty()) {
+  if (fx.jobs.empty() && fx.sites.empty() && fx.decisions.empty() && fx.policy_changes.empty() &&
+      fx.audit.empty()) {
     return Status::Ok();
   }
   Result<Transaction> tx = Transaction::begin(db_);
@@ -193,7 +228,128 @@ Status CoordinatorStoreImpl::apply(const Effects& fx) {
   if (Status s = saveSites(fx.sites); !s.ok()) return s;
   if (Status s = saveDecisions(fx.decisions); !s.ok()) return s;
   if (Status s = savePolicyChanges(fx.policy_changes); !s.ok()) return s;
+  if (Status s = saveAudit(fx.audit); !s.ok()) return s;
   return tx->commit();
+}
+
+Status CoordinatorStoreImpl::saveAudit(const std::vector<broker::AuditRecord>& rows) {
+  if (rows.empty()) return Status::Ok();
+  Result<Statement> st = db_.prepare(R"sql(
+INSERT INTO audit_log (at, actor, actor_name, role, action, target, remote_address, outcome,
+                       detail)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql");
+  if (!st.ok()) return st.status();
+  for (const broker::AuditRecord& a : rows) {
+    st->reset();
+    st->bindInt64(1, toMillis(a.at))
+        .bindText(2, a.actor)
+        .bindText(3, a.actor_name)
+        .bindText(4, a.role)
+        .bindText(5, a.action)
+        .bindText(6, a.target)
+        .bindText(7, a.remote_address)
+        .bindText(8, a.outcome)
+        .bindText(9, a.detail);
+    if (Status s = st->run(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<broker::AuditRecord>> CoordinatorStoreImpl::audit(const AuditQuery& q) {
+  // An action ending in '.' is a prefix: "job." matches job.submit and job.cancel.
+  bool prefix = !q.action.empty() && q.action.back() == '.';
+  Result<Statement> st = db_.prepare(R"sql(
+SELECT id, at, actor, actor_name, role, action, target, remote_address, outcome, detail
+FROM audit_log
+WHERE (?1 = 0 OR id < ?1)
+  AND (?2 = '' OR actor = ?2)
+  AND (?3 = '' OR (?4 = 0 AND action = ?3) OR (?4 = 1 AND substr(action, 1, length(?3)) = ?3))
+ORDER BY id DESC LIMIT ?5)sql");
+  if (!st.ok()) return st.status();
+  st->bindInt64(1, q.before)
+      .bindText(2, q.actor)
+      .bindText(3, q.action)
+      .bindBool(4, prefix)
+      .bindInt64(5, static_cast<int64_t>(q.limit));
+  std::vector<broker::AuditRecord> out;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    broker::AuditRecord& a = out.emplace_back();
+    a.id = st->columnInt64(0);
+    a.at = fromMillis(st->columnInt64(1));
+    a.actor = st->columnText(2);
+    a.actor_name = st->columnText(3);
+    a.role = st->columnText(4);
+    a.action = st->columnText(5);
+    a.target = st->columnText(6);
+    a.remote_address = st->columnText(7);
+    a.outcome = st->columnText(8);
+    a.detail = st->columnText(9);
+  }
+  return out;
+}
+
+Status CoordinatorStoreImpl::saveToken(const api::TokenRecord& t) {
+  boost::json::array scope;
+  for (const std::string& s : t.scope) scope.emplace_back(s);
+  Result<Transaction> tx = Transaction::begin(db_);
+  if (!tx.ok()) return tx.status();
+  Result<Statement> st = db_.prepare(R"sql(
+INSERT INTO tokens (id, name, role, scope, secret_sha256, created_at, created_by, revoked_at,
+                    last_used_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (id) DO UPDATE SET
+  name = excluded.name, role = excluded.role, scope = excluded.scope,
+  secret_sha256 = excluded.secret_sha256, created_at = excluded.created_at,
+  created_by = excluded.created_by, revoked_at = excluded.revoked_at,
+  last_used_at = excluded.last_used_at)sql");
+  if (!st.ok()) return st.status();
+  st->bindText(1, t.id)
+      .bindText(2, t.name)
+      .bindText(3, api::roleName(t.role))
+      .bindText(4, boost::json::serialize(scope))
+      .bindText(5, t.secret_sha256)
+      .bindInt64(6, toMillis(t.created_at))
+      .bindText(7, t.created_by)
+      .bindInt64(8, optionalMillis(t.revoked_at))
+      .bindInt64(9, optionalMillis(t.last_used_at));
+  if (Status s = st->run(); !s.ok()) return s;
+  return tx->commit();
+}
+
+Result<std::vector<api::TokenRecord>> CoordinatorStoreImpl::loadTokens() {
+  Result<Statement> st = db_.prepare(R"sql(
+SELECT id, name, role, scope, secret_sha256, created_at, created_by, revoked_at, last_used_at
+FROM tokens ORDER BY created_at, id)sql");
+  if (!st.ok()) return st.status();
+  std::vector<api::TokenRecord> out;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    api::TokenRecord& t = out.emplace_back();
+    t.id = st->columnText(0);
+    const std::string where = "token " + t.id;
+    t.name = st->columnText(1);
+    std::optional<api::Role> role = api::parseRole(st->columnText(2));
+    if (!role) return internalError(where + ": unknown role \"" + st->columnText(2) + "\"");
+    t.role = *role;
+    Result<boost::json::value> scope = parseJson(st->columnText(3), where);
+    if (!scope.ok()) return scope.status();
+    if (!scope->is_array()) return internalError(where + ": scope is not an array");
+    for (const boost::json::value& s : scope->as_array()) {
+      if (!s.is_string()) return internalError(where + ": scope holds a non-string");
+      t.scope.emplace_back(s.as_string());
+    }
+    t.secret_sha256 = st->columnText(4);
+    t.created_at = fromMillis(st->columnInt64(5));
+    t.created_by = st->columnText(6);
+    t.revoked_at = optionalTime(*st, 7);
+    t.last_used_at = optionalTime(*st, 8);
+  }
+  return out;
 }
 
 Status CoordinatorStoreImpl::savePolicyChanges(const std::vector<broker::PolicyChange>& changes) {

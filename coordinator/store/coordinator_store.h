@@ -16,10 +16,19 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/api/auth.h"
 #include "coordinator/broker/broker.h"
 #include "protocol/status.h"
 
 namespace aifed::store {
+
+// Filters of CoordinatorStore::audit(); empty strings and 0 mean "any".
+struct AuditQuery {
+  size_t limit = 100;
+  int64_t before = 0;  // only rows with a smaller id (the next page of a newest-first list)
+  std::string actor;   // token id
+  std::string action;  // exact ("site.drain") or a prefix ending in '.' ("job.")
+};
 
 class CoordinatorStore {
  public:
@@ -30,9 +39,10 @@ class CoordinatorStore {
   // is newer than this build knows.
   static Result<std::unique_ptr<CoordinatorStore>> open(const std::string& path);
 
-  // Persists every job, site and decision in `fx` in one transaction (upserts for jobs
-  // and sites, inserts for decisions). Messages are not stored. Idempotent for the
-  // same effects. kUnavailable if the database stays busy.
+  // Persists every job, site, decision and audit row in `fx` in one transaction (upserts
+  // for jobs and sites, inserts for decisions and audit rows). Messages are not stored.
+  // Idempotent for the same effects except audit rows, which are appended each time.
+  // kUnavailable if the database stays busy.
   virtual Status apply(const broker::Effects& fx) = 0;
 
   virtual Result<std::vector<broker::JobRecord>> loadJobs() = 0;
@@ -45,6 +55,14 @@ class CoordinatorStore {
   // restore at start (Broker::setPolicy) when it differs from the configured one.
   virtual Result<std::vector<broker::PolicyChange>> policyChanges() = 0;
   virtual Result<int> schemaVersion() = 0;
+
+  // --- Identity (schema 4) ---
+  // Inserts or replaces a token by id (create, revoke, last use), in its own transaction.
+  virtual Status saveToken(const api::TokenRecord& token) = 0;
+  // Every token, revoked ones included, oldest first.
+  virtual Result<std::vector<api::TokenRecord>> loadTokens() = 0;
+  // Audit rows matching `query`, newest first.
+  virtual Result<std::vector<broker::AuditRecord>> audit(const AuditQuery& query) = 0;
 };
 
 }  // namespace aifed::store

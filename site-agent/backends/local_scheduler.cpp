@@ -12,8 +12,20 @@ std::string_view schedulerModeName(SchedulerMode mode) {
       return "fcfs";
     case SchedulerMode::kEasy:
       return "easy";
+    case SchedulerMode::kConservative:
+      return "conservative";
   }
   return "unknown";
+}
+
+Result<SchedulerMode> parseSchedulerMode(std::string_view name) {
+  for (SchedulerMode m :
+       {SchedulerMode::kFcfs, SchedulerMode::kEasy, SchedulerMode::kConservative}) {
+    if (schedulerModeName(m) == name) return m;
+  }
+  return invalidArgument(
+      "unknown scheduler '" + std::string(name) + "' (known: fcfs, easy, conservative)",
+      "scheduler");
 }
 
 std::string_view localEventKindName(LocalEventKind kind) {
@@ -126,6 +138,10 @@ std::optional<HeadReservation> LocalScheduler::headReservation() const {
   return HeadReservation{head, shadow(need).first};
 }
 
+std::vector<HeadReservation> LocalScheduler::reservations() const {
+  return conservativePlan(/*until_full=*/false);
+}
+
 std::vector<LocalJobId> LocalScheduler::pendingInOrder() const {
   std::vector<LocalJobId> out;
   out.reserve(queue_.size());
@@ -180,8 +196,90 @@ std::pair<Time, int> LocalScheduler::shadow(int head_nodes) const {
   return {Time::max(), 0};
 }
 
+namespace {
+
+// Nodes available over time: a step function, `avail` from `at` until the next step's
+// `at` (the last step lasts for ever). Conservative backfilling's availability profile.
+struct Step {
+  Time at;
+  int avail;
+};
+
+// The first index of `profile` at which `nodes` are available for `walltime` on end
+// (the last step has every in-service node, so a job that fits in the partition fits
+// there at the latest), or profile.size() if the job needs more than that.
+size_t earliestFit(const std::vector<Step>& profile, int nodes, Duration walltime) {
+  size_t i = 0;
+  while (i < profile.size()) {
+    if (profile[i].avail < nodes) {
+      ++i;
+      continue;
+    }
+    Time end = profile[i].at + walltime;
+    size_t j = i + 1;
+    while (j < profile.size() && profile[j].at < end && profile[j].avail >= nodes) ++j;
+    if (j == profile.size() || profile[j].at >= end) return i;
+    i = j + 1;  // step j is too full: no start at or before it can work
+  }
+  return profile.size();
+}
+
+// Takes `nodes` from step `i` for `walltime`, splitting the step where it ends.
+void reserve(std::vector<Step>& profile, size_t i, int nodes, Duration walltime) {
+  Time end = profile[i].at + walltime;
+  size_t j = i;
+  while (j + 1 < profile.size() && profile[j + 1].at <= end) ++j;
+  // Step j holds `end`: split it unless it starts there.
+  if (profile[j].at < end) {
+    profile.insert(profile.begin() + static_cast<std::ptrdiff_t>(j) + 1,
+                   Step{end, profile[j].avail});
+  } else {
+    --j;  // profile[j].at == end: the reservation stops before step j
+  }
+  for (size_t k = i; k <= j; ++k) profile[k].avail -= nodes;
+}
+
+}  // namespace
+
+std::vector<HeadReservation> LocalScheduler::conservativePlan(bool until_full) const {
+  std::vector<HeadReservation> plan;
+  int usable = nodes_ - nodes_down_target_;
+  // Free nodes now (negative while more nodes are draining than are idle), then more
+  // at every running job's requested end.
+  std::vector<Step> profile{{now_, usable - allocated_}};
+  for (const auto& [end, nodes] : requested_ends_) {
+    if (end > profile.back().at) {
+      profile.push_back({end, profile.back().avail + nodes});
+    } else {
+      profile.back().avail += nodes;
+    }
+  }
+  if (until_full && profile.front().avail <= 0) return plan;
+  for (const QueueKey& key : queue_) {
+    const LocalJobRequest& r = jobs_.at(key.second).request;
+    size_t i = r.nodes > usable ? profile.size() : earliestFit(profile, r.nodes, r.walltime);
+    if (i == profile.size()) {
+      plan.push_back({key.second, Time::max()});  // waits for nodes to come back
+      continue;
+    }
+    plan.push_back({key.second, profile[i].at});
+    reserve(profile, i, r.nodes, r.walltime);
+    if (until_full && profile.front().avail <= 0) break;
+  }
+  return plan;
+}
+
 void LocalScheduler::schedule(Time now) {
-  // Start from the head while jobs fit (both modes).
+  if (mode_ == SchedulerMode::kConservative) {
+    // Reservations are planned afresh at every pass, in queue order; the jobs whose
+    // reservation is now start now. Starting them changes no reservation: a running
+    // job holds the same nodes for the same time as its reservation did.
+    for (const HeadReservation& r : conservativePlan(/*until_full=*/true)) {
+      if (r.at == now) start(r.job, jobs_.at(r.job), now);
+    }
+    return;
+  }
+  // Start from the head while jobs fit (FCFS and EASY).
   while (!queue_.empty()) {
     LocalJobId id = queue_.begin()->second;
     Job& job = jobs_.at(id);

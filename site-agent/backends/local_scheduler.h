@@ -1,7 +1,7 @@
 // LocalScheduler: a deterministic, event-driven model of one Slurm-like partition.
 //
 // N identical nodes; every job asks for `nodes` whole nodes for at most `walltime`.
-// The queue is ordered by priority (higher first), then by submission order. Two modes:
+// The queue is ordered by priority (higher first), then by submission order. Three modes:
 //
 //   kFcfs  start jobs from the head of the queue while they fit; stop at the first that
 //          does not.
@@ -11,6 +11,11 @@
 //          may start now if it fits now and either ends (now + walltime) by the shadow
 //          time or uses no more than the extra nodes (nodes free at the shadow time
 //          beyond what the head needs), which it then uses up.
+//   kConservative  conservative backfilling: at every pass each pending job, in queue
+//          order, gets a reservation at the earliest instant it fits (for its whole
+//          walltime) in the availability profile made of the running jobs' requested
+//          ends and the reservations of the jobs ahead of it; a job starts now only
+//          if its reservation is now. No job delays the reservation of a job ahead.
 //
 // A job runs for min(runtime, walltime); a job whose runtime exceeds its walltime is
 // killed at its walltime (kTimedOut). docs/local-scheduler.md states every rule.
@@ -43,11 +48,15 @@
 namespace aifed::agent {
 
 enum class SchedulerMode {
-  kFcfs,  // strict priority order: nothing passes a blocked head job
-  kEasy,  // FCFS plus EASY backfilling around the head job's reservation
+  kFcfs,          // strict priority order: nothing passes a blocked head job
+  kEasy,          // FCFS plus EASY backfilling around the head job's reservation
+  kConservative,  // every pending job holds a reservation; backfill around all of them
 };
 
-std::string_view schedulerModeName(SchedulerMode mode);  // "fcfs" | "easy"
+std::string_view schedulerModeName(SchedulerMode mode);  // "fcfs" | "easy" | "conservative"
+
+// The mode named by schedulerModeName(); kInvalidArgument naming the known ones.
+Result<SchedulerMode> parseSchedulerMode(std::string_view name);
 
 // Assigned by the scheduler in submission order, starting at 1.
 using LocalJobId = uint64_t;
@@ -145,6 +154,13 @@ class LocalScheduler {
   // is pending.
   std::optional<HeadReservation> headReservation() const;
 
+  // Every pending job's reservation by the conservative rules, in queue order: the
+  // earliest instant it fits for its whole walltime around the running jobs' requested
+  // ends and the reservations of the jobs ahead of it (Time::max() for a job needing
+  // more nodes than are in service). In kConservative mode this is the plan the next
+  // pass follows; in the other modes only the head's entry is honoured.
+  std::vector<HeadReservation> reservations() const;
+
   // Pending job ids in queue order (the head first).
   std::vector<LocalJobId> pendingInOrder() const;
 
@@ -169,6 +185,10 @@ class LocalScheduler {
   int freeNodes() const;
   // Shadow time and extra nodes for a head job needing `head_nodes`.
   std::pair<Time, int> shadow(int head_nodes) const;
+  // Conservative backfilling: the reservation of every pending job, in queue order.
+  // With `until_full`, stops at the first job after which no node is free now (the
+  // jobs after it cannot start now, which is all a pass needs to know).
+  std::vector<HeadReservation> conservativePlan(bool until_full) const;
   static QueueKey queueKey(LocalJobId id, const LocalJobRequest& r) {
     return {-static_cast<int64_t>(r.priority), id};
   }

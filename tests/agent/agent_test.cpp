@@ -481,7 +481,7 @@ TEST(AgentConfigTest, ReadsTheSimulatedSiteFromTheFederationFile) {
       "coordinator_public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n"
       "key_file = \"keys/mimer.key\"\nstate_db = \"agent.db\"\n"
       "[simulated]\nfederation = \"" +
-          fed + "\"\nspeedup = 60\n",
+          fed + "\"\nspeedup = 60\nscheduler = \"conservative\"\n",
       "agent.toml", "/etc/aifed");
   ASSERT_TRUE(cfg.ok()) << cfg.status().toString();
   EXPECT_EQ(cfg->key_file, "/etc/aifed/keys/mimer.key");
@@ -489,6 +489,7 @@ TEST(AgentConfigTest, ReadsTheSimulatedSiteFromTheFederationFile) {
   EXPECT_EQ(cfg->partitions[0].nodes, 128);
   EXPECT_EQ(cfg->partitions[0].node_type.accelerator, "h200");
   EXPECT_EQ(cfg->speedup, 60);
+  EXPECT_EQ(cfg->scheduler, "conservative");
 }
 
 TEST(AgentConfigTest, ErrorsNameTheKey) {
@@ -501,6 +502,15 @@ TEST(AgentConfigTest, ErrorsNameTheKey) {
       "agent.toml", "/");
   ASSERT_FALSE(bad_key.ok());
   EXPECT_NE(bad_key.status().message().find("Z85"), std::string::npos);
+  auto bad_scheduler = parseAgentConfig(
+      "site = \"mimer\"\ncoordinator = \"tcp://127.0.0.1:7781\"\n"
+      "coordinator_public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n"
+      "key_file = \"k\"\nstate_db = \"d\"\n[simulated]\nscheduler = \"sjf\"\n",
+      "agent.toml", "/");
+  ASSERT_FALSE(bad_scheduler.ok());
+  EXPECT_EQ(bad_scheduler.status().field(), "simulated.scheduler");
+  EXPECT_NE(bad_scheduler.status().message().find("known: fcfs, easy, conservative"),
+            std::string::npos);
   auto syntax = parseAgentConfig("site = \n", "agent.toml", "/");
   ASSERT_FALSE(syntax.ok());
   EXPECT_NE(syntax.status().message().find("agent.toml:1"), std::string::npos);

@@ -288,6 +288,96 @@ TEST(LocalSchedulerTest, TimeNeverGoesBackwards) {
   EXPECT_THAT(s.advance(at(0)), ElementsAre(started(a, 50)));
 }
 
+// ---- conservative backfilling ------------------------------------------------------
+
+// 4 nodes: R (2 nodes, 10 min) runs. A (3 nodes, 10 min) is the blocked head: shadow 10,
+// extra 4 - 3 = 1. B (4 nodes, 10 min) is next; C (1 node, 30 min) last.
+// EASY protects only A: C fits now and uses the 1 extra node, so it starts at 0 and
+// holds that node until 30; B, needing all 4, waits until 30.
+// Conservative: A is reserved [10, 20), B [20, 30); C would hold a node B needs at 20,
+// so it is reserved after B, at 30. B starts 10 minutes earlier, C 30 minutes later.
+void submitReservationCase(LocalScheduler& s) {
+  submit(s, Job().nodes(2).wall(10), 0);  // R = 1
+  submit(s, Job().nodes(3).wall(10), 0);  // A = 2
+  submit(s, Job().nodes(4).wall(10), 0);  // B = 3
+  submit(s, Job().nodes(1).wall(30), 0);  // C = 4
+}
+
+TEST(LocalSchedulerTest, EasyBackfillsAJobThatDelaysTheSecondInQueue) {
+  LocalScheduler s(4, SchedulerMode::kEasy);
+  submitReservationCase(s);
+  auto starts = startTimes(s);
+  EXPECT_EQ(starts[1], at(0));
+  EXPECT_EQ(starts[2], at(10));
+  EXPECT_EQ(starts[3], at(30));
+  EXPECT_EQ(starts[4], at(0));
+}
+
+TEST(LocalSchedulerTest, ConservativeProtectsEveryReservation) {
+  LocalScheduler s(4, SchedulerMode::kConservative);
+  submitReservationCase(s);
+  EXPECT_THAT(s.advance(at(0)), ElementsAre(started(1, 0)));
+  EXPECT_EQ(s.reservations(),
+            (std::vector<HeadReservation>{{2, at(10)}, {3, at(20)}, {4, at(30)}}));
+  EXPECT_EQ(s.headReservation(), (HeadReservation{2, at(10)}));
+  auto starts = startTimes(s);
+  EXPECT_EQ(starts[2], at(10));
+  EXPECT_EQ(starts[3], at(20));
+  EXPECT_EQ(starts[4], at(30));
+}
+
+// Conservative backfilling still backfills: into a hole before a reservation, and into
+// nodes a reservation leaves free. 6 nodes: R (4 nodes, 20 min) runs. A (6 nodes) is
+// reserved [20, 30). B (2 nodes, 20 min) ends by 20: starts now. Then nothing is free;
+// C (1 node, 5 min) is reserved [30, 35) after A, and D (5 nodes, 10 min) too, at
+// [30, 40): the 6 nodes after A hold both. When R ends early at 8 (runtime 8), the plan
+// is made again: A still cannot start before B's requested end, 20.
+TEST(LocalSchedulerTest, ConservativeBackfillsIntoHolesAndReplansOnEarlyEnds) {
+  LocalScheduler s(6, SchedulerMode::kConservative);
+  LocalJobId r = submit(s, Job().nodes(4).wall(20).run(8), 0);
+  LocalJobId a = submit(s, Job().nodes(6).wall(10), 0);
+  LocalJobId b = submit(s, Job().nodes(2).wall(20), 0);
+  LocalJobId c = submit(s, Job().nodes(1).wall(5), 0);
+  LocalJobId d = submit(s, Job().nodes(5).wall(10), 0);
+  EXPECT_THAT(s.advance(at(0)), ElementsAre(started(r, 0), started(b, 0)));
+  EXPECT_EQ(s.reservations(),
+            (std::vector<HeadReservation>{{a, at(20)}, {c, at(30)}, {d, at(30)}}));
+  // At 8 R ends: 4 nodes free until 20, when A takes all 6. C (ends 13) and D (5 nodes:
+  // only 4 free) are replanned: C starts at 8, D stays after A.
+  EXPECT_THAT(s.advance(at(8)), ElementsAre(finished(r, 8), started(c, 8)));
+  EXPECT_EQ(s.reservations(), (std::vector<HeadReservation>{{a, at(20)}, {d, at(30)}}));
+  auto starts = startTimes(s);
+  EXPECT_EQ(starts[a], at(20));
+  EXPECT_EQ(starts[d], at(30));
+}
+
+// A job that needs more nodes than are in service gets no reservation (Time::max()) and
+// blocks no one; it starts when the nodes come back.
+TEST(LocalSchedulerTest, ConservativeSkipsAJobThatCannotRunUntilNodesReturn) {
+  LocalScheduler s(4, SchedulerMode::kConservative);
+  ASSERT_TRUE(s.setNodesDown(2, at(0)).ok());
+  LocalJobId a = submit(s, Job().nodes(3).wall(10), 0);
+  LocalJobId b = submit(s, Job().nodes(2).wall(50), 0);
+  EXPECT_THAT(s.advance(at(0)), ElementsAre(started(b, 0)));
+  EXPECT_EQ(s.reservations(), (std::vector<HeadReservation>{{a, Time::max()}}));
+  ASSERT_TRUE(s.setNodesDown(0, at(5)).ok());
+  // 2 nodes free from 5, B's 2 more at its requested end 50: A starts at 50.
+  EXPECT_EQ(s.reservations(), (std::vector<HeadReservation>{{a, at(50)}}));
+  EXPECT_EQ(startTimes(s)[a], at(50));
+}
+
+TEST(LocalSchedulerTest, SchedulerModesByName) {
+  for (SchedulerMode m :
+       {SchedulerMode::kFcfs, SchedulerMode::kEasy, SchedulerMode::kConservative}) {
+    Result<SchedulerMode> parsed = parseSchedulerMode(schedulerModeName(m));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, m);
+  }
+  Result<SchedulerMode> bad = parseSchedulerMode("sjf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "unknown scheduler 'sjf' (known: fcfs, easy, conservative)");
+}
+
 // ---- randomized properties --------------------------------------------------------
 
 struct Workload {
@@ -399,10 +489,69 @@ TEST_P(LocalSchedulerPropertyTest, SameInputSameSchedule) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LocalSchedulerPropertyTest,
-                         ::testing::Values(SchedulerMode::kFcfs, SchedulerMode::kEasy),
+                         ::testing::Values(SchedulerMode::kFcfs, SchedulerMode::kEasy,
+                                           SchedulerMode::kConservative),
                          [](const auto& info) {
                            return std::string(schedulerModeName(info.param));
                          });
+
+// Conservative backfilling's promise: when every job runs for exactly its walltime (so
+// the plan is never redone on an early end), every job starts exactly at the
+// reservation it got when it was submitted: no later job ever delays it.
+TEST(LocalSchedulerTest, ConservativeKeepsEverySubmissionTimeReservation) {
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    Workload w = randomWorkload(seed, /*priorities=*/false);
+    for (auto& [minute, request] : w.jobs) request.runtime = request.walltime;
+    LocalScheduler s(w.nodes, SchedulerMode::kConservative);
+    std::map<LocalJobId, Time> promised, starts;
+    auto take = [&](const std::vector<LocalSchedulerEvent>& events) {
+      for (const auto& e : events) {
+        if (e.kind == LocalEventKind::kStarted) starts[e.job] = e.at;
+      }
+    };
+    for (const auto& [minute, request] : w.jobs) {
+      // Completions up to the submission first, then the submission and its pass.
+      while (auto next = s.nextEventTime()) {
+        if (*next > at(minute)) break;
+        take(s.advance(*next));
+      }
+      Result<LocalJobId> id = s.submit(request, at(minute));
+      ASSERT_TRUE(id.ok());
+      take(s.advance(at(minute)));
+      if (starts.count(*id)) {
+        promised[*id] = starts[*id];
+      } else {
+        for (const HeadReservation& r : s.reservations()) {
+          if (r.job == *id) promised[*id] = r.at;
+        }
+      }
+    }
+    take(s.advance(s.now()));
+    while (auto next = s.nextEventTime()) take(s.advance(*next));
+    ASSERT_EQ(starts.size(), w.jobs.size()) << "seed " << seed;
+    EXPECT_EQ(starts, promised) << "seed " << seed;
+    if (HasFailure()) return;
+  }
+}
+
+// Conservative backfilling is more cautious than EASY but still backfills: over 100
+// fixed random workloads its total wait lies between EASY's and FCFS's.
+TEST(LocalSchedulerTest, ConservativeWaitsBetweenEasyAndFcfsOnRandomWorkloads) {
+  std::map<SchedulerMode, double> wait;
+  for (uint32_t seed = 1; seed <= 100; ++seed) {
+    Workload w = randomWorkload(seed, false);
+    for (SchedulerMode mode :
+         {SchedulerMode::kFcfs, SchedulerMode::kEasy, SchedulerMode::kConservative}) {
+      for (const auto& e : replay(w, mode).events) {
+        if (e.kind == LocalEventKind::kStarted) {
+          wait[mode] += static_cast<double>((e.at - at(w.jobs[e.job - 1].first)).count());
+        }
+      }
+    }
+  }
+  EXPECT_LT(wait[SchedulerMode::kConservative], wait[SchedulerMode::kFcfs]);
+  EXPECT_GE(wait[SchedulerMode::kConservative], wait[SchedulerMode::kEasy]);
+}
 
 // A sanity check that backfilling happens, not a theorem (EASY can lose on one
 // workload): over 100 fixed random workloads, EASY's total wait is below FCFS's.

@@ -5,80 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/coordinator/rest_fixture.h"
+
 namespace aifed::coordinator {
 namespace {
 namespace json = boost::json;
 using ::testing::HasSubstr;
 
-Federation twoSites() {
-  Federation f;
-  f.name = "test";
-  for (auto [id, acc] : {std::pair{"site-a", "h100"}, std::pair{"site-b", "a100"}}) {
-    SiteConfig s;
-    s.id = id;
-    s.name = id;
-    s.country = "FI";
-    s.partitions.push_back(PartitionConfig{"gpu", 16, NodeType{acc, 4, 64, 512}});
-    f.sites.push_back(s);
-  }
-  return f;
-}
-
-class FakeService final : public JobService {
- public:
-  FakeService() : broker_(twoSites(), broker::BrokerConfig{}) {}
-  // --- JobService ---
-  broker::Broker& broker() override { return broker_; }
-  Time now() const override { return now_; }
-  Status commit(broker::Effects& fx) override {
-    for (const broker::PolicyChange& c : fx.policy_changes) committed_changes.push_back(c);
-    fx.clear();
-    return Status::Ok();
-  }
-  json::object transportStats() const override { return {}; }
-
-  std::vector<broker::PolicyChange> committed_changes;
-  Time now_ = fromMillis(1'800'000'000'000);
-
- private:
-  broker::Broker broker_;
-};
-
-class RestPlacementTest : public ::testing::Test {
- protected:
-  RestPlacementTest() { addRestRoutes(router_, svc_); }
-
-  json::value call(const std::string& method, const std::string& path, int status,
-                   const std::string& body = "") {
-    api::HttpRequest r;
-    r.method = method;
-    r.target = path;
-    r.path = path;
-    r.body = body;
-    r.remote_address = "10.0.0.1:5000";
-    api::HttpResponse resp = router_.route(r);
-    EXPECT_EQ(resp.status, status) << resp.body;
-    return json::parse(resp.body);
-  }
-
-  void bringUp(const std::string& site, int idle) {
-    broker::Effects fx;
-    Time t = svc_.now_;
-    svc_.broker().onMessage(site, makeMessage(site, "h", t, Hello{"t", "simulated", {}}), t, fx);
-    Capacity c;
-    c.capacity.epoch = 1;
-    PartitionCapacity p;
-    p.name = "gpu";
-    p.node_type = svc_.broker().federation().findSite(site)->partitions[0].node_type;
-    p.nodes_total = 16;
-    p.nodes_idle = idle;
-    c.capacity.partitions = {p};
-    svc_.broker().onMessage(site, makeMessage(site, "c", t, c), t, fx);
-  }
-
-  FakeService svc_;
-  api::Router router_;
-};
+using RestPlacementTest = testing_support::RestBench;
 
 TEST_F(RestPlacementTest, MalformedJsonBodiesAreRefusedWithTheParseError) {
   for (std::string path : {"/api/v1/jobs", "/api/v1/policy"}) {
@@ -138,7 +72,7 @@ TEST_F(RestPlacementTest, PolicySwitchIsRecordedAndListed) {
   EXPECT_EQ(ok.at("active").at("name"), "green");
   EXPECT_EQ(ok.at("changed"), true);
   ASSERT_EQ(svc_.committed_changes.size(), 1u);
-  EXPECT_EQ(svc_.committed_changes[0].actor, "10.0.0.1:5000");
+  EXPECT_EQ(svc_.committed_changes[0].actor, "admin");  // the token's name
   EXPECT_EQ(svc_.committed_changes[0].reason, "wind");
 
   json::value same = call("PUT", "/api/v1/policy", 200, R"({"policy": "green"})");

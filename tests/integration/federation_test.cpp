@@ -385,6 +385,10 @@ TEST_F(FederationTest, ConcurrentSubmissionsAreDurableWhenAcknowledged) {
   std::set<std::string> acknowledged;
   for (const auto& v : ids) acknowledged.insert(v.begin(), v.end());
   ASSERT_EQ(acknowledged.size(), size_t{kThreads * kPerThread});
+  // Submissions that arrived while a transaction was being written shared the next one.
+  json::value transport = get("/api/v1/federation").at("transport");
+  EXPECT_EQ(transport.at("committed_submissions").to_number<uint64_t>(), acknowledged.size());
+  EXPECT_LT(transport.at("commits").to_number<uint64_t>(), acknowledged.size());
   ASSERT_TRUE(fed_->stopCoordinator(SIGKILL).ok());
   ASSERT_TRUE(fed_->startCoordinator().ok());
   std::set<std::string> stored;

@@ -97,6 +97,42 @@ TEST(EngineTest, UnknownPolicyListsTheKnownOnes) {
   }
 }
 
+// EngineOptions::policies reach the broker (a policy file's or a sweep point's specs),
+// and conservative backfilling runs at the sites.
+TEST(EngineTest, OwnPolicySpecsAndConservativeSites) {
+  Workload w;
+  for (int i = 0; i < 40; ++i) w.jobs.push_back(job(i * 30, 1 + i % 4, 600 + 60 * (i % 5)));
+  EngineOptions o;
+  o.scheduler = agent::SchedulerMode::kConservative;
+  o.policies = broker::builtinPolicies();
+  broker::PolicySpec mine;
+  mine.name = "north-first";  // no weights: first fit, so the first site takes all it can
+  o.policies.push_back(mine);
+  o.policy = "north-first";
+  Result<RunResult> r = runFederation(twoSites(), w, o);
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  EXPECT_EQ(r->policy, "north-first");
+  for (const JobOutcome& j : r->jobs) {
+    EXPECT_TRUE(j.completed);
+    EXPECT_EQ(j.site, 0);
+  }
+  Result<RunResult> again = runFederation(twoSites(), w, o);
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < w.jobs.size(); ++i)
+    EXPECT_EQ(again->jobs[i].start_ms, r->jobs[i].start_ms);
+
+  o.policy = "earliest-start";
+  o.policies.back().weights = {{"load", -1}};  // invalid: refused, not thrown by the broker
+  Result<RunResult> bad = runFederation(twoSites(), w, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("north-first"), std::string::npos)
+      << bad.status().message();
+  o.policies.pop_back();
+  o.policy = "north-first";
+  EXPECT_NE(runFederation(twoSites(), w, o).status().message().find("unknown policy 'north-first'"),
+            std::string::npos);
+}
+
 TEST(EngineTest, JobLargerThanEverySiteIsAClearErrorOrSkipped) {
   Workload w;
   w.jobs.push_back(job(0, 1, 60));

@@ -44,6 +44,25 @@ TEST(SingleTest, EasyBackfillsAroundTheHeadAndFcfsDoesNot) {
   EXPECT_EQ(fcfs.jobs[2].start_ms, 110'000);
 }
 
+TEST(SingleTest, ConservativeProtectsTheSecondJobWhereEasyDoesNot) {
+  // 4 processors. Job 1 (2 procs) runs until 10. Job 2 (3 procs) is blocked: shadow 10,
+  // extra 1. Job 3 needs all 4 for 10 s. Job 4 (1 proc, 30 s) fits now: EASY starts it
+  // on the extra processor, so job 3 waits for it until 31; conservative reserves job 2
+  // at 10, job 3 at 20 and job 4 after job 3, at 30.
+  std::string text = "; MaxProcs: 4\n" + line(1, 0, 10, 2, 10) + line(2, 0, 10, 3, 10) +
+                     line(3, 0, 10, 4, 10) + line(4, 1, 30, 1, 30);
+  SingleRun easy = mustRun(text, agent::SchedulerMode::kEasy);
+  SingleRun cons = mustRun(text, agent::SchedulerMode::kConservative);
+  ASSERT_EQ(easy.jobs.size(), 4u);
+  ASSERT_EQ(cons.jobs.size(), 4u);
+  EXPECT_EQ(easy.jobs[1].start_ms, 10'000);
+  EXPECT_EQ(easy.jobs[2].start_ms, 31'000);
+  EXPECT_EQ(easy.jobs[3].start_ms, 1'000);
+  EXPECT_EQ(cons.jobs[1].start_ms, 10'000);
+  EXPECT_EQ(cons.jobs[2].start_ms, 20'000);
+  EXPECT_EQ(cons.jobs[3].start_ms, 30'000);
+}
+
 TEST(SingleTest, QueueOrderIsSubmitThenJobNumberAndSkipsFollowTheRules) {
   // Job 9 is listed first but submits later; job 3 and job 2 tie on submit time.
   // Skipped: runtime -1 (4), procs 0 (5), procs > size (6). Field 8 stands in for

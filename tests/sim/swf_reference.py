@@ -9,6 +9,7 @@ time of every job; exit status 1 on any difference.
   swf_reference.py --trace T.swf --sched fcfs --sim build/sim/aifed-sim
 """
 import argparse
+import bisect
 import csv
 import gzip
 import subprocess
@@ -56,7 +57,39 @@ def load_jobs(jobs_fields, size):
     return jobs
 
 
-def simulate(jobs, size, easy):
+def earliest_fit(steps, procs, length):
+    """First instant of a step list [[time, free processors], ...] (the last step lasts
+    for ever) from which `procs` processors stay free for `length` ms."""
+    n = len(steps)
+    k = 0
+    while k < n:
+        start, free = steps[k]
+        if free < procs:
+            k += 1
+            continue
+        end = start + length
+        m = k + 1
+        while m < n and steps[m][0] < end and steps[m][1] >= procs:
+            m += 1
+        if m == n or steps[m][0] >= end:
+            return start
+        k = m + 1  # step m has too few: no start at or before it fits
+    raise AssertionError("a job that fits the machine always fits after the last step")
+
+
+def take(steps, start, procs, length):
+    """Removes `procs` processors from `steps` over [start, start + length)."""
+    end = start + length
+    k = bisect.bisect_left(steps, [end])
+    if k == len(steps) or steps[k][0] != end:
+        steps.insert(k, [end, steps[k - 1][1]])
+    for step in steps[bisect.bisect_left(steps, [start]):k]:
+        step[1] -= procs
+
+
+def simulate(jobs, size, sched):
+    easy = sched == "easy"
+    conservative = sched == "conservative"
     free = size
     waiting = []   # queue order
     running = []   # jobs started and not yet ended
@@ -84,6 +117,24 @@ def simulate(jobs, size, easy):
             running.append(j)
             waiting.remove(j)
 
+        if conservative:
+            # Every waiting job, in queue order, reserves the earliest slot where it fits
+            # for its requested time (at least 1 ms) in a profile of free processors:
+            # the running jobs' requested ends, then the reservations before it. A job
+            # whose slot is now starts now; once nothing is free, nothing more can.
+            steps = [[t, free]]
+            for end in sorted(set(j["start"] + j["req"] for j in running)):
+                released = sum(j["procs"] for j in running if j["start"] + j["req"] == end)
+                steps.append([end, steps[-1][1] + released])
+            for j in list(waiting):
+                if free == 0:
+                    break
+                length = max(j["req"], 1)
+                at = earliest_fit(steps, j["procs"], length)
+                take(steps, at, j["procs"], length)
+                if at == t:
+                    start(j)
+            continue
         while waiting and waiting[0]["procs"] <= free:
             start(waiting[0])
         if easy and waiting:
@@ -116,14 +167,14 @@ def secs(v):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--trace", required=True)
-    p.add_argument("--sched", choices=["fcfs", "easy"], required=True)
+    p.add_argument("--sched", choices=["fcfs", "easy", "conservative"], required=True)
     p.add_argument("--size", type=int)
     p.add_argument("--jobs-out")
     p.add_argument("--sim", help="aifed-sim binary to compare against")
     a = p.parse_args()
     header, fields = read_trace(a.trace)
     size = a.size or int(float(header.get("MaxProcs") or header["MaxNodes"]))
-    jobs = simulate(load_jobs(fields, size), size, a.sched == "easy")
+    jobs = simulate(load_jobs(fields, size), size, a.sched)
     if a.jobs_out:
         with open(a.jobs_out, "w") as out:
             out.write("job_id,submit,start,end,procs\n")

@@ -158,7 +158,9 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 3);
+  EXPECT_EQ((*store)->schemaVersion().value(), 4);
+  EXPECT_TRUE((*store)->loadTokens().value().empty());
+  EXPECT_TRUE((*store)->audit({}).value().empty());
   EXPECT_TRUE((*store)->loadJobs().value().empty());
   EXPECT_TRUE((*store)->loadSites().value().empty());
   EXPECT_EQ((*store)->nextJobSeq().value(), 1);
@@ -380,6 +382,148 @@ TEST(CoordinatorStore, PolicyChangesRoundTripInOrderAndIdempotently) {
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->policyChanges().value(), fx.policy_changes);
+}
+
+api::TokenRecord tokenRecord(const std::string& id, api::Role role,
+                             std::vector<std::string> scope) {
+  api::TokenRecord t;
+  t.id = id;
+  t.name = "token " + id;
+  t.role = role;
+  t.scope = std::move(scope);
+  t.secret_sha256 = api::sha256Hex("secret of " + id);
+  t.created_at = at(1000 + static_cast<int64_t>(id.back()));
+  t.created_by = "bootstrap";
+  return t;
+}
+
+TEST(CoordinatorStore, TokensRoundTripAcrossReopenAndUpdateInPlace) {
+  TestDir dir;
+  api::TokenRecord admin = tokenRecord("00000000000a", api::Role::kAdmin, {});
+  api::TokenRecord sub = tokenRecord("00000000000b", api::Role::kSubmitter, {"p1", "p2"});
+  sub.last_used_at = at(5000);
+  {
+    auto store = openStore(dir);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->saveToken(admin).ok());
+    ASSERT_TRUE((*store)->saveToken(sub).ok());
+    sub.revoked_at = at(6000);  // revoke: the same row, updated
+    ASSERT_TRUE((*store)->saveToken(sub).ok());
+  }
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  std::vector<api::TokenRecord> tokens = (*store)->loadTokens().value();
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0], admin);
+  EXPECT_EQ(tokens[1], sub);
+}
+
+broker::AuditRecord auditRow(int64_t ms, std::string actor, std::string action,
+                             std::string outcome) {
+  broker::AuditRecord a;
+  a.at = at(ms);
+  a.actor = std::move(actor);
+  a.actor_name = "name of " + a.actor;
+  a.role = "operator";
+  a.action = std::move(action);
+  a.target = "mimer";
+  a.remote_address = "127.0.0.1:4000";
+  a.outcome = std::move(outcome);
+  a.detail = "because";
+  return a;
+}
+
+TEST(CoordinatorStore, AuditRowsCommitWithTheEffectsTheyDescribe) {
+  TestDir dir;
+  {
+    auto store = openStore(dir);
+    ASSERT_TRUE(store.ok());
+    Effects fx;
+    fx.jobs = {queuedJob(1)};
+    fx.audit = {auditRow(10, "aaaaaaaaaaaa", "job.submit", "ok")};
+    ASSERT_TRUE((*store)->apply(fx).ok());
+    // A failing batch loses its audit row with everything else: nothing half-recorded.
+    JobRecord bad = queuedJob(2);
+    bad.id = "job-2";
+    Effects broken;
+    broken.jobs = {bad};
+    broken.audit = {auditRow(11, "aaaaaaaaaaaa", "job.submit", "ok")};
+    EXPECT_FALSE((*store)->apply(broken).ok());
+    // Audit rows alone (a refused request) are a batch of their own.
+    Effects refused;
+    refused.audit = {auditRow(12, "bbbbbbbbbbbb", "site.drain", "denied"),
+                     auditRow(13, "aaaaaaaaaaaa", "site.resume", "ok")};
+    ASSERT_TRUE((*store)->apply(refused).ok());
+  }
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  std::vector<broker::AuditRecord> all = (*store)->audit({}).value();
+  ASSERT_EQ(all.size(), 3u);
+  // Newest first, with ids assigned by the store.
+  EXPECT_EQ(all[0].action, "site.resume");
+  EXPECT_EQ(all[2].action, "job.submit");
+  broker::AuditRecord expected = auditRow(10, "aaaaaaaaaaaa", "job.submit", "ok");
+  expected.id = all[2].id;
+  EXPECT_EQ(all[2], expected);
+  EXPECT_GT(all[0].id, all[1].id);
+}
+
+AuditQuery query(size_t limit, int64_t before, std::string actor, std::string action) {
+  AuditQuery q;
+  q.limit = limit;
+  q.before = before;
+  q.actor = std::move(actor);
+  q.action = std::move(action);
+  return q;
+}
+
+TEST(CoordinatorStore, AuditQueriesFilterAndPage) {
+  TestDir dir;
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  Effects fx;
+  for (int i = 0; i < 10; ++i) {
+    fx.audit.push_back(auditRow(i, i % 2 ? "aaaaaaaaaaaa" : "bbbbbbbbbbbb",
+                                i % 3 ? "job.submit" : "site.drain", "ok"));
+  }
+  ASSERT_TRUE((*store)->apply(fx).ok());
+  EXPECT_EQ((*store)->audit(query(100, 0, "aaaaaaaaaaaa", "")).value().size(), 5u);
+  EXPECT_EQ((*store)->audit(query(100, 0, "", "site.drain")).value().size(), 4u);  // 0, 3, 6, 9
+  EXPECT_EQ((*store)->audit(query(100, 0, "", "site.")).value().size(), 4u);       // a prefix
+  EXPECT_EQ((*store)->audit(query(100, 0, "", "site")).value().size(), 0u);        // not a prefix
+  std::vector<broker::AuditRecord> page1 = (*store)->audit(query(4, 0, "", "")).value();
+  ASSERT_EQ(page1.size(), 4u);
+  std::vector<broker::AuditRecord> page2 =
+      (*store)->audit(query(4, page1.back().id, "", "")).value();
+  ASSERT_EQ(page2.size(), 4u);
+  EXPECT_EQ(page2.front().id, page1.back().id - 1);
+  EXPECT_EQ((*store)->audit(query(4, page2.back().id, "", "")).value().size(), 2u);
+}
+
+// A database written by the previous schema (3) gains the tokens and audit tables and
+// keeps its jobs.
+TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
+  TestDir dir;
+  const std::string path = dir.file("coordinator.db");
+  {
+    auto store = CoordinatorStore::open(path);
+    ASSERT_TRUE(store.ok());
+    Effects fx;
+    fx.jobs = {queuedJob(1)};
+    ASSERT_TRUE((*store)->apply(fx).ok());
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE tokens; DROP TABLE audit_log; PRAGMA user_version = 3",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = CoordinatorStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().toString();
+  EXPECT_EQ((*store)->schemaVersion().value(), 4);
+  EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
+  ASSERT_TRUE((*store)->saveToken(tokenRecord("00000000000c", api::Role::kViewer, {})).ok());
+  EXPECT_EQ((*store)->loadTokens().value().size(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,168 @@
+#include "cli/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace aifed::cli {
+namespace fs = std::filesystem;
+namespace {
+
+std::string expandHome(const std::string& path, const EnvLookup& env) {
+  if (path == "~" || path.starts_with("~/")) {
+    if (std::optional<std::string> home = env("HOME")) return *home + path.substr(1);
+  }
+  return path;
+}
+
+Result<std::string> readToken(const std::string& path, const std::string& source) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalidArgument(source + ": cannot read the token file " + path, "token_file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  size_t end = text.find_last_not_of(" \t\r\n");
+  text = end == std::string::npos ? "" : text.substr(0, end + 1);
+  size_t begin = text.find_first_not_of(" \t\r\n");
+  text = begin == std::string::npos ? "" : text.substr(begin);
+  if (text.empty()) return invalidArgument(source + ": the token file " + path + " is empty");
+  return text;
+}
+
+}  // namespace
+
+EnvLookup processEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+ConfigPath configFilePath(const EnvLookup& env) {
+  if (std::optional<std::string> p = env("AIFED_CONFIG")) return {expandHome(*p, env), true};
+  if (std::optional<std::string> xdg = env("XDG_CONFIG_HOME")) {
+    return {*xdg + "/aifed/config.toml", false};
+  }
+  if (std::optional<std::string> home = env("HOME")) {
+    return {*home + "/.config/aifed/config.toml", false};
+  }
+  return {};
+}
+
+Result<ClientSettings> loadConfigFile(const std::string& path, const EnvLookup& env) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return invalidArgument(msg.str());
+  }
+  ClientSettings s;
+  for (auto&& [key, node] : root) {
+    std::string k(key.str());
+    if (k != "server" && k != "token" && k != "token_file" && k != "fingerprint" &&
+        k != "ca_file") {
+      return invalidArgument(path + ": unknown key \"" + k +
+                                 "\" (known: server, token, token_file, fingerprint, ca_file)",
+                             k);
+    }
+    std::optional<std::string> v = node.value<std::string>();
+    if (!v) return invalidArgument(path + ": " + k + ": must be a string", k);
+    if (k == "server") s.server = *v;
+    if (k == "token") s.token = *v;
+    if (k == "fingerprint") s.fingerprint = *v;
+    if (k == "ca_file") {
+      std::string f = expandHome(*v, env);
+      if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
+      s.ca_file = f;
+    }
+    if (k == "token_file") {
+      std::string f = expandHome(*v, env);
+      if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
+      s.token_file = f;
+    }
+  }
+  return s;
+}
+
+Result<ClientConfig> resolveClientConfig(const ClientSettings& flags, const EnvLookup& env) {
+  ClientSettings from_env;
+  from_env.server = env("AIFED_SERVER");
+  from_env.token = env("AIFED_TOKEN");
+  from_env.token_file = env("AIFED_TOKEN_FILE");
+  from_env.fingerprint = env("AIFED_FINGERPRINT");
+  from_env.ca_file = env("AIFED_CA_FILE");
+
+  ClientConfig out;
+  ClientSettings from_file;
+  ConfigPath cp = configFilePath(env);
+  if (!cp.path.empty()) {
+    std::error_code ec;
+    if (fs::exists(cp.path, ec)) {
+      Result<ClientSettings> f = loadConfigFile(cp.path, env);
+      if (!f.ok()) return f.status();
+      from_file = std::move(*f);
+      out.config_file = cp.path;
+    } else if (cp.required) {
+      return invalidArgument("AIFED_CONFIG names " + cp.path + ", which does not exist",
+                             "AIFED_CONFIG");
+    }
+  }
+
+  struct Source {
+    const ClientSettings* settings;
+    std::string token_name, file_name;
+  };
+  const std::string in_file = "config file " + out.config_file;
+  const Source sources[] = {
+      {&flags, "--token", "--token-file"},
+      {&from_env, "AIFED_TOKEN", "AIFED_TOKEN_FILE"},
+      {&from_file, in_file + " (token)", in_file + " (token_file)"},
+  };
+  for (const Source& src : sources) {
+    if (src.settings->server) {
+      out.server = *src.settings->server;
+      break;
+    }
+  }
+  for (const Source& src : sources) {
+    if (src.settings->fingerprint) {
+      out.fingerprint = *src.settings->fingerprint;
+      break;
+    }
+  }
+  for (const Source& src : sources) {
+    if (src.settings->ca_file) {
+      out.ca_file = expandHome(*src.settings->ca_file, env);
+      break;
+    }
+  }
+  for (const Source& src : sources) {
+    const ClientSettings& s = *src.settings;
+    if (s.token && s.token_file) {
+      return invalidArgument("give " + src.token_name + " or " + src.file_name + ", not both",
+                             "token");
+    }
+    if (s.token) {
+      out.token = *s.token;
+      out.token_source = src.token_name;
+      break;
+    }
+    if (s.token_file) {
+      Result<std::string> t = readToken(expandHome(*s.token_file, env), src.file_name);
+      if (!t.ok()) return t.status();
+      out.token = std::move(*t);
+      out.token_source = src.file_name + " " + *s.token_file;
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace aifed::cli

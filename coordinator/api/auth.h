@@ -1,0 +1,231 @@
+// Identity for the REST API (docs/security.md): bearer tokens stored hashed, roles with
+// scopes, the authorizer, console sessions with a CSRF token, and cookie helpers.
+//
+// Everything here is pure apart from the random bytes of new tokens and sessions
+// (OpenSSL RAND_bytes): no sockets, no SQLite; time comes from an injected Clock.
+//
+//   Authenticator auth(clock);
+//   auth.tokens().put(record);                          // loaded from the store at start
+//   Result<Principal> who = auth.authenticate(request); // bearer header or session cookie
+//   if (!who.ok()) return errorResponse(who.status());  // 401
+//   if (Status s = authorize(*who, Action::kSiteDrain, Resource::site("mimer")); !s.ok())
+//     return errorResponse(s);                          // 403 naming role and action
+//
+// Tokens look like `aifed_<id>_<secret>`: id 12 lower-case hex characters (public, the
+// audit log's actor), secret 32 random bytes in unpadded base64url. Only SHA-256(secret)
+// is stored, and it is compared in constant time.
+//
+// Threading: not thread-safe; the coordinator's event-loop thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coordinator/api/http_server.h"
+#include "coordinator/broker/broker.h"
+#include "protocol/clock.h"
+#include "protocol/status.h"
+
+namespace aifed::api {
+
+enum class Role { kAdmin, kOperator, kViewer, kSubmitter, kSiteAdmin };
+
+// "admin", "operator", "viewer", "submitter", "site-admin".
+std::string_view roleName(Role role);
+std::optional<Role> parseRole(std::string_view name);
+
+// What a request wants to do; the names ("job.submit") appear in 403 messages.
+enum class Action {
+  kJobSubmit,
+  kJobRead,
+  kJobCancel,
+  kSiteRead,
+  kSiteDrain,
+  kSiteResume,
+  kPolicyRead,
+  kPolicySet,
+  kProjectRead,
+  kFederationRead,
+  kTokenManage,
+  kAuditRead,
+  kMetricsRead,
+};
+std::string_view actionName(Action action);
+
+// What an action is applied to. Empty fields mean "not about one project/site" (a
+// list, or the federation as a whole).
+struct Resource {
+  std::string project;
+  std::string site;
+  static Resource none() { return {}; }
+  static Resource ofProject(std::string id) { return {std::move(id), {}}; }
+  static Resource ofSite(std::string id) { return {{}, std::move(id)}; }
+  // A job: its project, and the site of its current attempt ("" while queued).
+  static Resource ofJob(const broker::JobRecord& job) { return {job.spec.project, job.site}; }
+};
+
+// A stored API token. `scope` is the projects of a submitter or the one site of a
+// site-admin, empty for the other roles.
+struct TokenRecord {
+  std::string id;
+  std::string name;
+  Role role = Role::kViewer;
+  std::vector<std::string> scope;
+  std::string secret_sha256;  // lower-case hex
+  Time created_at{};
+  std::string created_by;  // token id of the creator, or "bootstrap"
+  std::optional<Time> revoked_at;
+  std::optional<Time> last_used_at;
+  bool operator==(const TokenRecord&) const = default;
+};
+
+// Who is asking: the token behind the request, and how it was presented.
+struct Principal {
+  std::string token_id;
+  std::string name;
+  Role role = Role::kViewer;
+  std::vector<std::string> scope;
+  bool via_session = false;  // the session cookie, not a bearer header
+  std::string session_id;    // when via_session
+  std::string csrf_token;    // when via_session
+  std::optional<Time> session_expires_at;
+};
+
+// Checks a role and its scope against an action (the table in docs/security.md).
+// kPermissionDenied names the role, the action and, for scoped roles, the scope.
+//   admin       everything
+//   operator    read all; job.cancel any job; site.drain/resume any site; audit.read
+//   viewer      read all; audit.read; changes nothing
+//   submitter   job.submit/read/cancel for its projects; project.read of its projects;
+//               site/policy/federation read
+//   site-admin  read all sites; site.drain/resume of its site; job.read/cancel of jobs
+//               placed at its site; project/policy/federation read
+// metrics.read: every role but submitter. policy.set, token.manage: admin only.
+Status authorize(const Principal& who, Action action, const Resource& resource);
+
+// Job visibility (lists, get, explain, events): whether `who` may see `job` at all.
+bool mayRead(const Principal& who, const broker::JobRecord& job);
+
+// The scope a role requires: kInvalidArgument (field "scope") when a submitter has no
+// project, a site-admin not exactly one site, or another role any scope.
+Status checkScope(Role role, const std::vector<std::string>& scope);
+
+// --- Tokens ---
+struct TokenParts {
+  std::string id;
+  std::string secret;
+};
+// Splits "aifed_<12 hex>_<secret>"; kUnauthenticated "malformed token" otherwise.
+Result<TokenParts> parseToken(std::string_view text);
+
+struct NewToken {
+  std::string id;
+  std::string text;  // the whole "aifed_<id>_<secret>", shown once
+  std::string secret_sha256;
+};
+// Fresh random id and secret (RAND_bytes). kInternal if the generator fails.
+Result<NewToken> generateToken();
+
+// Lower-case hex SHA-256 of `data` (OpenSSL EVP).
+std::string sha256Hex(std::string_view data);
+// Compares without an early exit, so timing does not reveal a matching prefix.
+bool constantTimeEqual(std::string_view a, std::string_view b);
+// `bytes` random bytes in unpadded base64url; kInternal if the generator fails.
+Result<std::string> randomBase64Url(size_t bytes);
+std::string base64UrlEncode(std::string_view bytes);
+
+// The known tokens, by id (the store keeps them durable; this is the lookup).
+class TokenDirectory {
+ public:
+  void put(TokenRecord record);
+  const TokenRecord* find(std::string_view id) const;
+  TokenRecord* findMutable(std::string_view id);
+  std::vector<TokenRecord> list() const;  // by creation time, then id
+  size_t size() const { return tokens_.size(); }
+
+ private:
+  std::map<std::string, TokenRecord, std::less<>> tokens_;
+};
+
+// --- Sessions ---
+struct Session {
+  std::string id;  // the aifed_session cookie value
+  std::string token_id;
+  std::string csrf_token;
+  Time created_at{};
+  Time expires_at{};
+};
+
+// Console sessions in memory (a restart logs everyone out) with an absolute lifetime.
+// At most `max_sessions` live at once: the oldest is dropped to make room.
+class SessionStore {
+ public:
+  static constexpr Duration kLifetime = std::chrono::hours(12);
+  explicit SessionStore(const Clock& clock, Duration lifetime = kLifetime,
+                        size_t max_sessions = 10000);
+  // A new session for `token_id` with random id and CSRF token. kInternal if the
+  // random generator fails.
+  Result<Session> create(const std::string& token_id);
+  // The live session, or null when unknown or expired (an expired one is removed).
+  const Session* find(std::string_view id);
+  void remove(std::string_view id);
+  // Ends every session of a token (on revoke).
+  void removeToken(std::string_view token_id);
+  size_t size() const { return sessions_.size(); }
+
+ private:
+  void purgeExpired();
+  const Clock& clock_;
+  Duration lifetime_;
+  size_t max_sessions_;
+  std::map<std::string, Session, std::less<>> sessions_;
+};
+
+// --- Cookies ---
+constexpr std::string_view kSessionCookie = "aifed_session";
+constexpr std::string_view kCsrfCookie = "aifed_csrf";
+// "a=1; b=2" -> {a: 1, b: 2}; malformed pairs are skipped; the first of a repeated name wins.
+std::map<std::string, std::string> parseCookies(std::string_view header);
+// Set-Cookie values: the session (HttpOnly), the CSRF token (readable by scripts), and
+// the two that clear them. All Secure, SameSite=Strict, Path=/.
+std::string sessionCookie(const Session& session, Time now);
+std::string csrfCookie(const Session& session, Time now);
+std::string clearedCookie(std::string_view name);
+
+// CSRF defence for a cookie-authenticated request whose method is not GET/HEAD: the
+// X-CSRF-Token header must equal the session's token and an Origin header, if any,
+// must be "https://<Host>". Bearer requests pass (no ambient credential).
+// kPermissionDenied "CSRF check failed: ..." otherwise.
+Status checkCsrf(const Principal& who, const HttpRequest& request);
+
+// Authenticates requests against a TokenDirectory and a SessionStore.
+class Authenticator {
+ public:
+  explicit Authenticator(const Clock& clock) : clock_(clock), sessions_(clock) {}
+
+  TokenDirectory& tokens() { return tokens_; }
+  const TokenDirectory& tokens() const { return tokens_; }
+  SessionStore& sessions() { return sessions_; }
+
+  // `Authorization: Bearer <token>` first, else the aifed_session cookie.
+  // kUnauthenticated when neither is present or valid (unknown, revoked, malformed
+  // token; unknown or expired session). Marks the token used (last_used_at, memory only).
+  Result<Principal> authenticate(const HttpRequest& request);
+  // Checks a token's text (a bearer header's or a console login's).
+  Result<Principal> verifyToken(std::string_view text);
+  // The token id a request claims in its bearer header, if well-formed (for the audit
+  // log of refused requests); "" otherwise.
+  static std::string claimedTokenId(const HttpRequest& request);
+
+ private:
+  Result<Principal> principalFor(const TokenRecord& record);
+  const Clock& clock_;
+  TokenDirectory tokens_;
+  SessionStore sessions_;
+};
+
+}  // namespace aifed::api

@@ -1,0 +1,312 @@
+// Identity pieces of the REST API: token format and hashing, the authorizer's table,
+// sessions under a manual clock, cookies and the CSRF check.
+#include "coordinator/api/auth.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace aifed::api {
+namespace {
+using ::testing::HasSubstr;
+
+Principal as(Role role, std::vector<std::string> scope = {}) {
+  Principal p;
+  p.token_id = "0123456789ab";
+  p.name = "t";
+  p.role = role;
+  p.scope = std::move(scope);
+  return p;
+}
+
+TEST(TokenTest, GeneratedTokensParseAndHashToTheStoredDigest) {
+  Result<NewToken> t = generateToken();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->id.size(), 12u);
+  EXPECT_TRUE(t->text.starts_with("aifed_" + t->id + "_"));
+  Result<TokenParts> parts = parseToken(t->text);
+  ASSERT_TRUE(parts.ok()) << parts.status().toString();
+  EXPECT_EQ(parts->id, t->id);
+  EXPECT_EQ(parts->secret.size(), 43u);  // 32 bytes, unpadded base64url
+  EXPECT_EQ(sha256Hex(parts->secret), t->secret_sha256);
+}
+
+TEST(TokenTest, EveryTokenIsDifferent) {
+  std::set<std::string> ids, texts;
+  for (int i = 0; i < 200; ++i) {
+    Result<NewToken> t = generateToken();
+    ASSERT_TRUE(t.ok());
+    ids.insert(t->id);
+    texts.insert(t->text);
+  }
+  EXPECT_EQ(ids.size(), 200u);
+  EXPECT_EQ(texts.size(), 200u);
+}
+
+TEST(TokenTest, MalformedTokensAreUnauthenticated) {
+  std::string good = generateToken()->text;
+  for (std::string bad : {std::string(""), std::string("aifed_"), good.substr(1),
+                          good.substr(0, good.size() - 1), good + "x",
+                          "aifed_0123456789AB_" + good.substr(19),  // upper-case hex id
+                          "aifed_0123456789ab-" + good.substr(19),
+                          "aifed_0123456789ab_" + std::string(42, 'a') + "="}) {
+    Result<TokenParts> p = parseToken(bad);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated);
+    EXPECT_THAT(p.status().message(), HasSubstr("malformed token"));
+  }
+}
+
+TEST(TokenTest, Sha256AndBase64UrlMatchKnownVectors) {
+  EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(base64UrlEncode(""), "");
+  EXPECT_EQ(base64UrlEncode("f"), "Zg");
+  EXPECT_EQ(base64UrlEncode("fo"), "Zm8");
+  EXPECT_EQ(base64UrlEncode("foo"), "Zm9v");
+  EXPECT_EQ(base64UrlEncode("\xfb\xff"), "-_8");  // the two url-safe characters
+  EXPECT_TRUE(constantTimeEqual("abc", "abc"));
+  EXPECT_FALSE(constantTimeEqual("abc", "abd"));
+  EXPECT_FALSE(constantTimeEqual("abc", "abcd"));
+}
+
+TEST(RoleTest, NamesRoundTrip) {
+  for (Role r :
+       {Role::kAdmin, Role::kOperator, Role::kViewer, Role::kSubmitter, Role::kSiteAdmin}) {
+    EXPECT_EQ(parseRole(roleName(r)), r);
+  }
+  EXPECT_EQ(parseRole("root"), std::nullopt);
+}
+
+TEST(RoleTest, ScopeMustFitTheRole) {
+  EXPECT_TRUE(checkScope(Role::kAdmin, {}).ok());
+  EXPECT_EQ(checkScope(Role::kAdmin, {"p"}).field(), "scope");
+  EXPECT_EQ(checkScope(Role::kSubmitter, {}).field(), "scope");
+  EXPECT_TRUE(checkScope(Role::kSubmitter, {"p1", "p2"}).ok());
+  EXPECT_EQ(checkScope(Role::kSiteAdmin, {"a", "b"}).field(), "scope");
+  EXPECT_TRUE(checkScope(Role::kSiteAdmin, {"a"}).ok());
+  EXPECT_EQ(checkScope(Role::kSubmitter, {""}).field(), "scope");
+}
+
+// The authorizer's table, one row per (role, action, resource) with the expected answer.
+struct AuthzCase {
+  Principal who;
+  Action action;
+  Resource resource;
+  bool allowed;
+};
+
+TEST(AuthorizeTest, RolesAndScopes) {
+  const Principal admin = as(Role::kAdmin), op = as(Role::kOperator), viewer = as(Role::kViewer);
+  const Principal sub = as(Role::kSubmitter, {"p1", "p2"});
+  const Principal sa = as(Role::kSiteAdmin, {"mimer"});
+  const Resource p1 = Resource::ofProject("p1"), p3 = Resource::ofProject("p3");
+  const Resource mimer = Resource::ofSite("mimer"), lumi = Resource::ofSite("lumi");
+  const Resource job_p1_lumi{"p1", "lumi"}, job_p3_mimer{"p3", "mimer"};
+  const std::vector<AuthzCase> cases = {
+      {admin, Action::kTokenManage, Resource::none(), true},
+      {admin, Action::kPolicySet, Resource::none(), true},
+      {admin, Action::kJobSubmit, p3, true},
+      // operator: drain/resume any site, cancel any job, read audit; no submit/policy/tokens
+      {op, Action::kSiteDrain, lumi, true},
+      {op, Action::kSiteResume, mimer, true},
+      {op, Action::kJobCancel, job_p3_mimer, true},
+      {op, Action::kAuditRead, Resource::none(), true},
+      {op, Action::kJobSubmit, p1, false},
+      {op, Action::kPolicySet, Resource::none(), false},
+      {op, Action::kTokenManage, Resource::none(), false},
+      // viewer: reads, changes nothing
+      {viewer, Action::kJobRead, job_p3_mimer, true},
+      {viewer, Action::kAuditRead, Resource::none(), true},
+      {viewer, Action::kMetricsRead, Resource::none(), true},
+      {viewer, Action::kSiteDrain, mimer, false},
+      {viewer, Action::kJobCancel, job_p1_lumi, false},
+      {viewer, Action::kJobSubmit, p1, false},
+      {viewer, Action::kPolicySet, Resource::none(), false},
+      // submitter: its projects only
+      {sub, Action::kJobSubmit, p1, true},
+      {sub, Action::kJobSubmit, p3, false},
+      {sub, Action::kJobSubmit, Resource::none(), false},
+      {sub, Action::kJobCancel, job_p1_lumi, true},
+      {sub, Action::kJobCancel, job_p3_mimer, false},
+      {sub, Action::kProjectRead, p3, false},
+      {sub, Action::kSiteRead, lumi, true},
+      {sub, Action::kSiteDrain, lumi, false},
+      {sub, Action::kAuditRead, Resource::none(), false},
+      {sub, Action::kMetricsRead, Resource::none(), false},
+      // site-admin: its site
+      {sa, Action::kSiteDrain, mimer, true},
+      {sa, Action::kSiteDrain, lumi, false},
+      {sa, Action::kSiteRead, lumi, true},
+      {sa, Action::kJobCancel, job_p3_mimer, true},
+      {sa, Action::kJobCancel, job_p1_lumi, false},
+      {sa, Action::kJobSubmit, p1, false},
+      {sa, Action::kAuditRead, Resource::none(), false},
+      {sa, Action::kPolicySet, Resource::none(), false},
+  };
+  for (const AuthzCase& c : cases) {
+    Status s = authorize(c.who, c.action, c.resource);
+    EXPECT_EQ(s.ok(), c.allowed) << roleName(c.who.role) << " " << actionName(c.action) << " "
+                                 << c.resource.project << "/" << c.resource.site << ": "
+                                 << s.toString();
+    if (!c.allowed) {
+      EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+      EXPECT_THAT(s.message(), HasSubstr(std::string(roleName(c.who.role))));
+      EXPECT_THAT(s.message(), HasSubstr(std::string(actionName(c.action))));
+    }
+  }
+}
+
+TEST(AuthorizeTest, JobVisibility) {
+  broker::JobRecord job;
+  job.spec.project = "p1";
+  job.site = "mimer";
+  EXPECT_TRUE(mayRead(as(Role::kViewer), job));
+  EXPECT_TRUE(mayRead(as(Role::kSubmitter, {"p1"}), job));
+  EXPECT_FALSE(mayRead(as(Role::kSubmitter, {"p2"}), job));
+  EXPECT_TRUE(mayRead(as(Role::kSiteAdmin, {"mimer"}), job));
+  EXPECT_FALSE(mayRead(as(Role::kSiteAdmin, {"lumi"}), job));
+  job.site.clear();  // queued: placed nowhere yet
+  EXPECT_FALSE(mayRead(as(Role::kSiteAdmin, {"mimer"}), job));
+}
+
+class AuthenticatorTest : public ::testing::Test {
+ protected:
+  AuthenticatorTest() : auth_(clock_) {
+    Result<NewToken> t = generateToken();
+    token_ = t->text;
+    TokenRecord r;
+    r.id = t->id;
+    r.name = "alice";
+    r.role = Role::kOperator;
+    r.secret_sha256 = t->secret_sha256;
+    r.created_at = clock_.now();
+    auth_.tokens().put(r);
+    id_ = t->id;
+  }
+  HttpRequest request(std::string method = "GET") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.path = "/api/v1/sites";
+    r.headers["host"] = "127.0.0.1:7780";
+    return r;
+  }
+  ManualClock clock_{fromMillis(1'800'000'000'000)};
+  Authenticator auth_;
+  std::string token_, id_;
+};
+
+TEST_F(AuthenticatorTest, BearerTokenAuthenticatesAndMarksUse) {
+  HttpRequest r = request();
+  r.headers["authorization"] = "Bearer " + token_;
+  Result<Principal> p = auth_.authenticate(r);
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_EQ(p->token_id, id_);
+  EXPECT_EQ(p->role, Role::kOperator);
+  EXPECT_FALSE(p->via_session);
+  EXPECT_EQ(auth_.tokens().find(id_)->last_used_at, clock_.now());
+  EXPECT_EQ(Authenticator::claimedTokenId(r), id_);
+}
+
+TEST_F(AuthenticatorTest, MissingWrongAndRevokedCredentialsAreUnauthenticated) {
+  EXPECT_EQ(auth_.authenticate(request()).status().code(), StatusCode::kUnauthenticated);
+  HttpRequest r = request();
+  r.headers["authorization"] = "Basic dXNlcjpwYXNz";
+  EXPECT_EQ(auth_.authenticate(r).status().code(), StatusCode::kUnauthenticated);
+  // Right id, wrong secret.
+  std::string forged = token_;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  r.headers["authorization"] = "Bearer " + forged;
+  EXPECT_EQ(auth_.authenticate(r).status().code(), StatusCode::kUnauthenticated);
+  // Revoked.
+  auth_.tokens().findMutable(id_)->revoked_at = clock_.now();
+  r.headers["authorization"] = "Bearer " + token_;
+  Result<Principal> p = auth_.authenticate(r);
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(p.status().message(), HasSubstr("revoked"));
+}
+
+TEST_F(AuthenticatorTest, SessionCookieAuthenticatesUntilItExpires) {
+  Result<Session> s = auth_.sessions().create(id_);
+  ASSERT_TRUE(s.ok());
+  HttpRequest r = request();
+  r.headers["cookie"] = "other=1; aifed_session=" + s->id + "; aifed_csrf=" + s->csrf_token;
+  Result<Principal> p = auth_.authenticate(r);
+  ASSERT_TRUE(p.ok()) << p.status().toString();
+  EXPECT_TRUE(p->via_session);
+  EXPECT_EQ(p->csrf_token, s->csrf_token);
+  clock_.advance(SessionStore::kLifetime - Duration(1));
+  EXPECT_TRUE(auth_.authenticate(r).ok());
+  clock_.advance(Duration(1));  // 12 h absolute lifetime, however busy the session was
+  EXPECT_EQ(auth_.authenticate(r).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth_.sessions().size(), 0u);
+}
+
+TEST_F(AuthenticatorTest, RevokingATokenEndsItsSessions) {
+  Result<Session> s = auth_.sessions().create(id_);
+  HttpRequest r = request();
+  r.headers["cookie"] = "aifed_session=" + s->id;
+  ASSERT_TRUE(auth_.authenticate(r).ok());
+  auth_.tokens().findMutable(id_)->revoked_at = clock_.now();
+  EXPECT_FALSE(auth_.authenticate(r).ok());
+  EXPECT_EQ(auth_.sessions().find(s->id), nullptr);
+}
+
+TEST_F(AuthenticatorTest, SessionStoreDropsTheOldestWhenFull) {
+  SessionStore store(clock_, SessionStore::kLifetime, 2);
+  Result<Session> a = store.create("a");
+  clock_.advance(Duration(1));
+  Result<Session> b = store.create("b");
+  clock_.advance(Duration(1));
+  Result<Session> c = store.create("c");
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.find(a->id), nullptr);
+  EXPECT_NE(store.find(b->id), nullptr);
+  EXPECT_NE(store.find(c->id), nullptr);
+  store.removeToken("b");
+  EXPECT_EQ(store.find(b->id), nullptr);
+}
+
+TEST_F(AuthenticatorTest, CsrfNeedsTheHeaderForCookieRequestsOnly) {
+  Result<Session> s = auth_.sessions().create(id_);
+  HttpRequest r = request("POST");
+  r.headers["cookie"] = "aifed_session=" + s->id;
+  Principal p = *auth_.authenticate(r);
+  Status missing = checkCsrf(p, r);
+  EXPECT_EQ(missing.code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(missing.message(), HasSubstr("CSRF check failed"));
+  r.headers["x-csrf-token"] = "wrong";
+  EXPECT_FALSE(checkCsrf(p, r).ok());
+  r.headers["x-csrf-token"] = s->csrf_token;
+  EXPECT_TRUE(checkCsrf(p, r).ok());
+  r.headers["origin"] = "https://evil.example";
+  EXPECT_THAT(checkCsrf(p, r).message(), HasSubstr("Origin"));
+  r.headers["origin"] = "https://127.0.0.1:7780";
+  EXPECT_TRUE(checkCsrf(p, r).ok());
+  // GET needs nothing; a bearer request is exempt.
+  EXPECT_TRUE(checkCsrf(p, request("GET")).ok());
+  HttpRequest bearer = request("POST");
+  bearer.headers["authorization"] = "Bearer " + token_;
+  EXPECT_TRUE(checkCsrf(*auth_.authenticate(bearer), bearer).ok());
+}
+
+TEST(CookieTest, ParseAndBuild) {
+  auto c = parseCookies("a=1;  b=\"two\" ; junk; =x; a=3");
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(c["a"], "1");
+  EXPECT_EQ(c["b"], "two");
+  Session s;
+  s.id = "sid";
+  s.csrf_token = "tok";
+  s.expires_at = fromMillis(3'600'000);
+  std::string session = sessionCookie(s, fromMillis(0));
+  EXPECT_THAT(session, HasSubstr("aifed_session=sid; HttpOnly; Secure; SameSite=Strict; Path=/"));
+  EXPECT_THAT(session, HasSubstr("Max-Age=3600"));
+  std::string csrf = csrfCookie(s, fromMillis(0));
+  EXPECT_THAT(csrf, HasSubstr("aifed_csrf=tok; Secure; SameSite=Strict; Path=/"));
+  EXPECT_THAT(csrf, ::testing::Not(HasSubstr("HttpOnly")));
+  EXPECT_THAT(clearedCookie(kSessionCookie), HasSubstr("Max-Age=0"));
+}
+
+}  // namespace
+}  // namespace aifed::api
