@@ -5,7 +5,7 @@
 'use strict';
 
 const path = require('node:path');
-const { runTest, login } = require('./lib/harness');
+const { runTest, login, waitLive } = require('./lib/harness');
 const { waitFor, artifactDir } = require('./lib/federation');
 
 // Small jobs any GPU site can take; 60 s of simulated work is half a second at speedup 120.
@@ -37,7 +37,7 @@ runTest('console_admin', async ({ fed, step, newPage }) => {
   };
 
   await step('the overview shows seven sites, live', async () => {
-    await page.locator('#conn[data-state="live"]').waitFor();
+    await waitLive(page);
     await waitFor('seven site cards, all up', async () =>
       (await page.locator('.site-card[data-state="up"]').count()) === 7);
     for (const id of sites) await page.locator(`.site-card[data-site="${id}"]`).waitFor();

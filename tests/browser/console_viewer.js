@@ -3,7 +3,7 @@
 // and changes nothing.
 'use strict';
 
-const { runTest, login } = require('./lib/harness');
+const { runTest, login, waitLive } = require('./lib/harness');
 const { waitFor } = require('./lib/federation');
 
 runTest('console_viewer', async ({ fed, step, newPage }) => {
@@ -16,7 +16,7 @@ runTest('console_viewer', async ({ fed, step, newPage }) => {
   const page = await newPage();
   await step('log in as viewer and see seven sites live', async () => {
     await login(page, fed, viewerToken, 'viewer');
-    await page.locator('#conn[data-state="live"]').waitFor();
+    await waitLive(page);
     await waitFor('seven site cards', async () => (await page.locator('.site-card').count()) === 7);
   });
 

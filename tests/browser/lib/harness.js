@@ -92,4 +92,15 @@ async function login(page, fed, token, role) {
   await page.waitForURL(/#\/$/);
 }
 
-module.exports = { runTest, login };
+// Waits for the connection indicator to say Live: the /api/v1/events WebSocket is open
+// and its snapshot arrived.
+async function waitLive(page) {
+  try {
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30000 });
+  } catch (e) {
+    const shown = await page.evaluate(() => document.getElementById('conn-text')?.textContent || '(none)');
+    throw new Error(`the console never went live on /api/v1/events (the indicator says "${shown}")`);
+  }
+}
+
+module.exports = { runTest, login, waitLive };
