@@ -41,6 +41,30 @@ install_deps() {
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The browser tests (tests/browser) run on Node.js with npm `playwright-core`, driving
+# Debian's chromium. Installs node/npm when missing and runs `npm ci` when node_modules
+# is missing or package-lock.json changed since the last install.
+browser_test_deps() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "installing Node.js for the browser tests"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  local dir=tests/browser
+  local stamp=$dir/node_modules/.aifed-package-lock.sha256
+  local want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ ! -d "$dir/node_modules/playwright-core" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing the browser tests' npm packages (npm ci in $dir)"
+    # playwright-core never downloads a browser; the tests use /usr/bin/chromium.
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+}
+
 # build DIR TYPE [cmake args...]
 build() {
   local dir=$1 type=$2
@@ -72,6 +96,7 @@ case "$cmd" in
   test)
     install_deps
     build build/asan Debug -DASAN=ON -DAIFED_WERROR=ON
+    browser_test_deps
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export AIFED_BIN_DIR="$PWD/build/asan"
     ctest --test-dir build/asan --output-on-failure -j"$(nproc)" "$@"

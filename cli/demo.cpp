@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -34,10 +35,11 @@ struct DemoOptions {
   std::string federation_file = "config/federation-7.toml";
   std::string state_dir = ".aifed-demo";
   int duration_s = 0;  // 0: until Ctrl-C
-  double rate = 4;     // jobs per second
+  double rate = 4;     // jobs per second; 0: no sample jobs
   double speedup = 120;
   uint64_t seed = 1;
   bool table = true;
+  std::string ready_file;  // written once every site is up (for scripts and tests)
 };
 
 // A stream of AI-factory jobs: mostly short evaluation and fine-tuning runs, some
@@ -192,11 +194,15 @@ int runDemo(int argc, char** argv) {
   app.add_option("--state-dir", o.state_dir, "keys, configs, databases and logs");
   app.add_option("--duration", o.duration_s, "run N seconds, then print a JSON summary")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--rate", o.rate, "sample jobs submitted per second")->check(CLI::PositiveNumber);
+  app.add_option("--rate", o.rate, "sample jobs submitted per second (0: none)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--speedup", o.speedup, "simulated sites run this much faster than job figures")
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "seed of the sample job stream");
   app.add_flag("!--no-table", o.table, "print status lines instead of the live table");
+  app.add_option("--ready-file", o.ready_file,
+                 "once every site is up, write a JSON file with the REST base URL and the "
+                 "console URL");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -263,14 +269,34 @@ int runDemo(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 
+  std::string console = rest + "/console/";
+  // The coordinator writes its bootstrap admin token next to its database.
+  std::string token_file = lf.stateDir() + "/db/admin.token";
+  std::cerr << "aifed demo: web console at " << console << "\n"
+            << "aifed demo: log in to it with the admin token in " << token_file
+            << " (paste the file's content; the browser warns once about the self-signed "
+               "certificate: compare the fingerprint above)\n";
+  if (!o.ready_file.empty()) {
+    json::object ready{{"base_url", rest},
+                       {"console_url", console},
+                       {"tls_fingerprint", lf.tlsFingerprint()},
+                       {"admin_token_file", token_file},
+                       {"state_dir", lf.stateDir()},
+                       {"sites_total", total_sites}};
+    std::string tmp = o.ready_file + ".tmp";
+    std::ofstream(tmp) << json::serialize(ready) << "\n";
+    std::filesystem::rename(tmp, o.ready_file);
+  }
+
   SampleJobs jobs(*fed, o.seed);
   int64_t submitted = 0, refused = 0;
   std::string last_refusal;
   auto begin = std::chrono::steady_clock::now();
-  auto next_submit = begin;
+  // With --rate 0 nothing is submitted: the next submission is never due.
+  auto next_submit = o.rate > 0 ? begin : begin + std::chrono::hours(24 * 365);
   auto next_render = begin;
   auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(1.0 / o.rate));
+      std::chrono::duration<double>(o.rate > 0 ? 1.0 / o.rate : 3600.0));
   bool tty = o.table && isatty(STDOUT_FILENO);
   while (!g_stop) {
     auto now = std::chrono::steady_clock::now();

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "coordinator/api/console.h"
 #include "coordinator/api/events.h"
 #include "coordinator/api/http_server.h"
 #include "coordinator/api/metrics.h"
@@ -128,6 +129,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
     counters_.started_at = clock.now();
+    api::addConsoleRoutes(router_);
   }
 
   ~CoordinatorDaemonImpl() override {

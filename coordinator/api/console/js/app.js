@@ -1,0 +1,153 @@
+// The aifed console: session, hash routing, the top bar and the live connection.
+// Routes: #/login, #/ (overview), #/jobs?state=&site=&project=&q=&page=, #/jobs/{id},
+// #/sites/{id}, #/policy, #/audit.
+
+import { api, ApiError, setUnauthenticatedHandler } from './api.js';
+import { h, clear, toast } from './dom.js';
+import { LiveFeed } from './live.js';
+import { permissions } from './perms.js';
+import * as loginPage from './pages/login.js';
+import * as overviewPage from './pages/overview.js';
+import * as jobsPage from './pages/jobs.js';
+import * as jobPage from './pages/job.js';
+import * as sitePage from './pages/site.js';
+import * as policyPage from './pages/policy.js';
+import * as auditPage from './pages/audit.js';
+
+const main = document.getElementById('main');
+const ctx = {
+  session: null,
+  can: null,
+  live: new LiveFeed(),
+  navigate: (hash) => { location.hash = hash; },
+  onLogin: (session) => startSession(session),
+};
+let cleanup = null;
+let renderSeq = 0;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, qs] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { parts, query: new URLSearchParams(qs || '') };
+}
+
+function routeFor(parts) {
+  if (parts.length === 0) return { page: overviewPage, nav: 'overview', params: {} };
+  if (parts[0] === 'login') return { page: loginPage, nav: '', params: {} };
+  if (parts[0] === 'jobs' && parts.length === 1) return { page: jobsPage, nav: 'jobs', params: {} };
+  if (parts[0] === 'jobs' && parts.length === 2) return { page: jobPage, nav: 'jobs', params: { id: parts[1] } };
+  if (parts[0] === 'sites' && parts.length === 2) return { page: sitePage, nav: 'overview', params: { id: parts[1] } };
+  if (parts[0] === 'policy') return { page: policyPage, nav: 'policy', params: {} };
+  if (parts[0] === 'audit') return { page: auditPage, nav: 'audit', params: {} };
+  return null;
+}
+
+async function render() {
+  const seq = ++renderSeq;
+  if (cleanup) {
+    try { cleanup(); } catch (e) { console.error(e); }
+    cleanup = null;
+  }
+  const { parts, query } = parseHash();
+  const route = routeFor(parts);
+  const loggedIn = ctx.session !== null;
+  if (!loggedIn && (!route || route.page !== loginPage)) {
+    location.replace('#/login');
+    return;
+  }
+  if (loggedIn && route && route.page === loginPage) {
+    location.replace('#/');
+    return;
+  }
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (route && a.dataset.nav === route.nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  clear(main);
+  if (!route) {
+    main.append(h('h1', {}, 'Not found'), h('p', {}, 'No page here. ', h('a', { href: '#/' }, 'Go to the overview.')));
+    return;
+  }
+  const container = h('div', { class: 'page' });
+  main.append(container);
+  try {
+    const result = await route.page.render(container, ctx, route.params, query);
+    if (seq !== renderSeq) {
+      if (typeof result === 'function') result();
+      return;
+    }
+    cleanup = typeof result === 'function' ? result : null;
+  } catch (e) {
+    if (seq !== renderSeq) return;
+    clear(container);
+    container.append(h('h1', {}, 'Something went wrong'),
+      h('p', { class: 'error-box', role: 'alert' }, e instanceof ApiError ? `${e.code}: ${e.message}` : String(e)));
+  }
+  document.title = `${container.querySelector('h1')?.textContent || 'aifed'} · aifed console`;
+}
+
+function showChrome(session) {
+  const bar = document.getElementById('topbar');
+  bar.hidden = !session;
+  if (!session) return;
+  document.getElementById('who-name').textContent = session.name || session.token_id || '';
+  document.getElementById('who-role').textContent = session.role;
+  document.getElementById('nav-audit').hidden = !ctx.can.readAudit;
+}
+
+function showConnection(state) {
+  const el = document.getElementById('conn');
+  el.dataset.state = state;
+  document.getElementById('conn-text').textContent =
+    state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline, reconnecting…';
+}
+
+function startSession(session) {
+  ctx.session = session;
+  ctx.can = permissions(session);
+  showChrome(session);
+  ctx.live.start();
+  if (location.hash === '#/') render();
+  else location.hash = '#/';
+}
+
+function endSession(message) {
+  ctx.session = null;
+  ctx.can = null;
+  ctx.live.stop();
+  ctx.live = new LiveFeed();
+  ctx.live.on('state', showConnection);
+  showChrome(null);
+  if (message) toast(message);
+  if (location.hash !== '#/login') location.hash = '#/login';
+  else render();
+}
+
+async function boot() {
+  ctx.live.on('state', showConnection);
+  setUnauthenticatedHandler(() => {
+    if (ctx.session) endSession('Your session ended; log in again.');
+  });
+  document.getElementById('logout').addEventListener('click', async () => {
+    try {
+      await api('DELETE', '/api/v1/session', undefined, { quiet401: true });
+    } catch (e) {
+      // Logged out either way: the cookie is gone or was never valid.
+    }
+    endSession('Logged out.');
+  });
+  window.addEventListener('hashchange', render);
+  try {
+    const session = await api('GET', '/api/v1/session', undefined, { quiet401: true });
+    ctx.session = session;
+    ctx.can = permissions(session);
+    showChrome(session);
+    ctx.live.start();
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) toast(`Cannot reach the coordinator: ${e.message}`);
+  }
+  render();
+}
+
+boot();

@@ -1,0 +1,126 @@
+// Site detail: state, partitions, recent jobs, and drain/resume for roles that may.
+import { api, query } from '../api.js';
+import { h, clear, badge, fmtTime, fmtAge, table, field, toast } from '../dom.js';
+import { reportAgeMs } from '../live.js';
+
+function partitionsTable(site) {
+  const parts = site.partitions || [];
+  if (parts.length === 0) return h('p', { class: 'muted' }, 'No capacity report yet.');
+  return table(
+    ['Partition', 'Accelerator', { label: 'Per node', num: true }, { label: 'Nodes', num: true },
+      { label: 'Idle', num: true }, { label: 'Allocated', num: true }, { label: 'Down', num: true },
+      { label: 'Draining', num: true }, { label: 'Running', num: true }, { label: 'Pending', num: true },
+      { label: 'Pending node-h', num: true }],
+    parts.map((p) => {
+      const nt = p.node_type || {};
+      const n = (v) => h('td', { class: 'num' }, String(v ?? 0));
+      return h('tr', {}, h('th', { scope: 'row' }, p.name), h('td', {}, nt.accelerator || 'CPU'),
+        n(nt.accelerators_per_node), n(p.nodes_total), n(p.nodes_idle), n(p.nodes_allocated), n(p.nodes_down),
+        n(p.nodes_draining), n(p.running_jobs), n(p.pending_jobs),
+        h('td', { class: 'num' }, typeof p.pending_node_hours === 'number' ? p.pending_node_hours.toFixed(1) : '0'));
+    }), { attrs: { id: 'partitions' } });
+}
+
+export async function render(root, ctx, params) {
+  const id = params.id;
+  const head = h('div', { class: 'page-head' });
+  const info = h('section', { class: 'panel', 'aria-labelledby': 'site-info-title' });
+  const parts = h('section', { class: 'panel', 'aria-labelledby': 'parts-title' });
+  const jobsBox = h('section', { class: 'panel', 'aria-labelledby': 'recent-title' });
+  root.append(head, info, parts, jobsBox);
+
+  let site = null;
+  const drawSite = () => {
+    clear(head);
+    clear(info);
+    clear(parts);
+    head.append(h('h1', {}, site.name || site.id), h('span', { id: 'site-state' }, badge(site.state)),
+      h('span', { class: 'muted' }, [site.id, site.city, site.country].filter(Boolean).join(' · ')));
+    info.append(h('h2', { id: 'site-info-title' }, 'Status'),
+      h('dl', { class: 'kv' },
+        h('dt', {}, 'State'), h('dd', {}, site.state),
+        h('dt', {}, 'Drained'), h('dd', { id: 'site-drained' }, site.drained ? 'yes: takes no new jobs' : 'no'),
+        h('dt', {}, 'Last report'), h('dd', {}, fmtAge(reportAgeMs(site))),
+        h('dt', {}, 'Last heard'), h('dd', {}, fmtTime(site.last_heard_at)),
+        h('dt', {}, 'Accelerators free'), h('dd', {}, `${site.accelerators_free ?? 0} / ${site.accelerators_total ?? 0}`),
+        h('dt', {}, 'Nodes idle'), h('dd', {}, `${site.nodes_idle ?? 0} / ${site.nodes_total ?? 0}`),
+        h('dt', {}, 'Jobs placed here'), h('dd', { id: 'site-placed' }, String(site.jobs_placed ?? 0)),
+        h('dt', {}, 'Reserved nodes'), h('dd', {}, String(site.reserved_nodes ?? 0)),
+        h('dt', {}, 'Agent'), h('dd', {}, site.agent_version || '—'),
+        site.degraded ? [h('dt', {}, 'Degraded'), h('dd', {}, site.degraded_reason || 'yes')] : null));
+    if (ctx.can.drain(site.id)) info.append(drainForm());
+    parts.append(h('h2', { id: 'parts-title' }, 'Partitions'), partitionsTable(site));
+  };
+
+  const drainForm = () => {
+    const draining = site.drained;
+    const reason = h('input', { name: 'reason', size: 40, required: !draining,
+      placeholder: draining ? 'optional' : 'e.g. maintenance window until 18:00' });
+    const button = h('button', { type: 'submit', class: draining ? 'btn' : 'btn btn-danger', id: draining ? 'resume-site' : 'drain-site' },
+      draining ? 'Resume site' : 'Drain site');
+    const error = h('p', { class: 'error-box', role: 'alert' });
+    const form = h('form', { class: 'actions', 'aria-label': draining ? 'Resume this site' : 'Drain this site' },
+      field(draining ? 'Reason for resuming' : 'Reason for draining', reason, 'drain-reason'), button, error);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      button.disabled = true;
+      error.textContent = '';
+      const action = draining ? 'resume' : 'drain';
+      try {
+        const body = reason.value.trim() ? { reason: reason.value.trim() } : {};
+        await api('POST', `/api/v1/sites/${encodeURIComponent(site.id)}/${action}`, body);
+        toast(`${site.id} ${draining ? 'resumed' : 'drained'}.`);
+        site = await api('GET', `/api/v1/sites/${encodeURIComponent(id)}`);
+        site.received_at = Date.now();
+        drawSite();
+        document.getElementById(draining ? 'drain-site' : 'resume-site')?.focus();
+      } catch (e) {
+        error.textContent = `${action} refused: ${e.message}`;
+        button.disabled = false;
+      }
+    });
+    return form;
+  };
+
+  const drawJobs = async () => {
+    // Jobs come oldest first: count them, then fetch the last 20.
+    const counted = await api('GET', `/api/v1/jobs${query({ site: id, limit: 0 })}`);
+    const offset = Math.max(0, (counted.total || 0) - 20);
+    const data = await api('GET', `/api/v1/jobs${query({ site: id, limit: 20, offset })}`);
+    const jobs = (data.jobs || []).slice().reverse();
+    clear(jobsBox);
+    jobsBox.append(h('h2', { id: 'recent-title' }, 'Recent jobs'),
+      jobs.length === 0 ? h('p', { class: 'muted' }, 'No jobs placed here yet.') : table(
+        ['Id', 'Name', 'State', 'Project', 'Submitted'],
+        jobs.map((j) => h('tr', {},
+          h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(j.id)}`, class: 'mono' }, j.id)),
+          h('td', {}, (j.spec || {}).name || ''), h('td', {}, badge(j.state)),
+          h('td', {}, (j.spec || {}).project || '—'), h('td', {}, fmtTime(j.submitted_at)))),
+        { attrs: { id: 'recent-jobs' } }),
+      h('p', {}, h('a', { href: `#/jobs${query({ site: id })}` }, 'All jobs at this site')));
+  };
+
+  site = await api('GET', `/api/v1/sites/${encodeURIComponent(id)}`);
+  site.received_at = Date.now();
+  drawSite();
+  await drawJobs();
+
+  let jobsTimer = null;
+  const offs = [
+    ctx.live.on('site', (s) => {
+      if (s.id !== id) return;
+      const focused = document.activeElement && document.activeElement.id === 'drain-reason';
+      if (focused) return;  // do not redraw under someone typing a reason
+      site = s;
+      drawSite();
+    }),
+    ctx.live.on('job', (ev) => {
+      if (!ev.job || ev.job.site !== id || jobsTimer) return;
+      jobsTimer = setTimeout(() => { jobsTimer = null; drawJobs().catch(console.error); }, 500);
+    }),
+  ];
+  return () => {
+    offs.forEach((off) => off());
+    clearTimeout(jobsTimer);
+  };
+}

@@ -1,0 +1,17 @@
+// What the logged-in principal may do, from GET /api/v1/session (docs/security.md).
+// The console hides what a role may not use; the server refuses it anyway.
+
+export function permissions(session) {
+  const role = session.role;
+  const scope = session.scope || [];
+  const any = (...roles) => roles.includes(role);
+  return {
+    role,
+    drain: (siteId) => any('admin', 'operator') || (role === 'site-admin' && scope.includes(siteId)),
+    cancel: (job) => any('admin', 'operator') ||
+      (role === 'submitter' && scope.includes(job.spec && job.spec.project)) ||
+      (role === 'site-admin' && scope.includes(job.site)),
+    setPolicy: role === 'admin',
+    readAudit: any('admin', 'operator', 'viewer'),
+  };
+}
