@@ -786,7 +786,7 @@ class WsClient {
 struct WsState {
   std::mutex mu;
   std::vector<std::string> received;
-  std::shared_ptr<WebSocketPeer> peer;
+  // No peer here: a peer holds the server, whose handler holds this state (a cycle).
   std::promise<void> closed;
   std::atomic<int> sent{0};
 };
@@ -799,7 +799,6 @@ TEST(WebSocketTest, FramesArriveInOrderAndCloseIsClean) {
         return WebSocketDecision::refuse(errorResponse(403, "permission_denied", "no"));
       }
       return WebSocketDecision::accept([state](std::shared_ptr<WebSocketPeer> peer) {
-        state->peer = peer;
         for (int i = 0; i < 100; ++i) EXPECT_TRUE(peer->send("frame-" + std::to_string(i)));
         std::weak_ptr<WebSocketPeer> weak = peer;
         peer->onMessage([weak, state](std::string text) {
