@@ -33,6 +33,7 @@
 
 #include "cli/http_client.h"
 #include "cli/local_federation.h"
+#include "coordinator/api/tls.h"
 
 namespace {
 namespace asio = boost::asio;
@@ -42,20 +43,6 @@ namespace ssl = asio::ssl;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-std::string fingerprintOf(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xF]);
-  }
-  return out;
-}
 
 struct Stats {
   uint64_t ok = 0;
@@ -232,7 +219,7 @@ int main(int argc, char** argv) {
   tls.set_verify_callback([pin](bool, ssl::verify_context& v) {
     X509_STORE_CTX* store = v.native_handle();
     if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-    return fingerprintOf(X509_STORE_CTX_get_current_cert(store)) == pin;
+    return aifed::api::certificateFingerprint(X509_STORE_CTX_get_current_cert(store)) == pin;
   });
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), fed.httpPort());
   Stats stats;

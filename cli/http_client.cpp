@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "coordinator/api/tls.h"
+
 namespace aifed::cli {
 namespace {
 
@@ -30,20 +32,6 @@ using tcp = asio::ip::tcp;
 constexpr uint64_t kResponseBodyLimit = 256ull << 20;
 
 }  // namespace
-
-std::string fingerprintOf(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xF]);
-  }
-  return out;
-}
 
 Result<std::string> normalizeFingerprint(const std::string& text) {
   std::string_view t = text;
@@ -238,7 +226,7 @@ struct HttpClient::Impl {
         X509_STORE_CTX* store = vctx.native_handle();
         // Only the leaf is pinned: who issued it does not matter.
         if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-        seen_fingerprint = fingerprintOf(X509_STORE_CTX_get_current_cert(store));
+        seen_fingerprint = api::certificateFingerprint(X509_STORE_CTX_get_current_cert(store));
         return seen_fingerprint == pinned;
       });
     }

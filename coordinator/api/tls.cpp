@@ -99,20 +99,6 @@ Result<PkeyPtr> parseKey(const std::string& pem) {
   return key;
 }
 
-std::string fingerprintOf(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xF]);
-  }
-  return out;
-}
-
 bool addExtension(X509* cert, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -184,10 +170,24 @@ Result<PemPair> generateSelfSignedCertificate(Time now) {
   return out;
 }
 
+std::string certificateFingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  X509_digest(cert, EVP_sha256(), md, &len);
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    if (i) out.push_back(':');
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xF]);
+  }
+  return out;
+}
+
 Result<std::string> certificateFingerprint(const std::string& cert_pem) {
   Result<X509Ptr> cert = parseCertificate(cert_pem);
   if (!cert.ok()) return cert.status();
-  return fingerprintOf(cert->get());
+  return certificateFingerprint(cert->get());
 }
 
 Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
@@ -231,7 +231,7 @@ Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
         id.key_path + " is not the private key of the certificate in " + id.cert_path, "tls_key");
   }
   id.cert_pem = *cert_pem;
-  id.fingerprint = fingerprintOf(cert->get());
+  id.fingerprint = certificateFingerprint(cert->get());
   return id;
 }
 

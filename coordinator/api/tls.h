@@ -9,6 +9,8 @@
 //   HttpServerOptions o; o.tls = *ctx;
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
@@ -44,6 +46,8 @@ Result<PemPair> generateSelfSignedCertificate(Time now);
 
 // "AB:CD:..." SHA-256 fingerprint of the first certificate in `cert_pem`.
 Result<std::string> certificateFingerprint(const std::string& cert_pem);
+// The same of a parsed certificate (the CLI and the bench check a server's leaf with it).
+std::string certificateFingerprint(X509* cert);
 
 // A server context: TLS 1.2 minimum, ECDHE + AEAD cipher suites for TLS 1.2 (TLS 1.3
 // keeps OpenSSL's defaults), no renegotiation, no compression, the server's cipher order.
