@@ -164,6 +164,15 @@ async function startFederation({ speedup = 120 } = {}) {
     '--state-dir', path.join(stateDir, 'state'), '--rate', '0', '--speedup', String(speedup),
     '--no-table', '--ready-file', readyFile], { stdio: ['ignore', log, log], detached: true });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // Whatever ends this script (even an uncaught exception), the federation ends with it.
+  process.on('exit', () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
   try {
     const ready = await Promise.race([
       waitFor('the demo\'s ready file', () => fs.existsSync(readyFile) && JSON.parse(fs.readFileSync(readyFile, 'utf8')), 90000),
