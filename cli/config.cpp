@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "protocol/toml_file.h"
+
 namespace aifed::cli {
 namespace fs = std::filesystem;
 namespace {
@@ -54,15 +56,9 @@ ConfigPath configFilePath(const EnvLookup& env) {
 }
 
 Result<ClientSettings> loadConfigFile(const std::string& path, const EnvLookup& env) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-        << e.description();
-    return invalidArgument(msg.str());
-  }
+  Result<toml::table> parsed = parseTomlFile(path);
+  if (!parsed.ok()) return parsed.status();
+  toml::table root = std::move(*parsed);
   ClientSettings s;
   for (auto&& [key, node] : root) {
     std::string k(key.str());

@@ -27,6 +27,7 @@
 #include "coordinator/api/tls.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
+#include "protocol/toml_file.h"
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zap_handler.h"
 #include "protocol/transport/zmq_socket.h"
@@ -677,15 +678,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 }  // namespace
 
 Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-        << e.description();
-    return invalidArgument(msg.str());
-  }
+  Result<toml::table> parsed = parseTomlFile(path);
+  if (!parsed.ok()) return parsed.status();
+  toml::table root = std::move(*parsed);
   std::string base = std::filesystem::absolute(path).parent_path().string();
   CoordinatorConfig c;
   auto need = [&](const char* key, std::string& out) -> Status {

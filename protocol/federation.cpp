@@ -16,6 +16,8 @@
 #include <string>
 #include <utility>
 
+#include "protocol/toml_file.h"
+
 namespace aifed {
 namespace {
 
@@ -392,23 +394,9 @@ bool Federation::offersAccelerator(std::string_view model) const {
 
 Result<Federation> parseFederation(std::string_view toml_text, std::string_view source_name) {
   Reporter reporter(source_name);
-  toml::table root;
-#if TOML_EXCEPTIONS
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    return invalidArgument(std::string(source_name) + ":" + std::to_string(e.source().begin.line) +
-                           ": " + std::string(e.description()));
-  }
-#else
-  toml::parse_result parsed = toml::parse(toml_text, source_name);
-  if (!parsed) {
-    const toml::parse_error& e = parsed.error();
-    return invalidArgument(std::string(source_name) + ":" + std::to_string(e.source().begin.line) +
-                           ": " + std::string(e.description()));
-  }
-  root = std::move(parsed).table();
-#endif
+  Result<toml::table> parsed = parseTomlText(toml_text, source_name);
+  if (!parsed.ok()) return parsed.status();
+  toml::table root = std::move(*parsed);
   Federation fed;
   if (Status s = readFederation(reporter, root, fed); !s.ok()) return s;
   return fed;

@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 
+#include "protocol/toml_file.h"
 #include "sim/metrics.h"
 #include "sim/swf.h"
 #include "site-agent/backends/local_scheduler.h"
@@ -397,23 +398,9 @@ Result<SweepAxis> parseGridOption(std::string_view text) {
 
 Result<std::vector<SweepAxis>> parseGridFile(std::string_view toml_text,
                                              std::string_view source_name) {
-  toml::table root;
-#if TOML_EXCEPTIONS
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    return invalidArgument(std::string(source_name) + ":" + std::to_string(e.source().begin.line) +
-                           ": " + std::string(e.description()));
-  }
-#else
-  toml::parse_result parsed = toml::parse(toml_text, source_name);
-  if (!parsed) {
-    const toml::parse_error& e = parsed.error();
-    return invalidArgument(std::string(source_name) + ":" + std::to_string(e.source().begin.line) +
-                           ": " + std::string(e.description()));
-  }
-  root = std::move(parsed).table();
-#endif
+  Result<toml::table> parsed = parseTomlText(toml_text, source_name);
+  if (!parsed.ok()) return parsed.status();
+  toml::table root = std::move(*parsed);
   const std::string src(source_name);
   for (const auto& [key, node] : root) {
     if (key.str() != "grid") {
