@@ -67,43 +67,33 @@ bool validLabelName(std::string_view name) {
   return validName(name, false) && name.substr(0, 2) != "__";
 }
 
-std::string escapeLabelValue(std::string_view value) {
+namespace {
+// The text format escapes backslash and newline everywhere, and the double quote inside
+// label values only.
+std::string escapeText(std::string_view text, bool quotes) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
   return out;
 }
+}  // namespace
+
+std::string escapeLabelValue(std::string_view value) {
+  return escapeText(value, true);
+}
 
 std::string escapeHelp(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return escapeText(help, false);
 }
 
 std::string formatValue(double value) {
