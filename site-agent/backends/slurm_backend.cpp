@@ -807,7 +807,14 @@ Result<SiteCapacity> SlurmBackend::capacity(Time now) {
     return unavailable("Slurm is not answering: " + s.message());
   }
   Result<SiteCapacity> cap = parseCapacity(out->out, jobs_, options_.partitions);
-  if (!cap.ok()) return cap.status();
+  if (!cap.ok()) {
+    // sinfo may exit 0 with the failure inside its JSON ("errors"), e.g. while slurmctld
+    // shuts down: that is the same outage as a non-zero exit and must read the same.
+    if (cap.status().code() == StatusCode::kUnavailable) {
+      return unavailable("Slurm is not answering: " + cap.status().message());
+    }
+    return cap.status();
+  }
   for (const PartitionCapacity& p : cap->partitions) {
     if (p.nodes_total == 0) {
       return failedPrecondition("partition \"" + p.name +

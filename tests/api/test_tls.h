@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,8 @@ struct TestTls {
   std::string dir;
   api::TlsIdentity identity;
   std::shared_ptr<boost::asio::ssl::context> context;
+  // Removes `dir` when the process exits (the last copy of this handle goes then).
+  std::shared_ptr<void> remove_dir;
 };
 
 inline const TestTls& testTls() {
@@ -29,6 +32,12 @@ inline const TestTls& testTls() {
     char* dir = mkdtemp(pattern.data());
     EXPECT_NE(dir, nullptr);
     t.dir = pattern;
+    if (dir != nullptr) {
+      t.remove_dir = std::shared_ptr<void>(nullptr, [path = t.dir](void*) {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+      });
+    }
     RealClock clock;
     Result<api::TlsIdentity> id = api::loadOrCreateTlsIdentity("", "", t.dir, clock.now());
     EXPECT_TRUE(id.ok()) << id.status().toString();

@@ -321,6 +321,15 @@ TEST(SlurmBackendTest, RefusalsAndOutagesAreToldApart) {
   ASSERT_FALSE(cap.ok());
   EXPECT_EQ(cap.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(cap.status().message().find("Unable to contact slurm controller"), std::string::npos);
+
+  // While slurmctld shuts down, sinfo can exit 0 and put the failure in its JSON instead.
+  m.runner->handlers["sinfo"] = [](const Command&) {
+    return ok(R"({"errors":[{"error":"Unspecified error","error_number":1}],"nodes":[]})");
+  };
+  cap = m.backend->capacity(Time{});
+  ASSERT_FALSE(cap.ok());
+  EXPECT_EQ(cap.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(cap.status().message(), "Slurm is not answering: sinfo --json: Unspecified error");
 }
 
 TEST(SlurmBackendTest, AdoptedJobsAreHeldAndFollowedAfterARestart) {
