@@ -4,9 +4,11 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <queue>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
 #include "coordinator/broker/broker.h"
@@ -155,6 +157,8 @@ class Engine {
   std::vector<uint8_t> done_flags_;  // the broker holds the job in a terminal state
   int64_t done_ = 0;
   RunResult result_;
+
+  Status stalled(int64_t quiet_ms) const;
 };
 
 Status Engine::startSite(size_t i, Time now) {
@@ -362,6 +366,27 @@ void Engine::route(Time now) {
   }
 }
 
+Status Engine::stalled(int64_t quiet_ms) const {
+  const std::vector<SimJob>& jobs = workload_.jobs;
+  std::vector<const broker::JobRecord*> waiting =
+      broker_.listJobs(JobState::kQueued, "", 0, std::numeric_limits<size_t>::max());
+  std::ostringstream msg;
+  msg << "the simulation cannot finish: no job has ended for " << quiet_ms / (24 * 3600 * 1000)
+      << " simulated days after the last submission and outage, and "
+      << (jobs.size() - static_cast<size_t>(result_.rejected) - static_cast<size_t>(done_))
+      << " jobs have not ended (" << waiting.size() << " of them held at the coordinator by policy "
+      << options_.policy << ")";
+  size_t shown = 0;
+  for (const broker::JobRecord* j : waiting) {
+    int64_t seq = parseJobSeq(j->id);
+    if (seq <= 0 || seq >= static_cast<int64_t>(seq_to_job_.size())) continue;
+    msg << (shown == 0 ? "; first: " : ", ")
+        << jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].origin;
+    if (++shown == 3) break;
+  }
+  return failedPrecondition(msg.str());
+}
+
 Result<RunResult> Engine::run() {
   auto wall0 = std::chrono::steady_clock::now();
   result_.policy = options_.policy;
@@ -383,6 +408,19 @@ Result<RunResult> Engine::run() {
     push(toMillis(o.from), EventKind::kOutageStart, static_cast<int32_t>(it->second), 0);
     push(toMillis(o.to), EventKind::kOutageEnd, static_cast<int32_t>(it->second), 0);
   }
+
+  // A run in which jobs remain but nothing has ended for this long after the last
+  // submission and the last outage can never finish (jobs no site will ever take, e.g. a
+  // policy that holds them for ever): it stops with an error instead of running on.
+  int64_t horizon_ms = toMillis(jobs.back().submit);
+  for (const Outage& o : options_.outages) horizon_ms = std::max(horizon_ms, toMillis(o.to));
+  Duration longest{0};
+  for (const SimJob& j : jobs) longest = std::max(longest, j.spec.walltime);
+  const int64_t stall_ms =
+      std::max<int64_t>(int64_t{30} * 24 * 3600 * 1000,
+                        2 * std::chrono::duration_cast<std::chrono::milliseconds>(longest).count());
+  int64_t last_done = -1;
+  int64_t quiet_since = horizon_ms;
 
   Time t0 = jobs.front().submit - options_.report_interval;
   result_.start_ms = toMillis(jobs.front().submit);
@@ -501,6 +539,11 @@ Result<RunResult> Engine::run() {
       if (sites_[i].touched) scheduleWake(i);
     }
     unfinished = static_cast<int64_t>(jobs.size()) - result_.rejected - done_;
+    if (done_ != last_done) {
+      last_done = done_;
+      quiet_since = std::max(t, horizon_ms);
+    }
+    if (unfinished > 0 && t - quiet_since > stall_ms) return stalled(t - quiet_since);
   }
   result_.end_ms = 0;
   for (const JobOutcome& o : result_.jobs) result_.end_ms = std::max(result_.end_ms, o.end_ms);

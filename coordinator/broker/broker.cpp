@@ -513,16 +513,18 @@ struct Broker::Impl {
     std::map<std::string, Lane> by_project_;
   };
 
-  // Late binding: a feasible choice that cannot start within the threshold is held at
-  // the coordinator; the decision says where it would go and when.
+  // Late binding: a feasible choice whose queue wait exceeds the threshold is held at
+  // the coordinator; the decision says where it would go and when. Only the queue wait
+  // counts: data staging starts after binding, so holding the job cannot shorten it
+  // (counting it would hold a job with a large remote data set for ever).
   void holdIfLate(PlacementDecision& d) const {
     const PolicySpec& spec = active_policy->spec();
     if (spec.binding != BindingMode::kLate || d.chosen_site.empty()) return;
     const SiteVerdict* best = chosenVerdict(d);
     double limit_s = std::chrono::duration<double>(spec.bind_within).count();
-    if (best->estimated_start_s <= limit_s) return;
+    if (best->queue_wait_s <= limit_s) return;
     d.summary = "held at the coordinator: the best site, " + best->site + ", starts it " +
-                formatStart(best->estimated_start_s) + "; binds when a site can start it " +
+                formatStart(best->queue_wait_s) + "; binds when a site can start it " +
                 formatStart(limit_s);
     d.chosen_site.clear();
   }

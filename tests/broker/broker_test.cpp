@@ -696,6 +696,29 @@ TEST_F(BrokerTest, LateBindingHoldsUntilASiteCanStartSoon) {
   EXPECT_EQ(dispatches(later, "site-a").size(), 1u);
 }
 
+TEST_F(BrokerTest, LateBindingDoesNotHoldAJobForItsDataStaging) {
+  // 900 GB from a site outside the federation's listing over the default 10 Gbit/s: 720 s
+  // of staging at every site. Waiting at the coordinator cannot shorten that, so an idle
+  // site takes the job at once even though 720 s is beyond the 10 min threshold.
+  Broker b(threeSites(), latePolicy(std::chrono::minutes(10)));
+  Effects fx;
+  b.onMessage("site-a", makeMessage("site-a", "m-1", at(0), Hello{"t", "simulated", {}}), at(0),
+              fx);
+  b.onMessage("site-a", makeMessage("site-a", "m-2", at(0), capacity(1, 16)), at(0), fx);
+  JobSpec spec = gpuJob(1);
+  spec.datasets.push_back({"corpus", 900});
+  ASSERT_TRUE(b.submit(spec, at(1), fx).ok());
+  b.tick(at(1), fx);
+  EXPECT_EQ(b.findJob("j-1")->state, JobState::kDispatched) << b.lastDecision("j-1")->summary;
+  const SiteVerdict* a = nullptr;
+  for (const SiteVerdict& v : b.lastDecision("j-1")->verdicts) {
+    if (v.site == "site-a") a = &v;
+  }
+  ASSERT_NE(a, nullptr);
+  EXPECT_DOUBLE_EQ(a->staging_s, 720);
+  EXPECT_DOUBLE_EQ(a->estimated_start_s, 720);
+}
+
 // ---- Withdrawal of jobs pending too long at a site ----
 
 BrokerConfig withdrawingConfig(Duration after) {

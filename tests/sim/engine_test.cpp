@@ -150,6 +150,29 @@ TEST(EngineTest, JobLargerThanEverySiteIsAClearErrorOrSkipped) {
   EXPECT_TRUE(s->jobs[0].completed);
 }
 
+TEST(EngineTest, JobsNoSiteWillEverTakeStopTheRunWithAnErrorNamingThem) {
+  // Project p1 has 1 GPU-h at north and nothing elsewhere. The first job (1 node x 4 GPUs
+  // x 0.2 h walltime = 0.8 GPU-h held) runs and is charged 0.4 GPU-h for its 0.1 h; the
+  // second needs 0.8 more, which the allocation can never give: the run must end, not spin.
+  Federation f = twoSites();
+  ProjectConfig p1;
+  p1.id = "p1";
+  p1.allocations = {{"north", 1.0}};
+  f.projects.push_back(p1);
+  Workload w;
+  w.jobs.push_back(job(0, 1, 360));
+  w.jobs.push_back(job(10, 1, 360));
+  Result<RunResult> r = runFederation(f, w, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("the simulation cannot finish"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("1 jobs have not ended (1 of them held"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("first: job at 10"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(EngineTest, OutageLosesRunningJobsAndTheBrokerReplacesThem) {
   // One long job per site; north goes down while they run. The broker finds north
   // unreachable, waits the lease, and re-queues its job, which then runs on south (or
