@@ -7,6 +7,11 @@
 //   BM_PlaceBalanced/sites:N   the same with `balanced` (all seven score plugins).
 //   BM_TickQueue/sites:N       Broker::tick placing a queue of 10,000 jobs in one go,
 //                              reservations and effects included; items = decisions.
+//   BM_IntakeTick/backlog:N    the coordinator's REST intake: a batch of 128 submissions
+//                              and the one tick its group commit runs, with N jobs already
+//                              waiting and no site open (no site has reported yet, or all
+//                              are down or drained); items = submissions. Should not grow
+//                              with N: only undecided jobs are examined then.
 //
 // Run: ./build/release/bench/placement_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
@@ -211,6 +216,40 @@ void BM_TickQueue(benchmark::State& state) {
   state.SetItemsProcessed(decisions);
 }
 BENCHMARK(BM_TickQueue)->ArgName("sites")->Arg(7)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void BM_IntakeTick(benchmark::State& state) {
+  const int64_t backlog = state.range(0);
+  constexpr int kBatch = 128;
+  Federation fed = makeFederation(7);
+  std::vector<JobRecord> queue = makeQueue();
+  Time t = fromMillis(1'800'000'000'000);
+  BrokerConfig cfg;
+  cfg.heartbeat_interval = std::chrono::hours(1000);
+  Broker broker(fed, cfg);
+  Effects fx;
+  auto spec = [&](int64_t i) {
+    JobSpec s = queue[static_cast<size_t>(i) % queue.size()].spec;
+    s.project = "open";
+    return s;
+  };
+  for (int64_t i = 0; i < backlog; ++i) (void)broker.submit(spec(i), t, fx);
+  broker.tick(t, fx);
+  fx.clear();
+  int64_t submitted = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < kBatch; ++i) (void)broker.enqueue(spec(submitted + i), t, fx);
+    broker.tick(t, fx);
+    submitted += kBatch;
+    benchmark::DoNotOptimize(fx);
+    fx.clear();
+  }
+  state.SetItemsProcessed(submitted);
+}
+BENCHMARK(BM_IntakeTick)
+    ->ArgName("backlog")
+    ->Arg(1'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace aifed::broker

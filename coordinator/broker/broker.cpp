@@ -97,7 +97,10 @@ struct Broker::Impl {
   std::unordered_map<std::string, int64_t> seq_of;
   int64_t next_seq = 1;
   std::set<std::pair<int, int64_t>> queue;  // (-priority, seq) of queued jobs
-  std::set<int64_t> active;                 // seqs of dispatched/pending/running jobs
+  // The entries of `queue` whose job has no decision yet (hasDecision() false): while no
+  // site is open, a tick decides only these, so intake does not walk the whole queue.
+  std::set<std::pair<int, int64_t>> undecided;
+  std::set<int64_t> active;  // seqs of dispatched/pending/running jobs
   // Seqs of active jobs that may need a resend (dispatched, being cancelled or being
   // withdrawn), so retries and deadlines do not walk every running job. Entries that no
   // longer qualify are dropped by retry().
@@ -262,7 +265,10 @@ struct Broker::Impl {
 
   void setState(JobRecord& j, JobState s, Time now) {
     int64_t seq = seqOf(j);
-    if (j.state == JobState::kQueued) queue.erase({-j.spec.priority, seq});
+    if (j.state == JobState::kQueued) {
+      queue.erase({-j.spec.priority, seq});
+      undecided.erase({-j.spec.priority, seq});
+    }
     if (isActive(j.state)) active.erase(seq);
     j.state = s;
     j.updated_at = now;
@@ -270,7 +276,7 @@ struct Broker::Impl {
       j.withdrawing = false;  // withdrawn (re-queued), started, ended or lost
       withdraw_why.erase(j.id);
     }
-    if (s == JobState::kQueued) queue.insert({-j.spec.priority, seq});
+    if (s == JobState::kQueued) enqueueSeq(seq, j);
     if (isActive(s)) active.insert(seq);
     if (s == JobState::kDispatched) awaiting.insert(seq);
     if (isTerminal(s)) {
@@ -318,6 +324,12 @@ struct Broker::Impl {
   bool hasDecision(int64_t seq, const JobRecord& j) const {
     if (cfg.effects == EffectsDetail::kFull) return last_decision.count(j.id) > 0;
     return static_cast<size_t>(seq) < decided.size() && decided[static_cast<size_t>(seq)];
+  }
+
+  // `j` (job `seq`) joins the queue.
+  void enqueueSeq(int64_t seq, const JobRecord& j) {
+    queue.insert({-j.spec.priority, seq});
+    if (!hasDecision(seq, j)) undecided.insert({-j.spec.priority, seq});
   }
 
   // --- Sites ---
@@ -433,6 +445,7 @@ struct Broker::Impl {
 
   // Takes `d` (leaves it moved from) when decisions are kept.
   void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx) {
+    if (!undecided.empty()) undecided.erase({-jobs.at(seq).spec.priority, seq});
     if (cfg.effects != EffectsDetail::kFull) {
       if (static_cast<size_t>(seq) >= decided.size()) decided.resize(static_cast<size_t>(seq) + 1);
       decided[static_cast<size_t>(seq)] = 1;
@@ -456,9 +469,12 @@ struct Broker::Impl {
   // out capacity the way many would.
   class PlacementQueue {
    public:
-    PlacementQueue(const Impl& m, Time now) : m_(m), now_(now) {
+    // Walks `entries`: the whole queue, or a part of it in the same order (the order
+    // below restricted to a subset is the subset in that order).
+    PlacementQueue(const Impl& m, const std::set<std::pair<int, int64_t>>& entries, Time now)
+        : m_(m), now_(now) {
       late_ = m.active_policy->spec().binding == BindingMode::kLate;
-      for (const auto& [prio, seq] : m.queue) {
+      for (const auto& [prio, seq] : entries) {
         if (!late_) {
           flat_.push_back(seq);
           continue;
@@ -535,8 +551,10 @@ struct Broker::Impl {
     std::vector<SiteView>& v = view_buf;
     views(v);
     const Policy& policy = *active_policy;
-    // A snapshot of the queue: dispatching removes entries from it.
-    PlacementQueue order(*this, now);
+    // A snapshot of the queue: dispatching removes entries from it. With no site open
+    // nothing can be dispatched and a decided job has nothing new to learn: only the
+    // undecided are walked.
+    PlacementQueue order(*this, open ? queue : undecided, now);
     while (std::optional<int64_t> next = order.next()) {
       JobRecord& j = jobs.at(*next);
       if (!open && hasDecision(*next, j)) continue;  // nothing could have changed
@@ -1054,7 +1072,7 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
     if (j.state == JobState::kDispatched) j.last_sent_at.reset();
     m.seq_of[j.id] = *seq;
     JobRecord& stored = m.jobs[*seq] = std::move(j);
-    if (stored.state == JobState::kQueued) m.queue.insert({-stored.spec.priority, *seq});
+    if (stored.state == JobState::kQueued) m.enqueueSeq(*seq, stored);
     if (isActive(stored.state)) {
       m.active.insert(*seq);
       if (m.needsResend(stored)) m.awaiting.insert(*seq);
@@ -1103,7 +1121,7 @@ Result<std::string> Broker::enqueue(const JobSpec& spec, Time now, Effects& fx) 
   stored.submitted_at = now;
   stored.updated_at = now;
   m.seq_of[stored.id] = seq;
-  m.queue.insert({-stored.spec.priority, seq});
+  m.enqueueSeq(seq, stored);
   m.emit(stored, fx);
   return stored.id;
 }
@@ -1309,6 +1327,7 @@ Status Broker::setPolicy(const std::string& name, const std::string& actor,
     m.last_decision.erase(m.jobs.at(seq).id);
     if (static_cast<size_t>(seq) < m.decided.size()) m.decided[static_cast<size_t>(seq)] = 0;
   }
+  m.undecided = m.queue;
   m.policy_history.push_back(change);
   fx.policy_changes.push_back(std::move(change));
   return Status::Ok();

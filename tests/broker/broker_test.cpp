@@ -616,6 +616,44 @@ JobStatus statusOf(const std::string& job_id, int attempt, JobState state,
   return st;
 }
 
+TEST_F(BrokerTest, WithNoSiteOpenATickDecidesOnlyJobsWithoutADecision) {
+  auto decided = [](const Effects& fx) {
+    std::vector<std::string> ids;
+    for (const PlacementDecision& d : fx.decisions) ids.push_back(d.job_id);
+    return ids;
+  };
+  using V = std::vector<std::string>;
+  Effects fx;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(broker_.submit(gpuJob(1), at(0), fx).ok());
+  JobSpec urgent = gpuJob(1);
+  urgent.priority = 5;
+  ASSERT_TRUE(broker_.submit(urgent, at(0), fx).ok());
+  broker_.tick(at(0), fx);
+  EXPECT_EQ(decided(fx), (V{"j-4", "j-1", "j-2", "j-3"}));  // priority, then submission
+  EXPECT_THAT(broker_.lastDecision("j-1")->summary, HasSubstr("no site can take it now"));
+
+  Effects more;
+  ASSERT_TRUE(broker_.submit(gpuJob(1), at(1), more).ok());
+  ASSERT_TRUE(broker_.submit(urgent, at(1), more).ok());
+  broker_.tick(at(1), more);
+  EXPECT_EQ(decided(more), (V{"j-6", "j-5"}));
+
+  // A policy switch clears every decision: all six are examined again, in queue order.
+  Effects switched;
+  ASSERT_TRUE(broker_.setPolicy("green", "admin", "", at(2), switched).ok());
+  broker_.tick(at(2), switched);
+  EXPECT_EQ(decided(switched), (V{"j-4", "j-6", "j-1", "j-2", "j-3", "j-5"}));
+  Effects quiet;
+  broker_.tick(at(3), quiet);
+  EXPECT_TRUE(quiet.decisions.empty());
+
+  // A site opens: every waiting job is placed in queue order.
+  send("site-a", Hello{"t", "simulated", {}}, at(4));
+  Effects open = send("site-a", capacity(1, 16), at(4));
+  EXPECT_EQ(decided(open), (V{"j-4", "j-6", "j-1", "j-2", "j-3", "j-5"}));
+  EXPECT_EQ(dispatches(open, "site-a").size(), 6u);
+}
+
 TEST_F(BrokerTest, PolicySwitchIsRecordedAndUsedForLaterDecisions) {
   EXPECT_EQ(broker_.policy().name, "earliest-start");
   Effects fx;
