@@ -97,10 +97,13 @@ struct Broker::Impl {
   std::unordered_map<std::string, int64_t> seq_of;
   int64_t next_seq = 1;
   std::set<std::pair<int, int64_t>> queue;  // (-priority, seq) of queued jobs
-  // The entries of `queue` whose job has no decision yet (hasDecision() false): while no
-  // site is open, a tick decides only these, so intake does not walk the whole queue.
-  std::set<std::pair<int, int64_t>> undecided;
-  std::set<int64_t> active;  // seqs of dispatched/pending/running jobs
+  // Queue entries added since the last placement pass whose job had no decision then
+  // (hasDecision() false). While no site is open a tick decides only these, so intake
+  // does not walk the whole queue. Appended cheaply; place() sorts, drops entries that
+  // left the queue or were decided meanwhile, and empties it.
+  std::vector<std::pair<int, int64_t>> undecided;
+  std::set<std::pair<int, int64_t>> undecided_now;  // place()'s buffer
+  std::set<int64_t> active;                         // seqs of dispatched/pending/running jobs
   // Seqs of active jobs that may need a resend (dispatched, being cancelled or being
   // withdrawn), so retries and deadlines do not walk every running job. Entries that no
   // longer qualify are dropped by retry().
@@ -265,10 +268,7 @@ struct Broker::Impl {
 
   void setState(JobRecord& j, JobState s, Time now) {
     int64_t seq = seqOf(j);
-    if (j.state == JobState::kQueued) {
-      queue.erase({-j.spec.priority, seq});
-      undecided.erase({-j.spec.priority, seq});
-    }
+    if (j.state == JobState::kQueued) queue.erase({-j.spec.priority, seq});
     if (isActive(j.state)) active.erase(seq);
     j.state = s;
     j.updated_at = now;
@@ -329,7 +329,7 @@ struct Broker::Impl {
   // `j` (job `seq`) joins the queue.
   void enqueueSeq(int64_t seq, const JobRecord& j) {
     queue.insert({-j.spec.priority, seq});
-    if (!hasDecision(seq, j)) undecided.insert({-j.spec.priority, seq});
+    if (!hasDecision(seq, j)) undecided.emplace_back(-j.spec.priority, seq);
   }
 
   // --- Sites ---
@@ -445,7 +445,6 @@ struct Broker::Impl {
 
   // Takes `d` (leaves it moved from) when decisions are kept.
   void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx) {
-    if (!undecided.empty()) undecided.erase({-jobs.at(seq).spec.priority, seq});
     if (cfg.effects != EffectsDetail::kFull) {
       if (static_cast<size_t>(seq) >= decided.size()) decided.resize(static_cast<size_t>(seq) + 1);
       decided[static_cast<size_t>(seq)] = 1;
@@ -546,15 +545,31 @@ struct Broker::Impl {
   }
 
   void place(Time now, Effects& fx) {
-    if (queue.empty()) return;
+    if (queue.empty()) {
+      undecided.clear();
+      return;
+    }
     bool open = anySiteOpen();
+    if (!open) {
+      undecided_now.clear();
+      for (const auto& entry : undecided) {
+        auto it = jobs.find(entry.second);
+        if (it == jobs.end() || it->second.state != JobState::kQueued ||
+            hasDecision(entry.second, it->second)) {
+          continue;
+        }
+        undecided_now.insert(entry);
+      }
+    }
+    // Every job in the pass below gets a decision: none is left undecided after it.
+    undecided.clear();
     std::vector<SiteView>& v = view_buf;
     views(v);
     const Policy& policy = *active_policy;
     // A snapshot of the queue: dispatching removes entries from it. With no site open
     // nothing can be dispatched and a decided job has nothing new to learn: only the
     // undecided are walked.
-    PlacementQueue order(*this, open ? queue : undecided, now);
+    PlacementQueue order(*this, open ? queue : undecided_now, now);
     while (std::optional<int64_t> next = order.next()) {
       JobRecord& j = jobs.at(*next);
       if (!open && hasDecision(*next, j)) continue;  // nothing could have changed
@@ -1327,7 +1342,7 @@ Status Broker::setPolicy(const std::string& name, const std::string& actor,
     m.last_decision.erase(m.jobs.at(seq).id);
     if (static_cast<size_t>(seq) < m.decided.size()) m.decided[static_cast<size_t>(seq)] = 0;
   }
-  m.undecided = m.queue;
+  m.undecided.assign(m.queue.begin(), m.queue.end());
   m.policy_history.push_back(change);
   fx.policy_changes.push_back(std::move(change));
   return Status::Ok();
