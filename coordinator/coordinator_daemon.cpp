@@ -543,8 +543,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       if (!who.ok()) return api::WebSocketDecision::refuse(unauthenticatedResponse(who.status()));
       return api::WebSocketDecision::accept(
           [this, who = *who](std::shared_ptr<api::WebSocketPeer> peer) {
-            subscribeEvents(std::move(peer),
-                            [who](const broker::JobRecord& job) { return api::mayRead(who, job); });
+            subscribeEvents(std::move(peer), who);
           });
     });
   }
@@ -567,11 +566,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   // A new /api/v1/events connection: its snapshot goes out at once, then every event
-  // that passes `filter` (job visibility of the connection's principal).
-  void subscribeEvents(std::shared_ptr<api::WebSocketPeer> peer, api::EventHub::JobFilter filter) {
+  // its principal may read, for as long as the principal holds (deliverEvents()).
+  void subscribeEvents(std::shared_ptr<api::WebSocketPeer> peer, api::Principal who) {
     if (stopping_ || peer->closed()) return;
-    api::EventHub::SubscriberId id = events_.subscribe(std::move(filter), clock_.now());
-    event_peers_[id] = peer;
+    api::EventHub::SubscriberId id = events_.subscribe(
+        [who](const broker::JobRecord& job) { return api::mayRead(who, job); }, clock_.now());
+    event_peers_[id] = EventPeer{peer, std::move(who)};
     peer->onClose([this, id] {
       events_.unsubscribe(id);
       event_peers_.erase(id);
@@ -614,7 +614,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     for (api::EventHub::SubscriberId id : events_.subscribers()) {
       auto it = event_peers_.find(id);
       if (it == event_peers_.end()) continue;
-      std::shared_ptr<api::WebSocketPeer> peer = it->second;  // onClose may erase `it`
+      std::shared_ptr<api::WebSocketPeer> peer = it->second.peer;  // onClose may erase `it`
+      // A stream authenticates once, at the upgrade: a token revoked or a session ended
+      // since then ends the stream before it is sent anything more.
+      if (!auth_.stillValid(it->second.who)) {
+        (void)events_.take(id);
+        peer->close(1008, "the token was revoked or the session ended");
+        continue;
+      }
       api::EventHub::Delivery d = events_.take(id);
       if (d.overflowed) {
         peer->close(1008, "too slow: events were dropped");
@@ -660,7 +667,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::CoordinatorCounters counters_;
   // Before the server: connections it closes on destruction may still unsubscribe.
   api::EventHub events_;
-  std::map<api::EventHub::SubscriberId, std::shared_ptr<api::WebSocketPeer>> event_peers_;
+  struct EventPeer {
+    std::shared_ptr<api::WebSocketPeer> peer;
+    api::Principal who;
+  };
+  std::map<api::EventHub::SubscriberId, EventPeer> event_peers_;
   api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;

@@ -518,4 +518,12 @@ Result<Principal> Authenticator::authenticate(const HttpRequest& r) {
   return p;
 }
 
+bool Authenticator::stillValid(const Principal& who) {
+  const TokenRecord* record = tokens_.find(who.token_id);
+  if (!record || record->revoked_at) return false;
+  if (!who.via_session) return true;
+  const Session* s = sessions_.find(who.session_id);
+  return s != nullptr && s->token_id == who.token_id;
+}
+
 }  // namespace aifed::api

@@ -217,6 +217,10 @@ class Authenticator {
   Result<Principal> authenticate(const HttpRequest& request);
   // Checks a token's text (a bearer header's or a console login's).
   Result<Principal> verifyToken(std::string_view text);
+  // Whether a principal authenticated earlier still holds: its token is known and not
+  // revoked and, for a console session, the session has not ended or expired. For
+  // long-lived connections (the event stream), which authenticate once.
+  bool stillValid(const Principal& who);
   // The token id a request claims in its bearer header, if well-formed (for the audit
   // log of refused requests); "" otherwise.
   static std::string claimedTokenId(const HttpRequest& request);

@@ -108,7 +108,12 @@ class EventStream {
       boost::system::error_code ec;
       while (true) {
         ws_.read(buffer, ec);
-        if (ec) break;
+        if (ec) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (ec == websocket::error::closed) close_code_ = static_cast<int>(ws_.reason().code);
+          ended_ = true;
+          break;
+        }
         Frame f{std::chrono::steady_clock::now(),
                 json::parse(beast::buffers_to_string(buffer.data())).as_object()};
         buffer.consume(buffer.size());
@@ -129,6 +134,16 @@ class EventStream {
     return frames_;
   }
 
+  // Whether the server ended the stream, and the close code it gave (0: none).
+  bool ended() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ended_;
+  }
+  int closeCode() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return close_code_;
+  }
+
   void close() {
     if (!reader_.joinable()) return;
     boost::system::error_code ec;
@@ -143,6 +158,8 @@ class EventStream {
   std::thread reader_;
   std::mutex mu_;
   std::vector<Frame> frames_;
+  bool ended_ = false;
+  int close_code_ = 0;
 };
 
 class MetricsIntegrationTest : public ::testing::Test {
@@ -338,6 +355,42 @@ TEST_F(MetricsIntegrationTest, EventStreamSendsASnapshotThenAJobsTransitionsToCo
     }
     last[site] = f.at;
   }
+}
+
+TEST_F(MetricsIntegrationTest, RevokingATokenEndsItsOpenEventStreams) {
+  HttpResult created = request("POST", "/api/v1/tokens", R"({"name":"watcher","role":"viewer"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  json::value token = json::parse(created.body);
+  std::string text = json::value_to<std::string>(token.at("token"));
+  std::string token_id = json::value_to<std::string>(token.at("id"));
+  HttpClientOptions options = fed_->clientOptions();
+  EventStream watcher;
+  ASSERT_TRUE(watcher.connect(fed_->httpPort(), options.fingerprint, text).ok());
+  EventStream admin;
+  ASSERT_TRUE(admin.connect(fed_->httpPort(), options.fingerprint, options.bearer_token).ok());
+  ASSERT_TRUE(waitFor([&] { return !watcher.frames().empty() && !admin.frames().empty(); }, 10s));
+
+  ASSERT_EQ(request("DELETE", "/api/v1/tokens/" + token_id, "").status, 200);
+  ASSERT_TRUE(waitFor([&] { return watcher.ended(); }, 10s)) << "the stream stayed open";
+  EXPECT_EQ(watcher.closeCode(), 1008);
+  size_t seen = watcher.frames().size();
+
+  // The admin's stream goes on and sees the next job; the revoked one saw nothing more.
+  JobSpec spec;
+  spec.nodes = 1;
+  spec.walltime = 60s;
+  HttpResult job = request("POST", "/api/v1/jobs", json::serialize(toJson(spec)));
+  ASSERT_EQ(job.status, 201) << job.body;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const EventStream::Frame& f : admin.frames()) {
+          if (f.body.at("type") == "job") return true;
+        }
+        return false;
+      },
+      10s));
+  EXPECT_FALSE(admin.ended());
+  EXPECT_EQ(watcher.frames().size(), seen);
 }
 
 TEST_F(MetricsIntegrationTest, MetricsAndEventsNeedATokenAndMetricsRefuseSubmitters) {
