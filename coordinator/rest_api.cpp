@@ -325,6 +325,7 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
   JobService& svc_;
   api::Authenticator& auth_;
   std::map<std::string, Time> last_use_saved_;  // token id -> last_used_at last persisted
+  api::LoginThrottle login_throttle_;           // failed logins per client address
 };
 
 broker::AuditRecord RestApi::auditRow(const HttpRequest& req, const std::string& action) {
@@ -424,22 +425,37 @@ HttpResponse RestApi::login(const HttpRequest& req) {
     svc_.recordAudit(std::move(a));
     return r;
   };
+  const std::string host = api::LoginThrottle::hostOf(req.remote_address);
+  Duration wait = login_throttle_.retryAfter(host, svc_.now());
+  if (wait > Duration::zero()) {
+    int64_t seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    HttpResponse r = api::errorResponse(
+        429, "rate_limited",
+        "too many failed logins from " + host + ": try again in " + std::to_string(seconds) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(seconds));
+    return refuse(std::move(r), "denied");
+  }
+  auto fail = [&](HttpResponse r, std::string outcome) {
+    login_throttle_.failed(host, svc_.now());
+    return refuse(std::move(r), std::move(outcome));
+  };
   Result<json::object> body = objectBody(req, false);
-  if (!body.ok()) return refuse(api::errorResponse(body.status()), "error");
+  if (!body.ok()) return fail(api::errorResponse(body.status()), "error");
   Result<std::string> token = optionalString(*body, "token");
-  if (!token.ok()) return refuse(api::errorResponse(token.status()), "error");
+  if (!token.ok()) return fail(api::errorResponse(token.status()), "error");
   if (token->empty()) {
-    return refuse(api::errorResponse(400, "invalid_argument",
-                                     "body must be {\"token\": \"aifed_...\"}", "token"),
-                  "error");
+    return fail(api::errorResponse(400, "invalid_argument",
+                                   "body must be {\"token\": \"aifed_...\"}", "token"),
+                "error");
   }
   if (Result<api::TokenParts> parts = api::parseToken(*token); parts.ok()) a.actor = parts->id;
   Result<Principal> who = auth_.verifyToken(*token);
-  if (!who.ok()) return refuse(unauthenticated(who.status()), "denied");
+  if (!who.ok()) return fail(unauthenticated(who.status()), "denied");
   a.actor_name = who->name;
   a.role = api::roleName(who->role);
   Result<api::Session> session = auth_.sessions().create(who->token_id);
   if (!session.ok()) return refuse(api::errorResponse(session.status()), "error");
+  login_throttle_.succeeded(host);
   a.outcome = "ok";
   svc_.recordAudit(std::move(a));
   Time now = svc_.now();

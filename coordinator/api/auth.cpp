@@ -526,4 +526,31 @@ bool Authenticator::stillValid(const Principal& who) {
   return s != nullptr && s->token_id == who.token_id;
 }
 
+Duration LoginThrottle::retryAfter(const std::string& address, Time now) {
+  auto it = failures_.find(address);
+  if (it == failures_.end()) return Duration::zero();
+  std::deque<Time>& times = it->second;
+  while (!times.empty() && now - times.front() >= window_) times.pop_front();
+  if (times.empty()) {
+    failures_.erase(it);
+    return Duration::zero();
+  }
+  if (static_cast<int>(times.size()) < max_failures_) return Duration::zero();
+  return times.front() + window_ - now;
+}
+
+void LoginThrottle::failed(const std::string& address, Time now) {
+  if (!failures_.count(address) && failures_.size() >= max_addresses_) {
+    // Every tracked deque holds at least one time (retryAfter erases emptied ones).
+    auto oldest = failures_.begin();
+    for (auto it = failures_.begin(); it != failures_.end(); ++it) {
+      if (it->second.back() < oldest->second.back()) oldest = it;
+    }
+    failures_.erase(oldest);
+  }
+  std::deque<Time>& times = failures_[address];
+  times.push_back(now);
+  while (static_cast<int>(times.size()) > max_failures_) times.pop_front();
+}
+
 }  // namespace aifed::api

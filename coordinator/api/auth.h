@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -183,6 +184,34 @@ class SessionStore {
   Duration lifetime_;
   size_t max_sessions_;
   std::map<std::string, Session, std::less<>> sessions_;
+};
+
+// Failed console logins per client address: after `max_failures` within `window` the
+// address is refused (429) until the oldest of them leaves the window. Tokens carry
+// 256-bit secrets, so this is about flooding (CPU, the audit log), not guessing. At most
+// `max_addresses` are tracked; the least recently failing is dropped to make room.
+// Pure: time comes in as arguments.
+class LoginThrottle {
+ public:
+  explicit LoginThrottle(int max_failures = 10, Duration window = std::chrono::minutes(1),
+                         size_t max_addresses = 10000)
+      : max_failures_(max_failures), window_(window), max_addresses_(max_addresses) {}
+  // Zero when `address` may try now; otherwise how long until it may.
+  Duration retryAfter(const std::string& address, Time now);
+  void failed(const std::string& address, Time now);
+  void succeeded(const std::string& address) { failures_.erase(address); }
+  // The host part of a request's remote_address ("10.0.0.1:5000", "::1:5000"): the key,
+  // since every new connection has a new port.
+  static std::string hostOf(const std::string& remote_address) {
+    size_t colon = remote_address.rfind(':');
+    return colon == std::string::npos ? remote_address : remote_address.substr(0, colon);
+  }
+
+ private:
+  int max_failures_;
+  Duration window_;
+  size_t max_addresses_;
+  std::map<std::string, std::deque<Time>, std::less<>> failures_;  // oldest first
 };
 
 // --- Cookies ---

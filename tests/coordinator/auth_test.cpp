@@ -308,5 +308,25 @@ TEST(CookieTest, ParseAndBuild) {
   EXPECT_THAT(clearedCookie(kSessionCookie), HasSubstr("Max-Age=0"));
 }
 
+TEST(LoginThrottleTest, CountsPerHostWithinTheWindowAndForgetsTheLeastRecentHost) {
+  LoginThrottle t(3, std::chrono::seconds(60), 2);
+  Time t0 = fromMillis(1'800'000'000'000);
+  EXPECT_EQ(LoginThrottle::hostOf("10.0.0.1:5000"), "10.0.0.1");
+  EXPECT_EQ(LoginThrottle::hostOf("::1:5000"), "::1");
+  for (int i = 0; i < 3; ++i) t.failed("a", t0 + std::chrono::seconds(i));
+  EXPECT_EQ(t.retryAfter("a", t0 + std::chrono::seconds(10)), std::chrono::seconds(50));
+  EXPECT_EQ(t.retryAfter("b", t0), Duration::zero());
+  // The first failure leaves the window at 60 s: two remain, below the limit.
+  EXPECT_EQ(t.retryAfter("a", t0 + std::chrono::seconds(60)), Duration::zero());
+  t.failed("a", t0 + std::chrono::seconds(60));
+  EXPECT_EQ(t.retryAfter("a", t0 + std::chrono::seconds(60)), std::chrono::seconds(1));
+  // Two hosts tracked at most: "b" then "c" push out the least recently failing ("a").
+  t.failed("b", t0 + std::chrono::seconds(62));
+  t.failed("c", t0 + std::chrono::seconds(63));
+  EXPECT_EQ(t.retryAfter("a", t0 + std::chrono::seconds(63)), Duration::zero());
+  t.succeeded("b");
+  EXPECT_EQ(t.retryAfter("b", t0 + std::chrono::seconds(63)), Duration::zero());
+}
+
 }  // namespace
 }  // namespace aifed::api

@@ -382,6 +382,42 @@ TEST_F(RestAuthTest, FailedLoginsAreRefusedAndAudited) {
   call("POST", "/api/v1/session", 400, "nope", "");
 }
 
+TEST_F(RestAuthTest, TenFailedLoginsFromOneHostRefuseItForAMinute) {
+  std::string forged = tokens_["admin"];
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  const std::string bad = json::serialize(json::object{{"token", forged}});
+  const std::string good = json::serialize(json::object{{"token", tokens_["viewer"]}});
+  // A success clears the host's count; failures then add up, whatever the port.
+  call("POST", "/api/v1/session", 401, bad, "");
+  call("POST", "/api/v1/session", 200, good, "");
+  for (int i = 0; i < 10; ++i) {
+    api::HttpRequest r = request("POST", "/api/v1/session", i % 2 ? bad : "{}", "");
+    r.remote_address = "10.0.0.1:" + std::to_string(6000 + i);
+    EXPECT_EQ(send(r).status, i % 2 ? 401 : 400) << i;
+  }
+  svc_.clock.advance(std::chrono::seconds(20));
+  api::HttpResponse limited = send(request("POST", "/api/v1/session", good, ""));
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(json::parse(limited.body).at("error").at("code"), "rate_limited");
+  bool retry_after = false;
+  for (const auto& [name, value] : limited.headers) {
+    if (name == "Retry-After") {
+      retry_after = true;
+      EXPECT_EQ(value, "40");  // the first of the ten leaves the minute in 40 s
+    }
+  }
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(svc_.audit.back().outcome, "denied");
+  // Another host is not affected; bearer tokens on other routes are not either.
+  api::HttpRequest other = request("POST", "/api/v1/session", good, "");
+  other.remote_address = "::1:7000";
+  EXPECT_EQ(send(other).status, 200);
+  call("GET", "/api/v1/sites", 200, "", "viewer");
+  // Once the oldest failure is a minute old, the host may try again.
+  svc_.clock.advance(std::chrono::seconds(40));
+  call("POST", "/api/v1/session", 200, good, "");
+}
+
 TEST_F(RestAuthTest, MalformedBodiesAreRefusedNamingTheProblem) {
   json::value e = call("POST", "/api/v1/jobs", 400, "{\"nodes\": ");
   EXPECT_EQ(e.at("error").at("code"), "invalid_argument");
