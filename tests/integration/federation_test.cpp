@@ -16,6 +16,7 @@
 #include "protocol/codec.h"
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zmq_socket.h"
+#include "tests/integration/local_federation_test.h"
 
 namespace aifed::cli {
 namespace {
@@ -27,33 +28,17 @@ std::string sourcePath(const std::string& rel) {
   return std::string(AIFED_SOURCE_DIR) + "/" + rel;
 }
 
-class FederationTest : public ::testing::Test {
+class FederationTest : public testing::LocalFederationTest {
  protected:
   void SetUp() override {
-    state_ = std::filesystem::temp_directory_path() /
-             ("aifed-it-" + std::to_string(getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(state_);
     LocalFederationOptions o;
-    o.bin_dir = AIFED_BINARY_DIR;
     o.federation_file = sourcePath("tests/data/federation-3.toml");
-    o.state_dir = state_.string();
     o.speedup = 10;
     o.heartbeat_interval_ms = 200;  // suspect after 0.6 s, unreachable after 1.2 s
     o.retry_interval_ms = 500;
     o.log_level = "debug";
-    auto lf = LocalFederation::prepare(o);
-    ASSERT_TRUE(lf.ok()) << lf.status().toString();
-    fed_ = std::move(*lf);
-    ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ = std::make_unique<HttpClient>(fed_->baseUrl(), fed_->clientOptions());
-  }
-  void TearDown() override {
-    if (fed_) fed_->stopAll();
-    if (!HasFailure())
-      std::filesystem::remove_all(state_);
-    else
-      std::cerr << "state and logs kept in " << state_ << "\n";
+    ASSERT_NO_FATAL_FAILURE(prepareFederation("aifed-it", std::move(o)));
+    ASSERT_NO_FATAL_FAILURE(startCoordinator());
   }
 
   json::value get(const std::string& target) {
@@ -136,10 +121,6 @@ class FederationTest : public ::testing::Test {
     EXPECT_TRUE(kp.ok());
     return kp->public_key;
   }
-
-  std::filesystem::path state_;
-  std::unique_ptr<LocalFederation> fed_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(FederationTest, TwoHundredJobsCompleteExactlyOnceThenALostSiteGetsNoNewJobs) {

@@ -27,6 +27,7 @@
 #include "cli/http_client.h"
 #include "cli/local_federation.h"
 #include "protocol/codec.h"
+#include "tests/integration/local_federation_test.h"
 
 namespace aifed::cli {
 namespace {
@@ -162,31 +163,15 @@ class EventStream {
   int close_code_ = 0;
 };
 
-class MetricsIntegrationTest : public ::testing::Test {
+class MetricsIntegrationTest : public testing::LocalFederationTest {
  protected:
   void SetUp() override {
-    state_ = std::filesystem::temp_directory_path() /
-             ("aifed-metrics-" + std::to_string(getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(state_);
     LocalFederationOptions o;
-    o.bin_dir = AIFED_BINARY_DIR;
     o.federation_file = std::string(AIFED_SOURCE_DIR) + "/config/federation-7.toml";
-    o.state_dir = state_.string();
     o.speedup = 10;
     o.heartbeat_interval_ms = 500;
-    auto lf = LocalFederation::prepare(o);
-    ASSERT_TRUE(lf.ok()) << lf.status().toString();
-    fed_ = std::move(*lf);
-    ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ = std::make_unique<HttpClient>(fed_->baseUrl(), fed_->clientOptions());
-  }
-  void TearDown() override {
-    if (fed_) fed_->stopAll();
-    if (!HasFailure())
-      std::filesystem::remove_all(state_);
-    else
-      std::cerr << "state and logs kept in " << state_ << "\n";
+    ASSERT_NO_FATAL_FAILURE(prepareFederation("aifed-metrics", std::move(o)));
+    ASSERT_NO_FATAL_FAILURE(startCoordinator());
   }
 
   HttpResult request(const std::string& method, const std::string& target,
@@ -208,10 +193,6 @@ class MetricsIntegrationTest : public ::testing::Test {
     }
     return done();
   }
-
-  std::filesystem::path state_;
-  std::unique_ptr<LocalFederation> fed_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(MetricsIntegrationTest, SevenSitesAndTheirJobsShowInAPageThatPromtoolAccepts) {

@@ -20,6 +20,7 @@
 #include "protocol/codec.h"
 #include "site-agent/backends/process.h"
 #include "site-agent/backends/slurm_backend.h"
+#include "tests/integration/local_federation_test.h"
 
 namespace aifed {
 namespace {
@@ -116,7 +117,7 @@ class SlurmCluster {
   bool owned_ = false;
 };
 
-class SlurmIntegrationTest : public ::testing::Test {
+class SlurmIntegrationTest : public testing::LocalFederationTest {
  protected:
   static void TearDownTestSuite() { SlurmCluster::get().stopIfOwned(); }
 
@@ -138,33 +139,16 @@ class SlurmIntegrationTest : public ::testing::Test {
         },
         30s));
 
-    state_ = fs::temp_directory_path() /
-             ("aifed-slurm-it-" + std::to_string(getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(state_);
-    fs::create_directories(state_ / "jobs");
     cli::LocalFederationOptions o;
-    o.bin_dir = AIFED_BINARY_DIR;
     o.federation_file = sourcePath("tests/slurm/federation-slurm.toml");
-    o.state_dir = state_.string();
     o.heartbeat_interval_ms = 500;
     o.retry_interval_ms = 1000;
     o.log_level = "debug";
-    auto lf = cli::LocalFederation::prepare(o);
-    ASSERT_TRUE(lf.ok()) << lf.status().toString();
-    fed_ = std::move(*lf);
+    ASSERT_NO_FATAL_FAILURE(prepareFederation("aifed-slurm-it", std::move(o)));
+    fs::create_directories(state_ / "jobs");
     writeAgentConfig();
-    ASSERT_TRUE(fed_->startCoordinator().ok());
-    client_ = std::make_unique<cli::HttpClient>(fed_->baseUrl(), fed_->clientOptions());
+    ASSERT_NO_FATAL_FAILURE(startCoordinator());
     startAgent();
-  }
-  void TearDown() override {
-    if (fed_) fed_->stopAll();
-    if (!HasFailure()) {
-      fs::remove_all(state_);
-    } else {
-      std::cerr << "state and logs kept in " << state_ << "\n";
-    }
   }
 
   // The launcher wrote a simulated agent; this site runs the Slurm backend instead.
@@ -256,9 +240,6 @@ class SlurmIntegrationTest : public ::testing::Test {
   // (as two federations sharing one Slurm would need, see docs/slurm.md).
   std::string tag_prefix_ = "it" + std::to_string(getpid()) + "-" +
                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::path state_;
-  std::unique_ptr<cli::LocalFederation> fed_;
-  std::unique_ptr<cli::HttpClient> client_;
 };
 
 TEST_F(SlurmIntegrationTest, SlurmCapacityReportMatchesSinfo) {
