@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "coordinator/api/http_server.h"
-#include "coordinator/broker/broker.h"
+#include "coordinator/broker/records.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
 

@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/broker/broker.h"
+#include "coordinator/broker/records.h"
 #include "protocol/clock.h"
 
 namespace aifed::api {

@@ -25,8 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include "coordinator/broker/broker.h"
 #include "coordinator/broker/policy.h"
+#include "coordinator/broker/records.h"
+#include "protocol/federation.h"
 
 namespace aifed::broker {
 
@@ -113,6 +114,9 @@ class ScorePlugin {
   // Maps a raw input to 0..100 (higher is better). `range` spans every feasible site.
   virtual double normalize(double raw, const RawRange& range) const = 0;
 };
+
+// The unit a score plugin's raw input is expressed in ("s", "EUR/MWh", ...).
+std::string_view scoreUnit(std::string_view plugin);
 
 // The filters every policy runs, in order.
 const std::vector<const FilterPlugin*>& defaultFilters();

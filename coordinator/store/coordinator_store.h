@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "coordinator/api/auth.h"
-#include "coordinator/broker/broker.h"
+#include "coordinator/broker/records.h"
 #include "protocol/status.h"
 
 namespace aifed::store {

@@ -1,0 +1,153 @@
+// The broker's records: what it knows of each job and site, each placement decision with
+// its reasons, and the Effects of a call (changed records, decisions and the messages to
+// send once they are durable). Plain values with no behaviour, shared by the broker, the
+// placement framework, the store and the REST layer.
+//
+//   Effects fx;
+//   broker.tick(now, fx);
+//   store.apply(fx);                                  // persist first...
+//   for (OutboundMessage& m : fx.messages) send(m);   // ...then send
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "protocol/types.h"
+
+namespace aifed::broker {
+
+// The coordinator's record of one job. Persisted whole by the store.
+struct JobRecord {
+  std::string id;
+  JobSpec spec;
+  JobState state = JobState::kQueued;
+  int attempt = 0;       // 0 until first dispatched; incremented by each re-placement
+  std::string site;      // site of the current attempt ("" while queued)
+  std::string local_id;  // local scheduler id of the current attempt
+  std::string reason;    // why the job is in its state (rejection, loss, failure)
+  bool cancel_requested = false;
+  // A withdrawal (CANCEL only_if_pending) was asked of `site`: a kCancelled report
+  // re-queues the job instead of ending it (docs/placement.md, "Withdrawal").
+  bool withdrawing = false;
+  std::vector<std::string> excluded_sites;  // refused this job, lost it or withdrew it
+  Time submitted_at{};
+  Time updated_at{};
+  std::optional<Time> dispatched_at;  // of the current attempt
+  std::optional<Time> last_sent_at;   // last DISPATCH or CANCEL sent, for retries
+  std::optional<Time> started_at;
+  std::optional<Time> ended_at;
+  std::optional<int> exit_code;
+
+  bool operator==(const JobRecord&) const = default;
+};
+
+// The coordinator's record of one site (static attributes come from the federation).
+struct SiteRecord {
+  std::string id;
+  SiteState state = SiteState::kUnknown;
+  bool drained = false;  // admin drain: no new jobs, state shown as kDraining
+  std::optional<SiteCapacity> capacity;
+  bool degraded = false;
+  std::string degraded_reason;
+  std::optional<Time> last_heard;   // any message
+  std::optional<Time> last_report;  // last CAPACITY
+  std::optional<Time> unreachable_since;
+  std::string agent_version;
+  int64_t jobs_placed = 0;  // dispatches accepted by this site, ever
+
+  bool operator==(const SiteRecord&) const = default;
+};
+
+// One site's verdict in one placement decision.
+struct SiteVerdict {
+  std::string site;
+  bool feasible = false;
+  std::string rejected_by;       // filter name when infeasible ("site-state", "fits", ...)
+  std::string reason;            // human reason when infeasible
+  std::string partition;         // the partition that would run it
+  double estimated_start_s = 0;  // seconds from decision time
+  int free_nodes = 0;            // after reservations
+  double score = 0;              // the policy's total, 0..100; higher is better
+  // Breakdown of estimated_start_s (feasible sites only).
+  double queue_wait_s = 0;  // the site's backlog ahead of this job
+  double staging_s = 0;     // moving the job's input data sets there
+  // One term per score plugin of the policy (feasible sites only), in policy order:
+  // score = sum(weight * term score) / sum(weight).
+  struct ScoreTerm {
+    std::string plugin;  // "estimated-start", "carbon", ...
+    double raw = 0;      // the plugin's input, in scoreUnit(plugin)
+    double score = 0;    // normalised, 0..100
+    double weight = 0;
+    bool operator==(const ScoreTerm&) const = default;
+  };
+  std::vector<ScoreTerm> scores;
+  bool operator==(const SiteVerdict&) const = default;
+};
+
+// Why a job went where it went, or why it still waits. Stored for every decision.
+struct PlacementDecision {
+  std::string job_id;
+  int attempt = 0;  // the attempt this decision created (0 when none: still waiting)
+  Time decided_at{};
+  std::string policy;
+  int policy_version = 0;
+  std::string chosen_site;            // empty: waiting
+  std::string summary;                // one line: "placed on mimer: starts now, 12 nodes free"
+  std::vector<SiteVerdict> verdicts;  // one per site of the federation, in site order
+  bool operator==(const PlacementDecision&) const = default;
+};
+
+// A run-time change of the active policy (Broker::setPolicy), stored for the audit trail.
+struct PolicyChange {
+  Time at{};
+  std::string from;
+  std::string to;
+  int to_version = 0;
+  std::string actor;   // who asked ("" when unknown)
+  std::string reason;  // free text from the request
+  bool operator==(const PolicyChange&) const = default;
+};
+
+struct OutboundMessage {
+  std::string site;
+  Body body;
+};
+
+// One row of the audit log (docs/security.md): a state-changing REST request, allowed or
+// refused. The broker never makes these; the REST layer adds them to the Effects of the
+// request so they become durable in the same transaction as what they describe.
+struct AuditRecord {
+  int64_t id = 0;  // assigned by the store
+  Time at{};
+  std::string actor;       // token id ("" when no token was recognised)
+  std::string actor_name;  // the token's name
+  std::string role;
+  std::string action;  // "job.submit", "site.drain", "session.login", ...
+  std::string target;  // job, site, token or policy id
+  std::string remote_address;
+  std::string outcome;  // "ok", "denied" or "error"
+  std::string detail;
+  bool operator==(const AuditRecord&) const = default;
+};
+
+// Everything a broker call changed. The caller persists jobs, sites and decisions in
+// one transaction, then sends `messages` in order.
+struct Effects {
+  std::vector<JobRecord> jobs;    // latest version of every job that changed
+  std::vector<SiteRecord> sites;  // latest version of every site that changed
+  std::vector<PlacementDecision> decisions;
+  std::vector<OutboundMessage> messages;
+  std::vector<PolicyChange> policy_changes;
+  std::vector<AuditRecord> audit;  // added by the REST layer, never by the broker
+
+  bool empty() const {
+    return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
+           policy_changes.empty() && audit.empty();
+  }
+  void clear();
+};
+
+}  // namespace aifed::broker
