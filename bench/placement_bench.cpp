@@ -142,8 +142,9 @@ void placeBench(benchmark::State& state, const std::string& policy_name) {
   }
   std::vector<JobRecord> queue = makeQueue();
   Result<Policy> policy = Policy::make(builtin(policy_name));
-  AllocationLedger ledger;
+  AllocationUsage ledger;
   ledger["capped"]["site-0"] = 5e6;
+  DecisionBuffers buffers;  // as the broker keeps them from decision to decision
   std::vector<double> ns;
   ns.reserve(1 << 20);
   size_t next = 0;
@@ -153,7 +154,8 @@ void placeBench(benchmark::State& state, const std::string& policy_name) {
     next = next + 1 == queue.size() ? 0 : next + 1;
     auto t0 = std::chrono::steady_clock::now();
     PlacementInput in{job, fed, Time{}, &ledger};
-    PlacementDecision d = policy->decide(in, views);
+    PlacementDecision d;
+    policy->decide(in, views, d, {.explain = true, .buffers = &buffers});
     benchmark::DoNotOptimize(d);
     auto t1 = std::chrono::steady_clock::now();
     placed += !d.chosen_site.empty();
@@ -194,8 +196,8 @@ void BM_TickQueue(benchmark::State& state) {
     std::mt19937 rng(11);
     for (const SiteConfig& s : fed.sites) {
       Effects fx;
-      broker->onMessage(s.id, makeMessage(s.id, "h", t, Hello{"b", "simulated", {}}), t, fx);
-      broker->onMessage(s.id, makeMessage(s.id, "c", t, capacityOf(s, rng)), t, fx);
+      broker->onMessage(*broker->siteIndex(s.id), makeMessage(s.id, "h", t, Hello{"b", "simulated", {}}), t, fx);
+      broker->onMessage(*broker->siteIndex(s.id), makeMessage(s.id, "c", t, capacityOf(s, rng)), t, fx);
     }
     Effects fx;
     for (const JobRecord& j : queue) {

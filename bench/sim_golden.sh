@@ -7,8 +7,8 @@
 #   bench/sim_golden.sh build/new/sim/aifed-sim /tmp/golden-after  > /tmp/after.sha
 #   diff /tmp/before.sha /tmp/after.sha
 #
-# report.html embeds the wall time of the run, so it is normalised before hashing; every
-# other file is hashed as written. Runs take about a minute on two cores.
+# Wall times and output paths (in the console output and report.html) are removed before
+# hashing; every other file is hashed as written. Runs take about a minute on two cores.
 set -euo pipefail
 sim=${1:?usage: sim_golden.sh AIFED_SIM OUT_DIR}
 out=${2:?usage: sim_golden.sh AIFED_SIM OUT_DIR}
@@ -44,7 +44,8 @@ cd "$out"
 find . -type f | sort | while read -r f; do
   case "$f" in
     *.html) printf '%s  %s\n' "$(sed -E 's/[0-9.]+ s wall|wall[^<]*<[^>]*>[^<]*//g' "$f" | sha256sum | cut -d' ' -f1)" "$f" ;;
-    *.stdout) printf '%s  %s\n' "$(grep -v -i 'wall\|jobs/s\|events/s' "$f" | sha256sum | cut -d' ' -f1)" "$f" ;;
+    *.stdout) printf '%s  %s\n' "$(sed -E 's/ in [0-9.e+-]+ s \([0-9]+ jobs\/s\)//' "$f" |
+      grep -v '^wrote ' | sha256sum | cut -d' ' -f1)" "$f" ;;
     *) printf '%s  %s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$f" ;;
   esac
 done

@@ -96,7 +96,7 @@ bool hasDurable(const broker::Effects& fx) {
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
   CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock,
-                        const api::MonotonicClock& monotonic, Federation federation,
+                        const MonotonicClock& monotonic, Federation federation,
                         transport::CurveKeyPair keys,
                         std::unique_ptr<store::CoordinatorStore> store,
                         std::unique_ptr<store::CoordinatorStore> writer_store, api::TlsIdentity tls,
@@ -149,7 +149,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (!seq.ok()) return seq.status();
     spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
                  config_.database);
-    broker_.restore(std::move(*jobs), std::move(*sites), *seq);
+    broker_.restore(std::move(*jobs), std::move(*sites), *seq, instant());
     events_.seed(broker_.sites(), broker_.listJobs(std::nullopt, "", 0, SIZE_MAX));
     // A policy switched at run time outlives a restart: the last recorded switch wins.
     auto changes = store_->policyChanges();
@@ -258,13 +258,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   // JobService
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock_.now(); }
-  void tick(Time now, broker::Effects& fx) override {
+  Instant instant() const override { return {clock_.now(), monotonic_.now()}; }
+  void tick(Instant now, broker::Effects& fx) override {
     size_t decisions = fx.decisions.size();
-    std::chrono::nanoseconds start = monotonic_.now();
+    std::chrono::nanoseconds start = monotonic_.sinceOrigin();
     broker_.tick(now, fx);
     if (fx.decisions.size() > decisions) {
       counters_.placement_duration.observe(
-          std::chrono::duration<double>(monotonic_.now() - start).count());
+          std::chrono::duration<double>(monotonic_.sinceOrigin() - start).count());
     }
   }
   Status commit(broker::Effects& fx) override {
@@ -348,7 +349,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     pending_ = CommitBatch{};
     // One placement tick for every submission in the batch (a tick walks the queue, so
     // one per submission would make intake quadratic).
-    if (f->batch.placement_tick) tick(clock_.now(), f->batch.fx);
+    if (f->batch.placement_tick) tick(instant(), f->batch.fx);
     if (!hasDurable(f->batch.fx)) {
       finishBatch(f->batch, Status::Ok());
       return;
@@ -431,7 +432,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     sendFrame(route, site, std::move(error));
   }
 
-  void handleFrame(const transport::InboundFrame& in, Time now, broker::Effects& fx) {
+  void handleFrame(const transport::InboundFrame& in, Instant now, broker::Effects& fx) {
     ++frames_in_;
     // ZAP admitted only federation keys and named their site; without a name there is
     // no authenticated peer (this cannot happen with CURVE on), so refuse.
@@ -442,7 +443,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       replyError(in.route, key_site, errorFor(*failure));
       return;
     }
-    const Message& m = std::get<Message>(decoded);
+    Message& m = std::get<Message>(decoded);
     countOne(counters_.messages_received, messageTypeName(m.body));
     if (key_site.empty() || broker_.federation().findSite(key_site) == nullptr) {
       replyError(in.route, m.site,
@@ -465,7 +466,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                   "type", m.msg_id});
       return;
     }
-    broker_.onMessage(key_site, m, now, fx);
+    broker_.onMessage(*broker_.siteIndex(key_site), std::move(m), now, fx);
   }
 
   void armZmq() {
@@ -482,7 +483,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (stopping_) return;
     while (true) {
       broker::Effects fx;
-      Time now = clock_.now();
+      Instant now = instant();
       int n = 0;
       for (; n < kMaxFramesPerBatch; ++n) {
         std::optional<transport::InboundFrame> in = router_socket_->tryReceive();
@@ -497,22 +498,24 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void armTimer() {
     if (stopping_) return;
-    Time now = clock_.now();
-    Time next = now + std::chrono::seconds(1);
-    if (std::optional<Time> d = broker_.nextDeadline()) next = std::min(next, std::max(*d, now));
+    MonoTime now = monotonic_.now();
+    MonoTime next = now + std::chrono::seconds(1);
+    if (std::optional<MonoTime> d = broker_.nextDeadline()) {
+      next = std::min(next, std::max(*d, now));
+    }
     timer_deadline_ = next;
     timer_.expires_after(next - now);
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
       broker::Effects fx;
-      tick(clock_.now(), fx);
+      tick(instant(), fx);
       commitAsync(std::move(fx), nullptr);
       armTimer();
     });
   }
 
   void rearmTimerIfSooner() {
-    std::optional<Time> d = broker_.nextDeadline();
+    std::optional<MonoTime> d = broker_.nextDeadline();
     if (d && *d < timer_deadline_ && !stopping_) {
       timer_.cancel();  // the cancelled handler returns; arm anew
       armTimer();
@@ -646,7 +649,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   CoordinatorConfig config_;
   const Clock& clock_;
-  const api::MonotonicClock& monotonic_;
+  const MonotonicClock& monotonic_;
   transport::CurveKeyPair keys_;
   std::unique_ptr<store::CoordinatorStore> store_;         // the io thread's connection
   std::unique_ptr<store::CoordinatorStore> writer_store_;  // the group commit's connection
@@ -661,7 +664,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   std::unique_ptr<transport::RouterSocket> router_socket_;
   asio::posix::stream_descriptor zmq_fd_;
   asio::steady_timer timer_;
-  Time timer_deadline_{};
+  MonoTime timer_deadline_{};
   asio::steady_timer events_timer_;
   bool events_timer_armed_ = false;
   api::CoordinatorCounters counters_;
@@ -787,7 +790,7 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
 }
 
 Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
-    CoordinatorConfig config, const Clock& clock, const api::MonotonicClock& monotonic) {
+    CoordinatorConfig config, const Clock& clock, const MonotonicClock& monotonic) {
   Result<Federation> fed = loadFederationFile(config.federation_file);
   if (!fed.ok()) return fed.status();
   int keyed = 0;
@@ -829,6 +832,8 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
   if (!tls_context.ok()) return tls_context.status();
   api::HttpServerOptions http_options;
   http_options.tls = std::move(*tls_context);
+  // A bug the broker survived in a Release build (an illegal job transition, refused).
+  config.broker.report_bug = [](std::string_view what) { spdlog::error("broker bug: {}", what); };
   auto daemon = std::make_unique<CoordinatorDaemonImpl>(
       std::move(config), clock, monotonic, std::move(*fed), std::move(*keys), std::move(*store),
       std::move(*writer_store), std::move(*tls), std::move(http_options));

@@ -56,7 +56,7 @@ class CoordinatorDaemon {
   // `monotonic` times placement for the metrics; both clocks must outlive the daemon.
   static Result<std::unique_ptr<CoordinatorDaemon>> create(CoordinatorConfig config,
                                                            const Clock& clock,
-                                                           const api::MonotonicClock& monotonic);
+                                                           const MonotonicClock& monotonic);
   virtual ~CoordinatorDaemon() = default;
   // Binds the ROUTER and the HTTP listener and writes the ready file.
   virtual Status start() = 0;

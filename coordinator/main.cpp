@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   aifed::RealClock clock;
-  aifed::api::SteadyMonotonicClock monotonic;
+  aifed::SteadyClock monotonic;
   auto daemon = aifed::coordinator::CoordinatorDaemon::create(*config, clock, monotonic);
   if (!daemon.ok()) {
     spdlog::error("cannot start: {}", daemon.status().toString());

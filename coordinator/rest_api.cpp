@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "coordinator/broker/placement.h"
 #include "protocol/codec.h"
 
 namespace aifed::coordinator {
@@ -490,7 +491,7 @@ std::optional<HttpResponse> RestApi::prepareSubmit(const HttpRequest& req, const
       !s.ok()) {
     return api::errorResponse(s);
   }
-  Result<broker::JobRecord> job = svc_.broker().submit(*spec, svc_.now(), c.fx);
+  Result<broker::JobRecord> job = svc_.broker().submit(*spec, svc_.instant(), c.fx);
   if (!job.ok()) return api::errorResponse(job.status());
   c.audit.target = job->id;
   c.audit.detail = "project " + spec->project;
@@ -570,7 +571,7 @@ HttpResponse RestApi::cancel(const std::string& id, const Principal& who, Change
   if (Status s = api::authorize(who, Action::kJobCancel, Resource::ofJob(*job)); !s.ok()) {
     return api::errorResponse(s);
   }
-  Result<broker::JobRecord> done = svc_.broker().cancel(id, svc_.now(), c.fx);
+  Result<broker::JobRecord> done = svc_.broker().cancel(id, svc_.instant(), c.fx);
   if (!done.ok()) return api::errorResponse(done.status());
   return api::jsonResponse(200, jobJson(*done, svc_.broker().lastDecision(id)));
 }
@@ -590,14 +591,15 @@ HttpResponse RestApi::drain(const HttpRequest& req, const std::string& id, bool 
   Result<std::string> reason = optionalString(*body, "reason");
   if (!reason.ok()) return api::errorResponse(reason.status());
   c.audit.detail = *reason;
-  Time now = svc_.now();
+  Instant now = svc_.instant();
   if (Status s = svc_.broker().setDrained(id, drained, now, c.fx); !s.ok()) {
     return api::errorResponse(s);
   }
   svc_.tick(now, c.fx);  // a resumed site may take waiting jobs at once
   site = svc_.broker().findSite(id);
   const SiteConfig* cfg = svc_.broker().federation().findSite(id);
-  return api::jsonResponse(200, siteJson(*site, *cfg, svc_.broker().reservedNodes(id), now));
+  return api::jsonResponse(200,
+                           siteJson(*site, *cfg, svc_.broker().reservedNodes(id), now.wall));
 }
 
 HttpResponse RestApi::setPolicy(const HttpRequest& req, const Principal& who, Change& c) {
@@ -619,8 +621,8 @@ HttpResponse RestApi::setPolicy(const HttpRequest& req, const Principal& who, Ch
   if (!reason.ok()) return api::errorResponse(reason.status());
   c.audit.target = *name;
   c.audit.detail = *reason;
-  Time now = svc_.now();
-  Status s = svc_.broker().setPolicy(*name, who.name, *reason, now, c.fx);
+  Instant now = svc_.instant();
+  Status s = svc_.broker().setPolicy(*name, who.name, *reason, now.wall, c.fx);
   if (!s.ok()) {
     if (s.code() == StatusCode::kNotFound) {
       return api::errorResponse(400, "invalid_argument", s.message(), field);

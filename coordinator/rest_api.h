@@ -27,9 +27,12 @@ class JobService {
  public:
   virtual ~JobService() = default;
   virtual broker::Broker& broker() = 0;
+  // The wall clock, for what the REST layer records and shows.
   virtual Time now() const = 0;
+  // Both clocks, for the broker (its intervals run on the monotonic one).
+  virtual Instant instant() const = 0;
   // Runs the broker's tick (placement); the daemon times it for the placement metrics.
-  virtual void tick(Time now, broker::Effects& fx) { broker().tick(now, fx); }
+  virtual void tick(Instant now, broker::Effects& fx) { broker().tick(now, fx); }
   // Persists `fx` and sends its messages; an error means nothing was made durable.
   virtual Status commit(broker::Effects& fx) = 0;
   // Group commit for job intake: gives the broker a placement tick, persists `fx` with
@@ -37,7 +40,7 @@ class JobService {
   // later (the daemon batches every submission that arrives while a commit is being
   // written into the next transaction). The default ticks and commits at once.
   virtual void commitAsync(broker::Effects fx, std::function<void(Status)> done) {
-    broker().tick(now(), fx);
+    broker().tick(instant(), fx);
     Status s = commit(fx);
     if (done) done(s);
   }

@@ -48,27 +48,51 @@ class ManualClock final : public Clock {
   Time now_;
 };
 
-// Clock implementation for the demo's simulated sites: virtual time starts at the wall
-// clock's reading at construction and runs `speedup` times faster, so an hour-long
-// training job finishes in seconds of demo.
-class ScaledClock final : public Clock {
+// A reading of a monotonic clock: milliseconds since an arbitrary origin (the host's
+// boot). It never steps when the wall clock is set, so every interval the daemons wait
+// out (liveness, leases, retries, deadlines) is measured with it.
+using MonoTime = std::chrono::time_point<std::chrono::steady_clock, Duration>;
+
+inline int64_t toMillis(MonoTime t) {
+  return t.time_since_epoch().count();
+}
+
+class MonotonicClock {
  public:
-  ScaledClock(const Clock& base, double speedup)
-      : base_(base), origin_(base.now()), speedup_(speedup) {}
-  Time now() const override {
-    auto real = base_.now() - origin_;
-    return origin_ + Duration(static_cast<int64_t>(static_cast<double>(real.count()) * speedup_));
+  virtual ~MonotonicClock() = default;
+  // Since the clock's origin, in the clock's own resolution; never decreases.
+  virtual std::chrono::nanoseconds sinceOrigin() const = 0;
+  MonoTime now() const { return MonoTime(std::chrono::duration_cast<Duration>(sinceOrigin())); }
+};
+
+// MonotonicClock implementation: std::chrono::steady_clock (CLOCK_MONOTONIC).
+class SteadyClock final : public MonotonicClock {
+ public:
+  std::chrono::nanoseconds sinceOrigin() const override {
+    return std::chrono::steady_clock::now().time_since_epoch();
   }
-  // Real time needed for `virtual_delta` of virtual time to pass.
-  Duration toReal(Duration virtual_delta) const {
-    return Duration(static_cast<int64_t>(static_cast<double>(virtual_delta.count()) / speedup_));
-  }
-  double speedup() const { return speedup_; }
+};
+
+// MonotonicClock implementation for tests: moves only when told to.
+class ManualMonotonicClock final : public MonotonicClock {
+ public:
+  explicit ManualMonotonicClock(MonoTime start = MonoTime{}) : now_(start) {}
+  std::chrono::nanoseconds sinceOrigin() const override { return now_.time_since_epoch(); }
+  void advance(Duration d) { now_ += d; }
 
  private:
-  const Clock& base_;
-  Time origin_;
-  double speedup_;
+  MonoTime now_;
+};
+
+// When something happens, on both clocks: the wall clock for what people read and what
+// is stored (submitted_at, last_heard, ...), the monotonic clock for every interval that
+// is waited out. A daemon reads both once per event; tests and the simulator have one
+// virtual time, and an Instant made from a Time uses it for both.
+struct Instant {
+  Time wall;
+  MonoTime mono;
+  Instant(Time t) : wall(t), mono(t.time_since_epoch()) {}  // NOLINT: implicit by design
+  Instant(Time w, MonoTime m) : wall(w), mono(m) {}
 };
 
 }  // namespace aifed

@@ -82,7 +82,12 @@ int64_t parseJobSeq(const std::string& id) {
 class Engine {
  public:
   Engine(const Federation& fed, const Workload& workload, const EngineOptions& options)
-      : fed_(fed), workload_(workload), options_(options), broker_(fed, brokerConfig(options)) {}
+      : fed_(fed),
+        workload_(workload),
+        options_(options),
+        // The engine needs from the effects only the messages and the jobs that ended,
+        // and nothing of a job once it ended: memory stays in proportion to the active jobs.
+        broker_(fed, brokerConfig(options), broker::keepOutcomesOnly()) {}
 
   Result<RunResult> run();
 
@@ -93,10 +98,6 @@ class Engine {
     c.policies = o.policies;
     // Capacity reports double as heartbeats: a site is suspect after three missed.
     c.heartbeat_interval = o.report_interval;
-    // The engine needs from the effects only the messages and the jobs that ended, and
-    // nothing of a job once it ended: memory stays in proportion to the active jobs.
-    c.effects = broker::EffectsDetail::kEndedJobsOnly;
-    c.forget_ended_jobs = true;
     return c;
   }
 
@@ -529,7 +530,7 @@ Result<RunResult> Engine::run() {
     if (tick_needed || place_now) {
       broker_.tick(now, fx_);
       route(now);
-      if (std::optional<Time> d = broker_.nextDeadline())
+      if (std::optional<MonoTime> d = broker_.nextDeadline())
         scheduleTick(std::max(toMillis(*d), t + 1));
     }
     if (cycle > 0 && broker_.countJobs(JobState::kQueued) > 0)

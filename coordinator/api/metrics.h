@@ -92,24 +92,6 @@ class PrometheusText {
   std::vector<std::string> written_;
 };
 
-// Monotonic time for measuring how long work takes (the wall Clock has millisecond
-// resolution and may jump). Injected like Clock: main() hands the daemon a
-// SteadyMonotonicClock; nothing below main reads the steady clock itself.
-class MonotonicClock {
- public:
-  virtual ~MonotonicClock() = default;
-  // Since an arbitrary origin; never decreases.
-  virtual std::chrono::nanoseconds now() const = 0;
-};
-
-// MonotonicClock implementation: std::chrono::steady_clock.
-class SteadyMonotonicClock final : public MonotonicClock {
- public:
-  std::chrono::nanoseconds now() const override {
-    return std::chrono::steady_clock::now().time_since_epoch();
-  }
-};
-
 // Upper bounds of aifed_placement_duration_seconds: 50 µs to 2.5 s.
 std::vector<double> placementDurationBuckets();
 

@@ -1,9 +1,11 @@
 // The coordinator's brain, as a pure library: the federation view (site liveness and
-// capacity), the job state machine, placement, reservations and delivery retries.
+// capacity), the job life cycle, placement, reservations and delivery retries.
 //
-// No sockets, no SQLite, no clock: every entry point takes `now`, and every outcome is
-// returned as Effects that the caller makes durable (store) *before* it sends the
-// effects' messages. The coordinator daemon and the simulator run this same code.
+// No sockets, no SQLite, no clock: every entry point takes `now` (an Instant: the wall
+// clock for records, the monotonic clock for intervals), and every outcome is returned
+// as Effects that the caller makes durable (store) *before* it sends the effects'
+// messages. The coordinator daemon and the simulator run this same code; what each keeps
+// and reports is the RecordKeeping it injects (record_keeping.h).
 //
 //   Broker broker(federation, config);
 //   Effects fx;
@@ -12,10 +14,16 @@
 //   store.apply(fx);                 // persist first...
 //   for (auto& out : fx.messages) transport.send(out.site, out.body);   // ...then send
 //
+// Inside, the broker is a facade over parts that each own one kind of state (the site
+// table, the job table, the pending queue, the reservation and allocation ledgers, the
+// command retries, the policy set) and one job life cycle (job_lifecycle.h). Debug
+// builds check that the parts agree after every public call.
+//
 // Threading: not thread-safe; one owner thread calls everything.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,24 +32,15 @@
 #include <vector>
 
 #include "coordinator/broker/policy.h"
+#include "coordinator/broker/record_keeping.h"
 #include "coordinator/broker/records.h"
+#include "protocol/clock.h"
 #include "protocol/federation.h"
 #include "protocol/messages.h"
 #include "protocol/status.h"
 #include "protocol/types.h"
 
 namespace aifed::broker {
-
-// What a broker call reports in its Effects (BrokerConfig::effects).
-enum class EffectsDetail {
-  // Every changed job and site record and every decision: what the daemon's store
-  // persists. The default.
-  kFull,
-  // Messages, policy changes and the final record of each job that ended (so the caller
-  // learns which jobs are done); no site records, no decisions (none are kept for
-  // lastDecision() either). For the offline simulator, which needs no audit trail.
-  kEndedJobsOnly,
-};
 
 struct BrokerConfig {
   Duration heartbeat_interval = std::chrono::seconds(5);
@@ -60,15 +59,9 @@ struct BrokerConfig {
   // share orders jobs of equal priority (lower first). Projects not listed have share 1.
   std::map<std::string, double> project_shares;
   Duration fair_share_half_life = std::chrono::hours(24 * 7);
-
-  // --- For the offline simulator (aifed-sim); the daemon keeps these defaults ---
-  EffectsDetail effects = EffectsDetail::kFull;
-  // Drop a job from memory at the end of the call that ended it (its final record is in
-  // that call's Effects). findJob(), listJobs(), countJobs() and lastDecision() no longer
-  // see it; its allocation charge and fair-share usage stay. A later message about it is
-  // handled as one about an ended job (ignored, or CANCEL for another attempt or site);
-  // cancel() answers kFailedPrecondition. Memory then grows with the active jobs only.
-  bool forget_ended_jobs = false;
+  // Where a Release build reports a bug it survived (an illegal life-cycle transition,
+  // refused as a no-op); Debug builds stop at an assertion instead. Null: not reported.
+  std::function<void(std::string_view)> report_bug;
 };
 
 // Names of the placement policies this build offers (BrokerConfig::policy): the built-in
@@ -77,7 +70,10 @@ std::vector<std::string> knownPolicies();
 
 class Broker {
  public:
-  Broker(Federation federation, BrokerConfig config);
+  // `records` decides what is reported in Effects and kept in memory (keepEverything()
+  // for the daemon, keepOutcomesOnly() for the simulator).
+  Broker(Federation federation, BrokerConfig config,
+         std::unique_ptr<RecordKeeping> records = keepEverything());
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -85,30 +81,30 @@ class Broker {
   // Rebuilds state after a restart from what the store loaded. Jobs in kDispatched are
   // re-sent on the next tick; sites start kUnknown until their agent says HELLO again
   // (their records keep jobs_placed and drained). Call once, before anything else.
-  void restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites, int64_t next_job_seq);
+  void restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites, int64_t next_job_seq,
+               Instant now);
 
   // --- Job intake (REST) ---
   // Validates against the federation (unknown accelerator model, larger than every
   // site, unknown allowed site/country) and queues the job. Placement happens in tick().
-  Result<JobRecord> submit(const JobSpec& spec, Time now, Effects& fx);
+  Result<JobRecord> submit(const JobSpec& spec, Instant now, Effects& fx);
   // The same without the copy of the record: the new job's id, or why it was refused.
-  Result<std::string> enqueue(const JobSpec& spec, Time now, Effects& fx);
+  Result<std::string> enqueue(const JobSpec& spec, Instant now, Effects& fx);
   // Cancels a job: a queued job ends at once; a dispatched/pending/running one gets a
   // CANCEL (retried until the site reports a terminal state). kNotFound, or
   // kFailedPrecondition if already terminal.
-  Result<JobRecord> cancel(const std::string& job_id, Time now, Effects& fx);
+  Result<JobRecord> cancel(const std::string& job_id, Instant now, Effects& fx);
   // Admin: stop / allow new placements on a site.
-  Status setDrained(const std::string& site, bool drained, Time now, Effects& fx);
+  Status setDrained(const std::string& site, bool drained, Instant now, Effects& fx);
 
-  // --- Agent messages, already authenticated: `site` is the key's site ---
-  // Returns the replies in fx.messages (WELCOME, ACK, ERROR, CANCEL for stale attempts).
-  void onMessage(const std::string& site, const Message& message, Time now, Effects& fx);
-  // The same, but a CAPACITY report may be taken rather than copied: the message is left
-  // valid with unspecified contents (the simulator refills one envelope per report).
-  void onMessage(const std::string& site, Message&& message, Time now, Effects& fx);
-  // The same with the site given by its index in the federation's sites (the simulator:
-  // no lookup of the site's id per message). An index out of range is ignored.
-  void onMessage(size_t site, Message&& message, Time now, Effects& fx);
+  // --- Agent messages, already authenticated ---
+  // The index of a federation site (the first argument of onMessage), or nullopt.
+  std::optional<size_t> siteIndex(std::string_view site) const;
+  // One message from the site with index `site` (its key's site). Replies (WELCOME, ACK,
+  // ERROR, CANCEL for stale attempts) go into fx.messages. The message may be taken
+  // from (a CAPACITY report is swapped with the previous one rather than copied). An
+  // index out of range is ignored.
+  void onMessage(size_t site, Message&& message, Instant now, Effects& fx);
   // A message arrived from a site that never said HELLO in this coordinator's life:
   // whether the daemon should answer ERROR "hello_required".
   bool hasSession(const std::string& site) const;
@@ -116,10 +112,11 @@ class Broker {
   // --- Time ---
   // Liveness transitions, lease expiry (jobs -> lost -> re-queued if allowed),
   // reservation timeouts, delivery retries, then placement of queued jobs.
-  void tick(Time now, Effects& fx);
-  // When tick() next has something to do (earliest liveness deadline or retry); the
-  // daemon also ticks after every message and submission.
-  std::optional<Time> nextDeadline() const;
+  void tick(Instant now, Effects& fx);
+  // When tick() next has something to do, on the monotonic clock (earliest liveness
+  // deadline, retry or reservation expiry); the daemon also ticks after every message
+  // and submission.
+  std::optional<MonoTime> nextDeadline() const;
 
   // --- Queries (REST) ---
   const JobRecord* findJob(const std::string& id) const;

@@ -1,15 +1,19 @@
 // The placement framework, in the style of the Kubernetes scheduler framework: a policy
-// is a pipeline of filter plugins (which sites *can* take the job, each rejection with a
-// human reason) followed by weighted score plugins (which feasible site is *best*).
+// is a pipeline of filter plugins (which sites *can* take the job) followed by weighted
+// score plugins (which feasible site is *best*).
 //
 // Pure functions over a snapshot: the broker builds one SiteView per federation site and
 // asks a compiled Policy for a decision; plugins judge only what they are given, never
 // look anything up and never read a clock, so the same inputs give the same decision.
+// A filter answers with a code only; the framework asks it for the human reason of a
+// rejection when the caller wants explanations (the daemon does, the simulator not),
+// so no plugin builds a string nobody reads and none branches on who is asking.
 //
 //   Result<Policy> policy = Policy::make(spec);          // validates the spec
 //   std::vector<SiteView> views = ...;                    // federation order
 //   PlacementInput in{job, federation, now};
-//   PlacementDecision d = policy->decide(in, views);
+//   PlacementDecision d;
+//   policy->decide(in, views, d);
 //   if (!d.chosen_site.empty()) dispatch(d.chosen_site, chosenVerdict(d)->partition);
 //
 // Filters, in order: site-state, draining, excluded, residency, accelerator, fits,
@@ -25,8 +29,10 @@
 #include <string_view>
 #include <vector>
 
+#include "coordinator/broker/allocation_ledger.h"
 #include "coordinator/broker/policy.h"
 #include "coordinator/broker/records.h"
+#include "coordinator/broker/staging.h"
 #include "protocol/federation.h"
 
 namespace aifed::broker {
@@ -40,22 +46,13 @@ struct SiteView {
   std::map<std::string, double> reserved_node_hours;  // partition -> node-hours reserved
 };
 
-// Allocation charged so far: project -> site -> GPU-hours (node-hours for CPU jobs).
-using AllocationLedger = std::map<std::string, std::map<std::string, double>>;
-
 // What one decision judges besides the sites.
 struct PlacementInput {
   const JobRecord& job;
   const Federation& federation;
   Time now;
-  const AllocationLedger* allocations = nullptr;  // null: nothing charged yet
-  const ProjectConfig* project = nullptr;         // the job's project; decide() fills it
-  // False: a choice without its explanation. Rejected sites get neither `rejected_by` nor
-  // a reason (filters do not build one), feasible sites no score terms, and a waiting
-  // decision no summary; the choice, the verdicts' feasibility, partitions, estimates,
-  // free nodes and total scores, and a placed decision's summary are as with true. For
-  // callers that keep no decisions (the broker under EffectsDetail::kEndedJobsOnly).
-  bool explain = true;
+  const AllocationUsage* allocations = nullptr;  // null: nothing charged yet
+  const ProjectConfig* project = nullptr;        // the job's project; decide() fills it
 };
 
 // How a plugin answered. Separates "cannot place here (now)" from "broke".
@@ -64,19 +61,6 @@ enum class PluginCode {
   kUnschedulable,                 // may change: the site is down, full, drained...
   kUnschedulableAndUnresolvable,  // will not change for this job: wrong type, residency
   kError,                         // the plugin failed; the site is skipped
-};
-
-struct PluginStatus {
-  PluginCode code = PluginCode::kSuccess;
-  std::string reason;
-  bool ok() const { return code == PluginCode::kSuccess; }
-  static PluginStatus success() { return {}; }
-  static PluginStatus unschedulable(std::string why) {
-    return {PluginCode::kUnschedulable, std::move(why)};
-  }
-  static PluginStatus unresolvable(std::string why) {
-    return {PluginCode::kUnschedulableAndUnresolvable, std::move(why)};
-  }
 };
 
 // A site as the pipeline works on it: filters fill in the partition and estimate.
@@ -94,8 +78,11 @@ class FilterPlugin {
  public:
   virtual ~FilterPlugin() = default;
   virtual std::string_view name() const = 0;
-  // Success, or a rejection with a reason a user understands. May fill `c`.
-  virtual PluginStatus filter(const PlacementInput& in, Candidate& c) const = 0;
+  // kSuccess, or why not as a code. May fill `c`. Builds no strings.
+  virtual PluginCode filter(const PlacementInput& in, Candidate& c) const = 0;
+  // The reason a user reads for the rejection filter() just gave for `c` (called only
+  // then, and only when the decision is explained).
+  virtual std::string reason(const PlacementInput& in, const Candidate& c) const = 0;
 };
 
 // The spread of a plugin's raw inputs over the feasible sites, for normalisers that
@@ -123,6 +110,24 @@ const std::vector<const FilterPlugin*>& defaultFilters();
 // A score plugin by name (scorePluginNames()); kNotFound for an unknown name.
 Result<std::unique_ptr<ScorePlugin>> makeScorePlugin(std::string_view name, const PolicySpec& spec);
 
+// Scratch space for decisions, kept by a caller that decides often so a decision does
+// not allocate.
+struct DecisionBuffers {
+  std::vector<Candidate> candidates;
+  std::vector<size_t> feasible;
+  std::vector<double> raws;
+};
+
+// How a decision is made beyond its inputs, chosen by the caller.
+struct DecideOptions {
+  // False: the choice without its explanation. Rejected sites get neither `rejected_by`
+  // nor a reason, feasible sites no score terms, a waiting decision no summary; the
+  // choice, feasibility, partitions, estimates, free nodes, total scores and a placed
+  // decision's summary are as with true.
+  bool explain = true;
+  DecisionBuffers* buffers = nullptr;  // null: the call's own
+};
+
 // A policy ready to decide: its spec with the plugins built.
 class Policy {
  public:
@@ -130,13 +135,17 @@ class Policy {
   static Result<Policy> make(const PolicySpec& spec);
 
   const PolicySpec& spec() const { return spec_; }
-  // One decision for `in.job` over `sites` (federation order): a verdict per site.
-  PlacementDecision decide(const PlacementInput& in, const std::vector<SiteView>& sites) const;
-  // The same into `d`, whose strings and vectors are reused (every field is overwritten).
-  void decideInto(const PlacementInput& in, const std::vector<SiteView>& sites,
-                  PlacementDecision& d) const;
+  // One decision for `in.job` over `sites` (federation order) into `d`: a verdict per
+  // site. Every field of `d` is overwritten; its strings and vectors are reused.
+  void decide(const PlacementInput& in, const std::vector<SiteView>& sites, PlacementDecision& d,
+              DecideOptions options = {}) const;
 
  private:
+  void filterSites(const PlacementInput& in, const std::vector<SiteView>& sites,
+                   PlacementDecision& d, bool explain, DecisionBuffers& b) const;
+  void scoreSites(const PlacementInput& in, PlacementDecision& d, bool explain,
+                  DecisionBuffers& b) const;
+
   PolicySpec spec_;
   std::vector<std::shared_ptr<const ScorePlugin>> scorers_;  // parallel to spec_.weights
 };
@@ -154,23 +163,10 @@ std::string describeRequest(const JobSpec& spec);
 // 0 -> "now", 90 -> "in 90 s", 5400 -> "in 90 min", 9000 -> "in 2.5 h".
 std::string formatStart(double seconds);
 
-// The residency filter: the job's own allowed sites/countries and its project's
-// allowed countries. Returns an empty string when allowed, else the reason.
+// The residency rule: the job's own allowed sites/countries and its project's allowed
+// countries. residencyReason() is empty when allowed, else the reason.
+bool residencyAllows(const JobSpec& spec, const SiteConfig& site, const ProjectConfig* project);
 std::string residencyReason(const JobSpec& spec, const SiteConfig& site,
                             const ProjectConfig* project);
-
-// GPU-hours a job charges to its allocation for `hours` of runtime (node-hours for a
-// CPU job).
-double allocationCharge(const JobSpec& spec, double hours);
-
-// Seconds to stage the job's input data sets to `site`: each data set not held there
-// comes from the best-connected site holding it (size / bandwidth); one the federation
-// does not list comes at the federation's default bandwidth.
-double stagingSeconds(const JobSpec& spec, const SiteConfig& site, const Federation& federation);
-
-// Compatibility entry point: decides with the built-in policy `policy` (earliest-start
-// if unknown).
-PlacementDecision decide(const JobRecord& job, const std::vector<SiteView>& sites,
-                         const Federation& federation, Time now, const std::string& policy);
 
 }  // namespace aifed::broker

@@ -147,7 +147,14 @@ struct Effects {
     return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
            policy_changes.empty() && audit.empty();
   }
-  void clear();
+  void clear() {
+    jobs.clear();
+    sites.clear();
+    decisions.clear();
+    messages.clear();
+    policy_changes.clear();
+    audit.clear();
+  }
 };
 
 }  // namespace aifed::broker

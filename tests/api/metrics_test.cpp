@@ -140,7 +140,7 @@ class CoordinatorMetricsTest : public ::testing::Test {
   Time at(int64_t s) { return fromMillis(1'800'000'000'000 + s * 1000); }
   void send(const std::string& site, Body body, Time now) {
     broker::Effects fx;
-    broker_.onMessage(site, makeMessage(site, "m" + std::to_string(++n_), now, std::move(body)),
+    broker_.onMessage(*broker_.siteIndex(site), makeMessage(site, "m" + std::to_string(++n_), now, std::move(body)),
                       now, fx);
     broker_.tick(now, fx);
   }

@@ -103,7 +103,7 @@ class OpenApiTest : public ::testing::Test {
     EXPECT_TRUE(config.ok()) << config.status().toString();
     if (!config.ok()) return {};
     RealClock clock;
-    SteadyMonotonicClock monotonic;
+    SteadyClock monotonic;
     auto daemon = coordinator::CoordinatorDaemon::create(*config, clock, monotonic);
     EXPECT_TRUE(daemon.ok()) << daemon.status().toString();
     if (!daemon.ok()) return {};

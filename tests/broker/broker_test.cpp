@@ -41,6 +41,11 @@ Federation threeSites() {
   return f;
 }
 
+// The broker takes messages by site index; the tests name sites.
+void onMessage(Broker& b, const std::string& site, Message m, Time now, Effects& fx) {
+  b.onMessage(*b.siteIndex(site), std::move(m), now, fx);
+}
+
 JobSpec gpuJob(int nodes, std::string type = "h100") {
   JobSpec s;
   s.name = "train";
@@ -71,7 +76,7 @@ class BrokerTest : public ::testing::Test {
 
   Effects send(const std::string& site, Body body, Time now) {
     Effects fx;
-    broker_.onMessage(site, makeMessage(site, "m-" + std::to_string(++msg_), now, std::move(body)),
+    onMessage(broker_, site, makeMessage(site, "m-" + std::to_string(++msg_), now, std::move(body)),
                       now, fx);
     broker_.tick(now, fx);
     return fx;
@@ -348,7 +353,7 @@ TEST_F(BrokerTest, JobStatusIsAcknowledgedAndFollowedToTheEnd) {
                     std::nullopt, ""};
   Effects fx;
   Message m = makeMessage("site-a", "status-1", at(3), running);
-  broker_.onMessage("site-a", m, at(3), fx);
+  onMessage(broker_, "site-a", m, at(3), fx);
   ASSERT_EQ(fx.messages.size(), 1u);
   EXPECT_EQ(std::get<Ack>(fx.messages[0].body).ack_msg_id, "status-1");
   EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kRunning);
@@ -497,13 +502,13 @@ TEST_F(BrokerTest, RestoreKeepsJobsAndResendsDispatches) {
   std::vector<SiteRecord> sites = broker_.sites();
 
   Broker again(threeSites(), config());
-  again.restore(jobs, sites, 2);
+  again.restore(jobs, sites, 2, at(0));
   EXPECT_EQ(again.findJob(j.id)->state, JobState::kDispatched);
   EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnknown);
   Effects fx;
   Result<JobRecord> next = again.submit(gpuJob(1), at(1), fx);
   EXPECT_EQ(next->id, "j-2");
-  again.onMessage("site-a", makeMessage("site-a", "h", at(2), Hello{"t", "simulated", {}}), at(2),
+  onMessage(again, "site-a", makeMessage("site-a", "h", at(2), Hello{"t", "simulated", {}}), at(2),
                   fx);
   fx.clear();
   again.tick(at(2), fx);
@@ -518,7 +523,7 @@ TEST_F(BrokerTest, RestoredSiteThatNeverReturnsLosesItsJobsAfterTheLease) {
   send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
   std::vector<JobRecord> jobs{*broker_.findJob(j.id)};
   Broker again(threeSites(), config());
-  again.restore(jobs, broker_.sites(), 2);
+  again.restore(jobs, broker_.sites(), 2, at(0));
   Effects fx;
   again.tick(at(100), fx);
   again.tick(at(106), fx);
@@ -562,8 +567,8 @@ TEST(BrokerPropertyTest, RandomStreamsRespectFiltersCapacityAndDeterminism) {
       c.capacity.partitions = {p};
       for (Broker* br : {&a, &b}) {
         Effects fx;
-        br->onMessage(s.id, makeMessage(s.id, "h", t, Hello{"t", "simulated", {}}), t, fx);
-        br->onMessage(s.id, makeMessage(s.id, "c", t, c), t, fx);
+        onMessage(*br, s.id, makeMessage(s.id, "h", t, Hello{"t", "simulated", {}}), t, fx);
+        onMessage(*br, s.id, makeMessage(s.id, "c", t, c), t, fx);
       }
     }
     std::map<std::string, int> started_now;
@@ -712,7 +717,7 @@ TEST_F(BrokerTest, LateBindingHoldsUntilASiteCanStartSoon) {
   Broker b(threeSites(), latePolicy(std::chrono::minutes(10)));
   auto deliver = [&](const std::string& site, Body body, Time t) {
     Effects fx;
-    b.onMessage(site, makeMessage(site, "m-" + std::to_string(++msg_), t, std::move(body)), t, fx);
+    onMessage(b, site, makeMessage(site, "m-" + std::to_string(++msg_), t, std::move(body)), t, fx);
     b.tick(t, fx);
     return fx;
   };
@@ -740,9 +745,9 @@ TEST_F(BrokerTest, LateBindingDoesNotHoldAJobForItsDataStaging) {
   // site takes the job at once even though 720 s is beyond the 10 min threshold.
   Broker b(threeSites(), latePolicy(std::chrono::minutes(10)));
   Effects fx;
-  b.onMessage("site-a", makeMessage("site-a", "m-1", at(0), Hello{"t", "simulated", {}}), at(0),
+  onMessage(b, "site-a", makeMessage("site-a", "m-1", at(0), Hello{"t", "simulated", {}}), at(0),
               fx);
-  b.onMessage("site-a", makeMessage("site-a", "m-2", at(0), capacity(1, 16)), at(0), fx);
+  onMessage(b, "site-a", makeMessage("site-a", "m-2", at(0), capacity(1, 16)), at(0), fx);
   JobSpec spec = gpuJob(1);
   spec.datasets.push_back({"corpus", 900});
   ASSERT_TRUE(b.submit(spec, at(1), fx).ok());
@@ -779,7 +784,7 @@ class WithdrawalTest : public BrokerTest {
 
   Effects deliver(const std::string& site, Body body, Time t) {
     Effects fx;
-    b_.onMessage(site, makeMessage(site, "m-" + std::to_string(++msg_), t, std::move(body)), t, fx);
+    onMessage(b_, site, makeMessage(site, "m-" + std::to_string(++msg_), t, std::move(body)), t, fx);
     b_.tick(t, fx);
     return fx;
   }
@@ -930,10 +935,10 @@ TEST_F(WithdrawalTest, WithdrawalSurvivesARestart) {
   JobRecord saved = *b_.findJob("j-1");
   ASSERT_TRUE(saved.withdrawing);
   Broker restarted(threeSites(), withdrawingConfig(seconds(60)));
-  restarted.restore({saved}, {}, 2);
+  restarted.restore({saved}, {}, 2, at(0));
   auto to = [&](const std::string& site, Body body, Time t) {
     Effects fx;
-    restarted.onMessage(site, makeMessage(site, "r-" + std::to_string(++msg_), t, std::move(body)),
+    onMessage(restarted, site, makeMessage(site, "r-" + std::to_string(++msg_), t, std::move(body)),
                         t, fx);
     restarted.tick(t, fx);
     return fx;
@@ -963,7 +968,7 @@ TEST(FairShareProperty, DispatchedWorkConvergesToConfiguredShares) {
     int msg = 0;
     auto deliver = [&](Body body) {
       Effects fx;
-      b.onMessage("site-a", makeMessage("site-a", "m-" + std::to_string(++msg), t, std::move(body)),
+      onMessage(b, "site-a", makeMessage("site-a", "m-" + std::to_string(++msg), t, std::move(body)),
                   t, fx);
       return fx;
     };
@@ -1018,17 +1023,14 @@ TEST(FairShareProperty, DispatchedWorkConvergesToConfiguredShares) {
   }
 }
 
-// The simulator's settings (EffectsDetail::kEndedJobsOnly, forget_ended_jobs) against the
-// daemon's defaults, driven alike: the same messages, the same final record and charge;
+// The simulator's record keeping (keepOutcomesOnly()) against the daemon's
+// (keepEverything()), driven alike: the same messages, the same final record and charge;
 // the effects carry only the ending, and the job is gone from memory once it ended.
 TEST(BrokerSimulatorSettings, SameMessagesOnlyEndingsReportedEndedJobsForgotten) {
   BrokerConfig daemon_cfg;
   daemon_cfg.heartbeat_interval = seconds(1);
-  BrokerConfig sim_cfg = daemon_cfg;
-  sim_cfg.effects = EffectsDetail::kEndedJobsOnly;
-  sim_cfg.forget_ended_jobs = true;
   Broker daemon(threeSites(), daemon_cfg);
-  Broker sim(threeSites(), sim_cfg);
+  Broker sim(threeSites(), daemon_cfg, keepOutcomesOnly());
   Time t0 = fromMillis(1'800'000'000'000);
   int msg = 0;
   // Runs one step on both brokers; checks the messages agree and returns both effects.
@@ -1050,7 +1052,7 @@ TEST(BrokerSimulatorSettings, SameMessagesOnlyEndingsReportedEndedJobsForgotten)
     // One message id per step: both brokers get the same message.
     return
         [id = "m-" + std::to_string(++msg), body = std::move(body), now](Broker& b, Effects& fx) {
-          b.onMessage("site-a", makeMessage("site-a", id, now, body), now, fx);
+          onMessage(b, "site-a", makeMessage("site-a", id, now, body), now, fx);
           b.tick(now, fx);
         };
   };

@@ -7,12 +7,21 @@
 
 #include <random>
 
+#include "coordinator/broker/broker.h"
 #include "coordinator/broker/policy.h"
 
 namespace aifed::broker {
 namespace {
 
 using ::testing::HasSubstr;
+
+// One explained decision, returned.
+PlacementDecision decided(const Policy& policy, const PlacementInput& in,
+                          const std::vector<SiteView>& views) {
+  PlacementDecision d;
+  policy.decide(in, views, d);
+  return d;
+}
 
 // --- Fluent builders -------------------------------------------------------------------
 
@@ -154,7 +163,7 @@ struct World {
   std::vector<SiteRecord> records;
   std::vector<SiteState> live;
   std::vector<int> reserved;
-  AllocationLedger ledger;
+  AllocationUsage ledger;
 
   explicit World(std::vector<MakeSite> sites) {
     fed.name = "test";
@@ -184,7 +193,7 @@ struct World {
     Result<Policy> p = Policy::make(spec);
     EXPECT_TRUE(p.ok()) << p.status().toString();
     PlacementInput in{job, fed, now, &ledger};
-    return p->decide(in, views());
+    return decided(*p, in, views());
   }
   PlacementDecision decide(const JobRecord& job, const std::string& policy) const {
     return decide(job, builtin(policy));
@@ -590,8 +599,8 @@ TEST(PlacementProperty, RandomFederationsNeverPlaceOnRejectedSitesAndAreDetermin
       JobRecord job = randomJob(rng);
       PlacementInput in{job, w.fed, Time{}, &w.ledger};
       for (const Policy& policy : policies) {
-        PlacementDecision d = policy.decide(in, views);
-        ASSERT_EQ(d, policy.decide(in, w.views())) << "seed " << seed;
+        PlacementDecision d = decided(policy, in, views);
+        ASSERT_EQ(d, decided(policy, in, w.views())) << "seed " << seed;
         ASSERT_EQ(d.verdicts.size(), views.size());
         const SiteVerdict* chosen = chosenVerdict(d);
         bool any_feasible = false;
@@ -629,7 +638,7 @@ TEST(PlacementProperty, RandomFederationsNeverPlaceOnRejectedSitesAndAreDetermin
   EXPECT_GT(waited, 1000);
 }
 
-TEST(DecideInto, WithoutExplainTheSameChoiceWithoutReasonsAndAReusedDecisionIsRefilled) {
+TEST(Decide, WithoutExplainTheSameChoiceWithoutReasonsAndAReusedDecisionIsRefilled) {
   // a: wrong accelerator (rejected), b: busy, c: idle.
   World w({MakeSite("a").gpu(16, 16, "a100"), MakeSite("b").gpu(16, 16).pending(2, 16),
            MakeSite("c").gpu(16, 16)});
@@ -638,19 +647,18 @@ TEST(DecideInto, WithoutExplainTheSameChoiceWithoutReasonsAndAReusedDecisionIsRe
   std::vector<SiteView> views = w.views();
   JobRecord job = MakeJob().gpus(4, "h100").build();
   PlacementInput full{job, w.fed, Time{}, &w.ledger};
-  PlacementDecision explained = policy->decide(full, views);
+  PlacementDecision explained = decided(*policy, full, views);
 
-  PlacementInput lean = full;
-  lean.explain = false;
+  DecisionBuffers buffers;
+  DecideOptions lean{.explain = false, .buffers = &buffers};
   PlacementDecision d;
   // A decision left from a job no site could take: every field must be overwritten.
   JobRecord huge = MakeJob().nodes(64).gpus(4, "h100").build();
   PlacementInput waiting{huge, w.fed, Time{}, &w.ledger};
-  waiting.explain = false;
-  policy->decideInto(waiting, views, d);
+  policy->decide(waiting, views, d, lean);
   EXPECT_TRUE(d.chosen_site.empty());
   EXPECT_TRUE(d.summary.empty());  // no waiting summary without explain
-  policy->decideInto(lean, views, d);
+  policy->decide(full, views, d, lean);
 
   EXPECT_EQ(d.chosen_site, "c");
   EXPECT_EQ(d.chosen_site, explained.chosen_site);
@@ -672,8 +680,8 @@ TEST(DecideInto, WithoutExplainTheSameChoiceWithoutReasonsAndAReusedDecisionIsRe
   EXPECT_EQ(explained.verdicts[0].rejected_by, "accelerator");
   EXPECT_FALSE(explained.verdicts[0].reason.empty());
 
-  // With explain, a reused decision equals a fresh one.
-  policy->decideInto(full, views, d);
+  // With explain, a reused decision (and reused buffers) equals a fresh one.
+  policy->decide(full, views, d, {.explain = true, .buffers = &buffers});
   EXPECT_EQ(d, explained);
 }
 

@@ -42,6 +42,7 @@ class FakeService final : public JobService {
   // --- JobService ---
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock.now(); }
+  Instant instant() const override { return clock.now(); }
   Status commit(broker::Effects& fx) override {
     ++commits;
     for (const broker::PolicyChange& c : fx.policy_changes) committed_changes.push_back(c);
@@ -147,7 +148,7 @@ class RestBench : public ::testing::Test {
   void bringUp(const std::string& site, int idle) {
     broker::Effects fx;
     Time t = svc_.now();
-    svc_.broker().onMessage(site, makeMessage(site, "h", t, Hello{"t", "simulated", {}}), t, fx);
+    svc_.broker().onMessage(*svc_.broker().siteIndex(site), makeMessage(site, "h", t, Hello{"t", "simulated", {}}), t, fx);
     Capacity c;
     c.capacity.epoch = 1;
     PartitionCapacity p;
@@ -156,7 +157,7 @@ class RestBench : public ::testing::Test {
     p.nodes_total = 16;
     p.nodes_idle = idle;
     c.capacity.partitions = {p};
-    svc_.broker().onMessage(site, makeMessage(site, "c", t, c), t, fx);
+    svc_.broker().onMessage(*svc_.broker().siteIndex(site), makeMessage(site, "c", t, c), t, fx);
   }
 
   // Submits a one-node job for `project` as admin; returns its id.

@@ -1,0 +1,215 @@
+// The broker's handling of agent messages: HELLO (a session, and reconciliation of what
+// the agent holds), CAPACITY, DISPATCH_ACK and JOB_STATUS. A message never moves a job
+// backwards: a report older than what the broker knows is acknowledged and ignored.
+#include <algorithm>
+#include <set>
+
+#include "coordinator/broker/broker_impl.h"
+
+#ifndef AIFED_VERSION
+#define AIFED_VERSION "0.0.0"
+#endif
+
+namespace aifed::broker {
+namespace {
+
+// How far a job has got at its site; a report never moves a job back.
+int progressRank(JobState s) {
+  switch (s) {
+    case JobState::kQueued:
+    case JobState::kDispatched:
+      return 0;
+    case JobState::kPending:
+      return 1;
+    case JobState::kRunning:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+// The event for a site reporting `reported` (of a higher rank than the job's state).
+JobEvent eventFor(JobState reported) {
+  if (reported == JobState::kPending) return JobEvent::kReportPending;
+  if (reported == JobState::kRunning) return JobEvent::kStart;
+  return JobEvent::kEnd;
+}
+
+}  // namespace
+
+void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& fx) {
+  sites.heard(i, now);
+  const std::string& site = sites.record(i).id;
+  std::visit(
+      [&](auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, Hello>) {
+          onHello(i, body, now, fx);
+        } else if constexpr (std::is_same_v<T, Capacity>) {
+          onCapacity(i, body, now, fx);
+        } else if constexpr (std::is_same_v<T, Heartbeat>) {
+          if (sites.markUp(i, now)) emitSite(i, fx);
+        } else if constexpr (std::is_same_v<T, DispatchAck>) {
+          if (sites.markUp(i, now)) emitSite(i, fx);
+          onDispatchAck(i, body, now, fx);
+        } else if constexpr (std::is_same_v<T, JobStatus>) {
+          if (sites.markUp(i, now)) emitSite(i, fx);
+          onJobStatus(i, message, body, now, fx);
+        } else if constexpr (std::is_same_v<T, Ack> || std::is_same_v<T, ErrorReply>) {
+          // CANCEL is retried until the terminal JOB_STATUS arrives, so its ACK needs no
+          // bookkeeping; an agent's ERROR is logged by the daemon.
+        } else {
+          send(site,
+               ErrorReply{
+                   "bad_message",
+                   std::string(messageTypeName(message.body)) + " is not sent to a coordinator",
+                   "type", message.msg_id},
+               fx);
+        }
+      },
+      message.body);
+}
+
+void Broker::Impl::onHello(size_t i, const Hello& h, Instant now, Effects& fx) {
+  const std::string& site = sites.record(i).id;
+  sites.startSession(i, h.agent_version, now);
+  Welcome w;
+  w.coordinator_version = AIFED_VERSION;
+  w.protocol_version = protocolVersionString();
+  w.heartbeat_interval = cfg.heartbeat_interval;
+  w.capacity_interval = cfg.heartbeat_interval * 6;
+  send(site, w, fx);
+  sites.markUp(i, now);
+
+  // Reconcile what the agent holds with what we believe it holds.
+  std::set<std::string> reported;
+  for (const JobReport& r : h.jobs) {
+    reported.insert(r.job_id);
+    std::optional<int64_t> seq = jobs.seqOf(r.job_id);
+    JobRecord* j = seq ? &jobs.at(*seq) : nullptr;
+    if (!j || j->attempt != r.attempt || j->site != site || isTerminal(j->state)) {
+      send(site, Cancel{r.job_id, r.attempt, "the coordinator does not expect this attempt here"},
+           fx);
+      continue;
+    }
+    missing_since.erase(*seq);
+    if (!r.local_id.empty()) j->local_id = r.local_id;
+    if (j->state == JobState::kDispatched) {
+      reservations.acknowledge(j->id, sites.epoch(i));
+      sites.countPlacement(i);
+    }
+    if (progressRank(r.state) > progressRank(j->state) && !isTerminal(r.state)) {
+      (void)transition(*j, *seq, eventFor(r.state), now);
+    }
+    emit(*j, fx);
+  }
+  for (int64_t seq : jobs.active()) {
+    JobRecord& j = jobs.at(seq);
+    if (j.site != site || reported.count(j.id)) continue;
+    if (j.state == JobState::kDispatched) {
+      retries.dueNow(seq);  // resend on this tick
+    } else {
+      missing_since.emplace(seq, now.mono);
+    }
+  }
+  emitSite(i, fx);
+}
+
+void Broker::Impl::onCapacity(size_t i, Capacity& c, Instant now, Effects& fx) {
+  if (sites.markUp(i, now)) emitSite(i, fx);
+  if (!sites.applyCapacity(i, c, &c, now)) return;  // a late duplicate
+  reservations.onReport(i, sites.record(i).capacity->epoch);
+  emitSite(i, fx);
+}
+
+void Broker::Impl::onDispatchAck(size_t i, const DispatchAck& a, Instant now, Effects& fx) {
+  const std::string& site = sites.record(i).id;
+  std::optional<int64_t> seq = jobs.seqOf(a.job_id);
+  JobRecord* j = seq ? &jobs.at(*seq) : nullptr;
+  if (const JobTable::Ended* e = j ? nullptr : jobs.ended(a.job_id);
+      e && e->attempt == a.attempt && e->site == static_cast<int32_t>(i)) {
+    return;  // a repeated ack of an attempt that has ended
+  }
+  if (!j || j->attempt != a.attempt || j->site != site) {
+    // An attempt we no longer want there.
+    if (a.accepted) send(site, Cancel{a.job_id, a.attempt, "attempt superseded"}, fx);
+    return;
+  }
+  if (j->state != JobState::kDispatched) {
+    if (a.accepted && j->local_id.empty() && !a.local_id.empty()) {
+      j->local_id = a.local_id;
+      emit(*j, fx);
+    }
+    return;  // a repeated ack
+  }
+  if (a.accepted) {
+    j->local_id = a.local_id;
+    j->reason.clear();
+    (void)transition(*j, *seq, JobEvent::kAccept, now);
+    reservations.acknowledge(j->id, sites.epoch(i));
+    sites.countPlacement(i);
+    emitSite(i, fx);
+    if (j->cancel_requested) {
+      j->last_sent_at = now.wall;
+      retries.sent(*seq, now.mono);
+      send(site, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
+    }
+    emit(*j, fx);
+    return;
+  }
+  reservations.release(j->id);
+  if (std::find(j->excluded_sites.begin(), j->excluded_sites.end(), site) ==
+      j->excluded_sites.end()) {
+    j->excluded_sites.push_back(site);
+  }
+  j->reason = "refused by " + site + ": " + a.reason;
+  j->site.clear();
+  bool last = j->attempt >= cfg.max_attempts;
+  if (last && !j->cancel_requested) {
+    j->reason += " (after " + std::to_string(j->attempt) + " attempts)";
+  }
+  (void)transition(*j, *seq, last ? JobEvent::kRefuseFail : JobEvent::kRefuseRequeue, now);
+  emit(*j, fx);
+}
+
+void Broker::Impl::onJobStatus(size_t i, const Message& m, const JobStatus& st, Instant now,
+                               Effects& fx) {
+  const std::string& site = sites.record(i).id;
+  // Acknowledged once the effects are durable (the caller persists before sending).
+  send(site, Ack{m.msg_id}, fx);
+  std::optional<int64_t> seq = jobs.seqOf(st.job_id);
+  JobRecord* j = seq ? &jobs.at(*seq) : nullptr;
+  if (const JobTable::Ended* e = j ? nullptr : jobs.ended(st.job_id);
+      e && e->attempt == st.attempt && e->site == static_cast<int32_t>(i)) {
+    return;  // the job has ended already
+  }
+  if (!j || j->attempt != st.attempt || j->site != site) {
+    if (!isTerminal(st.state)) send(site, Cancel{st.job_id, st.attempt, "attempt superseded"}, fx);
+    return;
+  }
+  if (isTerminal(j->state) || !isSiteReportable(st.state)) return;
+  if (progressRank(st.state) < progressRank(j->state)) return;  // late report
+  if (j->state == JobState::kDispatched) {
+    reservations.acknowledge(j->id, sites.epoch(i));
+    sites.countPlacement(i);
+    emitSite(i, fx);
+  }
+  missing_since.erase(*seq);
+  if (st.state == JobState::kCancelled && j->withdrawing && !j->cancel_requested) {
+    completeWithdrawal(*j, *seq, now, fx);
+    return;
+  }
+  if (!st.local_id.empty()) j->local_id = st.local_id;
+  if (st.started_at) j->started_at = st.started_at;
+  if (st.ended_at) j->ended_at = st.ended_at;
+  if (st.exit_code) j->exit_code = st.exit_code;
+  j->reason = st.reason;  // the site's word on the current state, or none
+  if (st.state == j->state) {
+    refreshed(*j, *seq, now);
+  } else {
+    (void)transition(*j, *seq, eventFor(st.state), now, st.state);
+  }
+  emit(*j, fx);
+}
+
+}  // namespace aifed::broker

@@ -1,0 +1,130 @@
+// Inside the Broker facade (broker.h): the parts it orchestrates and the handlers that
+// tie them together. Private to coordinator/broker; each group of handlers lives in its
+// own file:
+//
+//   broker.cpp            the public entry points, restore, queries
+//   job_transitions.cpp   the one place a job's state changes, and the changes built on it
+//   agent_messages.cpp    HELLO (reconciliation), CAPACITY, DISPATCH_ACK, JOB_STATUS
+//   placement_pass.cpp    placement of queued jobs, late binding, withdrawal
+//   broker_time.cpp       liveness and leases, missing jobs, retries, deadlines
+//   broker_invariants.cpp the cross-part checks run after every public call (Debug)
+//
+// The facade holds no index of its own beyond the two small maps of reconciliation and
+// withdrawal below; each kind of state belongs to its part.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coordinator/broker/allocation_ledger.h"
+#include "coordinator/broker/broker.h"
+#include "coordinator/broker/command_retries.h"
+#include "coordinator/broker/job_lifecycle.h"
+#include "coordinator/broker/job_table.h"
+#include "coordinator/broker/pending_queue.h"
+#include "coordinator/broker/placement.h"
+#include "coordinator/broker/policy_set.h"
+#include "coordinator/broker/record_keeping.h"
+#include "coordinator/broker/reservation_ledger.h"
+#include "coordinator/broker/site_table.h"
+
+namespace aifed::broker {
+
+struct Broker::Impl {
+  Impl(Federation f, BrokerConfig c, std::unique_ptr<RecordKeeping> r);
+
+  // Ends every public call that changes state: what ended is dropped (when ended jobs
+  // are not kept), then the parts are checked against each other (Debug builds).
+  class CallGuard {
+   public:
+    explicit CallGuard(Impl& m) : m_(m) {}
+    ~CallGuard() {
+      m_.dropEnded();
+      m_.checkInvariants();
+    }
+    CallGuard(const CallGuard&) = delete;
+    CallGuard& operator=(const CallGuard&) = delete;
+
+   private:
+    Impl& m_;
+  };
+
+  // --- Parts ---
+  Federation fed;
+  BrokerConfig cfg;
+  std::unique_ptr<RecordKeeping> records;
+  SiteTable sites;
+  JobTable jobs;
+  PendingQueue queue;
+  ReservationLedger reservations;
+  AllocationLedger allocations;
+  CommandRetries retries;
+  PolicySet policies;
+  // Active jobs a HELLO left out, by seq: lost unless their final JOB_STATUS arrives
+  // within missingGrace() (reconciliation).
+  std::map<int64_t, MonoTime> missing_since;
+  // Why a withdrawal was asked, by seq, for the re-queued job's reason (lost on restart:
+  // the reason then is shorter).
+  std::map<int64_t, std::string> withdraw_why;
+  // Jobs that ended during the current call: dropped at its end unless ended jobs are kept.
+  std::vector<int64_t> ended_now;
+  // Buffers kept from call to call.
+  PlacementDecision decision;
+  std::vector<SiteView> views;
+  DecisionBuffers decide_buffers;
+  std::vector<size_t> changed_sites, expired_sites;
+
+  // --- job_transitions.cpp ---
+  // The only way a job's state changes: applies `event` (job_lifecycle.h) and brings the
+  // parts in step (queue, active index, retries, reservations, charges).
+  Status transition(JobRecord& j, int64_t seq, JobEvent event, Instant now,
+                    JobState reported = JobState::kCompleted);
+  // A report repeating the job's state: fields were refreshed, no transition.
+  void refreshed(JobRecord& j, int64_t seq, Instant now);
+  void dispatch(JobRecord& j, int64_t seq, PlacementDecision& d, const std::string& partition,
+                Instant now, Effects& fx);
+  // The site no longer holds the current attempt: re-queued if the job allows, else lost.
+  void loseJob(JobRecord& j, int64_t seq, const std::string& why, Instant now, Effects& fx);
+  // The site cancelled a job we asked back: nobody holds it, it may be placed again.
+  void completeWithdrawal(JobRecord& j, int64_t seq, Instant now, Effects& fx);
+  void emit(const JobRecord& j, Effects& fx) { records->jobChanged(j, fx); }
+  void emitSite(size_t i, Effects& fx) { records->siteChanged(sites.record(i), fx); }
+  void send(const std::string& site, Body body, Effects& fx) {
+    fx.messages.push_back({site, std::move(body)});
+  }
+  // Drops the jobs that ended in this call when ended jobs are not kept.
+  void dropEnded();
+  static bool needsResend(const JobRecord& j);
+  size_t siteOf(const JobRecord& j) const { return *sites.find(j.site); }
+
+  // --- agent_messages.cpp ---
+  void onMessage(size_t i, Message&& message, Instant now, Effects& fx);
+  void onHello(size_t i, const Hello& h, Instant now, Effects& fx);
+  void onCapacity(size_t i, Capacity& c, Instant now, Effects& fx);
+  void onDispatchAck(size_t i, const DispatchAck& a, Instant now, Effects& fx);
+  void onJobStatus(size_t i, const Message& m, const JobStatus& st, Instant now, Effects& fx);
+
+  // --- placement_pass.cpp ---
+  void place(Instant now, Effects& fx);
+  void withdraw(Instant now, Effects& fx);
+  void fillViews();
+  void holdIfLate(PlacementDecision& d) const;
+  // The CANCEL only_if_pending that asks a site to give a job back.
+  static Cancel withdrawal(const JobRecord& j);
+  void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx);
+
+  // --- broker_time.cpp ---
+  void advanceSites(Instant now, Effects& fx);
+  void expireMissing(Instant now, Effects& fx);
+  void retry(Instant now, Effects& fx);
+  std::optional<MonoTime> nextDeadline() const;
+  Duration missingGrace() const { return cfg.retry_interval * 2; }
+
+  // --- broker_invariants.cpp ---
+  // After every public call (Debug builds): the parts agree with each other.
+  void checkInvariants() const;
+};
+
+}  // namespace aifed::broker

@@ -1,0 +1,189 @@
+#include "coordinator/broker/site_table.h"
+
+#include <cassert>
+#include <utility>
+
+namespace aifed::broker {
+
+SiteTable::SiteTable(const Federation& federation, Timing timing) : timing_(timing) {
+  for (const SiteConfig& s : federation.sites) {
+    index_[s.id] = records_.size();
+    SiteRecord r;
+    r.id = s.id;
+    records_.push_back(std::move(r));
+    live_.emplace_back();
+  }
+}
+
+std::optional<size_t> SiteTable::find(std::string_view id) const {
+  auto it = index_.find(std::string(id));
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool SiteTable::canSend(size_t i) const {
+  const Liveness& l = live_[i];
+  return l.session && (l.liveness == SiteState::kUp || l.liveness == SiteState::kSuspect);
+}
+
+bool SiteTable::anyOpen() const {
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const SiteRecord& r = records_[i];
+    if (live_[i].liveness == SiteState::kUp && !r.drained && !r.degraded && r.capacity) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void SiteTable::heard(size_t i, Instant now) {
+  records_[i].last_heard = now.wall;
+  live_[i].last_heard = now.mono;
+}
+
+bool SiteTable::markUp(size_t i, Instant now) {
+  return setLiveness(i, SiteState::kUp, now);
+}
+
+void SiteTable::startSession(size_t i, std::string agent_version, Instant now) {
+  (void)now;
+  live_[i].session = true;
+  live_[i].fresh_session = true;
+  records_[i].agent_version = std::move(agent_version);
+}
+
+bool SiteTable::applyCapacity(size_t i, const Capacity& report, Capacity* take, Instant now) {
+  SiteRecord& s = records_[i];
+  Liveness& l = live_[i];
+  if (s.capacity && report.capacity.epoch <= s.capacity->epoch && !l.fresh_session) {
+    return false;  // a late duplicate
+  }
+  l.fresh_session = false;
+  if (take && s.capacity) {
+    std::swap(*s.capacity, take->capacity);
+  } else if (take) {
+    s.capacity = std::move(take->capacity);
+  } else {
+    s.capacity = report.capacity;
+  }
+  s.degraded = report.degraded;
+  s.degraded_reason = report.degraded_reason;
+  s.last_report = now.wall;
+  return true;
+}
+
+bool SiteTable::setDrained(size_t i, bool drained) {
+  if (records_[i].drained == drained) return false;
+  records_[i].drained = drained;
+  refreshDisplayedState(i);
+  return true;
+}
+
+bool SiteTable::setLiveness(size_t i, SiteState s, Instant now) {
+  Liveness& l = live_[i];
+  if (l.liveness == s) return false;
+  l.liveness = s;
+  if (s == SiteState::kUnreachable) {
+    records_[i].unreachable_since = now.wall;
+    l.unreachable_since = now.mono;
+    l.lease_handled = false;
+  } else if (s == SiteState::kUp) {
+    records_[i].unreachable_since.reset();
+    l.unreachable_since.reset();
+    l.unknown_since.reset();
+  }
+  refreshDisplayedState(i);
+  return true;
+}
+
+void SiteTable::refreshDisplayedState(size_t i) {
+  SiteState live = live_[i].liveness;
+  records_[i].state = (records_[i].drained && live == SiteState::kUp) ? SiteState::kDraining : live;
+}
+
+void SiteTable::advance(Instant now, std::vector<size_t>& changed,
+                        std::vector<size_t>& lease_expired) {
+  for (size_t i = 0; i < records_.size(); ++i) {
+    Liveness& l = live_[i];
+    if (l.liveness == SiteState::kUnknown) {
+      if (!l.unknown_since) {
+        l.unknown_since = now.mono;  // the silence of a site never heard counts from here
+        continue;
+      }
+      if (now.mono - *l.unknown_since >= timing_.unreachable_after &&
+          setLiveness(i, SiteState::kUnreachable, now)) {
+        changed.push_back(i);
+      }
+      continue;
+    }
+    if (!l.last_heard) continue;
+    Duration silent = now.mono - *l.last_heard;
+    if (l.liveness != SiteState::kUnreachable && silent >= timing_.unreachable_after) {
+      if (setLiveness(i, SiteState::kUnreachable, now)) changed.push_back(i);
+    } else if (l.liveness == SiteState::kUp && silent >= timing_.suspect_after) {
+      if (setLiveness(i, SiteState::kSuspect, now)) changed.push_back(i);
+    }
+  }
+  for (size_t i = 0; i < records_.size(); ++i) {
+    Liveness& l = live_[i];
+    if (l.liveness != SiteState::kUnreachable || l.lease_handled || !l.unreachable_since) continue;
+    if (now.mono - *l.unreachable_since < timing_.lost_lease) continue;
+    l.lease_handled = true;
+    lease_expired.push_back(i);
+  }
+}
+
+std::optional<MonoTime> SiteTable::nextDeadline() const {
+  std::optional<MonoTime> next;
+  auto consider = [&](MonoTime t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const Liveness& l : live_) {
+    if (l.liveness == SiteState::kUnknown && l.unknown_since) {
+      consider(*l.unknown_since + timing_.unreachable_after);
+    } else if (l.liveness == SiteState::kUp && l.last_heard) {
+      consider(*l.last_heard + timing_.suspect_after);
+    } else if (l.liveness == SiteState::kSuspect && l.last_heard) {
+      consider(*l.last_heard + timing_.unreachable_after);
+    } else if (l.liveness == SiteState::kUnreachable && !l.lease_handled &&
+               l.unreachable_since) {
+      consider(*l.unreachable_since + timing_.lost_lease);
+    }
+  }
+  return next;
+}
+
+void SiteTable::restore(const std::vector<SiteRecord>& stored) {
+  for (const SiteRecord& r : stored) {
+    auto it = index_.find(r.id);
+    if (it == index_.end()) continue;  // removed from the federation file
+    SiteRecord& s = records_[it->second];
+    s.drained = r.drained;
+    s.jobs_placed = r.jobs_placed;
+    s.agent_version = r.agent_version;
+    s.capacity = r.capacity;
+    s.last_heard = r.last_heard;
+    s.last_report = r.last_report;
+  }
+  for (size_t i = 0; i < records_.size(); ++i) refreshDisplayedState(i);
+}
+
+void SiteTable::checkInvariants() const {
+#ifndef NDEBUG
+  assert(records_.size() == live_.size() && index_.size() == records_.size());
+  for (size_t i = 0; i < records_.size(); ++i) {
+    const SiteRecord& r = records_[i];
+    const Liveness& l = live_[i];
+    // The index names every record at its position (lookups by id depend on it).
+    assert(index_.at(r.id) == i);
+    // The displayed state is the liveness, with `draining` shown for a drained up site.
+    assert(r.state == ((r.drained && l.liveness == SiteState::kUp) ? SiteState::kDraining
+                                                                     : l.liveness));
+    // An unreachable spell has its start on both clocks; no other state has one.
+    assert((l.liveness == SiteState::kUnreachable) == l.unreachable_since.has_value());
+    assert(l.unreachable_since.has_value() == r.unreachable_since.has_value());
+  }
+#endif
+}
+
+}  // namespace aifed::broker

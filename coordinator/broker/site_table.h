@@ -1,0 +1,109 @@
+// The site table: one SiteRecord per federation site and its liveness as the coordinator
+// sees it. It decides nothing about jobs: advance() reports the sites whose lease ran out
+// and the broker acts on them.
+//
+// Liveness, moved by messages (markUp) and by advance():
+//   unknown              --a message-->                 up
+//   unknown              --nothing for unreachable_after--> unreachable (never heard)
+//   up                   --silent for suspect_after-->   suspect
+//   up, suspect          --silent for unreachable_after--> unreachable
+//   suspect, unreachable --a message-->                 up
+//   unreachable          --for lost_lease-->            lease expired (reported once a spell)
+//
+// The displayed state is `draining` for an up site an admin drained. Intervals run on
+// the monotonic clock (Instant::mono); the records carry wall-clock times for people.
+//
+//   SiteTable sites(federation, {.suspect_after = 15s, .unreachable_after = 30s,
+//                                .lost_lease = 1h});
+//   if (sites.markUp(i, now)) emit(sites.record(i));
+//   sites.advance(now, changed, lease_expired);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "coordinator/broker/records.h"
+#include "protocol/federation.h"
+
+namespace aifed::broker {
+
+class SiteTable {
+ public:
+  struct Timing {
+    Duration suspect_after{};
+    Duration unreachable_after{};
+    Duration lost_lease{};
+  };
+
+  SiteTable(const Federation& federation, Timing timing);
+
+  size_t size() const { return records_.size(); }
+  std::optional<size_t> find(std::string_view id) const;
+  const std::vector<SiteRecord>& records() const { return records_; }
+  const SiteRecord& record(size_t i) const { return records_[i]; }
+  SiteState liveness(size_t i) const { return live_[i].liveness; }
+  // The epoch of the last capacity report taken (0 before the first).
+  uint64_t epoch(size_t i) const {
+    return records_[i].capacity ? records_[i].capacity->epoch : 0;
+  }
+  // The site said HELLO in this process's life.
+  bool hasSession(size_t i) const { return live_[i].session; }
+  // Commands can reach it: a session, and up or suspect.
+  bool canSend(size_t i) const;
+  // Some site could take a job now: up, not drained or degraded, with a capacity report.
+  bool anyOpen() const;
+
+  // Any message from site `i` arrived now.
+  void heard(size_t i, Instant now);
+  // A message that proves the site alive (all but ACK and ERROR): it is up. True when
+  // its record changed (the caller emits it).
+  bool markUp(size_t i, Instant now);
+  // HELLO: a new session; the next CAPACITY is taken whatever its epoch.
+  void startSession(size_t i, std::string agent_version, Instant now);
+  // CAPACITY: false for a late duplicate (an epoch not above the last one within the
+  // session), which changes nothing. `take`, when given, is the same report, whose
+  // capacity may be swapped out instead of copied (left holding the previous one).
+  bool applyCapacity(size_t i, const Capacity& report, Capacity* take, Instant now);
+  // False when already in that state.
+  bool setDrained(size_t i, bool drained);
+  void countPlacement(size_t i) { ++records_[i].jobs_placed; }
+
+  // Liveness transitions due at `now`, in site order: the sites whose record changed
+  // are appended to `changed`, those whose lease ran out (once per unreachable spell)
+  // to `lease_expired`.
+  void advance(Instant now, std::vector<size_t>& changed, std::vector<size_t>& lease_expired);
+  // The earliest moment advance() has something to do.
+  std::optional<MonoTime> nextDeadline() const;
+
+  // After a restart: what the store kept (drained, jobs placed, agent version, the last
+  // capacity and times). Every site starts `unknown` until its agent says HELLO.
+  // Records of sites no longer in the federation are dropped.
+  void restore(const std::vector<SiteRecord>& stored);
+
+  // Debug builds: aborts when the records and the liveness disagree.
+  void checkInvariants() const;
+
+ private:
+  struct Liveness {
+    SiteState liveness = SiteState::kUnknown;
+    bool session = false;
+    bool lease_handled = false;  // advance() reported this unreachable spell's lease
+    bool fresh_session = false;  // the first CAPACITY after HELLO is taken whatever its epoch
+    std::optional<MonoTime> last_heard;
+    std::optional<MonoTime> unreachable_since;
+    std::optional<MonoTime> unknown_since;  // never heard since this process started
+  };
+
+  bool setLiveness(size_t i, SiteState s, Instant now);
+  void refreshDisplayedState(size_t i);
+
+  Timing timing_;
+  std::vector<SiteRecord> records_;
+  std::vector<Liveness> live_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+}  // namespace aifed::broker
