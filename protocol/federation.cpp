@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include <fstream>
+#include <map>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -277,19 +278,31 @@ Status readFederation(const Reporter& reporter, const toml::table& root, Federat
 
   std::vector<const toml::table*> datasets;
   AIFED_FED_RETURN_IF_ERROR(top.tables("dataset", datasets));
-  std::set<std::string> dataset_ids;
+  // A data set is listed once per site that holds a copy of it (a replica); replicas
+  // agree on the size.
+  std::map<std::string, double> dataset_sizes;
+  std::set<std::pair<std::string, std::string>> held;
   for (size_t i = 0; i < datasets.size(); ++i) {
     TableReader dr(reporter, *datasets[i], indexPath("dataset", i));
     DatasetConfig d;
     AIFED_FED_RETURN_IF_ERROR(dr.str("id", d.id, true));
     if (d.id.empty()) return dr.error("id", "must not be empty");
-    if (!dataset_ids.insert(d.id).second) {
-      return dr.error("id", "duplicate dataset id \"" + d.id + "\"");
-    }
     AIFED_FED_RETURN_IF_ERROR(dr.str("site", d.site, true));
     if (site_ids.count(d.site) == 0) return dr.error("site", "unknown site \"" + d.site + "\"");
+    if (!held.insert({d.id, d.site}).second) {
+      return dr.error("site", "dataset \"" + d.id + "\" is already listed at site \"" + d.site +
+                                  "\"");
+    }
     AIFED_FED_RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, true));
     AIFED_FED_RETURN_IF_ERROR(nonNegative(dr, "size_gb", d.size_gb));
+    if (auto [it, fresh] = dataset_sizes.emplace(d.id, d.size_gb);
+        !fresh && it->second != d.size_gb) {
+      std::ostringstream elsewhere;
+      elsewhere << it->second;
+      return dr.error("size_gb", "a replica of dataset \"" + d.id +
+                                     "\" must have the same size (" + elsewhere.str() +
+                                     " GB elsewhere)");
+    }
     fed.datasets.push_back(std::move(d));
   }
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "coordinator/broker/broker.h"
+#include "sim/simulated_agent.h"
 #include "site-agent/backends/simulated_backend.h"
 
 namespace aifed::sim {
@@ -44,24 +45,16 @@ struct Event {
   }
 };
 
-struct AttemptHash {
-  size_t operator()(const std::pair<int64_t, int>& k) const {
-    return std::hash<int64_t>()(k.first * 31 + k.second);
-  }
-};
-
 struct Site {
   const SiteConfig* config = nullptr;
-  std::unique_ptr<agent::SimulatedBackend> backend;
+  std::unique_ptr<SimulatedAgent> agent;  // null while the site is out
   bool up = true;
   uint64_t generation = 0;  // bumped by outages: events of an older life are ignored
   uint64_t epoch = 0;
   int64_t wake_at = -1;  // the pending wake event's time (-1: none)
   bool dirty = false;    // has updates to poll at this instant
   bool touched = false;  // the backend was called since its next wake was scheduled
-  // (job seq, attempt) -> local id, for CANCEL
-  std::unordered_map<std::pair<int64_t, int>, std::string, AttemptHash> local_ids;
-  std::set<std::string> staged;  // data sets already copied here
+  agent::SimulatedBackend& backend() { return agent->backend(); }
 };
 
 // Deterministic report loss: SplitMix64 of (seed, site, epoch).
@@ -167,16 +160,12 @@ Status Engine::startSite(size_t i, Time now) {
   agent::SimulatedBackendOptions bo;
   bo.mode = options_.scheduler;
   bo.forget_ended = true;
-  auto backend = agent::SimulatedBackend::create(s.config->partitions, bo);
-  if (!backend.ok()) {
-    return invalidArgument("site " + s.config->id + ": " + backend.status().message());
-  }
-  s.backend = std::move(*backend);
+  auto agent = SimulatedAgent::create(*s.config, fed_, bo);
+  if (!agent.ok()) return agent.status();
+  s.agent = std::move(*agent);
   s.touched = true;
   s.up = true;
   s.wake_at = -1;
-  s.local_ids.clear();
-  s.staged.clear();
   ++s.generation;
   Hello h;
   h.agent_version = "aifed-sim";
@@ -192,8 +181,8 @@ void Engine::sendReport(size_t i, Time now) {
   Site& s = sites_[i];
   s.touched = true;
   Capacity& c = std::get<Capacity>(report_envelope_.body);
-  s.backend->capacityInto(now, c.capacity);
-  if (s.backend->hasUpdates()) s.dirty = true;  // catching up may have made updates
+  s.backend().capacityInto(now, c.capacity);
+  if (s.backend().hasUpdates()) s.dirty = true;  // catching up may have made updates
   c.capacity.epoch = ++s.epoch;
   if (options_.report_loss > 0 && lossDraw(options_.seed, i, s.epoch) < options_.report_loss) {
     return;
@@ -235,20 +224,11 @@ void Engine::pollSite(size_t i, Time now) {
   s.dirty = false;
   if (!s.up) return;
   s.touched = true;
-  s.backend->pollInto(now, polled_);
+  s.backend().pollInto(now, polled_);
   for (agent::LocalJobUpdate& u : polled_) {
     recordUpdate(i, u);
-    if (isTerminal(u.state)) s.local_ids.erase({parseJobSeq(u.tag.job_id), u.tag.attempt});
-    JobStatus& st = std::get<JobStatus>(status_envelope_.body);  // every field set below
-    st.job_id = std::move(u.tag.job_id);
-    st.attempt = u.tag.attempt;
-    st.local_id = std::move(u.local_id);
-    st.state = u.state;
-    st.submitted_at = u.submitted_at;
-    st.started_at = u.started_at;
-    st.ended_at = u.ended_at;
-    st.exit_code = u.exit_code;
-    st.reason = std::move(u.reason);
+    if (isTerminal(u.state)) s.agent->ended(u.tag);
+    agent::statusInto(std::move(u), std::get<JobStatus>(status_envelope_.body));
     deliver(i, now, status_envelope_);
   }
 }
@@ -257,7 +237,7 @@ void Engine::scheduleWake(size_t i) {
   Site& s = sites_[i];
   s.touched = false;
   if (!s.up) return;
-  std::optional<Time> next = s.backend->nextEventTime();
+  std::optional<Time> next = s.backend().nextEventTime();
   if (!next) return;
   int64_t t = toMillis(*next);
   if (s.wake_at != -1 && s.wake_at <= t) return;  // an earlier or equal wake is pending
@@ -307,61 +287,19 @@ void Engine::route(Time now) {
       ++result_.messages;
       if (!s.up) continue;  // the agent is down: the message is lost
       if (auto* d = std::get_if<Dispatch>(&m.body)) {
-        double staged_gb = 0;
-        Duration staging{0};
-        for (const DatasetRef& ref : d->spec.datasets) {
-          for (const DatasetConfig& ds : fed_.datasets) {
-            if (ds.id != ref.id || ds.site == s.config->id) continue;
-            // Once staged, a data set stays at the site (a cache without eviction).
-            if (!s.staged.insert(ds.id).second) continue;
-            double gb = ref.size_gb > 0 ? ref.size_gb : ds.size_gb;
-            staged_gb += gb;
-            double gbps = std::max(1e-3, fed_.bandwidthGbps(ds.site, s.config->id));
-            staging += Duration(static_cast<int64_t>(gb * 8.0 / gbps * 1000.0));
-          }
-        }
-        agent::JobTag tag{d->job_id, d->attempt};
         s.touched = true;
-        Result<std::string> local = [&] {
-          if (staging.count() == 0) return s.backend->submit(tag, d->spec, now);
-          // Staging runs inside the allocation before the job proper (docs/simulator.md).
-          JobSpec spec = d->spec;
-          spec.walltime += staging;
-          spec.simulated_runtime = spec.simulated_runtime.value_or(d->spec.walltime) + staging;
-          return s.backend->submit(tag, spec, now);
-        }();
-        DispatchAck ack;
-        ack.job_id = d->job_id;
-        ack.attempt = d->attempt;
-        ack.accepted = local.ok();
-        if (local.ok()) {
-          ack.local_id = *local;
-          s.local_ids[{parseJobSeq(d->job_id), d->attempt}] = *local;
+        std::optional<DispatchAck> ack = s.agent->dispatch(*d, now);
+        if (ack && ack->accepted) {
           int64_t seq = parseJobSeq(d->job_id);
           if (seq > 0 && seq < static_cast<int64_t>(seq_to_job_.size())) {
             result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].staged_gb =
-                staged_gb;
+                s.agent->lastStagedGb();
           }
-        } else {
-          ack.reason = local.status().message();
         }
-        toBroker(i, now, std::move(ack));
+        if (ack) toBroker(i, now, std::move(*ack));
         s.dirty = true;
       } else if (auto* c = std::get_if<Cancel>(&m.body)) {
-        auto l = s.local_ids.find({parseJobSeq(c->job_id), c->attempt});
-        bool go = l != s.local_ids.end();
-        if (go && c->only_if_pending) {
-          // A withdrawal: like the real agent, cancel only a job that has not started.
-          go = false;
-          for (const agent::LocalJobUpdate& j : s.backend->activeJobs()) {
-            if (j.local_id == l->second) go = j.state == JobState::kPending;
-          }
-        }
-        if (go) {
-          s.touched = true;
-          (void)s.backend->cancel(l->second, now);  // unknown or ended: nothing to do
-          s.dirty = true;
-        }
+        if (s.agent->cancel(*c, now)) s.touched = s.dirty = true;
       }
     }
   }
@@ -453,7 +391,7 @@ Result<RunResult> Engine::run() {
         case EventKind::kOutageStart:
           // The site and everything running there vanish; the agent falls silent.
           s->up = false;
-          s->backend.reset();
+          s->agent.reset();
           ++s->generation;
           tick_needed = true;
           break;

@@ -12,24 +12,14 @@ bool sameCapacity(const SiteCapacity& a, const SiteCapacity& b) {
   return a.partitions == b.partitions;  // epochs differ by construction
 }
 
-JobStatus statusFromUpdate(const LocalJobUpdate& u) {
-  JobStatus s;
-  s.job_id = u.tag.job_id;
-  s.attempt = u.tag.attempt;
-  s.local_id = u.local_id;
-  s.state = u.state;
-  s.submitted_at = u.submitted_at;
-  s.started_at = u.started_at;
-  s.ended_at = u.ended_at;
-  s.exit_code = u.exit_code;
-  s.reason = u.reason;
-  return s;
-}
-
 }  // namespace
 
 SiteAgent::SiteAgent(SiteAgentOptions options, Backend& backend, AgentStore& store, SendFn send)
-    : options_(std::move(options)), backend_(backend), store_(store), send_(std::move(send)) {}
+    : options_(std::move(options)),
+      backend_(backend),
+      store_(store),
+      send_(std::move(send)),
+      commands_(backend, store, [this](const std::string& what) { logError(what); }) {}
 
 Status SiteAgent::start(Time now) {
   Result<uint64_t> epoch = store_.loadEpoch();
@@ -137,7 +127,7 @@ void SiteAgent::onFrame(const std::string& frame, Time now) {
             logError("outbox acknowledge failed: " + s.toString());
           }
         } else if constexpr (std::is_same_v<T, ErrorReply>) {
-          stats_.errors_received++;
+          errors_received_++;
           if (body.code == "hello_required") {
             spdlog::info("coordinator has no session for us: saying HELLO again");
             sendHello(now);
@@ -161,86 +151,27 @@ void SiteAgent::onFrame(const std::string& frame, Time now) {
 }
 
 void SiteAgent::handleDispatch(const Message& m, const Dispatch& d, Time now) {
-  stats_.dispatches_received++;
-  JobTag tag{d.job_id, d.attempt};
-  Result<std::optional<DispatchRecord>> known = store_.findDispatch(tag);
-  if (!known.ok()) {
-    // Without the idempotency record we must not submit: the coordinator will retry.
-    logError("cannot read dispatch record: " + known.status().toString());
-    return;
-  }
-  DispatchRecord record;
-  if (known->has_value() && ((*known)->accepted || !(*known)->reason.empty())) {
-    // A repeated DISPATCH: answer as before, never run it twice.
-    stats_.dispatches_duplicate++;
-    const DispatchRecord& r = **known;
-    send(DispatchAck{d.job_id, d.attempt, r.accepted, r.reason, r.local_id}, now);
-    return;
-  }
-  record.tag = tag;
-  record.spec = d.spec;
-  record.received_at = known->has_value() ? (*known)->received_at : now;
-  record.updated_at = now;
-  // Persist before touching the local scheduler: after a crash here the record tells
-  // the restarted agent this dispatch was seen.
-  if (Status s = store_.saveDispatch(record); !s.ok()) {
-    logError("cannot persist dispatch " + d.job_id + ": " + s.toString());
-    return;
-  }
-  Result<std::string> local = backend_.submit(tag, d.spec, now);
-  if (!local.ok()) {
-    if (local.status().code() == StatusCode::kUnavailable) {
-      // The local scheduler is not answering: no ACK, the coordinator retries.
-      logError("backend unavailable for " + d.job_id + ": " + local.status().message());
-      return;
-    }
-    stats_.dispatches_rejected++;
-    record.reason = local.status().message();
-    record.state = JobState::kFailed;
-    (void)store_.saveDispatch(record);
-    spdlog::info("rejected {} attempt {}: {}", d.job_id, d.attempt, record.reason);
-    send(DispatchAck{d.job_id, d.attempt, false, record.reason, ""}, now);
-    return;
-  }
-  record.accepted = true;
-  record.local_id = *local;
-  record.state = JobState::kPending;
-  if (Status s = store_.saveDispatch(record); !s.ok()) {
-    logError("cannot persist local id for " + d.job_id + ": " + s.toString());
-  }
   (void)m;
-  send(DispatchAck{d.job_id, d.attempt, true, "", record.local_id}, now);
-  reportUpdates(now);
-  sendCapacity(now, /*force=*/false);
+  uint64_t duplicates = commands_.stats().duplicates;
+  std::optional<DispatchAck> ack = commands_.dispatch(d, now);
+  if (!ack) return;  // nothing can be answered now: the coordinator resends
+  bool fresh = commands_.stats().duplicates == duplicates;
+  if (!ack->accepted && fresh) {
+    spdlog::info("rejected {} attempt {}: {}", d.job_id, d.attempt, ack->reason);
+  }
+  send(*ack, now);
+  if (ack->accepted && fresh) {
+    reportUpdates(now);
+    sendCapacity(now, /*force=*/false);
+  }
 }
 
 void SiteAgent::handleCancel(const Message& m, const Cancel& c, Time now) {
-  Result<std::optional<DispatchRecord>> known = store_.findDispatch({c.job_id, c.attempt});
-  if (known.ok() && known->has_value() && (*known)->accepted && !isTerminal((*known)->state)) {
-    if (c.only_if_pending) {
-      // A withdrawal: only a job that has not started may go. Bring the backend's view
-      // up to date first; a started (or ended) job stays and its JOB_STATUS tells the
-      // coordinator why the withdrawal did not happen.
-      reportUpdates(now);
-      bool pending = false;
-      for (const LocalJobUpdate& j : backend_.activeJobs()) {
-        if (j.tag == JobTag{c.job_id, c.attempt}) pending = j.state == JobState::kPending;
-      }
-      if (!pending) {
-        spdlog::info("not withdrawing {} attempt {}: no longer pending", c.job_id, c.attempt);
-        send(Ack{m.msg_id}, now);
-        return;
-      }
-      withdrawing_.insert({c.job_id, c.attempt});
-    }
-    Status s = backend_.cancel((*known)->local_id, now);
-    if (!s.ok() && s.code() == StatusCode::kUnavailable) {
-      withdrawing_.erase({c.job_id, c.attempt});
-      logError("cannot cancel " + c.job_id + " now: " + s.message());
-      return;  // no ACK: the coordinator retries
-    }
+  CancelOutcome out = commands_.cancel(c, now, [&] { reportUpdates(now); });
+  if (!out.acknowledge) return;  // no ACK: the coordinator retries
+  if (c.only_if_pending && !out.cancelled) {
+    spdlog::info("not withdrawing {} attempt {}: not pending here", c.job_id, c.attempt);
   }
-  // Unknown or finished attempts need nothing: acknowledging lets the coordinator stop.
   send(Ack{m.msg_id}, now);
   reportUpdates(now);
 }
@@ -255,9 +186,8 @@ void SiteAgent::reportUpdates(Time now) {
       r.updated_at = now;
       if (Status s = store_.saveDispatch(r); !s.ok()) logError(s.toString());
     }
-    JobStatus status = statusFromUpdate(u);
-    if (isTerminal(u.state) && withdrawing_.erase({u.tag.job_id, u.tag.attempt}) > 0 &&
-        u.state == JobState::kCancelled) {
+    JobStatus status = statusOf(u);
+    if (isTerminal(u.state) && commands_.takeWithdrawn(u.tag) && u.state == JobState::kCancelled) {
       status.reason = "withdrawn by the coordinator";
     }
     sendDurably(std::move(status), now);

@@ -21,6 +21,7 @@
 #include "protocol/messages.h"
 #include "site-agent/agent_store.h"
 #include "site-agent/backends/backend.h"
+#include "site-agent/job_commands.h"
 
 namespace aifed::agent {
 
@@ -60,13 +61,9 @@ class SiteAgent {
 
   bool hasSession() const { return session_; }
   uint64_t epoch() const { return epoch_; }
-  struct Stats {
-    uint64_t dispatches_received = 0;
-    uint64_t dispatches_duplicate = 0;
-    uint64_t dispatches_rejected = 0;
-    uint64_t errors_received = 0;
-  };
-  const Stats& stats() const { return stats_; }
+  // DISPATCHes received, repeated and refused.
+  const JobCommands::Stats& dispatchStats() const { return commands_.stats(); }
+  uint64_t errorsReceived() const { return errors_received_; }
   const std::string& lastError() const { return last_error_; }
 
  private:
@@ -101,11 +98,9 @@ class SiteAgent {
   Time last_capacity_check_{};
   Time last_outbox_flush_{};
   Time last_backend_poll_{};
-  Stats stats_;
+  uint64_t errors_received_ = 0;
   std::string last_error_;
-  // Attempts cancelled by a withdrawal (CANCEL only_if_pending) whose kCancelled has not
-  // been reported yet: their JOB_STATUS says "withdrawn by the coordinator".
-  std::set<std::pair<std::string, int>> withdrawing_;
+  JobCommands commands_;
 };
 
 }  // namespace aifed::agent

@@ -14,20 +14,9 @@
 #include "protocol/status.h"
 #include "protocol/types.h"
 #include "site-agent/backends/backend.h"
+#include "site-agent/job_commands.h"
 
 namespace aifed::agent {
-
-struct DispatchRecord {
-  JobTag tag;
-  JobSpec spec;
-  bool accepted = false;
-  std::string reason;    // rejection reason when !accepted
-  std::string local_id;  // empty until the backend accepted it
-  JobState state = JobState::kPending;
-  Time received_at{};
-  Time updated_at{};
-  bool operator==(const DispatchRecord&) const = default;
-};
 
 struct OutboxEntry {
   std::string msg_id;
@@ -36,14 +25,11 @@ struct OutboxEntry {
   bool operator==(const OutboxEntry&) const = default;
 };
 
-class AgentStore {
+// DispatchLedger (findDispatch, saveDispatch), durable.
+class AgentStore : public DispatchLedger {
  public:
-  virtual ~AgentStore() = default;
   static Result<std::unique_ptr<AgentStore>> open(const std::string& path);
 
-  virtual Result<std::optional<DispatchRecord>> findDispatch(const JobTag& tag) = 0;
-  // Inserts or replaces the record for record.tag.
-  virtual Status saveDispatch(const DispatchRecord& record) = 0;
   // Accepted dispatches whose state is not terminal.
   virtual Result<std::vector<DispatchRecord>> activeDispatches() = 0;
   // Finds the accepted dispatch holding this local id.

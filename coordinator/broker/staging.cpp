@@ -45,6 +45,15 @@ void forEachTransfer(const JobSpec& spec, std::string_view site, const Federatio
 
 StagingPlan planStaging(const JobSpec& spec, const std::string& site, const Federation& federation) {
   StagingPlan plan;
+  planStaging(spec, site, federation, plan);
+  return plan;
+}
+
+void planStaging(const JobSpec& spec, const std::string& site, const Federation& federation,
+                 StagingPlan& plan) {
+  plan.steps.clear();
+  plan.seconds = 0;
+  plan.gigabytes = 0;
   forEachTransfer(spec, site, federation,
                   [&](const DatasetRef& ref, const std::string* from, double gb, double gbps) {
                     StagingStep& s = plan.steps.emplace_back();
@@ -56,7 +65,6 @@ StagingPlan planStaging(const JobSpec& spec, const std::string& site, const Fede
                     plan.seconds += s.seconds;
                     plan.gigabytes += gb;
                   });
-  return plan;
 }
 
 double stagingSeconds(const JobSpec& spec, const SiteConfig& site, const Federation& federation) {

@@ -39,6 +39,9 @@ struct StagingPlan {
 };
 
 StagingPlan planStaging(const JobSpec& spec, const std::string& site, const Federation& federation);
+// The same into `plan` (replacing its contents, reusing its storage).
+void planStaging(const JobSpec& spec, const std::string& site, const Federation& federation,
+                 StagingPlan& plan);
 
 // planStaging(...).seconds without building the steps (placement's hot path).
 double stagingSeconds(const JobSpec& spec, const SiteConfig& site, const Federation& federation);

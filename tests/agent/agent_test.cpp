@@ -223,7 +223,7 @@ TEST_F(SiteAgentTest, RepeatedDispatchIsAnsweredAgainAndNeverSubmittedTwice) {
   EXPECT_TRUE(acks[0].accepted);
   EXPECT_EQ(acks[0].local_id, "local-1");
   EXPECT_EQ(backend_.submits, 1);
-  EXPECT_EQ(agent_->stats().dispatches_duplicate, 2u);
+  EXPECT_EQ(agent_->dispatchStats().duplicates, 2u);
 
   // A new attempt of the same job is a different dispatch.
   deliver(dispatch("j-1", 2));

@@ -119,6 +119,17 @@ TEST(Federation, ParsesTheBase) {
   EXPECT_EQ(fed->sites[1].partitions[0].node_type.accelerator, "");
 }
 
+TEST(Federation, ADataSetMayBeHeldAtSeveralSites) {
+  Result<Federation> fed = parseFederation(
+      std::string(kBase) + siteB() + "\n[[dataset]]\nid = \"d\"\nsite = \"a\"\nsize_gb = 5\n" +
+          "\n[[dataset]]\nid = \"d\"\nsite = \"b\"\nsize_gb = 5\n",
+      "t.toml");
+  ASSERT_TRUE(fed.ok()) << fed.status().toString();
+  ASSERT_EQ(fed->datasets.size(), 2u);
+  EXPECT_EQ(fed->datasets[0].site, "a");
+  EXPECT_EQ(fed->datasets[1].site, "b");
+}
+
 struct FedErrorCase {
   const char* what;
   std::string text;
@@ -165,6 +176,19 @@ INSTANTIATE_TEST_SUITE_P(
                      std::string(kBase) + "\n[[dataset]]\nid = \"d\"\nsite = \"zz\"\nsize_gb = 1\n",
                      "federation-t.toml:18: dataset[0].site: unknown site \"zz\"",
                      "dataset[0].site"},
+        FedErrorCase{"dataset listed twice at one site",
+                     std::string(kBase) + "\n[[dataset]]\nid = \"d\"\nsite = \"a\"\nsize_gb = 1\n" +
+                         "\n[[dataset]]\nid = \"d\"\nsite = \"a\"\nsize_gb = 1\n",
+                     "federation-t.toml:23: dataset[1].site: dataset \"d\" is already listed at "
+                     "site \"a\"",
+                     "dataset[1].site"},
+        FedErrorCase{"replicas of different sizes",
+                     std::string(kBase) + siteB() +
+                         "\n[[dataset]]\nid = \"d\"\nsite = \"a\"\nsize_gb = 1\n" +
+                         "\n[[dataset]]\nid = \"d\"\nsite = \"b\"\nsize_gb = 2\n",
+                     "federation-t.toml:34: dataset[1].size_gb: a replica of dataset \"d\" must "
+                     "have the same size (1 GB elsewhere)",
+                     "dataset[1].size_gb"},
         FedErrorCase{
             "link to unknown site",
             std::string(kBase) + "\n[[link]]\nbetween = [\"a\", \"zz\"]\nbandwidth_gbps = 5\n",

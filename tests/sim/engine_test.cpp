@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "coordinator/broker/broker.h"
+#include "coordinator/broker/staging.h"
 #include "sim/metrics.h"
 #include "sim/workload.h"
 
@@ -81,6 +82,58 @@ TEST(EngineTest, RunsEveryJobToTheEndOnTheSites) {
   EXPECT_LE(m.utilisation, 1);
   EXPECT_GT(m.jain_fairness, 0);
   EXPECT_LE(m.jain_fairness, 1.0 + 1e-9);
+}
+
+// Three sites; "corpus" (400 GB) is held at a and at b; b-c is a 100 Gbit/s link, every
+// other pair the default 10 Gbit/s.
+Federation corpusAtTwoSites() {
+  std::string sites;
+  for (const char* id : {"a", "b", "c"}) {
+    sites += std::string("[[site]]\nid = \"") + id + "\"\ncountry = \"FI\"\n" +
+             "  [[site.partition]]\n  name = \"gpu\"\n  nodes = 4\n  accelerator = \"h100\"\n" +
+             "  accelerators_per_node = 4\n  cores_per_node = 64\n  memory_gib = 512\n";
+  }
+  Result<Federation> f = parseFederation("[federation]\nname = \"t\"\ndefault_bandwidth_gbps = 10\n" +
+                                             sites +
+                                             "[[dataset]]\nid = \"corpus\"\nsite = \"a\"\nsize_gb = 400\n"
+                                             "[[dataset]]\nid = \"corpus\"\nsite = \"b\"\nsize_gb = 400\n"
+                                             "[[link]]\nbetween = [\"b\", \"c\"]\nbandwidth_gbps = 100\n",
+                                         "corpus.toml");
+  EXPECT_TRUE(f.ok()) << f.status().toString();
+  return *f;
+}
+
+// The simulator stages by the broker's plan: nothing at a site that holds the data set
+// (even when another site holds it too), else from the best-connected holder, once per
+// site; the staging time runs inside the job's allocation.
+TEST(EngineTest, StagingFollowsTheBrokersPlanWithADataSetHeldAtTwoSites) {
+  Federation fed = corpusAtTwoSites();
+  auto reading = [](int64_t submit_s, const std::string& site) {
+    SimJob j = job(submit_s, 1, 600);
+    j.spec.datasets = {{"corpus", 0}};
+    j.spec.allowed_sites = {site};
+    return j;
+  };
+  Workload w;
+  w.jobs = {reading(0, "b"), reading(0, "c"), reading(1000, "c")};
+  Result<RunResult> r = runFederation(fed, w, {});
+  ASSERT_TRUE(r.ok()) << r.status().toString();
+  const JobOutcome& at_b = r->jobs[0];
+  const JobOutcome& at_c = r->jobs[1];
+  const JobOutcome& again_at_c = r->jobs[2];
+  ASSERT_EQ(at_b.site, 1);
+  ASSERT_EQ(at_c.site, 2);
+  ASSERT_EQ(again_at_c.site, 2);
+  // b holds corpus: nothing moves (a holding it too does not matter).
+  EXPECT_EQ(at_b.staged_gb, 0);
+  EXPECT_EQ(at_b.end_ms - at_b.start_ms, 600'000);
+  // c gets it from b at 100 Gbit/s, not from a at 10: 400 x 8 / 100 = 32 s before the job.
+  EXPECT_EQ(at_c.staged_gb, 400);
+  EXPECT_EQ(at_c.end_ms - at_c.start_ms, 632'000);
+  EXPECT_DOUBLE_EQ(broker::stagingSeconds(w.jobs[1].spec, fed.sites[2], fed), 32.0);
+  // Once copied, it stays at c.
+  EXPECT_EQ(again_at_c.staged_gb, 0);
+  EXPECT_EQ(again_at_c.end_ms - again_at_c.start_ms, 600'000);
 }
 
 TEST(EngineTest, UnknownPolicyListsTheKnownOnes) {

@@ -1,0 +1,106 @@
+#include "site-agent/job_commands.h"
+
+namespace aifed::agent {
+
+std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
+  stats_.received++;
+  JobTag tag{d.job_id, d.attempt};
+  Result<std::optional<DispatchRecord>> known = ledger_.findDispatch(tag);
+  if (!known.ok()) {
+    // Without the idempotency record we must not submit: the coordinator will retry.
+    logError("cannot read dispatch record: " + known.status().toString());
+    return std::nullopt;
+  }
+  if (known->has_value() && ((*known)->accepted || !(*known)->reason.empty())) {
+    // A repeated DISPATCH: answer as before, never run it twice.
+    stats_.duplicates++;
+    const DispatchRecord& r = **known;
+    return DispatchAck{d.job_id, d.attempt, r.accepted, r.reason, r.local_id};
+  }
+  DispatchRecord record;
+  record.tag = tag;
+  record.spec = d.spec;
+  record.received_at = known->has_value() ? (*known)->received_at : now;
+  record.updated_at = now;
+  // Recorded before the local scheduler sees it: after a crash here the record tells
+  // the restarted agent this dispatch was seen.
+  if (Status s = ledger_.saveDispatch(record); !s.ok()) {
+    logError("cannot persist dispatch " + d.job_id + ": " + s.toString());
+    return std::nullopt;
+  }
+  Result<std::string> local = backend_.submit(tag, d.spec, now);
+  if (!local.ok()) {
+    if (local.status().code() == StatusCode::kUnavailable) {
+      // The local scheduler is not answering: no answer, the coordinator retries.
+      logError("backend unavailable for " + d.job_id + ": " + local.status().message());
+      return std::nullopt;
+    }
+    stats_.rejected++;
+    record.reason = local.status().message();
+    record.state = JobState::kFailed;
+    if (Status s = ledger_.saveDispatch(record); !s.ok()) logError(s.toString());
+    return DispatchAck{d.job_id, d.attempt, false, record.reason, ""};
+  }
+  record.accepted = true;
+  record.local_id = std::move(*local);
+  record.state = JobState::kPending;
+  if (Status s = ledger_.saveDispatch(record); !s.ok()) {
+    logError("cannot persist local id for " + d.job_id + ": " + s.toString());
+  }
+  return DispatchAck{d.job_id, d.attempt, true, "", record.local_id};
+}
+
+CancelOutcome JobCommands::cancel(const Cancel& c, Time now,
+                                  const std::function<void()>& refresh) {
+  CancelOutcome out;
+  JobTag tag{c.job_id, c.attempt};
+  Result<std::optional<DispatchRecord>> known = ledger_.findDispatch(tag);
+  if (!known.ok() || !known->has_value() || !(*known)->accepted ||
+      isTerminal((*known)->state)) {
+    out.acknowledge = true;  // unknown or ended: nothing to do
+    return out;
+  }
+  if (c.only_if_pending) {
+    // A withdrawal: only a job that has not started may go. A started (or ended) job
+    // stays, and its JOB_STATUS tells the coordinator why the withdrawal did not happen.
+    if (refresh) refresh();
+    bool pending = false;
+    for (const LocalJobUpdate& j : backend_.activeJobs()) {
+      if (j.tag == tag) pending = j.state == JobState::kPending;
+    }
+    if (!pending) {
+      out.acknowledge = true;
+      return out;
+    }
+  }
+  Status s = backend_.cancel((*known)->local_id, now);
+  if (!s.ok() && s.code() == StatusCode::kUnavailable) {
+    logError("cannot cancel " + c.job_id + " now: " + s.message());
+    return out;  // no answer: the coordinator retries
+  }
+  out.acknowledge = true;
+  out.cancelled = true;
+  out.withdrawn = c.only_if_pending;
+  if (out.withdrawn) withdrawn_.insert({c.job_id, c.attempt});
+  return out;
+}
+
+JobStatus statusOf(const LocalJobUpdate& u) {
+  JobStatus s;
+  statusInto(LocalJobUpdate(u), s);
+  return s;
+}
+
+void statusInto(LocalJobUpdate&& u, JobStatus& s) {
+  s.job_id = std::move(u.tag.job_id);
+  s.attempt = u.tag.attempt;
+  s.local_id = std::move(u.local_id);
+  s.state = u.state;
+  s.submitted_at = u.submitted_at;
+  s.started_at = u.started_at;
+  s.ended_at = u.ended_at;
+  s.exit_code = u.exit_code;
+  s.reason = std::move(u.reason);
+}
+
+}  // namespace aifed::agent

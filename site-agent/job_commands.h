@@ -1,0 +1,107 @@
+// What a site agent does with the coordinator's DISPATCH and CANCEL: one implementation
+// for the aifed-agent daemon and for the simulator's sites, which differ only in where
+// they keep their dispatch records (a DispatchLedger: SQLite in the daemon, memory in the
+// simulator) and in the backend they drive.
+//
+// DISPATCH, exactly-once in effect: a repeated (job_id, attempt) is answered as it was
+// the first time and never submitted again; a new one is recorded before the local
+// scheduler sees it (a crash in between leaves a record, never a stray job), then
+// submitted. No answer is given while the records or the scheduler cannot be reached:
+// the coordinator resends.
+//
+// CANCEL: cancels the attempt if this site holds it and it has not ended. A withdrawal
+// (only_if_pending) cancels only a job still waiting in the local queue; a started one is
+// left alone and its JOB_STATUS tells the coordinator. Unknown or ended attempts need
+// nothing and are acknowledged.
+//
+//   JobCommands commands(backend, store);
+//   if (std::optional<DispatchAck> ack = commands.dispatch(d, now)) send(*ack);
+//   if (commands.cancel(c, now, [&] { reportUpdates(now); }).acknowledge) send(Ack{...});
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "protocol/messages.h"
+#include "site-agent/backends/backend.h"
+
+namespace aifed::agent {
+
+// The agent's record of one attempt it was sent: the idempotency key of DISPATCH.
+struct DispatchRecord {
+  JobTag tag;
+  JobSpec spec;
+  bool accepted = false;
+  std::string reason;    // rejection reason when !accepted
+  std::string local_id;  // empty until the backend accepted it
+  JobState state = JobState::kPending;
+  Time received_at{};
+  Time updated_at{};
+  bool operator==(const DispatchRecord&) const = default;
+};
+
+// Where an agent keeps its dispatch records.
+class DispatchLedger {
+ public:
+  virtual ~DispatchLedger() = default;
+  virtual Result<std::optional<DispatchRecord>> findDispatch(const JobTag& tag) = 0;
+  // Inserts or replaces the record for record.tag.
+  virtual Status saveDispatch(const DispatchRecord& record) = 0;
+};
+
+// The outcome of a CANCEL.
+struct CancelOutcome {
+  bool acknowledge = false;  // false: not now (the scheduler is not answering), resent later
+  bool cancelled = false;    // the local job was asked to stop
+  bool withdrawn = false;    // ...as a withdrawal
+};
+
+class JobCommands {
+ public:
+  // Reports a failure that changes no answer (a record that could not be updated).
+  using ErrorLog = std::function<void(const std::string&)>;
+
+  JobCommands(Backend& backend, DispatchLedger& ledger, ErrorLog log = {})
+      : backend_(backend), ledger_(ledger), log_(std::move(log)) {}
+
+  // The answer to a DISPATCH, or nullopt when none can be given now.
+  std::optional<DispatchAck> dispatch(const Dispatch& d, Time now);
+  // `refresh` brings the backend's view of its jobs up to date before a withdrawal
+  // checks that the job still waits (the daemon reports what changed meanwhile).
+  CancelOutcome cancel(const Cancel& c, Time now, const std::function<void()>& refresh = {});
+
+  // Whether the job's ended state should read "withdrawn by the coordinator": true once
+  // for each attempt a withdrawal cancelled.
+  bool takeWithdrawn(const JobTag& tag) {
+    return withdrawn_.erase({tag.job_id, tag.attempt}) > 0;
+  }
+
+  struct Stats {
+    uint64_t received = 0;
+    uint64_t duplicates = 0;
+    uint64_t rejected = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  void logError(const std::string& what) {
+    if (log_) log_(what);
+  }
+
+  Backend& backend_;
+  DispatchLedger& ledger_;
+  ErrorLog log_;
+  Stats stats_;
+  // Attempts a withdrawal cancelled whose end has not been reported yet.
+  std::set<std::pair<std::string, int>> withdrawn_;
+};
+
+// The JOB_STATUS that reports a local job's change.
+JobStatus statusOf(const LocalJobUpdate& update);
+// The same into `status`, taking the update's strings (every field is set).
+void statusInto(LocalJobUpdate&& update, JobStatus& status);
+
+}  // namespace aifed::agent
