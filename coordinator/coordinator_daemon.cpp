@@ -149,7 +149,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (!seq.ok()) return seq.status();
     spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
                  config_.database);
-    broker_.restore(std::move(*jobs), std::move(*sites), *seq, instant());
+    broker_.restore({std::move(*jobs), std::move(*sites), {}, *seq}, instant());
     events_.seed(broker_.sites(), broker_.listJobs(std::nullopt, "", 0, SIZE_MAX));
     // A policy switched at run time outlives a restart: the last recorded switch wins.
     auto changes = store_->policyChanges();

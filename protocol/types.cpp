@@ -1,6 +1,7 @@
 #include "protocol/types.h"
 
 #include <array>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -213,6 +214,96 @@ std::optional<SiteState> parseSiteState(std::string_view name) {
     if (n == name) return s;
   }
   return std::nullopt;
+}
+
+namespace {
+
+Status capacityError(const std::string& field, const std::string& what) {
+  return invalidArgument(field + " " + what, field);
+}
+
+Status checkCount(const std::string& field, int64_t v, int64_t max) {
+  if (v < 0) return capacityError(field, "must not be negative");
+  if (v > max) return capacityError(field, "must be at most " + std::to_string(max));
+  return Status::Ok();
+}
+
+Status checkPartition(const PartitionCapacity& p, const std::string& at) {
+  if (p.name.empty() || p.name.size() > kMaxNameLength) {
+    return capacityError(at + ".name", "must be 1 to 128 characters");
+  }
+  const std::pair<const char*, int> counts[] = {
+      {"nodes_total", p.nodes_total},         {"nodes_idle", p.nodes_idle},
+      {"nodes_allocated", p.nodes_allocated}, {"nodes_down", p.nodes_down},
+      {"nodes_draining", p.nodes_draining},   {"pending_jobs", p.pending_jobs},
+      {"running_jobs", p.running_jobs}};
+  for (const auto& [name, v] : counts) {
+    int64_t max = std::string_view(name).starts_with("nodes") ? kMaxPartitionNodes : 100'000'000;
+    if (Status s = checkCount(at + "." + name, v, max); !s.ok()) return s;
+  }
+  int64_t accounted = int64_t{p.nodes_idle} + p.nodes_allocated + p.nodes_down + p.nodes_draining;
+  if (accounted > p.nodes_total) {
+    return capacityError(at + ".nodes_idle",
+                         "idle + allocated + down + draining nodes (" + std::to_string(accounted) +
+                             ") exceed nodes_total (" + std::to_string(p.nodes_total) + ")");
+  }
+  if (Status s = checkCount(at + ".node_type.accelerators_per_node",
+                            p.node_type.accelerators_per_node, kMaxAcceleratorsPerNode);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = checkCount(at + ".node_type.cores", p.node_type.cores, 1'000'000); !s.ok()) {
+    return s;
+  }
+  if (Status s = checkCount(at + ".node_type.memory_gib", p.node_type.memory_gib, 100'000'000);
+      !s.ok()) {
+    return s;
+  }
+  if (!std::isfinite(p.pending_node_hours) || p.pending_node_hours < 0 ||
+      p.pending_node_hours > 1e12) {
+    return capacityError(at + ".pending_node_hours", "must be a finite number from 0 to 1e12");
+  }
+  if (p.start_estimates.size() > 64) {
+    return capacityError(at + ".start_estimates", "must hold at most 64 estimates");
+  }
+  for (size_t k = 0; k < p.start_estimates.size(); ++k) {
+    const StartEstimate& e = p.start_estimates[k];
+    std::string f = at + ".start_estimates[" + std::to_string(k) + "]";
+    if (e.nodes < 1 || e.nodes > kMaxPartitionNodes) {
+      return capacityError(f + ".nodes", "must be 1 to " + std::to_string(kMaxPartitionNodes));
+    }
+    if (Status s = checkCount(f + ".gpus_per_node", e.gpus_per_node, kMaxAcceleratorsPerNode);
+        !s.ok()) {
+      return s;
+    }
+    if (!std::isfinite(e.start_in_s) || e.start_in_s < 0 || e.start_in_s > 1e9) {
+      return capacityError(f + ".start_in_s", "must be a finite number of seconds from 0 to 1e9");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status validateCapacity(const SiteCapacity& capacity) {
+  if (capacity.epoch > kMaxCapacityEpoch) {
+    return capacityError("epoch", "must be at most 2^53");
+  }
+  if (capacity.partitions.size() > static_cast<size_t>(kMaxReportedPartitions)) {
+    return capacityError("partitions", "must hold at most " +
+                                           std::to_string(kMaxReportedPartitions) + " partitions");
+  }
+  for (size_t i = 0; i < capacity.partitions.size(); ++i) {
+    const std::string at = "partitions[" + std::to_string(i) + "]";
+    if (Status s = checkPartition(capacity.partitions[i], at); !s.ok()) return s;
+    for (size_t k = 0; k < i; ++k) {
+      if (capacity.partitions[k].name == capacity.partitions[i].name) {
+        return capacityError(at + ".name",
+                             "repeats partition \"" + capacity.partitions[i].name + "\"");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace aifed

@@ -72,6 +72,19 @@ struct SiteCapacity {
   bool operator==(const SiteCapacity&) const = default;
 };
 
+// Bounds of a capacity report (docs/protocol.md, CAPACITY): no real site comes near
+// them, and below them every federation total fits in an int64.
+inline constexpr int kMaxReportedPartitions = 256;
+inline constexpr int kMaxPartitionNodes = 1'000'000;
+inline constexpr int kMaxAcceleratorsPerNode = 1024;
+inline constexpr uint64_t kMaxCapacityEpoch = uint64_t{1} << 53;  // exact in every JSON reader
+
+// Checks what a capacity report can be checked for alone: counts not negative and within
+// the bounds above, the nodes of a partition adding up to at most its total, unique
+// partition names, finite non-negative hours and estimates, an epoch of at most
+// kMaxCapacityEpoch. kInvalidArgument naming the field ("partitions[1].nodes_idle").
+Status validateCapacity(const SiteCapacity& capacity);
+
 // One input data set a job reads, by the federation file's dataset id. `size_gb` is
 // what must be staged to a site that does not hold it (0: take the federation's size).
 struct DatasetRef {

@@ -46,7 +46,7 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
         if constexpr (std::is_same_v<T, Hello>) {
           onHello(i, body, now, fx);
         } else if constexpr (std::is_same_v<T, Capacity>) {
-          onCapacity(i, body, now, fx);
+          onCapacity(i, message.msg_id, body, now, fx);
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
           if (sites.markUp(i, now)) emitSite(i, fx);
         } else if constexpr (std::is_same_v<T, DispatchAck>) {
@@ -82,9 +82,13 @@ void Broker::Impl::onHello(size_t i, const Hello& h, Instant now, Effects& fx) {
   sites.markUp(i, now);
 
   // Reconcile what the agent holds with what we believe it holds.
-  std::set<std::string> reported;
+  std::set<std::pair<std::string, int>> reported;
   for (const JobReport& r : h.jobs) {
-    reported.insert(r.job_id);
+    reported.insert({r.job_id, r.attempt});
+    if (unknown(r.job_id)) {
+      quarantineReport(i, r.job_id, r.attempt, r.local_id, r.state, now, fx);
+      continue;
+    }
     std::optional<int64_t> seq = jobs.seqOf(r.job_id);
     JobRecord* j = seq ? &jobs.at(*seq) : nullptr;
     if (!j || j->attempt != r.attempt || j->site != site || isTerminal(j->state)) {
@@ -105,19 +109,56 @@ void Broker::Impl::onHello(size_t i, const Hello& h, Instant now, Effects& fx) {
   }
   for (int64_t seq : jobs.active()) {
     JobRecord& j = jobs.at(seq);
-    if (j.site != site || reported.count(j.id)) continue;
+    if (j.site != site || reported.count({j.id, j.attempt})) continue;
     if (j.state == JobState::kDispatched) {
       retries.dueNow(seq);  // resend on this tick
     } else {
       missing_since.emplace(seq, now.mono);
     }
   }
+  // Quarantined attempts the site no longer lists have left it.
+  for (const auto& [key, q] : quarantine.all()) {
+    if (q.site != site || isTerminal(q.state) || reported.count({q.job_id, q.attempt})) continue;
+    quarantineReport(i, q.job_id, q.attempt, "", JobState::kLost, now, fx);
+  }
+  cancelQuarantined(i, now, /*all=*/true, fx);
   emitSite(i, fx);
 }
 
-void Broker::Impl::onCapacity(size_t i, Capacity& c, Instant now, Effects& fx) {
+void Broker::Impl::quarantineReport(size_t i, const std::string& job_id, int attempt,
+                                    const std::string& local_id, JobState state, Instant now,
+                                    Effects& fx) {
+  const std::string& site = sites.record(i).id;
+  if (!quarantine.report(site, job_id, attempt, local_id, state, now.wall)) return;
+  fx.quarantined.push_back(*quarantine.find({site, job_id, attempt}));
+  // Its id was handed out once, by some earlier life of this federation: never again.
+  jobs.reserveSequence(quarantine.highestSeq() + 1);
+}
+
+void Broker::Impl::cancelQuarantined(size_t i, Instant now, bool all, Effects& fx) {
+  if (!sites.canSend(i)) return;
+  for (const QuarantinedJob* q : quarantine.cancelling(sites.record(i).id)) {
+    Quarantine::Key key{q->site, q->job_id, q->attempt};
+    if (!all && !quarantine.cancelDue(key, now.mono, cfg.retry_interval)) continue;
+    quarantine.sent(key, now.mono);
+    send(q->site,
+         Cancel{q->job_id, q->attempt,
+                "cancelled by " + q->decided_by + ": the coordinator has no record of this job"},
+         fx);
+  }
+}
+
+void Broker::Impl::onCapacity(size_t i, const std::string& msg_id, Capacity& c, Instant now,
+                              Effects& fx) {
   if (sites.markUp(i, now)) emitSite(i, fx);
-  if (!sites.applyCapacity(i, c, &c, now)) return;  // a late duplicate
+  Result<bool> taken = sites.applyCapacity(i, c, &c, now);
+  if (!taken.ok()) {
+    // Not taken: placement keeps using the site's last valid report.
+    send(sites.record(i).id,
+         ErrorReply{"bad_capacity", taken.status().message(), taken.status().field(), msg_id}, fx);
+    return;
+  }
+  if (!*taken) return;  // a late duplicate
   reservations.onReport(i, sites.record(i).capacity->epoch);
   emitSite(i, fx);
 }
@@ -129,6 +170,10 @@ void Broker::Impl::onDispatchAck(size_t i, const DispatchAck& a, Instant now, Ef
   if (const JobTable::Ended* e = j ? nullptr : jobs.ended(a.job_id);
       e && e->attempt == a.attempt && e->site == static_cast<int32_t>(i)) {
     return;  // a repeated ack of an attempt that has ended
+  }
+  if (!j && unknown(a.job_id)) {
+    if (a.accepted) quarantineReport(i, a.job_id, a.attempt, a.local_id, JobState::kPending, now, fx);
+    return;
   }
   if (!j || j->attempt != a.attempt || j->site != site) {
     // An attempt we no longer want there.
@@ -182,6 +227,10 @@ void Broker::Impl::onJobStatus(size_t i, const Message& m, const JobStatus& st, 
   if (const JobTable::Ended* e = j ? nullptr : jobs.ended(st.job_id);
       e && e->attempt == st.attempt && e->site == static_cast<int32_t>(i)) {
     return;  // the job has ended already
+  }
+  if (!j && unknown(st.job_id)) {
+    quarantineReport(i, st.job_id, st.attempt, st.local_id, st.state, now, fx);
+    return;
   }
   if (!j || j->attempt != st.attempt || j->site != site) {
     if (!isTerminal(st.state)) send(site, Cancel{st.job_id, st.attempt, "attempt superseded"}, fx);

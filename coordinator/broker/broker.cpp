@@ -49,12 +49,12 @@ Broker::Broker(Federation federation, BrokerConfig config, std::unique_ptr<Recor
 
 Broker::~Broker() = default;
 
-void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
-                     int64_t next_job_seq, Instant now) {
+void Broker::restore(Restored stored_state, Instant now) {
   Impl& m = *impl_;
   Impl::CallGuard guard(m);
-  m.sites.restore(sites);
-  for (JobRecord& stored : jobs) {
+  m.sites.restore(stored_state.sites);
+  m.quarantine.restore(std::move(stored_state.quarantined));
+  for (JobRecord& stored : stored_state.jobs) {
     std::optional<int64_t> seq = parseSeq(stored.id);
     if (!seq) continue;
     if (isActiveState(stored.state) && !m.sites.find(stored.site)) {
@@ -83,7 +83,8 @@ void Broker::restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites,
       }
     }
   }
-  m.jobs.reserveSequence(next_job_seq);
+  m.jobs.reserveSequence(stored_state.next_job_seq);
+  m.jobs.reserveSequence(m.quarantine.highestSeq() + 1);
   for (const auto& [seq, j] : m.jobs.all()) {
     m.allocations.recharge(seq, j);
     // Fair share restarts from what the jobs say: each dispatched attempt's walltime,
@@ -244,6 +245,30 @@ Status Broker::setPolicy(const std::string& name, const std::string& actor,
   m.queue.markAllUndecided();
   fx.policy_changes.push_back(std::move(**change));
   return Status::Ok();
+}
+
+std::vector<QuarantinedJob> Broker::quarantined() const {
+  std::vector<QuarantinedJob> out;
+  for (const auto& [key, q] : impl_->quarantine.all()) out.push_back(q);
+  return out;
+}
+
+Result<QuarantinedJob> Broker::decideQuarantined(const std::string& site, const std::string& job_id,
+                                                 int attempt, QuarantineAction action,
+                                                 const std::string& actor, Instant now,
+                                                 Effects& fx) {
+  Impl& m = *impl_;
+  Impl::CallGuard guard(m);
+  Result<QuarantinedJob> decided = m.quarantine.decide({site, job_id, attempt}, action, actor,
+                                                       now.wall);
+  if (!decided.ok()) return decided;
+  fx.quarantined.push_back(*decided);
+  if (std::optional<size_t> i = m.sites.find(site)) m.cancelQuarantined(*i, now, false, fx);
+  return decided;
+}
+
+int64_t Broker::nextJobSeq() const {
+  return impl_->jobs.nextSeq();
 }
 
 const PolicySpec& Broker::policy() const {

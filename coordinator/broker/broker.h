@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "coordinator/broker/policy.h"
+#include "coordinator/broker/quarantine.h"
 #include "coordinator/broker/record_keeping.h"
 #include "coordinator/broker/records.h"
 #include "protocol/clock.h"
@@ -46,7 +47,11 @@ struct BrokerConfig {
   Duration heartbeat_interval = std::chrono::seconds(5);
   int suspect_after_missed = 3;                       // heartbeats missed before `suspect`
   int unreachable_after_missed = 6;                   // heartbeats missed before `unreachable`
-  Duration lost_lease = std::chrono::minutes(10);     // unreachable this long: jobs `lost`
+  // The job lease (docs/operations.md, "Delivery guarantees"): a site unreachable this
+  // long has its re-placeable jobs re-queued (its agent stopped them after the same
+  // lease); jobs that may not be re-placed wait for the site. Time the coordinator heard
+  // from no site at all does not count. Agents learn it from WELCOME.
+  Duration lost_lease = std::chrono::hours(1);
   Duration retry_interval = std::chrono::seconds(3);  // resend unacknowledged DISPATCH/CANCEL
   Duration reservation_timeout = std::chrono::minutes(2);
   int max_attempts = 5;  // attempts before a job that keeps being refused fails
@@ -78,11 +83,17 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // What the store loaded at a restart.
+  struct Restored {
+    std::vector<JobRecord> jobs;
+    std::vector<SiteRecord> sites;
+    std::vector<QuarantinedJob> quarantined;
+    int64_t next_job_seq = 1;  // ids below this were handed out once: never again
+  };
   // Rebuilds state after a restart from what the store loaded. Jobs in kDispatched are
   // re-sent on the next tick; sites start kUnknown until their agent says HELLO again
   // (their records keep jobs_placed and drained). Call once, before anything else.
-  void restore(std::vector<JobRecord> jobs, std::vector<SiteRecord> sites, int64_t next_job_seq,
-               Instant now);
+  void restore(Restored stored, Instant now);
 
   // --- Job intake (REST) ---
   // Validates against the federation (unknown accelerator model, larger than every
@@ -132,6 +143,19 @@ class Broker {
   int reservedNodes(const std::string& site) const;
   // The latest decision made for a job in this process's lifetime (the store has all).
   const PlacementDecision* lastDecision(const std::string& job_id) const;
+
+  // --- Quarantine (quarantine.h) ---
+  // Attempts agents reported that the coordinator has no record of, in (site, job,
+  // attempt) order.
+  std::vector<QuarantinedJob> quarantined() const;
+  // An admin's decision on one: kCancel sends the site a CANCEL (re-sent until the site
+  // reports the attempt ended or no longer holds it), kRelease leaves it alone. kNotFound,
+  // or kFailedPrecondition when it was decided already.
+  Result<QuarantinedJob> decideQuarantined(const std::string& site, const std::string& job_id,
+                                           int attempt, QuarantineAction action,
+                                           const std::string& actor, Instant now, Effects& fx);
+  // The lowest job sequence number the broker may still hand out.
+  int64_t nextJobSeq() const;
 
   // --- Policy ---
   // Switches the active policy for every later decision (queued jobs are re-examined on

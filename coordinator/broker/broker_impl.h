@@ -26,6 +26,7 @@
 #include "coordinator/broker/pending_queue.h"
 #include "coordinator/broker/placement.h"
 #include "coordinator/broker/policy_set.h"
+#include "coordinator/broker/quarantine.h"
 #include "coordinator/broker/record_keeping.h"
 #include "coordinator/broker/reservation_ledger.h"
 #include "coordinator/broker/site_table.h"
@@ -62,6 +63,7 @@ struct Broker::Impl {
   AllocationLedger allocations;
   CommandRetries retries;
   PolicySet policies;
+  Quarantine quarantine;
   // Active jobs a HELLO left out, by seq: lost unless their final JOB_STATUS arrives
   // within missingGrace() (reconciliation).
   std::map<int64_t, MonoTime> missing_since;
@@ -102,9 +104,19 @@ struct Broker::Impl {
   // --- agent_messages.cpp ---
   void onMessage(size_t i, Message&& message, Instant now, Effects& fx);
   void onHello(size_t i, const Hello& h, Instant now, Effects& fx);
-  void onCapacity(size_t i, Capacity& c, Instant now, Effects& fx);
+  void onCapacity(size_t i, const std::string& msg_id, Capacity& c, Instant now, Effects& fx);
   void onDispatchAck(size_t i, const DispatchAck& a, Instant now, Effects& fx);
   void onJobStatus(size_t i, const Message& m, const JobStatus& st, Instant now, Effects& fx);
+  // An attempt the coordinator has no record of (and never had, as far as memory goes):
+  // held in quarantine, never cancelled unasked.
+  bool unknown(const std::string& job_id) const {
+    return !jobs.find(job_id) && !jobs.ended(job_id);
+  }
+  void quarantineReport(size_t i, const std::string& job_id, int attempt,
+                        const std::string& local_id, JobState state, Instant now, Effects& fx);
+  // Sends the CANCELs of quarantined attempts an admin chose to cancel at site `i` that
+  // are due (all of them when `all`).
+  void cancelQuarantined(size_t i, Instant now, bool all, Effects& fx);
 
   // --- placement_pass.cpp ---
   void place(Instant now, Effects& fx);

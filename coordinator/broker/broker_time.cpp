@@ -16,8 +16,19 @@ void Broker::Impl::advanceSites(Instant now, Effects& fx) {
       if (jobs.at(seq).site == site) at_site.push_back(seq);
     }
     for (int64_t seq : at_site) {
-      loseJob(jobs.at(seq), seq, "site " + site + " unreachable for longer than the lease", now,
-              fx);
+      JobRecord& j = jobs.at(seq);
+      if (j.spec.requeue_on_site_loss || j.cancel_requested) {
+        // Its agent stopped it when it had been cut off for the same lease (a user's
+        // cancel ends it cancelled): it runs nowhere now and may be placed again.
+        loseJob(j, seq, "site " + site + " unreachable for longer than the job lease", now, fx);
+      } else {
+        // It may not be re-placed: it keeps running there and waits for its site.
+        j.reason = "site " + site +
+                   " unreachable for longer than the job lease; the job may not be re-placed "
+                   "and waits for its site";
+        j.updated_at = now.wall;
+        emit(j, fx);
+      }
     }
   }
 }
@@ -36,6 +47,7 @@ void Broker::Impl::expireMissing(Instant now, Effects& fx) {
 }
 
 void Broker::Impl::retry(Instant now, Effects& fx) {
+  for (size_t i = 0; i < sites.size(); ++i) cancelQuarantined(i, now, /*all=*/false, fx);
   retries.forEachDue(now.mono, [&](int64_t seq) {
     JobRecord& j = jobs.at(seq);
     if (j.site.empty() || !sites.canSend(siteOf(j))) return false;

@@ -3,24 +3,25 @@
 // state only through applyJobEvent(); anything else (a report that repeats the state a
 // job is in, a report older than it) is not a transition and never reaches this table.
 //
-//                          place                 accept / report-pending
-//   queued ───────────────────────> dispatched ─────────────────────────> pending
-//    ^  │ cancel-queued               │  │  refuse-fail ──> failed          │  │
-//    │  v                             │  │                                  │  │ request-withdraw
-//    │ cancelled                      │  └─ start ─────────────┐            │  v
-//    │                                │                        v            │ pending·withdrawing
-//    ├── refuse-requeue ──────────────┘                      running <── start ─┘  │
-//    ├── lose-requeue (from dispatched, pending, running) ─────┘ │                 │
-//    └── withdrawn ───────────────────────────────────────────────────────────────┘
+//             place              accept, report-pending          start
+//   queued ───────────> dispatched ───────────────────> pending ─────────> running
+//    ^  │                │   │ └──────────────── start ───────────────────────^
+//    │  │ cancel-queued  │   │ refuse-fail                │ request-withdraw  │
+//    │  v                │   v                            v                   │
+//    │ cancelled         │  failed               pending·withdrawing ── start ┘
+//    │                   │                                │
+//    ├── refuse-requeue ─┘                                │
+//    ├── withdrawn ───────────────────────────────────────┘
+//    └── lose-requeue ── from dispatched, pending, pending·withdrawing, running
 //
-//   end (the terminal state the site reports): dispatched, pending, pending·withdrawing,
-//       running, and each ·cancelling phase ──> completed | failed | cancelled | timeout
-//       | node_fail
-//   lose: any active phase ──> lost (re-placing not allowed, or no attempts left)
-//   request-cancel: dispatched, pending, pending·withdrawing, running ──> the same
-//       phase ·cancelling (a CANCEL is outstanding); a ·cancelling phase stays itself.
-//       While cancelling, accept and start advance within ·cancelling, and refuse and
-//       lose end the job `cancelled`: a user's cancel wins over re-placing it.
+//   end:  dispatched, pending, pending·withdrawing, running ──> completed | failed
+//         | cancelled | timeout | node_fail   (the state the site reports)
+//   lose: dispatched, pending, pending·withdrawing, running ──> lost
+//   request-cancel: dispatched, pending, pending·withdrawing, running ──> that phase
+//         ·cancelling (a CANCEL is outstanding)
+//   ·cancelling: accept, report-pending and start move along the ·cancelling phases;
+//         end ends as reported; refuse-* and lose* end it `cancelled` (a user's cancel
+//         wins over re-placing); request-cancel stays (the CANCEL is sent again).
 //
 // An event the table does not list for the job's phase is a bug in the caller: an
 // assertion in Debug builds, a refused no-op (kFailedPrecondition) in Release.

@@ -111,6 +111,22 @@ struct PolicyChange {
   bool operator==(const PolicyChange&) const = default;
 };
 
+// An attempt an agent reported that the coordinator has no record of, held for an admin
+// to decide (quarantine.h). Persisted whole by the store.
+struct QuarantinedJob {
+  std::string site;
+  std::string job_id;
+  int attempt = 0;
+  std::string local_id;
+  JobState state = JobState::kPending;  // as the site last reported it
+  Time first_seen{};
+  Time last_seen{};
+  std::string decision;  // "" while undecided, "cancel" or "release"
+  std::string decided_by;
+  std::optional<Time> decided_at;
+  bool operator==(const QuarantinedJob&) const = default;
+};
+
 struct OutboundMessage {
   std::string site;
   Body body;
@@ -141,11 +157,12 @@ struct Effects {
   std::vector<PlacementDecision> decisions;
   std::vector<OutboundMessage> messages;
   std::vector<PolicyChange> policy_changes;
+  std::vector<QuarantinedJob> quarantined;  // latest version of every entry that changed
   std::vector<AuditRecord> audit;  // added by the REST layer, never by the broker
 
   bool empty() const {
     return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
-           policy_changes.empty() && audit.empty();
+           policy_changes.empty() && quarantined.empty() && audit.empty();
   }
   void clear() {
     jobs.clear();
@@ -153,6 +170,7 @@ struct Effects {
     decisions.clear();
     messages.clear();
     policy_changes.clear();
+    quarantined.clear();
     audit.clear();
   }
 };

@@ -52,11 +52,20 @@ void SiteTable::startSession(size_t i, std::string agent_version, Instant now) {
   records_[i].agent_version = std::move(agent_version);
 }
 
-bool SiteTable::applyCapacity(size_t i, const Capacity& report, Capacity* take, Instant now) {
+Result<bool> SiteTable::applyCapacity(size_t i, const Capacity& report, Capacity* take,
+                                      Instant now) {
   SiteRecord& s = records_[i];
   Liveness& l = live_[i];
-  if (s.capacity && report.capacity.epoch <= s.capacity->epoch && !l.fresh_session) {
-    return false;  // a late duplicate
+  if (Status v = validateCapacity(report.capacity); !v.ok()) return v;
+  if (s.capacity && !l.fresh_session) {
+    if (report.capacity.epoch <= s.capacity->epoch) return false;  // a late duplicate
+    if (report.capacity.epoch - s.capacity->epoch > kMaxEpochJump) {
+      return invalidArgument("epoch jumps from " + std::to_string(s.capacity->epoch) + " to " +
+                                 std::to_string(report.capacity.epoch) +
+                                 " within a session (by more than " +
+                                 std::to_string(kMaxEpochJump) + ")",
+                             "epoch");
+    }
   }
   l.fresh_session = false;
   if (take && s.capacity) {
@@ -86,6 +95,7 @@ bool SiteTable::setLiveness(size_t i, SiteState s, Instant now) {
   if (s == SiteState::kUnreachable) {
     records_[i].unreachable_since = now.wall;
     l.unreachable_since = now.mono;
+    l.unreachable_connected = connected_;
     l.lease_handled = false;
   } else if (s == SiteState::kUp) {
     records_[i].unreachable_since.reset();
@@ -101,8 +111,20 @@ void SiteTable::refreshDisplayedState(size_t i) {
   records_[i].state = (records_[i].drained && live == SiteState::kUp) ? SiteState::kDraining : live;
 }
 
+bool SiteTable::connectedAt(MonoTime now) const {
+  for (const Liveness& l : live_) {
+    if (l.last_heard && now - *l.last_heard < timing_.unreachable_after) return true;
+  }
+  return false;
+}
+
 void SiteTable::advance(Instant now, std::vector<size_t>& changed,
                         std::vector<size_t>& lease_expired) {
+  if (last_advance_ && connected_at_last_advance_ && now.mono > *last_advance_) {
+    connected_ += now.mono - *last_advance_;
+  }
+  last_advance_ = now.mono;
+  connected_at_last_advance_ = connectedAt(now.mono);
   for (size_t i = 0; i < records_.size(); ++i) {
     Liveness& l = live_[i];
     if (l.liveness == SiteState::kUnknown) {
@@ -127,7 +149,7 @@ void SiteTable::advance(Instant now, std::vector<size_t>& changed,
   for (size_t i = 0; i < records_.size(); ++i) {
     Liveness& l = live_[i];
     if (l.liveness != SiteState::kUnreachable || l.lease_handled || !l.unreachable_since) continue;
-    if (now.mono - *l.unreachable_since < timing_.lost_lease) continue;
+    if (connected_ - l.unreachable_connected < timing_.lost_lease) continue;
     l.lease_handled = true;
     lease_expired.push_back(i);
   }
@@ -146,8 +168,9 @@ std::optional<MonoTime> SiteTable::nextDeadline() const {
     } else if (l.liveness == SiteState::kSuspect && l.last_heard) {
       consider(*l.last_heard + timing_.unreachable_after);
     } else if (l.liveness == SiteState::kUnreachable && !l.lease_handled &&
-               l.unreachable_since) {
-      consider(*l.unreachable_since + timing_.lost_lease);
+               l.unreachable_since && last_advance_ && connected_at_last_advance_) {
+      // Paused while the coordinator hears from nobody; the next message resumes it.
+      consider(*last_advance_ + (timing_.lost_lease - (connected_ - l.unreachable_connected)));
     }
   }
   return next;

@@ -10,6 +10,12 @@
 //   suspect, unreachable --a message-->                 up
 //   unreachable          --for lost_lease-->            lease expired (reported once a spell)
 //
+// The lease counts only time during which the coordinator heard from at least one site
+// (within unreachable_after): when it hears from nobody, the fault is more likely its own
+// (its network, its host) than every site's, and no lease runs out for it (Armada's
+// lesson, armadaproject/armada#315). Time the coordinator was down never counts either:
+// after a restart every site starts `unknown`.
+//
 // The displayed state is `draining` for an up site an admin drained. Intervals run on
 // the monotonic clock (Instant::mono); the records carry wall-clock times for people.
 //
@@ -64,9 +70,13 @@ class SiteTable {
   // HELLO: a new session; the next CAPACITY is taken whatever its epoch.
   void startSession(size_t i, std::string agent_version, Instant now);
   // CAPACITY: false for a late duplicate (an epoch not above the last one within the
-  // session), which changes nothing. `take`, when given, is the same report, whose
+  // session), which changes nothing; kInvalidArgument naming the field for a report that
+  // fails validateCapacity() or whose epoch jumps by more than kMaxEpochJump within a
+  // session (also changing nothing). `take`, when given, is the same report, whose
   // capacity may be swapped out instead of copied (left holding the previous one).
-  bool applyCapacity(size_t i, const Capacity& report, Capacity* take, Instant now);
+  Result<bool> applyCapacity(size_t i, const Capacity& report, Capacity* take, Instant now);
+  // Within a session epochs move by one per change; more than this is not an agent's.
+  static constexpr uint64_t kMaxEpochJump = 1'000'000;
   // False when already in that state.
   bool setDrained(size_t i, bool drained);
   void countPlacement(size_t i) { ++records_[i].jobs_placed; }
@@ -95,12 +105,20 @@ class SiteTable {
     std::optional<MonoTime> last_heard;
     std::optional<MonoTime> unreachable_since;
     std::optional<MonoTime> unknown_since;  // never heard since this process started
+    Duration unreachable_connected{0};      // connected_ when the unreachable spell began
   };
+  // Whether some site was heard within unreachable_after at `now`.
+  bool connectedAt(MonoTime now) const;
 
   bool setLiveness(size_t i, SiteState s, Instant now);
   void refreshDisplayedState(size_t i);
 
   Timing timing_;
+  // Time, on the monotonic clock, during which the coordinator heard from some site, as
+  // of the last advance(); leases count only this.
+  Duration connected_{0};
+  std::optional<MonoTime> last_advance_;
+  bool connected_at_last_advance_ = false;
   std::vector<SiteRecord> records_;
   std::vector<Liveness> live_;
   std::unordered_map<std::string, size_t> index_;

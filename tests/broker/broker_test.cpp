@@ -371,14 +371,73 @@ TEST_F(BrokerTest, JobStatusIsAcknowledgedAndFollowedToTheEnd) {
   EXPECT_EQ(end->ended_at, at(9));
 }
 
-TEST_F(BrokerTest, StaleAttemptReportsAreCancelled) {
+TEST_F(BrokerTest, ReportsOfAnotherAttemptOfAKnownJobAreCancelled) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  ASSERT_EQ(j.site, "site-a");
+  Effects fx = send("site-a",
+                    JobStatus{j.id, 7, "sim-1", JobState::kRunning, std::nullopt, std::nullopt,
+                              std::nullopt, std::nullopt, ""},
+                    at(1));
+  ASSERT_EQ(cancels(fx).size(), 1u);
+  EXPECT_EQ(cancels(fx)[0].job_id, j.id);
+  EXPECT_EQ(cancels(fx)[0].attempt, 7);
+}
+
+// The coordinator never cancels a job it has no record of (after a restore from an older
+// backup): the attempt is quarantined for an admin, and its id is never handed out.
+TEST_F(BrokerTest, AnUnknownJobIsQuarantinedNotCancelledAndItsIdIsNeverReused) {
   bringUp("site-a", 16, at(0));
   Effects fx = send("site-a",
                     JobStatus{"j-99", 1, "sim-1", JobState::kRunning, std::nullopt, std::nullopt,
                               std::nullopt, std::nullopt, ""},
                     at(1));
-  ASSERT_EQ(cancels(fx).size(), 1u);
-  EXPECT_EQ(cancels(fx)[0].job_id, "j-99");
+  EXPECT_TRUE(cancels(fx).empty());
+  ASSERT_EQ(fx.quarantined.size(), 1u);
+  EXPECT_EQ(fx.quarantined[0].job_id, "j-99");
+  EXPECT_EQ(fx.quarantined[0].state, JobState::kRunning);
+  EXPECT_EQ(fx.quarantined[0].decision, "");
+  EXPECT_EQ(broker_.nextJobSeq(), 100);
+  EXPECT_EQ(submit(gpuJob(1), at(2)).id, "j-100");
+  // HELLO lists it again: still no CANCEL.
+  Effects hello = send("site-a", Hello{"t", "simulated", {{"j-99", 1, "sim-1", JobState::kRunning}}},
+                       at(3));
+  EXPECT_TRUE(cancels(hello).empty());
+  // An admin decides to cancel it: the CANCEL goes out now and again until it ends.
+  Effects decided;
+  Result<QuarantinedJob> q = broker_.decideQuarantined("site-a", "j-99", 1,
+                                                       QuarantineAction::kCancel, "admin", at(4),
+                                                       decided);
+  ASSERT_TRUE(q.ok()) << q.status().toString();
+  EXPECT_EQ(q->decision, "cancel");
+  ASSERT_EQ(cancels(decided).size(), 1u);
+  EXPECT_THAT(cancels(decided)[0].reason, HasSubstr("cancelled by admin"));
+  Effects later;
+  broker_.tick(at(7), later);
+  EXPECT_EQ(cancels(later).size(), 1u);  // retried after retry_interval (2 s)
+  EXPECT_EQ(broker_.decideQuarantined("site-a", "j-99", 1, QuarantineAction::kRelease, "x", at(8),
+                                      later)
+                .status()
+                .code(),
+            StatusCode::kFailedPrecondition);
+  // The site reports it cancelled: the entry ends, no more CANCELs.
+  send("site-a",
+       JobStatus{"j-99", 1, "sim-1", JobState::kCancelled, std::nullopt, std::nullopt, at(9),
+                 std::nullopt, ""},
+       at(9));
+  Effects quiet;
+  broker_.tick(at(20), quiet);
+  EXPECT_TRUE(cancels(quiet).empty());
+  EXPECT_EQ(broker_.quarantined().at(0).state, JobState::kCancelled);
+}
+
+TEST_F(BrokerTest, AQuarantinedAttemptTheSiteNoLongerListsIsMarkedLost) {
+  bringUp("site-a", 16, at(0));
+  send("site-a", Hello{"t", "simulated", {{"j-5", 2, "sim-9", JobState::kPending}}}, at(1));
+  Effects fx = send("site-a", Hello{"t", "simulated", {}}, at(2));
+  ASSERT_EQ(fx.quarantined.size(), 1u);
+  EXPECT_EQ(fx.quarantined[0].state, JobState::kLost);
+  EXPECT_EQ(broker_.quarantined().at(0).local_id, "sim-9");
 }
 
 TEST_F(BrokerTest, LivenessUpSuspectUnreachableAndBack) {
@@ -400,31 +459,63 @@ TEST_F(BrokerTest, LivenessUpSuspectUnreachableAndBack) {
   ASSERT_TRUE(broker_.nextDeadline().has_value());
 }
 
-TEST_F(BrokerTest, LeaseExpiryRequeuesOrLosesRunningJobs) {
+// The job lease: a re-placeable job is re-queued once its site has been unreachable for
+// the lease (its agent stopped it after the same lease); one that may not be re-placed
+// keeps running there and waits for its site.
+TEST_F(BrokerTest, LeaseExpiryRequeuesReplaceableJobsAndOthersWaitForTheirSite) {
   bringUp("site-a", 16, at(0));
   JobRecord requeue = submit(gpuJob(1), at(0));
   JobSpec keep = gpuJob(1);
   keep.requeue_on_site_loss = false;
-  JobRecord lose = submit(keep, at(0));
+  JobRecord waits = submit(keep, at(0));
   send("site-a", DispatchAck{requeue.id, 1, true, "", "sim-1"}, at(0));
-  send("site-a", DispatchAck{lose.id, 1, true, "", "sim-2"}, at(0));
+  send("site-a", DispatchAck{waits.id, 1, true, "", "sim-2"}, at(0));
+  // site-b stays in touch (heartbeat every second), so the coordinator is not cut off.
+  send("site-b", Hello{"test", "simulated", {}}, at(0));
   Effects fx;
-  broker_.tick(at(6), fx);  // unreachable
-  broker_.tick(at(30), fx);
+  for (int t = 1; t <= 30; ++t) send("site-b", Heartbeat{0, 0, 0}, at(t));
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUnreachable);  // since 6
   EXPECT_EQ(broker_.findJob(requeue.id)->state, JobState::kPending) << "lease not over yet";
-  broker_.tick(at(37), fx);
+  for (int t = 31; t <= 37; ++t) send("site-b", Heartbeat{0, 0, 0}, at(t));
   EXPECT_EQ(broker_.findJob(requeue.id)->state, JobState::kQueued);
   EXPECT_THAT(broker_.findJob(requeue.id)->reason, HasSubstr("unreachable"));
-  EXPECT_EQ(broker_.findJob(lose.id)->state, JobState::kLost);
-  // When site-b comes up the re-queued job runs there as attempt 2.
-  bringUp("site-b", 16, at(38));
+  const JobRecord* w = broker_.findJob(waits.id);
+  EXPECT_EQ(w->state, JobState::kPending);
+  EXPECT_EQ(w->site, "site-a");
+  EXPECT_THAT(w->reason, HasSubstr("waits for its site"));
+  // When site-b reports capacity the re-queued job runs there as attempt 2.
+  send("site-b", capacity(++epochs_["site-b"], 16), at(38));
   EXPECT_EQ(broker_.findJob(requeue.id)->site, "site-b");
   EXPECT_EQ(broker_.findJob(requeue.id)->attempt, 2);
-  // Site-a returns still running attempt 1: it is told to cancel it.
-  Effects back = send(
-      "site-a", Hello{"test", "simulated", {{requeue.id, 1, "sim-1", JobState::kRunning}}}, at(39));
+  // Site-a returns still running both first attempts: the re-placed one is told to
+  // stop, the waiting one is taken up again.
+  Effects back = send("site-a",
+                      Hello{"test", "simulated",
+                            {{requeue.id, 1, "sim-1", JobState::kRunning},
+                             {waits.id, 1, "sim-2", JobState::kRunning}}},
+                      at(39));
   ASSERT_EQ(cancels(back).size(), 1u);
+  EXPECT_EQ(cancels(back)[0].job_id, requeue.id);
   EXPECT_EQ(cancels(back)[0].attempt, 1);
+  EXPECT_EQ(broker_.findJob(waits.id)->state, JobState::kRunning);
+}
+
+// Armada's lesson (armadaproject/armada#315): when the coordinator hears from no site at
+// all, the fault is more likely its own; no lease runs out for that time.
+TEST_F(BrokerTest, NoLeaseRunsOutWhileTheCoordinatorHearsFromNoSite) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
+  Effects fx;
+  for (int t = 6; t <= 600; t += 6) broker_.tick(at(t), fx);  // 20 leases of silence
+  EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUnreachable);
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kPending);
+  // site-b is heard: the federation is reachable, the lease (30 s) runs from here.
+  send("site-b", Hello{"test", "simulated", {}}, at(601));
+  for (int t = 602; t <= 630; ++t) send("site-b", Heartbeat{0, 0, 0}, at(t));
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kPending);
+  for (int t = 631; t <= 633; ++t) send("site-b", Heartbeat{0, 0, 0}, at(t));
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kQueued);
 }
 
 TEST_F(BrokerTest, UnacknowledgedDispatchIsResentWithTheSameAttempt) {
@@ -502,7 +593,7 @@ TEST_F(BrokerTest, RestoreKeepsJobsAndResendsDispatches) {
   std::vector<SiteRecord> sites = broker_.sites();
 
   Broker again(threeSites(), config());
-  again.restore(jobs, sites, 2, at(0));
+  again.restore({jobs, sites, {}, 2}, at(0));
   EXPECT_EQ(again.findJob(j.id)->state, JobState::kDispatched);
   EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnknown);
   Effects fx;
@@ -523,12 +614,19 @@ TEST_F(BrokerTest, RestoredSiteThatNeverReturnsLosesItsJobsAfterTheLease) {
   send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
   std::vector<JobRecord> jobs{*broker_.findJob(j.id)};
   Broker again(threeSites(), config());
-  again.restore(jobs, broker_.sites(), 2, at(0));
+  again.restore({jobs, broker_.sites(), {}, 2}, at(0));
   Effects fx;
-  again.tick(at(100), fx);
-  again.tick(at(106), fx);
-  EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnreachable);
-  again.tick(at(137), fx);
+  again.tick(at(100), fx);  // the first tick after the restart: site-a's silence counts from here
+  onMessage(again, "site-b", makeMessage("site-b", "h", at(100), Hello{"t", "simulated", {}}),
+            at(100), fx);
+  for (int t = 101; t <= 135; ++t) {
+    onMessage(again, "site-b", makeMessage("site-b", "b" + std::to_string(t), at(t), Heartbeat{}),
+              at(t), fx);
+    again.tick(at(t), fx);
+    if (t == 106) EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnreachable);
+  }
+  EXPECT_EQ(again.findJob(j.id)->state, JobState::kPending);
+  again.tick(at(136), fx);  // unreachable at 106, lease 30 s
   EXPECT_EQ(again.findJob(j.id)->state, JobState::kQueued);
 }
 
@@ -935,7 +1033,7 @@ TEST_F(WithdrawalTest, WithdrawalSurvivesARestart) {
   JobRecord saved = *b_.findJob("j-1");
   ASSERT_TRUE(saved.withdrawing);
   Broker restarted(threeSites(), withdrawingConfig(seconds(60)));
-  restarted.restore({saved}, {}, 2, at(0));
+  restarted.restore({{saved}, {}, {}, 2}, at(0));
   auto to = [&](const std::string& site, Body body, Time t) {
     Effects fx;
     onMessage(restarted, site, makeMessage(site, "r-" + std::to_string(++msg_), t, std::move(body)),
