@@ -27,14 +27,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Local: propagates a failed Status out of the enclosing function.
-#define AIFED_CODEC_RETURN_IF_ERROR(expr) \
-  do {                                    \
-    if (Status _s = (expr); !_s.ok()) {   \
-      return _s;                          \
-    }                                     \
-  } while (false)
-
 // Every "missing field" message starts with this text; errorFor() relies on it to
 // tell a missing field (code missing_field) from any other bad message.
 constexpr std::string_view kMissingFieldPrefix = "missing field ";
@@ -85,7 +77,7 @@ class FieldReader {
 
   Status str(std::string_view key, std::string& out, bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (!v->is_string()) return mistyped(path(key), "a string");
     out = std::string(v->get_string());
@@ -94,7 +86,7 @@ class FieldReader {
 
   Status int64(std::string_view key, int64_t& out, bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (v->is_int64()) {
       out = v->get_int64();
@@ -106,7 +98,7 @@ class FieldReader {
 
   Status integer(std::string_view key, int& out, bool required = true) const {
     int64_t wide = out;
-    AIFED_CODEC_RETURN_IF_ERROR(int64(key, wide, required));
+    RETURN_IF_ERROR(int64(key, wide, required));
     if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) {
       return invalidArgument(path(key) + " is out of range", path(key));
     }
@@ -116,7 +108,7 @@ class FieldReader {
 
   Status uint64(std::string_view key, uint64_t& out, bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (v->is_int64() && v->get_int64() >= 0) {
       out = static_cast<uint64_t>(v->get_int64());
@@ -130,7 +122,7 @@ class FieldReader {
 
   Status number(std::string_view key, double& out, bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (!v->is_number()) return mistyped(path(key), "a number");
     out = v->to_number<double>();
@@ -139,7 +131,7 @@ class FieldReader {
 
   Status boolean(std::string_view key, bool& out, bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (!v->is_bool()) return mistyped(path(key), "true or false");
     out = v->get_bool();
@@ -149,7 +141,7 @@ class FieldReader {
   // Integer milliseconds since the Unix epoch.
   Status time(std::string_view key, Time& out) const {
     int64_t ms = 0;
-    AIFED_CODEC_RETURN_IF_ERROR(int64(key, ms));
+    RETURN_IF_ERROR(int64(key, ms));
     out = fromMillis(ms);
     return Status::Ok();
   }
@@ -157,7 +149,7 @@ class FieldReader {
   Status optionalTime(std::string_view key, std::optional<Time>& out) const {
     if (object_.if_contains(key) == nullptr) return Status::Ok();
     Time t{};
-    AIFED_CODEC_RETURN_IF_ERROR(time(key, t));
+    RETURN_IF_ERROR(time(key, t));
     out = t;
     return Status::Ok();
   }
@@ -165,7 +157,7 @@ class FieldReader {
   // Integer milliseconds.
   Status millis(std::string_view key, Duration& out) const {
     int64_t ms = 0;
-    AIFED_CODEC_RETURN_IF_ERROR(int64(key, ms));
+    RETURN_IF_ERROR(int64(key, ms));
     out = Duration(ms);
     return Status::Ok();
   }
@@ -174,7 +166,7 @@ class FieldReader {
   Status seconds(std::string_view key, Duration& out, bool required = true) const {
     int64_t s = 0;
     if (object_.if_contains(key) == nullptr && !required) return Status::Ok();
-    AIFED_CODEC_RETURN_IF_ERROR(int64(key, s));
+    RETURN_IF_ERROR(int64(key, s));
     // Beyond this many seconds the milliseconds would overflow int64.
     constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
     if (s > kMaxSeconds || s < -kMaxSeconds) {
@@ -186,7 +178,7 @@ class FieldReader {
 
   Status strings(std::string_view key, std::vector<std::string>& out, bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (!v->is_array()) return mistyped(path(key), "an array of strings");
     std::vector<std::string> result;
@@ -202,7 +194,7 @@ class FieldReader {
   Status stringMap(std::string_view key, std::map<std::string, std::string>& out,
                    bool required = true) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, required, v));
+    RETURN_IF_ERROR(find(key, required, v));
     if (v == nullptr) return Status::Ok();
     if (!v->is_object()) return mistyped(path(key), "an object of strings");
     std::map<std::string, std::string> result;
@@ -218,7 +210,7 @@ class FieldReader {
 
   Status array(std::string_view key, const json::array*& out) const {
     const json::value* v = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(find(key, true, v));
+    RETURN_IF_ERROR(find(key, true, v));
     if (!v->is_array()) return mistyped(path(key), "an array");
     out = &v->get_array();
     return Status::Ok();
@@ -228,7 +220,7 @@ class FieldReader {
 
   Status jobState(std::string_view key, JobState& out) const {
     std::string name;
-    AIFED_CODEC_RETURN_IF_ERROR(str(key, name));
+    RETURN_IF_ERROR(str(key, name));
     std::optional<JobState> state = parseJobState(name);
     if (!state) {
       return invalidArgument(path(key) + ": unknown job state \"" + name + "\"", path(key));
@@ -377,31 +369,31 @@ Status checkAttempt(const FieldReader& r, int attempt) {
 }
 
 Status bodyFromJson(const FieldReader& r, Hello& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("agent_version", m.agent_version));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("backend", m.backend));
+  RETURN_IF_ERROR(r.str("agent_version", m.agent_version));
+  RETURN_IF_ERROR(r.str("backend", m.backend));
   const json::array* jobs = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.array("jobs", jobs));
+  RETURN_IF_ERROR(r.array("jobs", jobs));
   for (size_t i = 0; i < jobs->size(); ++i) {
     std::string path = indexPath(r.path("jobs"), i);
     const json::object* jo = nullptr;
-    AIFED_CODEC_RETURN_IF_ERROR(requireObject((*jobs)[i], path, jo));
+    RETURN_IF_ERROR(requireObject((*jobs)[i], path, jo));
     FieldReader jr(*jo, path);
     JobReport job;
-    AIFED_CODEC_RETURN_IF_ERROR(jr.str("job_id", job.job_id));
-    AIFED_CODEC_RETURN_IF_ERROR(jr.integer("attempt", job.attempt));
-    AIFED_CODEC_RETURN_IF_ERROR(checkAttempt(jr, job.attempt));
-    AIFED_CODEC_RETURN_IF_ERROR(jr.str("local_id", job.local_id, false));
-    AIFED_CODEC_RETURN_IF_ERROR(jr.jobState("state", job.state));
+    RETURN_IF_ERROR(jr.str("job_id", job.job_id));
+    RETURN_IF_ERROR(jr.integer("attempt", job.attempt));
+    RETURN_IF_ERROR(checkAttempt(jr, job.attempt));
+    RETURN_IF_ERROR(jr.str("local_id", job.local_id, false));
+    RETURN_IF_ERROR(jr.jobState("state", job.state));
     m.jobs.push_back(std::move(job));
   }
   return Status::Ok();
 }
 
 Status bodyFromJson(const FieldReader& r, Welcome& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("coordinator_version", m.coordinator_version));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("protocol_version", m.protocol_version));
-  AIFED_CODEC_RETURN_IF_ERROR(r.millis("heartbeat_interval_ms", m.heartbeat_interval));
-  AIFED_CODEC_RETURN_IF_ERROR(r.millis("capacity_interval_ms", m.capacity_interval));
+  RETURN_IF_ERROR(r.str("coordinator_version", m.coordinator_version));
+  RETURN_IF_ERROR(r.str("protocol_version", m.protocol_version));
+  RETURN_IF_ERROR(r.millis("heartbeat_interval_ms", m.heartbeat_interval));
+  RETURN_IF_ERROR(r.millis("capacity_interval_ms", m.capacity_interval));
   if (m.heartbeat_interval <= Duration::zero()) {
     return invalidArgument(r.path("heartbeat_interval_ms") + " must be positive",
                            r.path("heartbeat_interval_ms"));
@@ -415,28 +407,28 @@ Status bodyFromJson(const FieldReader& r, Welcome& m) {
 
 Status bodyFromJson(const FieldReader& r, Capacity& m) {
   const json::value* capacity = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.value("capacity", capacity));
+  RETURN_IF_ERROR(r.value("capacity", capacity));
   Result<SiteCapacity> site = siteCapacityFromJson(*capacity, r.path("capacity"));
   if (!site.ok()) return site.status();
   m.capacity = std::move(*site);
-  AIFED_CODEC_RETURN_IF_ERROR(r.boolean("degraded", m.degraded, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("degraded_reason", m.degraded_reason, false));
+  RETURN_IF_ERROR(r.boolean("degraded", m.degraded, false));
+  RETURN_IF_ERROR(r.str("degraded_reason", m.degraded_reason, false));
   return Status::Ok();
 }
 
 Status bodyFromJson(const FieldReader& r, Heartbeat& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.uint64("epoch", m.epoch));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("running_jobs", m.running_jobs));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("pending_jobs", m.pending_jobs));
+  RETURN_IF_ERROR(r.uint64("epoch", m.epoch));
+  RETURN_IF_ERROR(r.integer("running_jobs", m.running_jobs));
+  RETURN_IF_ERROR(r.integer("pending_jobs", m.pending_jobs));
   return Status::Ok();
 }
 
 Status bodyFromJson(const FieldReader& r, Dispatch& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("job_id", m.job_id));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("attempt", m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
   const json::value* spec = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.value("spec", spec));
+  RETURN_IF_ERROR(r.value("spec", spec));
   Result<JobSpec> parsed = jobSpecFromJson(*spec, r.path("spec"));
   if (!parsed.ok()) return parsed.status();
   m.spec = std::move(*parsed);
@@ -444,46 +436,46 @@ Status bodyFromJson(const FieldReader& r, Dispatch& m) {
 }
 
 Status bodyFromJson(const FieldReader& r, DispatchAck& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("job_id", m.job_id));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("attempt", m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(checkAttempt(r, m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(r.boolean("accepted", m.accepted));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("reason", m.reason, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("local_id", m.local_id, false));
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.boolean("accepted", m.accepted));
+  RETURN_IF_ERROR(r.str("reason", m.reason, false));
+  RETURN_IF_ERROR(r.str("local_id", m.local_id, false));
   return Status::Ok();
 }
 
 Status bodyFromJson(const FieldReader& r, JobStatus& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("job_id", m.job_id));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("attempt", m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(checkAttempt(r, m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("local_id", m.local_id, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.jobState("state", m.state));
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.str("local_id", m.local_id, false));
+  RETURN_IF_ERROR(r.jobState("state", m.state));
   if (!isSiteReportable(m.state)) {
     return invalidArgument(r.path("state") + ": a site cannot report state \"" +
                                std::string(jobStateName(m.state)) + "\"",
                            r.path("state"));
   }
-  AIFED_CODEC_RETURN_IF_ERROR(r.optionalTime("submitted_at", m.submitted_at));
-  AIFED_CODEC_RETURN_IF_ERROR(r.optionalTime("started_at", m.started_at));
-  AIFED_CODEC_RETURN_IF_ERROR(r.optionalTime("ended_at", m.ended_at));
+  RETURN_IF_ERROR(r.optionalTime("submitted_at", m.submitted_at));
+  RETURN_IF_ERROR(r.optionalTime("started_at", m.started_at));
+  RETURN_IF_ERROR(r.optionalTime("ended_at", m.ended_at));
   int exit_code = 0;
   const json::value* present = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.find("exit_code", false, present));
+  RETURN_IF_ERROR(r.find("exit_code", false, present));
   if (present != nullptr) {
-    AIFED_CODEC_RETURN_IF_ERROR(r.integer("exit_code", exit_code));
+    RETURN_IF_ERROR(r.integer("exit_code", exit_code));
     m.exit_code = exit_code;
   }
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("reason", m.reason, false));
+  RETURN_IF_ERROR(r.str("reason", m.reason, false));
   return Status::Ok();
 }
 
 Status bodyFromJson(const FieldReader& r, Cancel& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("job_id", m.job_id));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("attempt", m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(checkAttempt(r, m.attempt));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("reason", m.reason, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.boolean("only_if_pending", m.only_if_pending, false));
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.str("reason", m.reason, false));
+  RETURN_IF_ERROR(r.boolean("only_if_pending", m.only_if_pending, false));
   return Status::Ok();
 }
 
@@ -492,10 +484,10 @@ Status bodyFromJson(const FieldReader& r, Ack& m) {
 }
 
 Status bodyFromJson(const FieldReader& r, ErrorReply& m) {
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("code", m.code));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("message", m.message));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("field", m.field, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("ref_msg_id", m.ref_msg_id, false));
+  RETURN_IF_ERROR(r.str("code", m.code));
+  RETURN_IF_ERROR(r.str("message", m.message));
+  RETURN_IF_ERROR(r.str("field", m.field, false));
+  RETURN_IF_ERROR(r.str("ref_msg_id", m.ref_msg_id, false));
   return Status::Ok();
 }
 
@@ -505,7 +497,7 @@ Status decodeBody(size_t index, const FieldReader& r, Body& out) {
   if constexpr (I < std::variant_size_v<Body>) {
     if (index == I) {
       std::variant_alternative_t<I, Body> body;
-      AIFED_CODEC_RETURN_IF_ERROR(bodyFromJson(r, body));
+      RETURN_IF_ERROR(bodyFromJson(r, body));
       out = std::move(body);
       return Status::Ok();
     }
@@ -529,7 +521,7 @@ bool parseVersion(std::string_view v, int& major, int& minor) {
 
 Status decodeEnvelope(const json::object& root, Message& m) {
   FieldReader r(root, "");
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("v", m.v));
+  RETURN_IF_ERROR(r.str("v", m.v));
   int major = 0;
   int minor = 0;
   if (!parseVersion(m.v, major, minor)) {
@@ -542,7 +534,7 @@ Status decodeEnvelope(const json::object& root, Message& m) {
                   "v");
   }
   std::string type;
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("type", type));
+  RETURN_IF_ERROR(r.str("type", type));
   size_t index = kTypeNames.size();
   for (size_t i = 0; i < kTypeNames.size(); ++i) {
     if (kTypeNames[i] == type) index = i;
@@ -550,14 +542,14 @@ Status decodeEnvelope(const json::object& root, Message& m) {
   if (index == kTypeNames.size()) {
     return invalidArgument("unknown message type \"" + type + "\"", "type");
   }
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("msg_id", m.msg_id));
+  RETURN_IF_ERROR(r.str("msg_id", m.msg_id));
   if (m.msg_id.empty()) return invalidArgument("msg_id must not be empty", "msg_id");
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("site", m.site));
-  AIFED_CODEC_RETURN_IF_ERROR(r.time("sent_at", m.sent_at));
+  RETURN_IF_ERROR(r.str("site", m.site));
+  RETURN_IF_ERROR(r.time("sent_at", m.sent_at));
   const json::value* body = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.value("body", body));
+  RETURN_IF_ERROR(r.value("body", body));
   const json::object* body_object = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(requireObject(*body, "body", body_object));
+  RETURN_IF_ERROR(requireObject(*body, "body", body_object));
   return decodeBody(index, FieldReader(*body_object, "body"), m.body);
 }
 
@@ -598,22 +590,22 @@ json::object toJson(const JobSpec& spec) {
 
 Result<JobSpec> jobSpecFromJson(const json::value& value, std::string_view path) {
   const json::object* object = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(requireObject(value, std::string(path), object));
+  RETURN_IF_ERROR(requireObject(value, std::string(path), object));
   FieldReader r(*object, std::string(path));
   JobSpec spec;
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("name", spec.name, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("project", spec.project, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("user", spec.user, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("nodes", spec.nodes));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("gpus_per_node", spec.gpus_per_node, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("gpu_type", spec.gpu_type, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("cores_per_node", spec.cores_per_node, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("memory_gib_per_node", spec.memory_gib_per_node, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.seconds("walltime_s", spec.walltime));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("priority", spec.priority, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.strings("allowed_sites", spec.allowed_sites, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.strings("allowed_countries", spec.allowed_countries, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.boolean("requeue_on_site_loss", spec.requeue_on_site_loss, false));
+  RETURN_IF_ERROR(r.str("name", spec.name, false));
+  RETURN_IF_ERROR(r.str("project", spec.project, false));
+  RETURN_IF_ERROR(r.str("user", spec.user, false));
+  RETURN_IF_ERROR(r.integer("nodes", spec.nodes));
+  RETURN_IF_ERROR(r.integer("gpus_per_node", spec.gpus_per_node, false));
+  RETURN_IF_ERROR(r.str("gpu_type", spec.gpu_type, false));
+  RETURN_IF_ERROR(r.integer("cores_per_node", spec.cores_per_node, false));
+  RETURN_IF_ERROR(r.integer("memory_gib_per_node", spec.memory_gib_per_node, false));
+  RETURN_IF_ERROR(r.seconds("walltime_s", spec.walltime));
+  RETURN_IF_ERROR(r.integer("priority", spec.priority, false));
+  RETURN_IF_ERROR(r.strings("allowed_sites", spec.allowed_sites, false));
+  RETURN_IF_ERROR(r.strings("allowed_countries", spec.allowed_countries, false));
+  RETURN_IF_ERROR(r.boolean("requeue_on_site_loss", spec.requeue_on_site_loss, false));
   if (const json::value* datasets = object->if_contains("datasets")) {
     const std::string where = joinPath(path, "datasets");
     if (!datasets->is_array()) return invalidArgument(where + " must be an array", where);
@@ -621,24 +613,24 @@ Result<JobSpec> jobSpecFromJson(const json::value& value, std::string_view path)
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string item_path = where + "[" + std::to_string(i) + "]";
       const json::object* item = nullptr;
-      AIFED_CODEC_RETURN_IF_ERROR(requireObject(list[i], item_path, item));
+      RETURN_IF_ERROR(requireObject(list[i], item_path, item));
       FieldReader dr(*item, item_path);
       DatasetRef d;
-      AIFED_CODEC_RETURN_IF_ERROR(dr.str("id", d.id));
-      AIFED_CODEC_RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, false));
+      RETURN_IF_ERROR(dr.str("id", d.id));
+      RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, false));
       spec.datasets.push_back(std::move(d));
     }
   }
-  AIFED_CODEC_RETURN_IF_ERROR(r.strings("preferred_sites", spec.preferred_sites, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("script", spec.script, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("workdir", spec.workdir, false));
-  AIFED_CODEC_RETURN_IF_ERROR(r.stringMap("env", spec.env, false));
+  RETURN_IF_ERROR(r.strings("preferred_sites", spec.preferred_sites, false));
+  RETURN_IF_ERROR(r.str("script", spec.script, false));
+  RETURN_IF_ERROR(r.str("workdir", spec.workdir, false));
+  RETURN_IF_ERROR(r.stringMap("env", spec.env, false));
   if (object->if_contains("simulated_runtime_s") != nullptr) {
     Duration runtime{0};
-    AIFED_CODEC_RETURN_IF_ERROR(r.seconds("simulated_runtime_s", runtime));
+    RETURN_IF_ERROR(r.seconds("simulated_runtime_s", runtime));
     spec.simulated_runtime = runtime;
   }
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("simulated_exit_code", spec.simulated_exit_code, false));
+  RETURN_IF_ERROR(r.integer("simulated_exit_code", spec.simulated_exit_code, false));
   if (Status s = validateJobSpec(spec); !s.ok()) {
     std::string field = joinPath(path, s.field());
     std::string message = s.message();
@@ -679,28 +671,28 @@ json::object toJson(const PartitionCapacity& p) {
 
 Result<PartitionCapacity> partitionFromJson(const json::value& value, std::string_view path) {
   const json::object* object = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(requireObject(value, std::string(path), object));
+  RETURN_IF_ERROR(requireObject(value, std::string(path), object));
   FieldReader r(*object, std::string(path));
   PartitionCapacity p;
-  AIFED_CODEC_RETURN_IF_ERROR(r.str("name", p.name));
+  RETURN_IF_ERROR(r.str("name", p.name));
   const json::value* node_type_value = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.value("node_type", node_type_value));
+  RETURN_IF_ERROR(r.value("node_type", node_type_value));
   const json::object* node_type = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(requireObject(*node_type_value, r.path("node_type"), node_type));
+  RETURN_IF_ERROR(requireObject(*node_type_value, r.path("node_type"), node_type));
   FieldReader nr(*node_type, r.path("node_type"));
-  AIFED_CODEC_RETURN_IF_ERROR(nr.str("accelerator", p.node_type.accelerator));
-  AIFED_CODEC_RETURN_IF_ERROR(
+  RETURN_IF_ERROR(nr.str("accelerator", p.node_type.accelerator));
+  RETURN_IF_ERROR(
       nr.integer("accelerators_per_node", p.node_type.accelerators_per_node));
-  AIFED_CODEC_RETURN_IF_ERROR(nr.integer("cores", p.node_type.cores));
-  AIFED_CODEC_RETURN_IF_ERROR(nr.integer("memory_gib", p.node_type.memory_gib));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("nodes_total", p.nodes_total));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("nodes_idle", p.nodes_idle));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("nodes_allocated", p.nodes_allocated));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("nodes_down", p.nodes_down));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("nodes_draining", p.nodes_draining));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("pending_jobs", p.pending_jobs));
-  AIFED_CODEC_RETURN_IF_ERROR(r.number("pending_node_hours", p.pending_node_hours));
-  AIFED_CODEC_RETURN_IF_ERROR(r.integer("running_jobs", p.running_jobs));
+  RETURN_IF_ERROR(nr.integer("cores", p.node_type.cores));
+  RETURN_IF_ERROR(nr.integer("memory_gib", p.node_type.memory_gib));
+  RETURN_IF_ERROR(r.integer("nodes_total", p.nodes_total));
+  RETURN_IF_ERROR(r.integer("nodes_idle", p.nodes_idle));
+  RETURN_IF_ERROR(r.integer("nodes_allocated", p.nodes_allocated));
+  RETURN_IF_ERROR(r.integer("nodes_down", p.nodes_down));
+  RETURN_IF_ERROR(r.integer("nodes_draining", p.nodes_draining));
+  RETURN_IF_ERROR(r.integer("pending_jobs", p.pending_jobs));
+  RETURN_IF_ERROR(r.number("pending_node_hours", p.pending_node_hours));
+  RETURN_IF_ERROR(r.integer("running_jobs", p.running_jobs));
   if (const json::value* estimates = object->if_contains("start_estimates")) {
     const std::string where = r.path("start_estimates");
     if (!estimates->is_array()) return invalidArgument(where + " must be an array", where);
@@ -708,12 +700,12 @@ Result<PartitionCapacity> partitionFromJson(const json::value& value, std::strin
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string item_path = indexPath(where, i);
       const json::object* item = nullptr;
-      AIFED_CODEC_RETURN_IF_ERROR(requireObject(list[i], item_path, item));
+      RETURN_IF_ERROR(requireObject(list[i], item_path, item));
       FieldReader er(*item, item_path);
       StartEstimate e;
-      AIFED_CODEC_RETURN_IF_ERROR(er.integer("nodes", e.nodes));
-      AIFED_CODEC_RETURN_IF_ERROR(er.integer("gpus_per_node", e.gpus_per_node));
-      AIFED_CODEC_RETURN_IF_ERROR(er.number("start_in_s", e.start_in_s));
+      RETURN_IF_ERROR(er.integer("nodes", e.nodes));
+      RETURN_IF_ERROR(er.integer("gpus_per_node", e.gpus_per_node));
+      RETURN_IF_ERROR(er.number("start_in_s", e.start_in_s));
       if (e.nodes < 1)
         return invalidArgument(er.path("nodes") + ": must be at least 1", er.path("nodes"));
       if (e.start_in_s < 0) {
@@ -737,12 +729,12 @@ json::object toJson(const SiteCapacity& capacity) {
 
 Result<SiteCapacity> siteCapacityFromJson(const json::value& value, std::string_view path) {
   const json::object* object = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(requireObject(value, std::string(path), object));
+  RETURN_IF_ERROR(requireObject(value, std::string(path), object));
   FieldReader r(*object, std::string(path));
   SiteCapacity capacity;
-  AIFED_CODEC_RETURN_IF_ERROR(r.uint64("epoch", capacity.epoch));
+  RETURN_IF_ERROR(r.uint64("epoch", capacity.epoch));
   const json::array* partitions = nullptr;
-  AIFED_CODEC_RETURN_IF_ERROR(r.array("partitions", partitions));
+  RETURN_IF_ERROR(r.array("partitions", partitions));
   for (size_t i = 0; i < partitions->size(); ++i) {
     Result<PartitionCapacity> p =
         partitionFromJson((*partitions)[i], indexPath(r.path("partitions"), i));
@@ -823,7 +815,5 @@ ErrorReply errorFor(const DecodeFailure& failure) {
   reply.ref_msg_id = failure.msg_id;
   return reply;
 }
-
-#undef AIFED_CODEC_RETURN_IF_ERROR
 
 }  // namespace aifed

@@ -10,8 +10,8 @@
 #include <toml++/toml.h>
 
 #include <fstream>
-#include <map>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -84,13 +84,6 @@ class Reporter {
  private:
   std::string source_;
 };
-
-#define AIFED_FED_RETURN_IF_ERROR(expr) \
-  do {                                  \
-    if (Status _s = (expr); !_s.ok()) { \
-      return _s;                        \
-    }                                   \
-  } while (false)
 
 // Reads the keys of one TOML table, reporting errors with the table's key path.
 class TableReader {
@@ -181,17 +174,16 @@ Status nonNegative(const TableReader& r, std::string_view key, double v) {
 }
 
 Status readPartition(const TableReader& r, PartitionConfig& p) {
-  AIFED_FED_RETURN_IF_ERROR(r.str("name", p.name, true));
+  RETURN_IF_ERROR(r.str("name", p.name, true));
   if (p.name.empty()) return r.error("name", "must not be empty");
-  AIFED_FED_RETURN_IF_ERROR(r.integer("nodes", p.nodes, true));
+  RETURN_IF_ERROR(r.integer("nodes", p.nodes, true));
   if (p.nodes <= 0) return r.error("nodes", "must be positive");
-  AIFED_FED_RETURN_IF_ERROR(r.str("accelerator", p.node_type.accelerator, false));
+  RETURN_IF_ERROR(r.str("accelerator", p.node_type.accelerator, false));
   if (!isAcceleratorName(p.node_type.accelerator)) {
     return r.error("accelerator", "must be a lower-case model name ([a-z0-9-]), got \"" +
                                       p.node_type.accelerator + "\"");
   }
-  AIFED_FED_RETURN_IF_ERROR(
-      r.integer("accelerators_per_node", p.node_type.accelerators_per_node, false));
+  RETURN_IF_ERROR(r.integer("accelerators_per_node", p.node_type.accelerators_per_node, false));
   if (p.node_type.accelerators_per_node < 0) {
     return r.error("accelerators_per_node", "must not be negative");
   }
@@ -201,39 +193,39 @@ Status readPartition(const TableReader& r, PartitionConfig& p) {
   if (p.node_type.accelerator.empty() && p.node_type.accelerators_per_node > 0) {
     return r.error("accelerator", "missing: accelerators_per_node is set");
   }
-  AIFED_FED_RETURN_IF_ERROR(r.integer("cores_per_node", p.node_type.cores, true));
+  RETURN_IF_ERROR(r.integer("cores_per_node", p.node_type.cores, true));
   if (p.node_type.cores <= 0) return r.error("cores_per_node", "must be positive");
-  AIFED_FED_RETURN_IF_ERROR(r.integer("memory_gib", p.node_type.memory_gib, true));
+  RETURN_IF_ERROR(r.integer("memory_gib", p.node_type.memory_gib, true));
   if (p.node_type.memory_gib <= 0) return r.error("memory_gib", "must be positive");
   return Status::Ok();
 }
 
 Status readSite(const Reporter& reporter, const TableReader& r, SiteConfig& s) {
-  AIFED_FED_RETURN_IF_ERROR(r.str("id", s.id, true));
+  RETURN_IF_ERROR(r.str("id", s.id, true));
   if (!isSiteId(s.id)) {
     return r.error("id", "\"" + s.id + "\" is not a site id (1-64 characters of [a-z0-9-])");
   }
-  AIFED_FED_RETURN_IF_ERROR(r.str("name", s.name, false));
+  RETURN_IF_ERROR(r.str("name", s.name, false));
   if (s.name.empty()) s.name = s.id;
-  AIFED_FED_RETURN_IF_ERROR(r.str("city", s.city, false));
-  AIFED_FED_RETURN_IF_ERROR(r.str("country", s.country, true));
+  RETURN_IF_ERROR(r.str("city", s.city, false));
+  RETURN_IF_ERROR(r.str("country", s.country, true));
   if (!isCountryCode(s.country)) {
     return r.error("country", "\"" + s.country +
                                   "\" is not an ISO 3166 alpha-2 code (two upper-case letters)");
   }
-  AIFED_FED_RETURN_IF_ERROR(r.str("host", s.host, false));
-  AIFED_FED_RETURN_IF_ERROR(r.number("energy_price_eur_mwh", s.energy_price_eur_mwh, false));
-  AIFED_FED_RETURN_IF_ERROR(nonNegative(r, "energy_price_eur_mwh", s.energy_price_eur_mwh));
-  AIFED_FED_RETURN_IF_ERROR(r.number("carbon_g_kwh", s.carbon_g_kwh, false));
-  AIFED_FED_RETURN_IF_ERROR(nonNegative(r, "carbon_g_kwh", s.carbon_g_kwh));
-  AIFED_FED_RETURN_IF_ERROR(r.number("pue", s.pue, false));
+  RETURN_IF_ERROR(r.str("host", s.host, false));
+  RETURN_IF_ERROR(r.number("energy_price_eur_mwh", s.energy_price_eur_mwh, false));
+  RETURN_IF_ERROR(nonNegative(r, "energy_price_eur_mwh", s.energy_price_eur_mwh));
+  RETURN_IF_ERROR(r.number("carbon_g_kwh", s.carbon_g_kwh, false));
+  RETURN_IF_ERROR(nonNegative(r, "carbon_g_kwh", s.carbon_g_kwh));
+  RETURN_IF_ERROR(r.number("pue", s.pue, false));
   if (s.pue < 1.0) return r.error("pue", "must be at least 1.0");
-  AIFED_FED_RETURN_IF_ERROR(r.str("curve_public_key", s.curve_public_key, false));
+  RETURN_IF_ERROR(r.str("curve_public_key", s.curve_public_key, false));
   if (!s.curve_public_key.empty() && !isZ85Key(s.curve_public_key)) {
     return r.error("curve_public_key", "must be a Z85-encoded CURVE public key (40 characters)");
   }
   std::vector<const toml::table*> partitions;
-  AIFED_FED_RETURN_IF_ERROR(r.tables("partition", partitions));
+  RETURN_IF_ERROR(r.tables("partition", partitions));
   if (partitions.empty()) {
     return reporter.error(&r.table(), r.path("partition"),
                           "a site needs at least one [[site.partition]]");
@@ -242,7 +234,7 @@ Status readSite(const Reporter& reporter, const TableReader& r, SiteConfig& s) {
   for (size_t i = 0; i < partitions.size(); ++i) {
     TableReader pr(reporter, *partitions[i], indexPath(r.path("partition"), i));
     PartitionConfig p;
-    AIFED_FED_RETURN_IF_ERROR(readPartition(pr, p));
+    RETURN_IF_ERROR(readPartition(pr, p));
     if (!names.insert(p.name).second) {
       return pr.error("name", "duplicate partition name \"" + p.name + "\" in this site");
     }
@@ -257,19 +249,19 @@ Status readFederation(const Reporter& reporter, const toml::table& root, Federat
   if (federation == nullptr) return top.missing("federation");
   if (!federation->is_table()) return top.error("federation", "must be a table ([federation])");
   TableReader fr(reporter, *federation->as_table(), "federation");
-  AIFED_FED_RETURN_IF_ERROR(fr.str("name", fed.name, true));
-  AIFED_FED_RETURN_IF_ERROR(fr.number("default_bandwidth_gbps", fed.default_bandwidth_gbps, false));
+  RETURN_IF_ERROR(fr.str("name", fed.name, true));
+  RETURN_IF_ERROR(fr.number("default_bandwidth_gbps", fed.default_bandwidth_gbps, false));
   if (fed.default_bandwidth_gbps <= 0)
     return fr.error("default_bandwidth_gbps", "must be positive");
 
   std::vector<const toml::table*> sites;
-  AIFED_FED_RETURN_IF_ERROR(top.tables("site", sites));
+  RETURN_IF_ERROR(top.tables("site", sites));
   if (sites.empty()) return reporter.error(&root, "site", "the federation has no [[site]]");
   std::set<std::string> site_ids;
   for (size_t i = 0; i < sites.size(); ++i) {
     TableReader sr(reporter, *sites[i], indexPath("site", i));
     SiteConfig site;
-    AIFED_FED_RETURN_IF_ERROR(readSite(reporter, sr, site));
+    RETURN_IF_ERROR(readSite(reporter, sr, site));
     if (!site_ids.insert(site.id).second) {
       return sr.error("id", "duplicate site id \"" + site.id + "\"");
     }
@@ -277,7 +269,7 @@ Status readFederation(const Reporter& reporter, const toml::table& root, Federat
   }
 
   std::vector<const toml::table*> datasets;
-  AIFED_FED_RETURN_IF_ERROR(top.tables("dataset", datasets));
+  RETURN_IF_ERROR(top.tables("dataset", datasets));
   // A data set is listed once per site that holds a copy of it (a replica); replicas
   // agree on the size.
   std::map<std::string, double> dataset_sizes;
@@ -285,57 +277,56 @@ Status readFederation(const Reporter& reporter, const toml::table& root, Federat
   for (size_t i = 0; i < datasets.size(); ++i) {
     TableReader dr(reporter, *datasets[i], indexPath("dataset", i));
     DatasetConfig d;
-    AIFED_FED_RETURN_IF_ERROR(dr.str("id", d.id, true));
+    RETURN_IF_ERROR(dr.str("id", d.id, true));
     if (d.id.empty()) return dr.error("id", "must not be empty");
-    AIFED_FED_RETURN_IF_ERROR(dr.str("site", d.site, true));
+    RETURN_IF_ERROR(dr.str("site", d.site, true));
     if (site_ids.count(d.site) == 0) return dr.error("site", "unknown site \"" + d.site + "\"");
     if (!held.insert({d.id, d.site}).second) {
-      return dr.error("site", "dataset \"" + d.id + "\" is already listed at site \"" + d.site +
-                                  "\"");
+      return dr.error("site",
+                      "dataset \"" + d.id + "\" is already listed at site \"" + d.site + "\"");
     }
-    AIFED_FED_RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, true));
-    AIFED_FED_RETURN_IF_ERROR(nonNegative(dr, "size_gb", d.size_gb));
+    RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, true));
+    RETURN_IF_ERROR(nonNegative(dr, "size_gb", d.size_gb));
     if (auto [it, fresh] = dataset_sizes.emplace(d.id, d.size_gb);
         !fresh && it->second != d.size_gb) {
       std::ostringstream elsewhere;
       elsewhere << it->second;
-      return dr.error("size_gb", "a replica of dataset \"" + d.id +
-                                     "\" must have the same size (" + elsewhere.str() +
-                                     " GB elsewhere)");
+      return dr.error("size_gb", "a replica of dataset \"" + d.id + "\" must have the same size (" +
+                                     elsewhere.str() + " GB elsewhere)");
     }
     fed.datasets.push_back(std::move(d));
   }
 
   std::vector<const toml::table*> links;
-  AIFED_FED_RETURN_IF_ERROR(top.tables("link", links));
+  RETURN_IF_ERROR(top.tables("link", links));
   for (size_t i = 0; i < links.size(); ++i) {
     TableReader lr(reporter, *links[i], indexPath("link", i));
     std::vector<std::string> between;
     if (lr.find("between") == nullptr) return lr.missing("between");
-    AIFED_FED_RETURN_IF_ERROR(lr.strings("between", between));
+    RETURN_IF_ERROR(lr.strings("between", between));
     if (between.size() != 2) return lr.error("between", "must name exactly two sites");
     for (const std::string& id : between) {
       if (site_ids.count(id) == 0) return lr.error("between", "unknown site \"" + id + "\"");
     }
     if (between[0] == between[1]) return lr.error("between", "must name two different sites");
     LinkConfig link{.a = between[0], .b = between[1]};
-    AIFED_FED_RETURN_IF_ERROR(lr.number("bandwidth_gbps", link.bandwidth_gbps, true));
+    RETURN_IF_ERROR(lr.number("bandwidth_gbps", link.bandwidth_gbps, true));
     if (link.bandwidth_gbps <= 0) return lr.error("bandwidth_gbps", "must be positive");
     fed.links.push_back(std::move(link));
   }
 
   std::vector<const toml::table*> projects;
-  AIFED_FED_RETURN_IF_ERROR(top.tables("project", projects));
+  RETURN_IF_ERROR(top.tables("project", projects));
   std::set<std::string> project_ids;
   for (size_t i = 0; i < projects.size(); ++i) {
     TableReader pr(reporter, *projects[i], indexPath("project", i));
     ProjectConfig p;
-    AIFED_FED_RETURN_IF_ERROR(pr.str("id", p.id, true));
+    RETURN_IF_ERROR(pr.str("id", p.id, true));
     if (p.id.empty()) return pr.error("id", "must not be empty");
     if (!project_ids.insert(p.id).second) {
       return pr.error("id", "duplicate project id \"" + p.id + "\"");
     }
-    AIFED_FED_RETURN_IF_ERROR(pr.str("country", p.country, true));
+    RETURN_IF_ERROR(pr.str("country", p.country, true));
     if (!isCountryCode(p.country)) {
       return pr.error("country", "\"" + p.country +
                                      "\" is not an ISO 3166 alpha-2 code (two upper-case letters)");
@@ -347,12 +338,12 @@ Status readFederation(const Reporter& reporter, const toml::table& root, Federat
         std::string site(key.str());
         if (site_ids.count(site) == 0) return ar.error(site, "unknown site \"" + site + "\"");
         double hours = 0;
-        AIFED_FED_RETURN_IF_ERROR(ar.number(site, hours, true));
-        AIFED_FED_RETURN_IF_ERROR(nonNegative(ar, site, hours));
+        RETURN_IF_ERROR(ar.number(site, hours, true));
+        RETURN_IF_ERROR(nonNegative(ar, site, hours));
         p.allocations[site] = hours;
       }
     }
-    AIFED_FED_RETURN_IF_ERROR(pr.strings("allowed_countries", p.allowed_countries));
+    RETURN_IF_ERROR(pr.strings("allowed_countries", p.allowed_countries));
     for (size_t c = 0; c < p.allowed_countries.size(); ++c) {
       if (!isCountryCode(p.allowed_countries[c])) {
         const toml::node* at = pr.find("allowed_countries")->as_array()->get(c);
@@ -365,8 +356,6 @@ Status readFederation(const Reporter& reporter, const toml::table& root, Federat
   }
   return Status::Ok();
 }
-
-#undef AIFED_FED_RETURN_IF_ERROR
 
 }  // namespace
 

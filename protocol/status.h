@@ -9,6 +9,11 @@
 //   Result<JobSpec> spec = parseJobSpec(json);
 //   if (!spec.ok()) return spec.status();   // propagates code, message and field
 //   use(*spec);
+//
+// The same with the propagation macros at the end of this header:
+//
+//   ASSIGN_OR_RETURN(JobSpec spec, parseJobSpec(json));
+//   RETURN_IF_ERROR(store.save(spec));
 #pragma once
 
 #include <cassert>
@@ -100,3 +105,29 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace aifed
+
+// Returns from the enclosing function (which returns Status or some Result<T>) with the
+// Status `expr` evaluates to, unless it is OK.
+//   RETURN_IF_ERROR(table.integer("nodes", p.nodes));
+#define RETURN_IF_ERROR(expr)                                          \
+  do {                                                                 \
+    if (::aifed::Status aifed_status_ = (expr); !aifed_status_.ok()) { \
+      return aifed_status_;                                            \
+    }                                                                  \
+  } while (false)
+
+// Evaluates `expr` (a Result<T>); returns its Status from the enclosing function when it
+// failed, else moves the value into `lhs`, a declaration or an existing variable:
+//   ASSIGN_OR_RETURN(std::string text, common::readFile(path));
+//   ASSIGN_OR_RETURN(cfg.partitions, readPartitions(table));
+// It expands to several statements: give it braces of its own after an `if`. A `lhs`
+// whose type has a comma needs an alias first (`using Pair = std::pair<A, B>;`).
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  AIFED_ASSIGN_OR_RETURN_IMPL_(AIFED_STATUS_CONCAT_(aifed_result_, __LINE__), lhs, expr)
+
+#define AIFED_STATUS_CONCAT_INNER_(a, b) a##b
+#define AIFED_STATUS_CONCAT_(a, b) AIFED_STATUS_CONCAT_INNER_(a, b)
+#define AIFED_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                 \
+  if (!result.ok()) return result.status();             \
+  lhs = std::move(result).value()
