@@ -18,6 +18,7 @@
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 
 #include "coordinator/api/console.h"
 #include "coordinator/api/events.h"
@@ -62,7 +63,6 @@ void appendEffects(broker::Effects& into, broker::Effects& from) {
   move_all(into.decisions, from.decisions);
   move_all(into.messages, from.messages);
   move_all(into.policy_changes, from.policy_changes);
-  move_all(into.audit, from.audit);
 }
 
 // Keeps only the last version of each job and site: a batch often holds a job as
@@ -88,10 +88,6 @@ void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::strin
   ++it->second;
 }
 
-bool hasDurable(const broker::Effects& fx) {
-  return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-         !fx.policy_changes.empty() || !fx.audit.empty();
-}
 
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
@@ -170,14 +166,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Status restoreTokens() {
     auto tokens = store_->loadTokens();
     if (!tokens.ok()) return tokens.status();
-    for (api::TokenRecord& t : *tokens) auth_.tokens().put(std::move(t));
+    for (identity::TokenRecord& t : *tokens) auth_.tokens().put(std::move(t));
     if (auth_.tokens().size() > 0) return Status::Ok();
-    Result<api::NewToken> fresh = api::generateToken();
+    Result<identity::NewToken> fresh = identity::generateToken();
     if (!fresh.ok()) return fresh.status();
-    api::TokenRecord t;
+    identity::TokenRecord t;
     t.id = fresh->id;
     t.name = "bootstrap-admin";
-    t.role = api::Role::kAdmin;
+    t.role = identity::Role::kAdmin;
     t.secret_sha256 = fresh->secret_sha256;
     t.created_at = clock_.now();
     t.created_by = "bootstrap";
@@ -235,9 +231,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void stop() override {
     asio::post(io_, [this] {
-      broker::Effects last;  // audit rows still waiting are written before the end
-      std::swap(last.audit, pending_.fx.audit);
-      (void)commit(last);
+      broker::Effects none;  // audit rows still waiting are written before the end
+      (void)commit(none, std::exchange(pending_.audit, {}));
       stopping_ = true;
       http_.stop();
       timer_.cancel();
@@ -268,21 +263,22 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
           std::chrono::duration<double>(monotonic_.sinceOrigin() - start).count());
     }
   }
-  Status commit(broker::Effects& fx) override {
-    if (fx.empty()) return Status::Ok();
+  Status commit(broker::Effects& fx, std::vector<identity::AuditRecord> audit) override {
+    if (fx.empty() && audit.empty()) return Status::Ok();
     // Synchronous: whatever waits (or is being written) goes first, in one transaction
-    // with `fx`, on this thread; the writer thread is idle meanwhile.
+    // with `fx` and `audit`, on this thread; the writer thread is idle meanwhile.
     settleInFlight();
     CommitBatch batch = std::move(pending_);
     pending_ = CommitBatch{};
-    appendEffects(batch.fx, fx);
-    Status s = persist(batch.fx);
+    batch.add(fx, std::move(audit));
+    Status s = persist(batch);
     finishBatch(batch, s);
     return s;
   }
-  void commitAsync(broker::Effects fx, std::function<void(Status)> done) override {
+  void commitAsync(broker::Effects fx, std::vector<identity::AuditRecord> audit,
+                   std::function<void(Status)> done) override {
     pending_.placement_tick = pending_.placement_tick || done != nullptr;
-    appendEffects(pending_.fx, fx);
+    pending_.add(fx, std::move(audit));
     if (done) pending_.done.push_back(std::move(done));
     if (!in_flight_) startBatch();
   }
@@ -290,14 +286,16 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       const std::string& job_id) override {
     return store_->decisions(job_id);
   }
-  Status saveToken(const api::TokenRecord& token) override { return store_->saveToken(token); }
-  Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) override {
+  Status saveToken(const identity::TokenRecord& token) override {
+    return store_->saveToken(token);
+  }
+  Result<std::vector<identity::AuditRecord>> auditLog(const store::AuditQuery& query) override {
     return store_->audit(query);
   }
-  void recordAudit(broker::AuditRecord row) override {
+  void recordAudit(identity::AuditRecord row) override {
     // Group-committed like submissions: refusals arriving while a batch is written share
     // the next transaction.
-    pending_.fx.audit.push_back(std::move(row));
+    pending_.audit.push_back(std::move(row));
     if (!in_flight_) startBatch();
   }
   Result<std::vector<broker::PolicyChange>> policyChanges() override {
@@ -322,11 +320,24 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   // thread (writer_store_, its own SQLite connection; synchronous=FULL). When it is
   // durable the io thread sends its messages, answers its submissions and starts the
   // next batch with everything that arrived meanwhile: one fsync for all of them.
+  // The audit rows travel beside the effects they describe and are written in the same
+  // transaction (CoordinatorStore::apply).
   struct CommitBatch {
     broker::Effects fx;
+    std::vector<identity::AuditRecord> audit;
     std::vector<std::function<void(Status)>> done;
     bool placement_tick = false;  // a submission waits: place before writing
-    bool empty() const { return fx.empty() && done.empty() && !placement_tick; }
+    bool empty() const { return fx.empty() && audit.empty() && done.empty() && !placement_tick; }
+    // Something for the store (messages alone are not).
+    bool hasDurable() const {
+      return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
+             !fx.policy_changes.empty() || !audit.empty();
+    }
+    void add(broker::Effects& more_fx, std::vector<identity::AuditRecord> more_audit) {
+      appendEffects(fx, more_fx);
+      audit.insert(audit.end(), std::make_move_iterator(more_audit.begin()),
+                   std::make_move_iterator(more_audit.end()));
+    }
   };
   struct InFlight {
     CommitBatch batch;
@@ -335,11 +346,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   };
 
   // On the writer thread, or on the io thread while the writer is idle.
-  Status persist(broker::Effects& fx) {
-    if (!hasDurable(fx)) return Status::Ok();
-    keepLatest(fx.jobs);
-    keepLatest(fx.sites);
-    return writer_store_->apply(fx);
+  Status persist(CommitBatch& batch) {
+    if (!batch.hasDurable()) return Status::Ok();
+    keepLatest(batch.fx.jobs);
+    keepLatest(batch.fx.sites);
+    return writer_store_->apply(batch.fx, batch.audit);
   }
 
   void startBatch() {
@@ -350,7 +361,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     // One placement tick for every submission in the batch (a tick walks the queue, so
     // one per submission would make intake quadratic).
     if (f->batch.placement_tick) tick(instant(), f->batch.fx);
-    if (!hasDurable(f->batch.fx)) {
+    if (!f->batch.hasDurable()) {
       finishBatch(f->batch, Status::Ok());
       return;
     }
@@ -358,7 +369,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     std::promise<Status> written;
     f->result = written.get_future();
     asio::post(writer_, [this, f, written = std::move(written)]() mutable {
-      written.set_value(persist(f->batch.fx));
+      written.set_value(persist(f->batch));
       asio::post(io_, [this, f] {
         if (!f->settled) settle(*f);
         if (!in_flight_) startBatch();
@@ -392,7 +403,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
     }
     bool sent = s.ok() && !batch.fx.messages.empty();
-    if (s.ok() && hasDurable(batch.fx)) {
+    if (s.ok() && batch.hasDurable()) {
       ++commits_;
       committed_submissions_ += batch.done.size();
     }
@@ -492,7 +503,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       }
       if (n == 0) return;
       tick(now, fx);
-      commitAsync(std::move(fx), nullptr);
+      commitAsync(std::move(fx), {}, nullptr);
     }
   }
 
@@ -509,7 +520,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       if (ec || stopping_) return;
       broker::Effects fx;
       tick(instant(), fx);
-      commitAsync(std::move(fx), nullptr);
+      commitAsync(std::move(fx), {}, nullptr);
       armTimer();
     });
   }

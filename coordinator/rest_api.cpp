@@ -195,12 +195,12 @@ json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, 
   return o;
 }
 
-json::object tokenJson(const api::TokenRecord& t) {
+json::object tokenJson(const identity::TokenRecord& t) {
   json::array scope;
   for (const std::string& s : t.scope) scope.emplace_back(s);
   return json::object{{"id", t.id},
                       {"name", t.name},
-                      {"role", api::roleName(t.role)},
+                      {"role", identity::roleName(t.role)},
                       {"scope", std::move(scope)},
                       {"created_at", toMillis(t.created_at)},
                       {"created_by", t.created_by},
@@ -214,7 +214,7 @@ json::object policyChangeJson(const broker::PolicyChange& c) {
                       {"to_version", c.to_version}, {"actor", c.actor}, {"reason", c.reason}};
 }
 
-json::object auditJson(const broker::AuditRecord& a) {
+json::object auditJson(const identity::AuditRecord& a) {
   return json::object{{"id", a.id},           {"at", toMillis(a.at)},
                       {"actor", a.actor},     {"actor_name", a.actor_name},
                       {"role", a.role},       {"action", a.action},
@@ -289,7 +289,7 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
   // unless the handler sets `outcome` (a hidden job's 404 is a refusal).
   struct Change {
     broker::Effects fx;
-    broker::AuditRecord audit;
+    identity::AuditRecord audit;
     std::optional<std::string> outcome;
   };
   using ReadHandler =
@@ -302,7 +302,7 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
               ChangeHandler handler);
   Result<Principal> authenticate(const HttpRequest& req);
   HttpResponse finish(Change& c, HttpResponse r);
-  broker::AuditRecord auditRow(const HttpRequest& req, const std::string& action);
+  identity::AuditRecord auditRow(const HttpRequest& req, const std::string& action);
 
   // Route bodies.
   HttpResponse login(const HttpRequest& req);
@@ -329,8 +329,8 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
   api::LoginThrottle login_throttle_;           // failed logins per client address
 };
 
-broker::AuditRecord RestApi::auditRow(const HttpRequest& req, const std::string& action) {
-  broker::AuditRecord a;
+identity::AuditRecord RestApi::auditRow(const HttpRequest& req, const std::string& action) {
+  identity::AuditRecord a;
   a.at = svc_.now();
   a.action = action;
   a.remote_address = req.remote_address;
@@ -342,7 +342,7 @@ Result<Principal> RestApi::authenticate(const HttpRequest& req) {
   if (!who.ok()) return who;
   // Persist the token's last use now and then. A failure waits for the next interval
   // too: retrying on every request would make a busy database slow every request.
-  const api::TokenRecord* t = auth_.tokens().find(who->token_id);
+  const identity::TokenRecord* t = auth_.tokens().find(who->token_id);
   if (t && t->last_used_at) {
     auto it = last_use_saved_.find(t->id);
     if (it == last_use_saved_.end() || *t->last_used_at - it->second >= kLastUsePersistInterval) {
@@ -356,7 +356,7 @@ Result<Principal> RestApi::authenticate(const HttpRequest& req) {
 }
 
 HttpResponse RestApi::finish(Change& c, HttpResponse r) {
-  broker::AuditRecord& a = c.audit;
+  identity::AuditRecord& a = c.audit;
   if (c.outcome) {
     a.outcome = *c.outcome;
   } else if (r.status < 300) {
@@ -367,14 +367,11 @@ HttpResponse RestApi::finish(Change& c, HttpResponse r) {
     a.outcome = "error";
   }
   if (a.detail.empty() && r.status >= 400) a.detail = errorMessage(r);
-  bool changed = !c.fx.jobs.empty() || !c.fx.sites.empty() || !c.fx.decisions.empty() ||
-                 !c.fx.policy_changes.empty() || !c.fx.messages.empty();
-  if (!changed) {
+  if (c.fx.empty()) {
     svc_.recordAudit(std::move(a));
     return r;
   }
-  c.fx.audit.push_back(std::move(a));
-  if (Status s = svc_.commit(c.fx); !s.ok()) return api::errorResponse(s);
+  if (Status s = svc_.commit(c.fx, {std::move(a)}); !s.ok()) return api::errorResponse(s);
   return r;
 }
 
@@ -404,7 +401,7 @@ void RestApi::change(api::Router& router, std::string method, std::string patter
                }
                c.audit.actor = who->token_id;
                c.audit.actor_name = who->name;
-               c.audit.role = api::roleName(who->role);
+               c.audit.role = identity::roleName(who->role);
                if (Status s = api::checkCsrf(*who, req); !s.ok()) {
                  return self->finish(c, api::errorResponse(s));
                }
@@ -419,7 +416,7 @@ const broker::JobRecord* RestApi::visibleJob(const std::string& id, const Princi
 }
 
 HttpResponse RestApi::login(const HttpRequest& req) {
-  broker::AuditRecord a = auditRow(req, "session.login");
+  identity::AuditRecord a = auditRow(req, "session.login");
   auto refuse = [&](HttpResponse r, std::string outcome) {
     a.outcome = std::move(outcome);
     a.detail = errorMessage(r);
@@ -449,11 +446,11 @@ HttpResponse RestApi::login(const HttpRequest& req) {
                                    "body must be {\"token\": \"aifed_...\"}", "token"),
                 "error");
   }
-  if (Result<api::TokenParts> parts = api::parseToken(*token); parts.ok()) a.actor = parts->id;
+  if (Result<identity::TokenParts> parts = identity::parseToken(*token); parts.ok()) a.actor = parts->id;
   Result<Principal> who = auth_.verifyToken(*token);
   if (!who.ok()) return fail(unauthenticated(who.status()), "denied");
   a.actor_name = who->name;
-  a.role = api::roleName(who->role);
+  a.role = identity::roleName(who->role);
   Result<api::Session> session = auth_.sessions().create(who->token_id);
   if (!session.ok()) return refuse(api::errorResponse(session.status()), "error");
   login_throttle_.succeeded(host);
@@ -465,7 +462,7 @@ HttpResponse RestApi::login(const HttpRequest& req) {
   HttpResponse r =
       api::jsonResponse(200, json::object{{"token_id", who->token_id},
                                           {"name", who->name},
-                                          {"role", api::roleName(who->role)},
+                                          {"role", identity::roleName(who->role)},
                                           {"scope", std::move(scope)},
                                           {"csrf_token", session->csrf_token},
                                           {"expires_at", toMillis(session->expires_at)}});
@@ -478,7 +475,7 @@ HttpResponse RestApi::login(const HttpRequest& req) {
 std::optional<HttpResponse> RestApi::prepareSubmit(const HttpRequest& req, const Principal& who,
                                                    Change& c) {
   // A role that may never submit is refused before its body is looked at.
-  if (who.role != api::Role::kAdmin && who.role != api::Role::kSubmitter) {
+  if (who.role != identity::Role::kAdmin && who.role != identity::Role::kSubmitter) {
     return api::errorResponse(api::authorize(who, Action::kJobSubmit, Resource::none()));
   }
   Result<json::value> parsed = parseJsonBody(req);
@@ -509,7 +506,7 @@ void RestApi::submit(const HttpRequest& req, api::Reply reply) {
   }
   c.audit.actor = who->token_id;
   c.audit.actor_name = who->name;
-  c.audit.role = api::roleName(who->role);
+  c.audit.role = identity::roleName(who->role);
   if (Status s = api::checkCsrf(*who, req); !s.ok()) return reply(finish(c, api::errorResponse(s)));
   if (std::optional<HttpResponse> refusal = prepareSubmit(req, *who, c)) {
     return reply(finish(c, std::move(*refusal)));
@@ -519,8 +516,7 @@ void RestApi::submit(const HttpRequest& req, api::Reply reply) {
   // share the transaction (group commit).
   c.audit.outcome = "ok";
   std::string id = c.audit.target;
-  c.fx.audit.push_back(std::move(c.audit));
-  svc_.commitAsync(std::move(c.fx), [self = shared_from_this(), id, reply](Status s) {
+  svc_.commitAsync(std::move(c.fx), {std::move(c.audit)}, [self = shared_from_this(), id, reply](Status s) {
     if (!s.ok()) return reply(api::errorResponse(s));
     const broker::JobRecord* placed = self->svc_.broker().findJob(id);
     reply(api::jsonResponse(201, jobJson(*placed, self->svc_.broker().lastDecision(id))));
@@ -649,7 +645,7 @@ HttpResponse RestApi::createToken(const HttpRequest& req, const Principal& who, 
   }
   Result<std::string> role_name = optionalString(*body, "role");
   if (!role_name.ok()) return api::errorResponse(role_name.status());
-  std::optional<api::Role> role = api::parseRole(*role_name);
+  std::optional<identity::Role> role = identity::parseRole(*role_name);
   if (!role) {
     return api::errorResponse(
         400, "invalid_argument",
@@ -671,22 +667,22 @@ HttpResponse RestApi::createToken(const HttpRequest& req, const Principal& who, 
       scope.emplace_back(v.get_string());
     }
   }
-  if (Status s = api::checkScope(*role, scope); !s.ok()) return api::errorResponse(s);
+  if (Status s = identity::checkScope(*role, scope); !s.ok()) return api::errorResponse(s);
   const Federation& fed = svc_.broker().federation();
   for (const std::string& entry : scope) {
-    bool known = *role == api::Role::kSubmitter ? fed.findProject(entry) != nullptr
+    bool known = *role == identity::Role::kSubmitter ? fed.findProject(entry) != nullptr
                                                 : fed.findSite(entry) != nullptr;
     if (!known) {
       return api::errorResponse(
           400, "invalid_argument",
-          std::string(*role == api::Role::kSubmitter ? "no project" : "no site") + " \"" + entry +
+          std::string(*role == identity::Role::kSubmitter ? "no project" : "no site") + " \"" + entry +
               "\" in the federation",
           "scope");
     }
   }
-  Result<api::NewToken> fresh = api::generateToken();
+  Result<identity::NewToken> fresh = identity::generateToken();
   if (!fresh.ok()) return api::errorResponse(fresh.status());
-  api::TokenRecord t;
+  identity::TokenRecord t;
   t.id = fresh->id;
   t.name = *name;
   t.role = *role;
@@ -695,7 +691,7 @@ HttpResponse RestApi::createToken(const HttpRequest& req, const Principal& who, 
   t.created_at = svc_.now();
   t.created_by = who.token_id;
   c.audit.target = t.id;
-  c.audit.detail = std::string(api::roleName(t.role)) + " \"" + t.name + "\"";
+  c.audit.detail = std::string(identity::roleName(t.role)) + " \"" + t.name + "\"";
   if (Status s = svc_.saveToken(t); !s.ok()) return api::errorResponse(s);
   auth_.tokens().put(t);
   json::object o = tokenJson(t);
@@ -710,14 +706,14 @@ HttpResponse RestApi::revokeToken(const std::string& id, const Principal& who, C
   if (Status s = api::authorize(who, Action::kTokenManage, Resource::none()); !s.ok()) {
     return api::errorResponse(s);
   }
-  const api::TokenRecord* found = auth_.tokens().find(id);
+  const identity::TokenRecord* found = auth_.tokens().find(id);
   if (!found) return api::errorResponse(notFound("no token \"" + id + "\""));
-  api::TokenRecord t = *found;
+  identity::TokenRecord t = *found;
   if (!t.revoked_at) {
-    if (t.role == api::Role::kAdmin) {
+    if (t.role == identity::Role::kAdmin) {
       int live_admins = 0;
-      for (const api::TokenRecord& other : auth_.tokens().list()) {
-        if (other.role == api::Role::kAdmin && !other.revoked_at) ++live_admins;
+      for (const identity::TokenRecord& other : auth_.tokens().list()) {
+        if (other.role == identity::Role::kAdmin && !other.revoked_at) ++live_admins;
       }
       if (live_admins <= 1) {
         return api::errorResponse(failedPrecondition(
@@ -743,10 +739,10 @@ HttpResponse RestApi::readAudit(const HttpRequest& req) {
   q.before = static_cast<int64_t>(*before);
   q.actor = queryParam(req, "actor");
   q.action = queryParam(req, "action");
-  Result<std::vector<broker::AuditRecord>> rows = svc_.auditLog(q);
+  Result<std::vector<identity::AuditRecord>> rows = svc_.auditLog(q);
   if (!rows.ok()) return api::errorResponse(rows.status());
   json::array entries;
-  for (const broker::AuditRecord& a : *rows) entries.push_back(auditJson(a));
+  for (const identity::AuditRecord& a : *rows) entries.push_back(auditJson(a));
   // The `before` of the next (older) page, null on the last page.
   json::value next = rows->size() == *limit && !rows->empty() ? json::value(rows->back().id)
                                                               : json::value(nullptr);
@@ -802,7 +798,7 @@ void RestApi::addRoutes(api::Router& router) {
          return api::jsonResponse(
              200, json::object{{"token_id", who.token_id},
                                {"name", who.name},
-                               {"role", api::roleName(who.role)},
+                               {"role", identity::roleName(who.role)},
                                {"scope", std::move(scope)},
                                {"csrf_token", who.csrf_token},
                                {"expires_at", who.session_expires_at
@@ -940,7 +936,7 @@ void RestApi::addRoutes(api::Router& router) {
            return api::errorResponse(s);
          }
          json::array tokens;
-         for (const api::TokenRecord& t : auth_.tokens().list()) tokens.push_back(tokenJson(t));
+         for (const identity::TokenRecord& t : auth_.tokens().list()) tokens.push_back(tokenJson(t));
          return api::jsonResponse(200, json::object{{"tokens", std::move(tokens)}});
        });
   change(router, "POST", "/api/v1/tokens", "token.create",

@@ -4,8 +4,8 @@
 //
 // Every route but `POST /api/v1/session` and `GET /api/v1/health` authenticates (bearer
 // token or session cookie, coordinator/api/auth.h) and authorizes per role and scope.
-// Every state-changing request, allowed or refused, leaves an audit row: with the
-// request's own Effects (one transaction) when it changed something, else through
+// Every state-changing request, allowed or refused, leaves an audit row: committed beside
+// the request's own Effects (one transaction) when it changed something, else through
 // JobService::recordAudit (the next group commit, started at once when none is running).
 //
 //   api::Authenticator auth(clock);
@@ -18,6 +18,8 @@
 #include "coordinator/api/auth.h"
 #include "coordinator/api/http_server.h"
 #include "coordinator/broker/broker.h"
+#include "coordinator/identity/audit_record.h"
+#include "coordinator/identity/tokens.h"
 #include "coordinator/store/coordinator_store.h"
 
 namespace aifed::coordinator {
@@ -33,15 +35,18 @@ class JobService {
   virtual Instant instant() const = 0;
   // Runs the broker's tick (placement); the daemon times it for the placement metrics.
   virtual void tick(Instant now, broker::Effects& fx) { broker().tick(now, fx); }
-  // Persists `fx` and sends its messages; an error means nothing was made durable.
-  virtual Status commit(broker::Effects& fx) = 0;
-  // Group commit for job intake: gives the broker a placement tick, persists `fx` with
-  // the tick's effects, sends the messages, then calls `done` with the outcome, possibly
-  // later (the daemon batches every submission that arrives while a commit is being
-  // written into the next transaction). The default ticks and commits at once.
-  virtual void commitAsync(broker::Effects fx, std::function<void(Status)> done) {
+  // Persists `fx` and the `audit` rows describing it in one transaction, then sends
+  // `fx`'s messages; an error means nothing was made durable.
+  virtual Status commit(broker::Effects& fx, std::vector<identity::AuditRecord> audit) = 0;
+  // Group commit for job intake: gives the broker a placement tick, persists `fx` and
+  // `audit` with the tick's effects, sends the messages, then calls `done` with the
+  // outcome, possibly later (the daemon batches every submission that arrives while a
+  // commit is being written into the next transaction). The default ticks and commits
+  // at once.
+  virtual void commitAsync(broker::Effects fx, std::vector<identity::AuditRecord> audit,
+                           std::function<void(Status)> done) {
     broker().tick(instant(), fx);
-    Status s = commit(fx);
+    Status s = commit(fx, std::move(audit));
     if (done) done(s);
   }
   // Per-connection counters for the federation summary.
@@ -57,12 +62,13 @@ class JobService {
 
   // --- Identity ---
   // Makes a token's record durable (create, revoke, last use), in its own transaction.
-  virtual Status saveToken(const api::TokenRecord& token) = 0;
+  virtual Status saveToken(const identity::TokenRecord& token) = 0;
   // Audit rows, newest first.
-  virtual Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& query) = 0;
+  virtual Result<std::vector<identity::AuditRecord>> auditLog(
+      const store::AuditQuery& query) = 0;
   // An audit row of a request that changed nothing (refused, or failed before any
   // effect): made durable with the next group commit, so refusals cost no transaction each.
-  virtual void recordAudit(broker::AuditRecord row) = 0;
+  virtual void recordAudit(identity::AuditRecord row) = 0;
   // Every policy switch ever made, oldest first. The default: this process's only.
   virtual Result<std::vector<broker::PolicyChange>> policyChanges() {
     return broker().policyHistory();
@@ -79,8 +85,8 @@ boost::json::object explainJson(const broker::JobRecord& job,
                                 const broker::PlacementDecision* decision);
 boost::json::object policyJson(const broker::PolicySpec& policy);
 // A token without its secret hash (GET /api/v1/tokens).
-boost::json::object tokenJson(const api::TokenRecord& token);
-boost::json::object auditJson(const broker::AuditRecord& row);
+boost::json::object tokenJson(const identity::TokenRecord& token);
+boost::json::object auditJson(const identity::AuditRecord& row);
 boost::json::object policyChangeJson(const broker::PolicyChange& change);
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
                              int reserved_nodes, Time now);

@@ -1,5 +1,6 @@
-// Identity for the REST API (docs/security.md): bearer tokens stored hashed, roles with
-// scopes, the authorizer, console sessions with a CSRF token, and cookie helpers.
+// Authentication and authorization for the REST API (docs/security.md): the authorizer
+// of roles with scopes, console sessions with a CSRF token, cookie helpers and the
+// Authenticator. Roles, token records and token text are coordinator/identity/tokens.h.
 //
 // Everything here is pure apart from the random bytes of new tokens and sessions
 // (OpenSSL RAND_bytes): no sockets, no SQLite; time comes from an injected Clock.
@@ -10,10 +11,6 @@
 //   if (!who.ok()) return errorResponse(who.status());  // 401
 //   if (Status s = authorize(*who, Action::kSiteDrain, Resource::site("mimer")); !s.ok())
 //     return errorResponse(s);                          // 403 naming role and action
-//
-// Tokens look like `aifed_<id>_<secret>`: id 12 lower-case hex characters (public, the
-// audit log's actor), secret 32 random bytes in unpadded base64url. Only SHA-256(secret)
-// is stored, and it is compared in constant time.
 //
 // Threading: not thread-safe; the coordinator's event-loop thread owns it.
 #pragma once
@@ -28,16 +25,11 @@
 
 #include "coordinator/api/http_server.h"
 #include "coordinator/broker/records.h"
+#include "coordinator/identity/tokens.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
 
 namespace aifed::api {
-
-enum class Role { kAdmin, kOperator, kViewer, kSubmitter, kSiteAdmin };
-
-// "admin", "operator", "viewer", "submitter", "site-admin".
-std::string_view roleName(Role role);
-std::optional<Role> parseRole(std::string_view name);
 
 // What a request wants to do; the names ("job.submit") appear in 403 messages.
 enum class Action {
@@ -69,26 +61,11 @@ struct Resource {
   static Resource ofJob(const broker::JobRecord& job) { return {job.spec.project, job.site}; }
 };
 
-// A stored API token. `scope` is the projects of a submitter or the one site of a
-// site-admin, empty for the other roles.
-struct TokenRecord {
-  std::string id;
-  std::string name;
-  Role role = Role::kViewer;
-  std::vector<std::string> scope;
-  std::string secret_sha256;  // lower-case hex
-  Time created_at{};
-  std::string created_by;  // token id of the creator, or "bootstrap"
-  std::optional<Time> revoked_at;
-  std::optional<Time> last_used_at;
-  bool operator==(const TokenRecord&) const = default;
-};
-
 // Who is asking: the token behind the request, and how it was presented.
 struct Principal {
   std::string token_id;
   std::string name;
-  Role role = Role::kViewer;
+  identity::Role role = identity::Role::kViewer;
   std::vector<std::string> scope;
   bool via_session = false;  // the session cookie, not a bearer header
   std::string session_id;    // when via_session
@@ -110,47 +87,6 @@ Status authorize(const Principal& who, Action action, const Resource& resource);
 
 // Job visibility (lists, get, explain, events): whether `who` may see `job` at all.
 bool mayRead(const Principal& who, const broker::JobRecord& job);
-
-// The scope a role requires: kInvalidArgument (field "scope") when a submitter has no
-// project, a site-admin not exactly one site, or another role any scope.
-Status checkScope(Role role, const std::vector<std::string>& scope);
-
-// --- Tokens ---
-struct TokenParts {
-  std::string id;
-  std::string secret;
-};
-// Splits "aifed_<12 hex>_<secret>"; kUnauthenticated "malformed token" otherwise.
-Result<TokenParts> parseToken(std::string_view text);
-
-struct NewToken {
-  std::string id;
-  std::string text;  // the whole "aifed_<id>_<secret>", shown once
-  std::string secret_sha256;
-};
-// Fresh random id and secret (RAND_bytes). kInternal if the generator fails.
-Result<NewToken> generateToken();
-
-// Lower-case hex SHA-256 of `data` (OpenSSL EVP).
-std::string sha256Hex(std::string_view data);
-// Compares without an early exit, so timing does not reveal a matching prefix.
-bool constantTimeEqual(std::string_view a, std::string_view b);
-// `bytes` random bytes in unpadded base64url; kInternal if the generator fails.
-Result<std::string> randomBase64Url(size_t bytes);
-std::string base64UrlEncode(std::string_view bytes);
-
-// The known tokens, by id (the store keeps them durable; this is the lookup).
-class TokenDirectory {
- public:
-  void put(TokenRecord record);
-  const TokenRecord* find(std::string_view id) const;
-  TokenRecord* findMutable(std::string_view id);
-  std::vector<TokenRecord> list() const;  // by creation time, then id
-  size_t size() const { return tokens_.size(); }
-
- private:
-  std::map<std::string, TokenRecord, std::less<>> tokens_;
-};
 
 // --- Sessions ---
 struct Session {
@@ -236,8 +172,8 @@ class Authenticator {
  public:
   explicit Authenticator(const Clock& clock) : clock_(clock), sessions_(clock) {}
 
-  TokenDirectory& tokens() { return tokens_; }
-  const TokenDirectory& tokens() const { return tokens_; }
+  identity::TokenDirectory& tokens() { return tokens_; }
+  const identity::TokenDirectory& tokens() const { return tokens_; }
   SessionStore& sessions() { return sessions_; }
 
   // `Authorization: Bearer <token>` first, else the aifed_session cookie.
@@ -255,9 +191,9 @@ class Authenticator {
   static std::string claimedTokenId(const HttpRequest& request);
 
  private:
-  Result<Principal> principalFor(const TokenRecord& record);
+  Result<Principal> principalFor(const identity::TokenRecord& record);
   const Clock& clock_;
-  TokenDirectory tokens_;
+  identity::TokenDirectory tokens_;
   SessionStore sessions_;
 };
 

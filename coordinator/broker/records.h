@@ -132,23 +132,6 @@ struct OutboundMessage {
   Body body;
 };
 
-// One row of the audit log (docs/security.md): a state-changing REST request, allowed or
-// refused. The broker never makes these; the REST layer adds them to the Effects of the
-// request so they become durable in the same transaction as what they describe.
-struct AuditRecord {
-  int64_t id = 0;  // assigned by the store
-  Time at{};
-  std::string actor;       // token id ("" when no token was recognised)
-  std::string actor_name;  // the token's name
-  std::string role;
-  std::string action;  // "job.submit", "site.drain", "session.login", ...
-  std::string target;  // job, site, token or policy id
-  std::string remote_address;
-  std::string outcome;  // "ok", "denied" or "error"
-  std::string detail;
-  bool operator==(const AuditRecord&) const = default;
-};
-
 // Everything a broker call changed. The caller persists jobs, sites and decisions in
 // one transaction, then sends `messages` in order.
 struct Effects {
@@ -158,11 +141,10 @@ struct Effects {
   std::vector<OutboundMessage> messages;
   std::vector<PolicyChange> policy_changes;
   std::vector<QuarantinedJob> quarantined;  // latest version of every entry that changed
-  std::vector<AuditRecord> audit;  // added by the REST layer, never by the broker
 
   bool empty() const {
     return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
-           policy_changes.empty() && quarantined.empty() && audit.empty();
+           policy_changes.empty() && quarantined.empty();
   }
   void clear() {
     jobs.clear();
@@ -171,7 +153,6 @@ struct Effects {
     messages.clear();
     policy_changes.clear();
     quarantined.clear();
-    audit.clear();
   }
 };
 

@@ -196,19 +196,19 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   explicit CoordinatorStoreImpl(Database db) : db_(std::move(db)) {}
 
   // --- CoordinatorStore ---
-  Status apply(const Effects& fx) override;
+  Status apply(const Effects& fx, const std::vector<identity::AuditRecord>& audit) override;
   Result<std::vector<JobRecord>> loadJobs() override;
   Result<std::vector<SiteRecord>> loadSites() override;
   Result<int64_t> nextJobSeq() override;
   Result<std::vector<PlacementDecision>> decisions(const std::string& job_id) override;
   Result<std::vector<broker::PolicyChange>> policyChanges() override;
   Result<int> schemaVersion() override { return db_.schemaVersion(); }
-  Status saveToken(const api::TokenRecord& token) override;
-  Result<std::vector<api::TokenRecord>> loadTokens() override;
-  Result<std::vector<broker::AuditRecord>> audit(const AuditQuery& query) override;
+  Status saveToken(const identity::TokenRecord& token) override;
+  Result<std::vector<identity::TokenRecord>> loadTokens() override;
+  Result<std::vector<identity::AuditRecord>> audit(const AuditQuery& query) override;
 
  private:
-  Status saveAudit(const std::vector<broker::AuditRecord>& rows);
+  Status saveAudit(const std::vector<identity::AuditRecord>& rows);
   Status savePolicyChanges(const std::vector<broker::PolicyChange>& changes);
   Status saveJobs(const std::vector<JobRecord>& jobs);
   Status saveSites(const std::vector<SiteRecord>& sites);
@@ -217,9 +217,10 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Database db_;
 };
 
-Status CoordinatorStoreImpl::apply(const Effects& fx) {
+Status CoordinatorStoreImpl::apply(const Effects& fx,
+                                   const std::vector<identity::AuditRecord>& audit) {
   if (fx.jobs.empty() && fx.sites.empty() && fx.decisions.empty() && fx.policy_changes.empty() &&
-      fx.audit.empty()) {
+      audit.empty()) {
     return Status::Ok();
   }
   Result<Transaction> tx = Transaction::begin(db_);
@@ -228,18 +229,18 @@ Status CoordinatorStoreImpl::apply(const Effects& fx) {
   if (Status s = saveSites(fx.sites); !s.ok()) return s;
   if (Status s = saveDecisions(fx.decisions); !s.ok()) return s;
   if (Status s = savePolicyChanges(fx.policy_changes); !s.ok()) return s;
-  if (Status s = saveAudit(fx.audit); !s.ok()) return s;
+  if (Status s = saveAudit(audit); !s.ok()) return s;
   return tx->commit();
 }
 
-Status CoordinatorStoreImpl::saveAudit(const std::vector<broker::AuditRecord>& rows) {
+Status CoordinatorStoreImpl::saveAudit(const std::vector<identity::AuditRecord>& rows) {
   if (rows.empty()) return Status::Ok();
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO audit_log (at, actor, actor_name, role, action, target, remote_address, outcome,
                        detail)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql");
   if (!st.ok()) return st.status();
-  for (const broker::AuditRecord& a : rows) {
+  for (const identity::AuditRecord& a : rows) {
     st->reset();
     st->bindInt64(1, toMillis(a.at))
         .bindText(2, a.actor)
@@ -255,7 +256,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql");
   return Status::Ok();
 }
 
-Result<std::vector<broker::AuditRecord>> CoordinatorStoreImpl::audit(const AuditQuery& q) {
+Result<std::vector<identity::AuditRecord>> CoordinatorStoreImpl::audit(const AuditQuery& q) {
   // An action ending in '.' is a prefix: "job." matches job.submit and job.cancel.
   bool prefix = !q.action.empty() && q.action.back() == '.';
   Result<Statement> st = db_.prepare(R"sql(
@@ -271,12 +272,12 @@ ORDER BY id DESC LIMIT ?5)sql");
       .bindText(3, q.action)
       .bindBool(4, prefix)
       .bindInt64(5, static_cast<int64_t>(q.limit));
-  std::vector<broker::AuditRecord> out;
+  std::vector<identity::AuditRecord> out;
   for (;;) {
     Result<bool> row = st->step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    broker::AuditRecord& a = out.emplace_back();
+    identity::AuditRecord& a = out.emplace_back();
     a.id = st->columnInt64(0);
     a.at = fromMillis(st->columnInt64(1));
     a.actor = st->columnText(2);
@@ -291,7 +292,7 @@ ORDER BY id DESC LIMIT ?5)sql");
   return out;
 }
 
-Status CoordinatorStoreImpl::saveToken(const api::TokenRecord& t) {
+Status CoordinatorStoreImpl::saveToken(const identity::TokenRecord& t) {
   boost::json::array scope;
   for (const std::string& s : t.scope) scope.emplace_back(s);
   Result<Transaction> tx = Transaction::begin(db_);
@@ -308,7 +309,7 @@ ON CONFLICT (id) DO UPDATE SET
   if (!st.ok()) return st.status();
   st->bindText(1, t.id)
       .bindText(2, t.name)
-      .bindText(3, api::roleName(t.role))
+      .bindText(3, identity::roleName(t.role))
       .bindText(4, boost::json::serialize(scope))
       .bindText(5, t.secret_sha256)
       .bindInt64(6, toMillis(t.created_at))
@@ -319,21 +320,21 @@ ON CONFLICT (id) DO UPDATE SET
   return tx->commit();
 }
 
-Result<std::vector<api::TokenRecord>> CoordinatorStoreImpl::loadTokens() {
+Result<std::vector<identity::TokenRecord>> CoordinatorStoreImpl::loadTokens() {
   Result<Statement> st = db_.prepare(R"sql(
 SELECT id, name, role, scope, secret_sha256, created_at, created_by, revoked_at, last_used_at
 FROM tokens ORDER BY created_at, id)sql");
   if (!st.ok()) return st.status();
-  std::vector<api::TokenRecord> out;
+  std::vector<identity::TokenRecord> out;
   for (;;) {
     Result<bool> row = st->step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    api::TokenRecord& t = out.emplace_back();
+    identity::TokenRecord& t = out.emplace_back();
     t.id = st->columnText(0);
     const std::string where = "token " + t.id;
     t.name = st->columnText(1);
-    std::optional<api::Role> role = api::parseRole(st->columnText(2));
+    std::optional<identity::Role> role = identity::parseRole(st->columnText(2));
     if (!role) return internalError(where + ": unknown role \"" + st->columnText(2) + "\"");
     t.role = *role;
     Result<boost::json::value> scope = parseJson(st->columnText(3), where);

@@ -9,15 +9,16 @@
 //   if (!store.ok()) die(store.status().toString());
 //   broker.restore((*store)->loadJobs().value(), (*store)->loadSites().value(),
 //                  (*store)->nextJobSeq().value());
-//   ... broker.tick(now, fx); Status s = (*store)->apply(fx);
+//   ... broker.tick(now, fx); Status s = (*store)->apply(fx, audit_rows);
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "coordinator/api/auth.h"
 #include "coordinator/broker/records.h"
+#include "coordinator/identity/audit_record.h"
+#include "coordinator/identity/tokens.h"
 #include "protocol/status.h"
 
 namespace aifed::store {
@@ -39,11 +40,13 @@ class CoordinatorStore {
   // is newer than this build knows.
   static Result<std::unique_ptr<CoordinatorStore>> open(const std::string& path);
 
-  // Persists every job, site, decision and audit row in `fx` in one transaction (upserts
-  // for jobs and sites, inserts for decisions and audit rows). Messages are not stored.
-  // Idempotent for the same effects except audit rows, which are appended each time.
-  // kUnavailable if the database stays busy.
-  virtual Status apply(const broker::Effects& fx) = 0;
+  // Persists every job, site and decision of `fx` and the `audit` rows that describe them
+  // in one transaction (upserts for jobs and sites, inserts for decisions and audit
+  // rows): a change is never durable without its audit row, nor a row without its
+  // change. Messages are not stored. Idempotent for the same effects except audit rows,
+  // which are appended each time. kUnavailable if the database stays busy.
+  virtual Status apply(const broker::Effects& fx,
+                       const std::vector<identity::AuditRecord>& audit) = 0;
 
   virtual Result<std::vector<broker::JobRecord>> loadJobs() = 0;
   virtual Result<std::vector<broker::SiteRecord>> loadSites() = 0;
@@ -58,11 +61,11 @@ class CoordinatorStore {
 
   // --- Identity (schema 4) ---
   // Inserts or replaces a token by id (create, revoke, last use), in its own transaction.
-  virtual Status saveToken(const api::TokenRecord& token) = 0;
+  virtual Status saveToken(const identity::TokenRecord& token) = 0;
   // Every token, revoked ones included, oldest first.
-  virtual Result<std::vector<api::TokenRecord>> loadTokens() = 0;
+  virtual Result<std::vector<identity::TokenRecord>> loadTokens() = 0;
   // Audit rows matching `query`, newest first.
-  virtual Result<std::vector<broker::AuditRecord>> audit(const AuditQuery& query) = 0;
+  virtual Result<std::vector<identity::AuditRecord>> audit(const AuditQuery& query) = 0;
 };
 
 }  // namespace aifed::store

@@ -230,7 +230,7 @@ TEST_F(CliAgainstApi, TokenCreateListRevoke) {
   size_t at = r.out.find("aifed_");
   ASSERT_NE(at, std::string::npos);
   std::string secret = r.out.substr(at, r.out.find('\n', at) - at);
-  std::string id = api::parseToken(secret)->id;
+  std::string id = identity::parseToken(secret)->id;
 
   // The new token works from a token file.
   std::string file = dir_.file("ci.token");

@@ -1,91 +1,21 @@
-// Identity pieces of the REST API: token format and hashing, the authorizer's table,
-// sessions under a manual clock, cookies and the CSRF check.
+// The REST API's authorizer table, the Authenticator and sessions under a manual clock,
+// cookies, the CSRF check and the login throttle (token text: tests/identity).
 #include "coordinator/api/auth.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <set>
-
 namespace aifed::api {
 namespace {
 using ::testing::HasSubstr;
 
-Principal as(Role role, std::vector<std::string> scope = {}) {
+Principal as(identity::Role role, std::vector<std::string> scope = {}) {
   Principal p;
   p.token_id = "0123456789ab";
   p.name = "t";
   p.role = role;
   p.scope = std::move(scope);
   return p;
-}
-
-TEST(TokenTest, GeneratedTokensParseAndHashToTheStoredDigest) {
-  Result<NewToken> t = generateToken();
-  ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->id.size(), 12u);
-  EXPECT_TRUE(t->text.starts_with("aifed_" + t->id + "_"));
-  Result<TokenParts> parts = parseToken(t->text);
-  ASSERT_TRUE(parts.ok()) << parts.status().toString();
-  EXPECT_EQ(parts->id, t->id);
-  EXPECT_EQ(parts->secret.size(), 43u);  // 32 bytes, unpadded base64url
-  EXPECT_EQ(sha256Hex(parts->secret), t->secret_sha256);
-}
-
-TEST(TokenTest, EveryTokenIsDifferent) {
-  std::set<std::string> ids, texts;
-  for (int i = 0; i < 200; ++i) {
-    Result<NewToken> t = generateToken();
-    ASSERT_TRUE(t.ok());
-    ids.insert(t->id);
-    texts.insert(t->text);
-  }
-  EXPECT_EQ(ids.size(), 200u);
-  EXPECT_EQ(texts.size(), 200u);
-}
-
-TEST(TokenTest, MalformedTokensAreUnauthenticated) {
-  std::string good = generateToken()->text;
-  for (std::string bad : {std::string(""), std::string("aifed_"), good.substr(1),
-                          good.substr(0, good.size() - 1), good + "x",
-                          "aifed_0123456789AB_" + good.substr(19),  // upper-case hex id
-                          "aifed_0123456789ab-" + good.substr(19),
-                          "aifed_0123456789ab_" + std::string(42, 'a') + "="}) {
-    Result<TokenParts> p = parseToken(bad);
-    ASSERT_FALSE(p.ok()) << bad;
-    EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated);
-    EXPECT_THAT(p.status().message(), HasSubstr("malformed token"));
-  }
-}
-
-TEST(TokenTest, Sha256AndBase64UrlMatchKnownVectors) {
-  EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(base64UrlEncode(""), "");
-  EXPECT_EQ(base64UrlEncode("f"), "Zg");
-  EXPECT_EQ(base64UrlEncode("fo"), "Zm8");
-  EXPECT_EQ(base64UrlEncode("foo"), "Zm9v");
-  EXPECT_EQ(base64UrlEncode("\xfb\xff"), "-_8");  // the two url-safe characters
-  EXPECT_TRUE(constantTimeEqual("abc", "abc"));
-  EXPECT_FALSE(constantTimeEqual("abc", "abd"));
-  EXPECT_FALSE(constantTimeEqual("abc", "abcd"));
-}
-
-TEST(RoleTest, NamesRoundTrip) {
-  for (Role r :
-       {Role::kAdmin, Role::kOperator, Role::kViewer, Role::kSubmitter, Role::kSiteAdmin}) {
-    EXPECT_EQ(parseRole(roleName(r)), r);
-  }
-  EXPECT_EQ(parseRole("root"), std::nullopt);
-}
-
-TEST(RoleTest, ScopeMustFitTheRole) {
-  EXPECT_TRUE(checkScope(Role::kAdmin, {}).ok());
-  EXPECT_EQ(checkScope(Role::kAdmin, {"p"}).field(), "scope");
-  EXPECT_EQ(checkScope(Role::kSubmitter, {}).field(), "scope");
-  EXPECT_TRUE(checkScope(Role::kSubmitter, {"p1", "p2"}).ok());
-  EXPECT_EQ(checkScope(Role::kSiteAdmin, {"a", "b"}).field(), "scope");
-  EXPECT_TRUE(checkScope(Role::kSiteAdmin, {"a"}).ok());
-  EXPECT_EQ(checkScope(Role::kSubmitter, {""}).field(), "scope");
 }
 
 // The authorizer's table, one row per (role, action, resource) with the expected answer.
@@ -97,9 +27,9 @@ struct AuthzCase {
 };
 
 TEST(AuthorizeTest, RolesAndScopes) {
-  const Principal admin = as(Role::kAdmin), op = as(Role::kOperator), viewer = as(Role::kViewer);
-  const Principal sub = as(Role::kSubmitter, {"p1", "p2"});
-  const Principal sa = as(Role::kSiteAdmin, {"mimer"});
+  const Principal admin = as(identity::Role::kAdmin), op = as(identity::Role::kOperator), viewer = as(identity::Role::kViewer);
+  const Principal sub = as(identity::Role::kSubmitter, {"p1", "p2"});
+  const Principal sa = as(identity::Role::kSiteAdmin, {"mimer"});
   const Resource p1 = Resource::ofProject("p1"), p3 = Resource::ofProject("p3");
   const Resource mimer = Resource::ofSite("mimer"), lumi = Resource::ofSite("lumi");
   const Resource job_p1_lumi{"p1", "lumi"}, job_p3_mimer{"p3", "mimer"};
@@ -161,24 +91,24 @@ TEST(AuthorizeTest, JobVisibility) {
   broker::JobRecord job;
   job.spec.project = "p1";
   job.site = "mimer";
-  EXPECT_TRUE(mayRead(as(Role::kViewer), job));
-  EXPECT_TRUE(mayRead(as(Role::kSubmitter, {"p1"}), job));
-  EXPECT_FALSE(mayRead(as(Role::kSubmitter, {"p2"}), job));
-  EXPECT_TRUE(mayRead(as(Role::kSiteAdmin, {"mimer"}), job));
-  EXPECT_FALSE(mayRead(as(Role::kSiteAdmin, {"lumi"}), job));
+  EXPECT_TRUE(mayRead(as(identity::Role::kViewer), job));
+  EXPECT_TRUE(mayRead(as(identity::Role::kSubmitter, {"p1"}), job));
+  EXPECT_FALSE(mayRead(as(identity::Role::kSubmitter, {"p2"}), job));
+  EXPECT_TRUE(mayRead(as(identity::Role::kSiteAdmin, {"mimer"}), job));
+  EXPECT_FALSE(mayRead(as(identity::Role::kSiteAdmin, {"lumi"}), job));
   job.site.clear();  // queued: placed nowhere yet
-  EXPECT_FALSE(mayRead(as(Role::kSiteAdmin, {"mimer"}), job));
+  EXPECT_FALSE(mayRead(as(identity::Role::kSiteAdmin, {"mimer"}), job));
 }
 
 class AuthenticatorTest : public ::testing::Test {
  protected:
   AuthenticatorTest() : auth_(clock_) {
-    Result<NewToken> t = generateToken();
+    Result<identity::NewToken> t = identity::generateToken();
     token_ = t->text;
-    TokenRecord r;
+    identity::TokenRecord r;
     r.id = t->id;
     r.name = "alice";
-    r.role = Role::kOperator;
+    r.role = identity::Role::kOperator;
     r.secret_sha256 = t->secret_sha256;
     r.created_at = clock_.now();
     auth_.tokens().put(r);
@@ -202,7 +132,7 @@ TEST_F(AuthenticatorTest, BearerTokenAuthenticatesAndMarksUse) {
   Result<Principal> p = auth_.authenticate(r);
   ASSERT_TRUE(p.ok()) << p.status().toString();
   EXPECT_EQ(p->token_id, id_);
-  EXPECT_EQ(p->role, Role::kOperator);
+  EXPECT_EQ(p->role, identity::Role::kOperator);
   EXPECT_FALSE(p->via_session);
   EXPECT_EQ(auth_.tokens().find(id_)->last_used_at, clock_.now());
   EXPECT_EQ(Authenticator::claimedTokenId(r), id_);

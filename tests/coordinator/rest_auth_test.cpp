@@ -117,7 +117,7 @@ TEST_F(RestAuthTest, WrongRoleIs403OnEveryMutatingRoute) {
     return Route{"POST", "/api/v1/jobs/" + submitFor("p1") + "/cancel", ""};
   };
   auto spareTokenRoute = [this] {
-    std::string id = api::parseToken(addToken("spare", api::Role::kViewer, {}))->id;
+    std::string id = identity::parseToken(addToken("spare", identity::Role::kViewer, {}))->id;
     return Route{"DELETE", "/api/v1/tokens/" + id, ""};
   };
   const std::vector<Case> cases = {
@@ -214,7 +214,7 @@ TEST_F(RestAuthTest, WrongRoleIs403OnEveryMutatingRoute) {
       }
       // Every attempt, allowed or not, leaves exactly one audit row naming the actor.
       ASSERT_EQ(svc_.audit.size(), audit_before + 1) << c.name << " as " << role;
-      const broker::AuditRecord& a = svc_.audit.back();
+      const identity::AuditRecord& a = svc_.audit.back();
       EXPECT_EQ(a.actor, idOf(role));
       EXPECT_EQ(a.actor_name, role);
       EXPECT_EQ(a.remote_address, "10.0.0.1:5000");
@@ -449,7 +449,7 @@ TEST_F(RestAuthTest, CreatedTokenWorksOnceShownAndIsListedWithoutItsHash) {
   std::string id(created.at("id").as_string());
   EXPECT_TRUE(text.starts_with("aifed_" + id + "_"));
   EXPECT_EQ(created.at("created_by"), json::value(idOf("admin")));
-  EXPECT_EQ(svc_.saved_tokens.at(id).secret_sha256, api::sha256Hex(api::parseToken(text)->secret));
+  EXPECT_EQ(svc_.saved_tokens.at(id).secret_sha256, identity::sha256Hex(identity::parseToken(text)->secret));
   tokens_["ci"] = text;
   json::value me = call("GET", "/api/v1/session", 200, "", "ci");
   EXPECT_EQ(me.at("role"), "submitter");

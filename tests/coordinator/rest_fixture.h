@@ -43,23 +43,23 @@ class FakeService final : public JobService {
   broker::Broker& broker() override { return broker_; }
   Time now() const override { return clock.now(); }
   Instant instant() const override { return clock.now(); }
-  Status commit(broker::Effects& fx) override {
+  Status commit(broker::Effects& fx, std::vector<identity::AuditRecord> rows) override {
     ++commits;
     for (const broker::PolicyChange& c : fx.policy_changes) committed_changes.push_back(c);
-    for (broker::AuditRecord& a : fx.audit) {
+    for (identity::AuditRecord& a : rows) {
       a.id = static_cast<int64_t>(audit.size()) + 1;
-      audit.push_back(a);
+      audit.push_back(std::move(a));
     }
     fx.clear();
     return Status::Ok();
   }
   boost::json::object transportStats() const override { return {}; }
-  Status saveToken(const api::TokenRecord& token) override {
+  Status saveToken(const identity::TokenRecord& token) override {
     saved_tokens[token.id] = token;
     return Status::Ok();
   }
-  Result<std::vector<broker::AuditRecord>> auditLog(const store::AuditQuery& q) override {
-    std::vector<broker::AuditRecord> out;
+  Result<std::vector<identity::AuditRecord>> auditLog(const store::AuditQuery& q) override {
+    std::vector<identity::AuditRecord> out;
     for (auto it = audit.rbegin(); it != audit.rend() && out.size() < q.limit; ++it) {
       if (q.before != 0 && it->id >= q.before) continue;
       if (!q.actor.empty() && it->actor != q.actor) continue;
@@ -68,15 +68,15 @@ class FakeService final : public JobService {
     }
     return out;
   }
-  void recordAudit(broker::AuditRecord row) override {
+  void recordAudit(identity::AuditRecord row) override {
     row.id = static_cast<int64_t>(audit.size()) + 1;
     audit.push_back(std::move(row));
   }
 
   ManualClock clock{fromMillis(1'800'000'000'000)};
   std::vector<broker::PolicyChange> committed_changes;
-  std::vector<broker::AuditRecord> audit;  // every row, oldest first
-  std::map<std::string, api::TokenRecord> saved_tokens;
+  std::vector<identity::AuditRecord> audit;  // every row, oldest first
+  std::map<std::string, identity::TokenRecord> saved_tokens;
   int commits = 0;
 
  private:
@@ -88,17 +88,17 @@ class RestBench : public ::testing::Test {
  public:
   RestBench() : auth_(svc_.clock) {
     addRestRoutes(router_, svc_, auth_);
-    tokens_["admin"] = addToken("admin", api::Role::kAdmin, {});
-    tokens_["operator"] = addToken("operator", api::Role::kOperator, {});
-    tokens_["viewer"] = addToken("viewer", api::Role::kViewer, {});
-    tokens_["submitter"] = addToken("submitter", api::Role::kSubmitter, {"p1"});
-    tokens_["submitter2"] = addToken("submitter2", api::Role::kSubmitter, {"p2"});
-    tokens_["site-admin"] = addToken("site-admin", api::Role::kSiteAdmin, {"site-a"});
+    tokens_["admin"] = addToken("admin", identity::Role::kAdmin, {});
+    tokens_["operator"] = addToken("operator", identity::Role::kOperator, {});
+    tokens_["viewer"] = addToken("viewer", identity::Role::kViewer, {});
+    tokens_["submitter"] = addToken("submitter", identity::Role::kSubmitter, {"p1"});
+    tokens_["submitter2"] = addToken("submitter2", identity::Role::kSubmitter, {"p2"});
+    tokens_["site-admin"] = addToken("site-admin", identity::Role::kSiteAdmin, {"site-a"});
   }
 
-  std::string addToken(const std::string& name, api::Role role, std::vector<std::string> scope) {
-    api::NewToken t = *api::generateToken();
-    api::TokenRecord r;
+  std::string addToken(const std::string& name, identity::Role role, std::vector<std::string> scope) {
+    identity::NewToken t = *identity::generateToken();
+    identity::TokenRecord r;
     r.id = t.id;
     r.name = name;
     r.role = role;
@@ -109,7 +109,7 @@ class RestBench : public ::testing::Test {
     auth_.tokens().put(r);
     return t.text;
   }
-  std::string idOf(const std::string& who) { return api::parseToken(tokens_.at(who))->id; }
+  std::string idOf(const std::string& who) { return identity::parseToken(tokens_.at(who))->id; }
 
   api::HttpRequest request(const std::string& method, const std::string& target,
                            const std::string& body = "", const std::string& who = "admin") {

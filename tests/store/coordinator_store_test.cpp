@@ -189,7 +189,7 @@ TEST(CoordinatorStore, EveryJobFieldRoundTripsAcrossReopen) {
   {
     auto store = openStore(dir);
     ASSERT_TRUE(store.ok()) << store.status().toString();
-    Status s = (*store)->apply(fx);
+    Status s = (*store)->apply(fx, {});
     ASSERT_TRUE(s.ok()) << s.toString();
   }
   auto store = openStore(dir);  // what a restarted daemon sees
@@ -213,7 +213,7 @@ TEST(CoordinatorStore, EverySiteFieldRoundTripsAcrossReopen) {
   {
     auto store = openStore(dir);
     ASSERT_TRUE(store.ok());
-    Status s = (*store)->apply(fx);
+    Status s = (*store)->apply(fx, {});
     ASSERT_TRUE(s.ok()) << s.toString();
   }
   auto store = openStore(dir);
@@ -233,8 +233,8 @@ TEST(CoordinatorStore, ApplyUpsertsAndIsIdempotent) {
   fx.jobs = {queuedJob(1)};
   fx.sites = {fullSite()};
   fx.decisions = {decision("j-1", 1, 5000, "mimer")};
-  ASSERT_TRUE((*store)->apply(fx).ok());
-  ASSERT_TRUE((*store)->apply(fx).ok());  // a retried batch changes nothing
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());  // a retried batch changes nothing
   EXPECT_EQ((*store)->loadJobs().value(), fx.jobs);
   EXPECT_EQ((*store)->loadSites().value(), fx.sites);
   EXPECT_EQ((*store)->decisions("j-1").value(), fx.decisions);
@@ -248,7 +248,7 @@ TEST(CoordinatorStore, ApplyUpsertsAndIsIdempotent) {
   site.state = SiteState::kUp;
   later.jobs = {job};
   later.sites = {site};
-  ASSERT_TRUE((*store)->apply(later).ok());
+  ASSERT_TRUE((*store)->apply(later, {}).ok());
   EXPECT_EQ((*store)->loadJobs().value(), later.jobs);
   EXPECT_EQ((*store)->loadSites().value(), later.sites);
 }
@@ -262,7 +262,7 @@ TEST(CoordinatorStore, ApplyIsAllOrNothing) {
   Effects fx;
   fx.jobs = {queuedJob(1), bad};
   fx.sites = {fullSite()};
-  Status s = (*store)->apply(fx);
+  Status s = (*store)->apply(fx, {});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.toString();
   EXPECT_NE(s.message().find("job-2"), std::string::npos);
   EXPECT_TRUE((*store)->loadJobs().value().empty());
@@ -275,7 +275,7 @@ TEST(CoordinatorStore, NextJobSeqFollowsTheHighestStoredSeq) {
   ASSERT_TRUE(store.ok());
   Effects fx;
   fx.jobs = {queuedJob(10), queuedJob(9), queuedJob(100)};
-  ASSERT_TRUE((*store)->apply(fx).ok());
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());
   EXPECT_EQ((*store)->nextJobSeq().value(), 101);
   // Loaded in sequence (submission) order, numerically rather than as text.
   auto jobs = (*store)->loadJobs().value();
@@ -296,8 +296,8 @@ TEST(CoordinatorStore, DecisionsComeBackOldestFirstPerJob) {
   {
     auto store = openStore(dir);
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->apply(first).ok());
-    ASSERT_TRUE((*store)->apply(second).ok());
+    ASSERT_TRUE((*store)->apply(first, {}).ok());
+    ASSERT_TRUE((*store)->apply(second, {}).ok());
   }
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok());
@@ -355,7 +355,7 @@ TEST(CoordinatorStore, WaitsForAShortLockHeldElsewhere) {
   });
   Effects fx;
   fx.jobs = {queuedJob(1)};
-  Status s = (*store)->apply(fx);
+  Status s = (*store)->apply(fx, {});
   holder.join();
   sqlite3_close(raw);
   EXPECT_TRUE(s.ok()) << s.toString();
@@ -376,22 +376,22 @@ TEST(CoordinatorStore, PolicyChangesRoundTripInOrderAndIdempotently) {
   {
     auto store = openStore(dir);
     ASSERT_TRUE(store.ok()) << store.status().toString();
-    ASSERT_TRUE((*store)->apply(fx).ok());
-    ASSERT_TRUE((*store)->apply(fx).ok());  // the same effects again: no copies
+    ASSERT_TRUE((*store)->apply(fx, {}).ok());
+    ASSERT_TRUE((*store)->apply(fx, {}).ok());  // the same effects again: no copies
   }
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->policyChanges().value(), fx.policy_changes);
 }
 
-api::TokenRecord tokenRecord(const std::string& id, api::Role role,
+identity::TokenRecord tokenRecord(const std::string& id, identity::Role role,
                              std::vector<std::string> scope) {
-  api::TokenRecord t;
+  identity::TokenRecord t;
   t.id = id;
   t.name = "token " + id;
   t.role = role;
   t.scope = std::move(scope);
-  t.secret_sha256 = api::sha256Hex("secret of " + id);
+  t.secret_sha256 = identity::sha256Hex("secret of " + id);
   t.created_at = at(1000 + static_cast<int64_t>(id.back()));
   t.created_by = "bootstrap";
   return t;
@@ -399,8 +399,8 @@ api::TokenRecord tokenRecord(const std::string& id, api::Role role,
 
 TEST(CoordinatorStore, TokensRoundTripAcrossReopenAndUpdateInPlace) {
   TestDir dir;
-  api::TokenRecord admin = tokenRecord("00000000000a", api::Role::kAdmin, {});
-  api::TokenRecord sub = tokenRecord("00000000000b", api::Role::kSubmitter, {"p1", "p2"});
+  identity::TokenRecord admin = tokenRecord("00000000000a", identity::Role::kAdmin, {});
+  identity::TokenRecord sub = tokenRecord("00000000000b", identity::Role::kSubmitter, {"p1", "p2"});
   sub.last_used_at = at(5000);
   {
     auto store = openStore(dir);
@@ -412,15 +412,15 @@ TEST(CoordinatorStore, TokensRoundTripAcrossReopenAndUpdateInPlace) {
   }
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok());
-  std::vector<api::TokenRecord> tokens = (*store)->loadTokens().value();
+  std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
   ASSERT_EQ(tokens.size(), 2u);
   EXPECT_EQ(tokens[0], admin);
   EXPECT_EQ(tokens[1], sub);
 }
 
-broker::AuditRecord auditRow(int64_t ms, std::string actor, std::string action,
+identity::AuditRecord auditRow(int64_t ms, std::string actor, std::string action,
                              std::string outcome) {
-  broker::AuditRecord a;
+  identity::AuditRecord a;
   a.at = at(ms);
   a.actor = std::move(actor);
   a.actor_name = "name of " + a.actor;
@@ -440,29 +440,27 @@ TEST(CoordinatorStore, AuditRowsCommitWithTheEffectsTheyDescribe) {
     ASSERT_TRUE(store.ok());
     Effects fx;
     fx.jobs = {queuedJob(1)};
-    fx.audit = {auditRow(10, "aaaaaaaaaaaa", "job.submit", "ok")};
-    ASSERT_TRUE((*store)->apply(fx).ok());
+    ASSERT_TRUE((*store)->apply(fx, {auditRow(10, "aaaaaaaaaaaa", "job.submit", "ok")}).ok());
     // A failing batch loses its audit row with everything else: nothing half-recorded.
     JobRecord bad = queuedJob(2);
     bad.id = "job-2";
     Effects broken;
     broken.jobs = {bad};
-    broken.audit = {auditRow(11, "aaaaaaaaaaaa", "job.submit", "ok")};
-    EXPECT_FALSE((*store)->apply(broken).ok());
+    EXPECT_FALSE((*store)->apply(broken, {auditRow(11, "aaaaaaaaaaaa", "job.submit", "ok")}).ok());
     // Audit rows alone (a refused request) are a batch of their own.
-    Effects refused;
-    refused.audit = {auditRow(12, "bbbbbbbbbbbb", "site.drain", "denied"),
-                     auditRow(13, "aaaaaaaaaaaa", "site.resume", "ok")};
-    ASSERT_TRUE((*store)->apply(refused).ok());
+    ASSERT_TRUE((*store)
+                    ->apply(Effects{}, {auditRow(12, "bbbbbbbbbbbb", "site.drain", "denied"),
+                                        auditRow(13, "aaaaaaaaaaaa", "site.resume", "ok")})
+                    .ok());
   }
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok());
-  std::vector<broker::AuditRecord> all = (*store)->audit({}).value();
+  std::vector<identity::AuditRecord> all = (*store)->audit({}).value();
   ASSERT_EQ(all.size(), 3u);
   // Newest first, with ids assigned by the store.
   EXPECT_EQ(all[0].action, "site.resume");
   EXPECT_EQ(all[2].action, "job.submit");
-  broker::AuditRecord expected = auditRow(10, "aaaaaaaaaaaa", "job.submit", "ok");
+  identity::AuditRecord expected = auditRow(10, "aaaaaaaaaaaa", "job.submit", "ok");
   expected.id = all[2].id;
   EXPECT_EQ(all[2], expected);
   EXPECT_GT(all[0].id, all[1].id);
@@ -481,19 +479,19 @@ TEST(CoordinatorStore, AuditQueriesFilterAndPage) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok());
-  Effects fx;
+  std::vector<identity::AuditRecord> rows;
   for (int i = 0; i < 10; ++i) {
-    fx.audit.push_back(auditRow(i, i % 2 ? "aaaaaaaaaaaa" : "bbbbbbbbbbbb",
-                                i % 3 ? "job.submit" : "site.drain", "ok"));
+    rows.push_back(auditRow(i, i % 2 ? "aaaaaaaaaaaa" : "bbbbbbbbbbbb",
+                            i % 3 ? "job.submit" : "site.drain", "ok"));
   }
-  ASSERT_TRUE((*store)->apply(fx).ok());
+  ASSERT_TRUE((*store)->apply(Effects{}, rows).ok());
   EXPECT_EQ((*store)->audit(query(100, 0, "aaaaaaaaaaaa", "")).value().size(), 5u);
   EXPECT_EQ((*store)->audit(query(100, 0, "", "site.drain")).value().size(), 4u);  // 0, 3, 6, 9
   EXPECT_EQ((*store)->audit(query(100, 0, "", "site.")).value().size(), 4u);       // a prefix
   EXPECT_EQ((*store)->audit(query(100, 0, "", "site")).value().size(), 0u);        // not a prefix
-  std::vector<broker::AuditRecord> page1 = (*store)->audit(query(4, 0, "", "")).value();
+  std::vector<identity::AuditRecord> page1 = (*store)->audit(query(4, 0, "", "")).value();
   ASSERT_EQ(page1.size(), 4u);
-  std::vector<broker::AuditRecord> page2 =
+  std::vector<identity::AuditRecord> page2 =
       (*store)->audit(query(4, page1.back().id, "", "")).value();
   ASSERT_EQ(page2.size(), 4u);
   EXPECT_EQ(page2.front().id, page1.back().id - 1);
@@ -510,7 +508,7 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
     ASSERT_TRUE(store.ok());
     Effects fx;
     fx.jobs = {queuedJob(1)};
-    ASSERT_TRUE((*store)->apply(fx).ok());
+    ASSERT_TRUE((*store)->apply(fx, {}).ok());
   }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
@@ -522,7 +520,7 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   ASSERT_TRUE(store.ok()) << store.status().toString();
   EXPECT_EQ((*store)->schemaVersion().value(), 4);
   EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
-  ASSERT_TRUE((*store)->saveToken(tokenRecord("00000000000c", api::Role::kViewer, {})).ok());
+  ASSERT_TRUE((*store)->saveToken(tokenRecord("00000000000c", identity::Role::kViewer, {})).ok());
   EXPECT_EQ((*store)->loadTokens().value().size(), 1u);
 }
 
