@@ -33,7 +33,7 @@
 
 #include "cli/http_client.h"
 #include "cli/local_federation.h"
-#include "coordinator/api/tls.h"
+#include "common/crypto.h"
 
 namespace {
 namespace asio = boost::asio;
@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
   tls.set_verify_callback([pin](bool, ssl::verify_context& v) {
     X509_STORE_CTX* store = v.native_handle();
     if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-    return aifed::api::certificateFingerprint(X509_STORE_CTX_get_current_cert(store)) == pin;
+    return aifed::common::certificateFingerprint(X509_STORE_CTX_get_current_cert(store)) == pin;
   });
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), fed.httpPort());
   Stats stats;

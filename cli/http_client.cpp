@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "coordinator/api/tls.h"
+#include "common/crypto.h"
 
 namespace aifed::cli {
 namespace {
@@ -226,7 +226,7 @@ struct HttpClient::Impl {
         X509_STORE_CTX* store = vctx.native_handle();
         // Only the leaf is pinned: who issued it does not matter.
         if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-        seen_fingerprint = api::certificateFingerprint(X509_STORE_CTX_get_current_cert(store));
+        seen_fingerprint = common::certificateFingerprint(X509_STORE_CTX_get_current_cert(store));
         return seen_fingerprint == pinned;
       });
     }

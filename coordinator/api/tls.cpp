@@ -17,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/crypto.h"
+
 namespace aifed::api {
 namespace {
 namespace fs = std::filesystem;
@@ -170,24 +172,10 @@ Result<PemPair> generateSelfSignedCertificate(Time now) {
   return out;
 }
 
-std::string certificateFingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xF]);
-  }
-  return out;
-}
-
 Result<std::string> certificateFingerprint(const std::string& cert_pem) {
   Result<X509Ptr> cert = parseCertificate(cert_pem);
   if (!cert.ok()) return cert.status();
-  return certificateFingerprint(cert->get());
+  return common::certificateFingerprint(cert->get());
 }
 
 Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
@@ -231,7 +219,7 @@ Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
         id.key_path + " is not the private key of the certificate in " + id.cert_path, "tls_key");
   }
   id.cert_pem = *cert_pem;
-  id.fingerprint = certificateFingerprint(cert->get());
+  id.fingerprint = common::certificateFingerprint(cert->get());
   return id;
 }
 

@@ -44,10 +44,9 @@ struct PemPair {
 };
 Result<PemPair> generateSelfSignedCertificate(Time now);
 
-// "AB:CD:..." SHA-256 fingerprint of the first certificate in `cert_pem`.
+// "AB:CD:..." SHA-256 fingerprint of the first certificate in `cert_pem`
+// (common::certificateFingerprint of the parsed certificate).
 Result<std::string> certificateFingerprint(const std::string& cert_pem);
-// The same of a parsed certificate (the CLI and the bench check a server's leaf with it).
-std::string certificateFingerprint(X509* cert);
 
 // A server context: TLS 1.2 minimum, ECDHE + AEAD cipher suites for TLS 1.2 (TLS 1.3
 // keeps OpenSSL's defaults), no renegotiation, no compression, the server's cipher order.
