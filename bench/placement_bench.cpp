@@ -20,6 +20,7 @@
 #include <chrono>
 #include <random>
 
+#include "common/ids.h"
 #include "coordinator/broker/broker.h"
 #include "coordinator/broker/placement.h"
 
@@ -65,7 +66,7 @@ std::vector<JobRecord> makeQueue() {
   std::vector<JobRecord> jobs;
   for (int i = 0; i < kQueuedJobs; ++i) {
     JobRecord j;
-    j.id = "j-" + std::to_string(i + 1);
+    j.id = common::formatJobId(i + 1);
     j.spec.name = "job";
     j.spec.project = rng() % 4 == 0 ? "capped" : "open";
     j.spec.nodes = 1 + static_cast<int>(rng() % 32);

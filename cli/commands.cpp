@@ -4,25 +4,19 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/config.h"
 #include "cli/http_client.h"
 #include "cli/tables.h"
+#include "common/files.h"
+#include "common/strings.h"
 #include "protocol/codec.h"
 #include "protocol/transport/curve_keys.h"
 
 namespace aifed::cli {
 namespace json = boost::json;
 namespace {
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // Non-empty decimal digits, at most 9 of them (no overflow in the arithmetic below).
 std::optional<int64_t> digits(std::string_view s) {
@@ -35,30 +29,19 @@ std::optional<int64_t> digits(std::string_view s) {
   return v;
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  while (true) {
-    size_t at = s.find(sep);
-    out.push_back(s.substr(0, at));
-    if (at == std::string_view::npos) return out;
-    s.remove_prefix(at + 1);
-  }
-}
-
-Result<std::string> readFile(const std::string& path, const std::string& flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalidArgument(flag + ": cannot read " + path, flag);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+// A file named by a flag; a usage error naming the flag when it cannot be read.
+Result<std::string> readFlagFile(const std::string& path, const std::string& flag) {
+  Result<std::string> text = common::readFile(path);
+  if (!text.ok()) return invalidArgument(flag + ": " + text.status().message(), flag);
+  return text;
 }
 
 // "a,b" "c" -> ["a", "b", "c"]; blanks dropped.
 json::array listFlag(const std::vector<std::string>& values, bool upper) {
   json::array out;
   for (const std::string& v : values) {
-    for (std::string_view part : split(v, ',')) {
-      std::string item = trim(part);
+    for (std::string_view part : common::split(v, ',')) {
+      std::string item(common::trim(part));
       if (upper) {
         for (char& c : item) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       }
@@ -200,7 +183,7 @@ std::string renderSubmitted(const json::value& job) {
 }  // namespace
 
 Result<Duration> parseSlurmTime(std::string_view text_in, std::string_view flag) {
-  std::string text = trim(text_in);
+  std::string text(common::trim(text_in));
   std::string f(flag);
   auto bad = [&](const std::string& why) -> Status {
     return invalidArgument(
@@ -215,7 +198,7 @@ Result<Duration> parseSlurmTime(std::string_view text_in, std::string_view flag)
     auto d = digits(rest.substr(0, dash));
     if (!d) return bad("has a bad day count");
     days = *d;
-    parts = split(rest.substr(dash + 1), ':');
+    parts = common::split(rest.substr(dash + 1), ':');
     if (parts.size() > 3) return bad("has too many fields");
     std::vector<std::optional<int64_t>> v;
     for (auto p : parts) v.push_back(digits(p));
@@ -228,7 +211,7 @@ Result<Duration> parseSlurmTime(std::string_view text_in, std::string_view flag)
     if (hours >= 24) return bad("has more than 23 hours after the day count");
     if (minutes >= 60 || seconds >= 60) return bad("has minutes or seconds above 59");
   } else {
-    parts = split(rest, ':');
+    parts = common::split(rest, ':');
     if (parts.size() > 3) return bad("has too many fields");
     std::vector<std::optional<int64_t>> v;
     for (auto p : parts) v.push_back(digits(p));
@@ -277,7 +260,7 @@ std::string flagForField(std::string_view field) {
 Result<json::object> buildSubmitBody(const SubmitOptions& o) {
   json::object body;
   if (!o.spec_file.empty()) {
-    Result<std::string> text = readFile(o.spec_file, "--spec");
+    Result<std::string> text = readFlagFile(o.spec_file, "--spec");
     if (!text.ok()) return text.status();
     boost::system::error_code ec;
     json::value v = json::parse(*text, ec);
@@ -320,7 +303,7 @@ Result<json::object> buildSubmitBody(const SubmitOptions& o) {
     body["allowed_countries"] = listFlag(o.allowed_countries, true);
   }
   if (o.script_file) {
-    Result<std::string> script = readFile(*o.script_file, "--script");
+    Result<std::string> script = readFlagFile(*o.script_file, "--script");
     if (!script.ok()) return script.status();
     body["script"] = std::move(*script);
   }
@@ -662,10 +645,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   }
   if (app.got_subcommand("whoami")) {
     return api.run("GET", "/api/v1/session", "", [](const json::value& v) {
-      std::string scope;
-      for (const json::value& s : v.as_object().at("scope").as_array()) {
-        scope += (scope.empty() ? "" : ",") + std::string(s.as_string());
-      }
+      std::string scope = common::join(v.as_object().at("scope").as_array(), ",",
+                                       [](const json::value& s) { return s.as_string(); });
       return renderKeyValues({{"token", std::string(v.as_object().at("token_id").as_string())},
                               {"name", std::string(v.as_object().at("name").as_string())},
                               {"role", std::string(v.as_object().at("role").as_string())},

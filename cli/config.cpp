@@ -4,9 +4,9 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/files.h"
+#include "common/strings.h"
 #include "protocol/toml_file.h"
 
 namespace aifed::cli {
@@ -21,15 +21,11 @@ std::string expandHome(const std::string& path, const EnvLookup& env) {
 }
 
 Result<std::string> readToken(const std::string& path, const std::string& source) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalidArgument(source + ": cannot read the token file " + path, "token_file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
-  size_t end = text.find_last_not_of(" \t\r\n");
-  text = end == std::string::npos ? "" : text.substr(0, end + 1);
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  text = begin == std::string::npos ? "" : text.substr(begin);
+  Result<std::string> file = common::readFile(path);
+  if (!file.ok()) {
+    return invalidArgument(source + ": token file: " + file.status().message(), "token_file");
+  }
+  std::string text(common::trim(*file));
   if (text.empty()) return invalidArgument(source + ": the token file " + path + " is empty");
   return text;
 }

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -18,6 +17,7 @@
 
 #include "cli/http_client.h"
 #include "cli/local_federation.h"
+#include "common/files.h"
 #include "protocol/codec.h"
 #include "protocol/federation.h"
 
@@ -283,9 +283,11 @@ int runDemo(int argc, char** argv) {
                        {"admin_token_file", token_file},
                        {"state_dir", lf.stateDir()},
                        {"sites_total", total_sites}};
-    std::string tmp = o.ready_file + ".tmp";
-    std::ofstream(tmp) << json::serialize(ready) << "\n";
-    std::filesystem::rename(tmp, o.ready_file);
+    if (Status s = common::writeFileAtomically(o.ready_file, json::serialize(ready) + "\n");
+        !s.ok()) {
+      std::cerr << "aifed demo: " << s.toString() << "\n";
+      return 1;
+    }
   }
 
   SampleJobs jobs(*fed, o.seed);

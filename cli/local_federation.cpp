@@ -7,11 +7,11 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <thread>
 
+#include "common/files.h"
 #include "protocol/federation.h"
 #include "protocol/transport/curve_keys.h"
 
@@ -19,22 +19,6 @@ namespace aifed::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-Result<std::string> readFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return notFound("cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-Status writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return unavailable("cannot write " + path.string());
-  return Status::Ok();
-}
 
 Result<transport::CurveKeyPair> ensureKeyPair(const std::string& dir, const std::string& name) {
   std::string path = dir + "/" + name + ".key";
@@ -80,7 +64,7 @@ std::string addSiteKeys(const std::string& text,
 }
 
 Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederationOptions o) {
-  Result<std::string> text = readFile(o.federation_file);
+  Result<std::string> text = common::readFile(o.federation_file);
   if (!text.ok()) return text.status();
   Result<Federation> fed = parseFederation(*text, o.federation_file);
   if (!fed.ok()) return fed.status();
@@ -113,7 +97,7 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
     lf->sites_.push_back(s.id);
   }
   std::string fed_path = o.state_dir + "/federation.toml";
-  if (Status s = writeFile(fed_path, addSiteKeys(*text, public_keys)); !s.ok()) return s;
+  RETURN_IF_ERROR(common::writeFileAtomically(fed_path, addSiteKeys(*text, public_keys)));
 
   std::ostringstream coord;
   coord << "# Written by aifed's local federation launcher.\n"
@@ -130,7 +114,7 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
         << "unreachable_after_missed = " << o.unreachable_after_missed << "\n"
         << "lost_lease_ms = " << o.lost_lease_ms << "\n"
         << "retry_interval_ms = " << o.retry_interval_ms << "\n";
-  if (Status s = writeFile(o.state_dir + "/coordinator.toml", coord.str()); !s.ok()) return s;
+  RETURN_IF_ERROR(common::writeFileAtomically(o.state_dir + "/coordinator.toml", coord.str()));
 
   for (const std::string& site : lf->sites_) {
     std::ostringstream agent;
@@ -146,7 +130,7 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
           << "federation = \"../federation.toml\"\n"
           << "speedup = " << o.speedup << "\n"
           << "scheduler = " << tomlString(o.scheduler) << "\n";
-    if (Status s = writeFile(lf->agentConfigPath(site), agent.str()); !s.ok()) return s;
+    RETURN_IF_ERROR(common::writeFileAtomically(lf->agentConfigPath(site), agent.str()));
   }
   return lf;
 }
@@ -214,14 +198,14 @@ Status LocalFederation::startCoordinator(Duration timeout) {
     if (!running("coordinator")) {
       return unavailable("the coordinator exited at start; see " + logPath("coordinator"));
     }
-    Result<std::string> text = readFile(ready);
+    Result<std::string> text = common::readFile(ready);
     if (text.ok()) {
       try {
         boost::json::object o = boost::json::parse(*text).as_object();
         zmq_endpoint_ = std::string(o.at("zmq_endpoint").as_string());
         http_port_ = static_cast<uint16_t>(o.at("http_port").to_number<int64_t>());
         tls_fingerprint_ = std::string(o.at("tls_fingerprint").as_string());
-        Result<std::string> token = readFile(options_.state_dir + "/db/admin.token");
+        Result<std::string> token = common::readFile(options_.state_dir + "/db/admin.token");
         if (!token.ok()) return token.status();
         admin_token_ = token->substr(0, token->find_first_of("\r\n"));
         return Status::Ok();

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/strings.h"
+
 namespace aifed::cli {
 namespace json = boost::json;
 namespace {
@@ -30,10 +32,8 @@ std::string text(const json::value* v) {
     return buf;
   }
   if (v->is_array()) {
-    std::string out;
-    for (const json::value& e : v->get_array()) {
-      out += (out.empty() ? "" : ",") + text(&e);
-    }
+    std::string out =
+        common::join(v->get_array(), ",", [](const json::value& e) { return text(&e); });
     return out.empty() ? "-" : out;
   }
   return json::serialize(*v);
@@ -327,27 +327,25 @@ std::string renderExplain(const json::value& body) {
                   text(s, "rejected_by") + ": " + text(s, "reason")});
         continue;
       }
-      std::string why;
+      std::vector<std::string> why;
       const json::value* terms = field(s, "scores");
       if (terms && terms->is_array()) {
         for (const json::value& term : terms->get_array()) {
-          if (!why.empty()) why += "; ";
           std::string plugin = text(term, "plugin");
           double raw = real(term, "raw");
-          why += plugin + " " + fixed(real(term, "score"), "%.1f") + " x" +
-                 fixed(real(term, "weight"), "%g") + " (" +
-                 (plugin == "estimated-start" ? startText(raw)
-                                              : fixed(raw, "%.4g") + " " + text(term, "unit")) +
-                 ")";
+          why.push_back(plugin + " " + fixed(real(term, "score"), "%.1f") + " x" +
+                        fixed(real(term, "weight"), "%g") + " (" +
+                        (plugin == "estimated-start"
+                             ? startText(raw)
+                             : fixed(raw, "%.4g") + " " + text(term, "unit")) +
+                        ")");
         }
       }
       double staging = real(s, "staging_s");
-      if (staging >= 1) {
-        why += (why.empty() ? "" : "; ") + std::string("staging ") + startText(staging).substr(0);
-      }
-      if (why.empty()) why = "feasible (first fit: federation order)";
+      if (staging >= 1) why.push_back("staging " + startText(staging));
       t.addRow({text(s, "site"), verdict, text(s, "partition"), text(s, "free_nodes"),
-                startText(real(s, "estimated_start_s")), fixed(real(s, "total"), "%.1f"), why});
+                startText(real(s, "estimated_start_s")), fixed(real(s, "total"), "%.1f"),
+                why.empty() ? "feasible (first fit: federation order)" : common::join(why, "; ")});
     }
   }
   out << t.render();
@@ -368,10 +366,10 @@ std::string renderPolicy(const json::value& body) {
     for (const json::value& p : all->get_array()) {
       std::string weights;
       if (const json::value* w = field(p, "weights"); w && w->is_object()) {
-        for (const auto& kv : w->get_object()) {
-          weights += (weights.empty() ? "" : ",") + std::string(kv.key()) + "=" +
-                     fixed(kv.value().is_number() ? kv.value().to_number<double>() : 0, "%g");
-        }
+        weights = common::join(w->get_object(), ",", [](const json::key_value_pair& kv) {
+          return std::string(kv.key()) + "=" +
+                 fixed(kv.value().is_number() ? kv.value().to_number<double>() : 0, "%g");
+        });
       }
       std::string name = text(p, "name");
       t.addRow({name == active_name ? name + " *" : name, text(p, "version"), text(p, "binding"),
@@ -443,9 +441,9 @@ std::string jobCounts(const json::value& project) {
   const json::value* jobs = field(project, "jobs");
   std::string out;
   if (jobs && jobs->is_object()) {
-    for (const auto& kv : jobs->get_object()) {
-      out += (out.empty() ? "" : ", ") + text(&kv.value()) + " " + std::string(kv.key());
-    }
+    out = common::join(jobs->get_object(), ", ", [](const json::key_value_pair& kv) {
+      return text(&kv.value()) + " " + std::string(kv.key());
+    });
   }
   return out.empty() ? "-" : out;
 }

@@ -1,10 +1,9 @@
 #include "coordinator/coordinator_daemon.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -12,14 +11,14 @@
 #include <boost/asio/thread_pool.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 #include <utility>
 
+#include "common/files.h"
+#include "common/strings.h"
 #include "coordinator/api/console.h"
 #include "coordinator/api/events.h"
 #include "coordinator/api/http_server.h"
@@ -87,7 +86,6 @@ void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::strin
   if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
   ++it->second;
 }
-
 
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
@@ -178,16 +176,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     t.created_at = clock_.now();
     t.created_by = "bootstrap";
     const std::string& path = config_.admin_token_file;
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return internalError("cannot write the admin token file " + tmp);
-    std::string line = fresh->text + "\n";
-    bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-                   ::fsync(fd) == 0;
-    ::close(fd);
-    std::error_code ec;
-    if (written) std::filesystem::rename(tmp, path, ec);
-    if (!written || ec) return internalError("cannot write the admin token file " + path);
+    if (Status s = common::writeFileAtomically(path, fresh->text + "\n", 0600); !s.ok()) {
+      return s;
+    }
     // The token is durable only after its file: a crash in between leaves no token and
     // the next start makes another.
     if (Status s = store_->saveToken(t); !s.ok()) return s;
@@ -220,9 +211,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                          {"public_key", keys_.public_key},
                          {"tls_fingerprint", tls_.fingerprint},
                          {"tls_cert", tls_.cert_path}};
-      std::string tmp = config_.ready_file + ".tmp";
-      std::ofstream(tmp) << json::serialize(ready) << "\n";
-      std::filesystem::rename(tmp, config_.ready_file);
+      if (Status s = common::writeFileAtomically(config_.ready_file, json::serialize(ready) + "\n");
+          !s.ok()) {
+        return s;
+      }
     }
     return Status::Ok();
   }
@@ -286,9 +278,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       const std::string& job_id) override {
     return store_->decisions(job_id);
   }
-  Status saveToken(const identity::TokenRecord& token) override {
-    return store_->saveToken(token);
-  }
+  Status saveToken(const identity::TokenRecord& token) override { return store_->saveToken(token); }
   Result<std::vector<identity::AuditRecord>> auditLog(const store::AuditQuery& query) override {
     return store_->audit(query);
   }
@@ -786,16 +776,11 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
       }
     }
   }
-  bool known = false;
-  std::string offered;
-  for (const broker::PolicySpec& spec : c.broker.policies) {
-    known = known || spec.name == c.broker.policy;
-    offered += (offered.empty() ? "" : ", ") + spec.name;
-  }
-  if (!known) {
-    return invalidArgument(
-        path + ": placement.policy: no policy \"" + c.broker.policy + "\" (known: " + offered + ")",
-        "policy");
+  auto name = [](const broker::PolicySpec& spec) { return spec.name; };
+  if (std::ranges::find(c.broker.policies, c.broker.policy, name) == c.broker.policies.end()) {
+    return invalidArgument(path + ": placement.policy: no policy \"" + c.broker.policy +
+                               "\" (known: " + common::join(c.broker.policies, ", ", name) + ")",
+                           "policy");
   }
   return c;
 }

@@ -446,7 +446,8 @@ HttpResponse RestApi::login(const HttpRequest& req) {
                                    "body must be {\"token\": \"aifed_...\"}", "token"),
                 "error");
   }
-  if (Result<identity::TokenParts> parts = identity::parseToken(*token); parts.ok()) a.actor = parts->id;
+  if (Result<identity::TokenParts> parts = identity::parseToken(*token); parts.ok())
+    a.actor = parts->id;
   Result<Principal> who = auth_.verifyToken(*token);
   if (!who.ok()) return fail(unauthenticated(who.status()), "denied");
   a.actor_name = who->name;
@@ -516,11 +517,12 @@ void RestApi::submit(const HttpRequest& req, api::Reply reply) {
   // share the transaction (group commit).
   c.audit.outcome = "ok";
   std::string id = c.audit.target;
-  svc_.commitAsync(std::move(c.fx), {std::move(c.audit)}, [self = shared_from_this(), id, reply](Status s) {
-    if (!s.ok()) return reply(api::errorResponse(s));
-    const broker::JobRecord* placed = self->svc_.broker().findJob(id);
-    reply(api::jsonResponse(201, jobJson(*placed, self->svc_.broker().lastDecision(id))));
-  });
+  svc_.commitAsync(
+      std::move(c.fx), {std::move(c.audit)}, [self = shared_from_this(), id, reply](Status s) {
+        if (!s.ok()) return reply(api::errorResponse(s));
+        const broker::JobRecord* placed = self->svc_.broker().findJob(id);
+        reply(api::jsonResponse(201, jobJson(*placed, self->svc_.broker().lastDecision(id))));
+      });
 }
 
 HttpResponse RestApi::listJobs(const HttpRequest& req, const Principal& who) {
@@ -671,12 +673,12 @@ HttpResponse RestApi::createToken(const HttpRequest& req, const Principal& who, 
   const Federation& fed = svc_.broker().federation();
   for (const std::string& entry : scope) {
     bool known = *role == identity::Role::kSubmitter ? fed.findProject(entry) != nullptr
-                                                : fed.findSite(entry) != nullptr;
+                                                     : fed.findSite(entry) != nullptr;
     if (!known) {
       return api::errorResponse(
           400, "invalid_argument",
-          std::string(*role == identity::Role::kSubmitter ? "no project" : "no site") + " \"" + entry +
-              "\" in the federation",
+          std::string(*role == identity::Role::kSubmitter ? "no project" : "no site") + " \"" +
+              entry + "\" in the federation",
           "scope");
     }
   }
@@ -936,7 +938,8 @@ void RestApi::addRoutes(api::Router& router) {
            return api::errorResponse(s);
          }
          json::array tokens;
-         for (const identity::TokenRecord& t : auth_.tokens().list()) tokens.push_back(tokenJson(t));
+         for (const identity::TokenRecord& t : auth_.tokens().list())
+           tokens.push_back(tokenJson(t));
          return api::jsonResponse(200, json::object{{"tokens", std::move(tokens)}});
        });
   change(router, "POST", "/api/v1/tokens", "token.create",

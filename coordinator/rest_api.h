@@ -64,8 +64,7 @@ class JobService {
   // Makes a token's record durable (create, revoke, last use), in its own transaction.
   virtual Status saveToken(const identity::TokenRecord& token) = 0;
   // Audit rows, newest first.
-  virtual Result<std::vector<identity::AuditRecord>> auditLog(
-      const store::AuditQuery& query) = 0;
+  virtual Result<std::vector<identity::AuditRecord>> auditLog(const store::AuditQuery& query) = 0;
   // An audit row of a request that changed nothing (refused, or failed before any
   // effect): made durable with the next group commit, so refusals cost no transaction each.
   virtual void recordAudit(identity::AuditRecord row) = 0;

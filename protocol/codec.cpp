@@ -681,8 +681,7 @@ Result<PartitionCapacity> partitionFromJson(const json::value& value, std::strin
   RETURN_IF_ERROR(requireObject(*node_type_value, r.path("node_type"), node_type));
   FieldReader nr(*node_type, r.path("node_type"));
   RETURN_IF_ERROR(nr.str("accelerator", p.node_type.accelerator));
-  RETURN_IF_ERROR(
-      nr.integer("accelerators_per_node", p.node_type.accelerators_per_node));
+  RETURN_IF_ERROR(nr.integer("accelerators_per_node", p.node_type.accelerators_per_node));
   RETURN_IF_ERROR(nr.integer("cores", p.node_type.cores));
   RETURN_IF_ERROR(nr.integer("memory_gib", p.node_type.memory_gib));
   RETURN_IF_ERROR(r.integer("nodes_total", p.nodes_total));

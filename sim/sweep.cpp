@@ -13,14 +13,16 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <regex>
 #include <set>
+#include <span>
 #include <sstream>
 
+#include "common/files.h"
+#include "common/strings.h"
 #include "protocol/toml_file.h"
 #include "sim/metrics.h"
 #include "sim/swf.h"
@@ -35,13 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 std::optional<double> parseDouble(const std::string& s) {
   double v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -54,23 +49,6 @@ std::optional<int64_t> parseInt(const std::string& s) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-Status readFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return notFound("cannot open " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  out = text.str();
-  return Status::Ok();
-}
-
-Status writeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return invalidArgument("cannot write " + path);
-  out << text;
-  out.close();
-  return out ? Status::Ok() : invalidArgument("error writing " + path);
 }
 
 std::string absolute(const std::string& path) {
@@ -158,8 +136,8 @@ Status applyPolicyParam(const std::string& name, const std::string& value,
   auto it = std::find_if(policies.begin(), policies.end(),
                          [&](const broker::PolicySpec& p) { return p.name == policy; });
   if (it == policies.end()) {
-    std::string known;
-    for (const broker::PolicySpec& p : policies) known += (known.empty() ? "" : ", ") + p.name;
+    std::string known =
+        common::join(policies, ", ", [](const broker::PolicySpec& p) { return p.name; });
     return invalidArgument(
         "grid parameter " + name + ": unknown policy '" + policy + "' (known: " + known + ")",
         name);
@@ -173,10 +151,8 @@ Status applyPolicyParam(const std::string& name, const std::string& value,
     std::string plugin = knob.substr(7);
     std::vector<std::string> plugins = broker::scorePluginNames();
     if (std::find(plugins.begin(), plugins.end(), plugin) == plugins.end()) {
-      std::string known;
-      for (const std::string& p : plugins) known += (known.empty() ? "" : ", ") + p;
       return invalidArgument("grid parameter " + name + ": unknown score plugin '" + plugin +
-                                 "' (known: " + known + ")",
+                                 "' (known: " + common::join(plugins, ", ") + ")",
                              name);
     }
     if (!number || *number < 0) return bad("is not a weight >= 0 (0 drops the plugin)");
@@ -271,13 +247,9 @@ std::vector<std::string> splitLines(const std::string& text) {
   return lines;
 }
 
-std::vector<std::string> splitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::istringstream in(line);
-  while (std::getline(in, cell, ',')) out.push_back(cell);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
+std::vector<std::string> splitCsv(std::string_view line) {
+  std::vector<std::string_view> cells = common::split(line, ',');
+  return {cells.begin(), cells.end()};
 }
 
 // A CSV cell as JSON: the number as written when it is a JSON number, else a string.
@@ -382,15 +354,9 @@ Result<SweepAxis> parseGridOption(std::string_view text) {
     return invalidArgument("--grid '" + std::string(text) + "' is not name=v1,v2,...", "grid");
   }
   SweepAxis axis;
-  axis.name = trim(text.substr(0, eq));
-  std::string values(text.substr(eq + 1));
-  size_t start = 0;
-  while (true) {
-    size_t comma = values.find(',', start);
-    axis.values.push_back(trim(std::string_view(values).substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+  axis.name = std::string(common::trim(text.substr(0, eq)));
+  for (std::string_view value : common::split(text.substr(eq + 1), ',')) {
+    axis.values.emplace_back(common::trim(value));
   }
   if (Status s = checkValues(axis, "--grid '" + std::string(text) + "'"); !s.ok()) return s;
   return axis;
@@ -432,8 +398,7 @@ Result<std::vector<SweepAxis>> parseGridFile(std::string_view toml_text,
 }
 
 Result<std::vector<SweepAxis>> loadGridFile(const std::string& path) {
-  std::string text;
-  if (Status s = readFile(path, text); !s.ok()) return s;
+  ASSIGN_OR_RETURN(std::string text, common::readFile(path));
   return parseGridFile(text, path);
 }
 
@@ -614,8 +579,7 @@ Result<SweepManifest> parseManifest(std::string_view text, std::string_view sour
 }
 
 Result<SweepManifest> loadManifest(const std::string& path) {
-  std::string text;
-  if (Status s = readFile(path, text); !s.ok()) return s;
+  ASSIGN_OR_RETURN(std::string text, common::readFile(path));
   return parseManifest(text, path);
 }
 
@@ -624,7 +588,7 @@ Status writeManifest(const SweepManifest& manifest, const std::string& path) {
   fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
   if (ec) return invalidArgument("cannot create " + parent.string() + ": " + ec.message());
-  return writeFile(path, manifestJson(manifest));
+  return common::writeFileAtomically(path, manifestJson(manifest));
 }
 
 // ---- running and merging -------------------------------------------------------------
@@ -657,13 +621,13 @@ Status mergeSweep(const SweepManifest& m, const std::string& dir) {
   std::string header;
   std::vector<std::vector<std::string>> rows;  // summary.csv's row of each point
   for (const SweepPoint& p : m.points) {
-    std::string text;
     std::string path = dir + "/points/" + p.id + "/summary.csv";
-    if (!readFile(path, text).ok()) {
+    Result<std::string> text = common::readFile(path);
+    if (!text.ok()) {
       missing.push_back(p.id);
       continue;
     }
-    std::vector<std::string> lines = splitLines(text);
+    std::vector<std::string> lines = splitLines(*text);
     if (lines.size() != 2) return failedPrecondition(path + ": expected a header and one row");
     if (header.empty()) header = lines[0];
     if (lines[0] != header) {
@@ -672,8 +636,8 @@ Status mergeSweep(const SweepManifest& m, const std::string& dir) {
     rows.push_back(splitCsv(lines[1]));
   }
   if (!missing.empty()) {
-    std::string list;
-    for (size_t i = 0; i < missing.size() && i < 20; ++i) list += (i ? ", " : "") + missing[i];
+    std::string list =
+        common::join(std::span(missing).first(std::min<size_t>(missing.size(), 20)), ", ");
     if (missing.size() > 20) list += ", ...";
     return failedPrecondition(std::to_string(missing.size()) + " of " +
                               std::to_string(m.points.size()) +
@@ -724,8 +688,8 @@ Status mergeSweep(const SweepManifest& m, const std::string& dir) {
     js += "}}";
   }
   js += order.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  if (Status s = writeFile(dir + "/sweep.csv", csv); !s.ok()) return s;
-  return writeFile(dir + "/sweep.json", js);
+  RETURN_IF_ERROR(common::writeFileAtomically(dir + "/sweep.csv", csv));
+  return common::writeFileAtomically(dir + "/sweep.json", js);
 }
 
 Status runLocal(const SweepManifest& m, const std::string& dir, const std::string& sim_binary,
@@ -780,10 +744,8 @@ Status runLocal(const SweepManifest& m, const std::string& dir, const std::strin
   }
   if (!failed.empty()) {
     std::sort(failed.begin(), failed.end());
-    std::string list;
-    for (const std::string& f : failed) list += (list.empty() ? "" : ", ") + f;
     return internalError(std::to_string(failed.size()) + " points failed (see " + dir +
-                         "/points/<id>/log.txt): " + list);
+                         "/points/<id>/log.txt): " + common::join(failed, ", "));
   }
   return mergeSweep(m, dir);
 }
@@ -859,9 +821,9 @@ Result<SlurmScripts> writeSlurmScripts(const SweepManifest& m, const std::string
   submit += "merge=${merge%%;*}\n";
   submit += "echo \"array=$array merge=$merge\"\n";
 
-  if (Status s = writeFile(out.array_script, array); !s.ok()) return s;
-  if (Status s = writeFile(out.merge_script, merge); !s.ok()) return s;
-  if (Status s = writeFile(out.submit_script, submit); !s.ok()) return s;
+  RETURN_IF_ERROR(common::writeFileAtomically(out.array_script, array));
+  RETURN_IF_ERROR(common::writeFileAtomically(out.merge_script, merge));
+  RETURN_IF_ERROR(common::writeFileAtomically(out.submit_script, submit));
   fs::permissions(out.submit_script, fs::perms::owner_exec | fs::perms::group_exec,
                   fs::perm_options::add, ec);
   return out;

@@ -4,22 +4,12 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+
+#include "common/files.h"
+#include "common/strings.h"
 
 namespace aifed::sim {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 constexpr const char* kFieldNames[18] = {
     "job number",       "submit time",   "wait time",       "run time",       "allocated procs",
@@ -41,7 +31,7 @@ std::optional<int64_t> SwfTrace::headerInt(std::string_view key) const {
   auto it = header.find(std::string(key));
   if (it == header.end()) return std::nullopt;
   double v = 0;
-  std::string_view s = trim(it->second);
+  std::string_view s = common::trim(it->second);
   // "MaxProcs: 128" may be followed by a comment in some traces: take the first token.
   s = s.substr(0, s.find_first_of(" \t"));
   if (!parseNumber(s, v) || v < 0) return std::nullopt;
@@ -57,19 +47,19 @@ Result<SwfTrace> parseSwf(std::string_view text, std::string_view source) {
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = trim(text.substr(pos, nl - pos));
+    std::string_view line = common::trim(text.substr(pos, nl - pos));
     pos = nl + 1;
     ++line_no;
     if (line.empty()) continue;
     auto where = [&] { return trace.source + ":" + std::to_string(line_no) + ": "; };
     if (line.front() == ';') {
-      std::string_view body = trim(line.substr(1));
+      std::string_view body = common::trim(line.substr(1));
       size_t colon = body.find(':');
       if (colon != std::string_view::npos && colon > 0) {
-        std::string_view key = trim(body.substr(0, colon));
+        std::string_view key = common::trim(body.substr(0, colon));
         // Header keys are single words ("MaxProcs"); free text with a colon is a note.
         if (key.find_first_of(" \t") == std::string_view::npos) {
-          trace.header.emplace(std::string(key), std::string(trim(body.substr(colon + 1))));
+          trace.header.emplace(std::string(key), std::string(common::trim(body.substr(colon + 1))));
         }
       }
       continue;
@@ -126,19 +116,11 @@ Result<SwfTrace> parseSwf(std::string_view text, std::string_view source) {
 }
 
 Result<std::string> readMaybeGzipFile(const std::string& path) {
-  std::FILE* probe = std::fopen(path.c_str(), "rb");
-  if (!probe) return notFound("cannot open " + path);
-  unsigned char magic[2] = {0, 0};
-  size_t got = std::fread(magic, 1, 2, probe);
-  std::fclose(probe);
-  bool gz = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  ASSIGN_OR_RETURN(std::string raw, common::readFile(path));
+  bool gz = raw.size() >= 2 && static_cast<unsigned char>(raw[0]) == 0x1f &&
+            static_cast<unsigned char>(raw[1]) == 0x8b;
+  if (!gz) return raw;
   std::string out;
-  if (!gz) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) return notFound("cannot open " + path);
   char buf[1 << 16];

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.h"
+
 namespace aifed::api {
 namespace {
 
@@ -10,15 +12,9 @@ bool contains(const std::vector<std::string>& v, std::string_view x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
 Status denied(const Principal& who, Action action, const std::string& why = {}) {
-  std::string msg =
-      "role " + std::string(identity::roleName(who.role)) + " may not " + std::string(actionName(action));
+  std::string msg = "role " + std::string(identity::roleName(who.role)) + " may not " +
+                    std::string(actionName(action));
   if (!why.empty()) msg += " " + why;
   return Status(StatusCode::kPermissionDenied, msg);
 }
@@ -107,9 +103,9 @@ Status authorize(const Principal& who, Action action, const Resource& res) {
           // A list (no project named) is allowed and filtered by the caller.
           if (res.project.empty() && action != Action::kJobSubmit) return Status::Ok();
           if (contains(who.scope, res.project)) return Status::Ok();
-          return denied(
-              who, action,
-              "on project \"" + res.project + "\" (token scope: " + joined(who.scope) + ")");
+          return denied(who, action,
+                        "on project \"" + res.project +
+                            "\" (token scope: " + common::join(who.scope, ",") + ")");
         default:
           return denied(who, action);
       }
@@ -127,8 +123,9 @@ Status authorize(const Principal& who, Action action, const Resource& res) {
         case Action::kJobCancel:
           if (res.site.empty() && action == Action::kJobRead) return Status::Ok();  // a list
           if (contains(who.scope, res.site)) return Status::Ok();
-          return denied(who, action,
-                        "at site \"" + res.site + "\" (token scope: " + joined(who.scope) + ")");
+          return denied(
+              who, action,
+              "at site \"" + res.site + "\" (token scope: " + common::join(who.scope, ",") + ")");
         default:
           return denied(who, action);
       }
@@ -243,7 +240,8 @@ Status checkCsrf(const Principal& who, const HttpRequest& r) {
   };
   std::string sent = header(r, "x-csrf-token");
   if (sent.empty()) return fail("the X-CSRF-Token header is missing");
-  if (!identity::constantTimeEqual(identity::sha256Hex(sent), identity::sha256Hex(who.csrf_token))) {
+  if (!identity::constantTimeEqual(identity::sha256Hex(sent),
+                                   identity::sha256Hex(who.csrf_token))) {
     return fail("the X-CSRF-Token header does not match the session");
   }
   if (auto it = r.headers.find("origin"); it != r.headers.end()) {
@@ -266,7 +264,8 @@ std::string Authenticator::claimedTokenId(const HttpRequest& r) {
                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     return {};
   }
-  Result<identity::TokenParts> parts = identity::parseToken(std::string_view(h).substr(kBearer.size()));
+  Result<identity::TokenParts> parts =
+      identity::parseToken(std::string_view(h).substr(kBearer.size()));
   return parts.ok() ? parts->id : std::string();
 }
 

@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 
+#include "common/strings.h"
 #include "coordinator/api/http_server.h"
 
 namespace aifed::api {
@@ -119,8 +120,7 @@ void Router::dispatch(const HttpRequest& request, Reply reply) const {
     return reply(
         errorResponse(404, "not_found", "no route for " + request.method + " " + request.path));
   }
-  std::string allow;
-  for (const std::string& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  std::string allow = common::join(allowed, ", ");
   HttpResponse r = errorResponse(
       405, "method_not_allowed",
       request.method + " is not allowed on " + request.path + " (allowed: " + allow + ")");

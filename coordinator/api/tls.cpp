@@ -1,6 +1,5 @@
 #include "coordinator/api/tls.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -10,14 +9,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/crypto.h"
+#include "common/files.h"
 
 namespace aifed::api {
 namespace {
@@ -51,38 +47,6 @@ std::string opensslError() {
   char buf[256];
   ERR_error_string_n(code, buf, sizeof(buf));
   return buf;
-}
-
-Result<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalidArgument("cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-// Writes `text` to `path` with mode 0600 from the start (never world-readable, even
-// for a moment), replacing what is there atomically.
-Status writePrivateFile(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return unavailable("cannot create " + tmp);
-  ::fchmod(fd, 0600);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return unavailable("cannot write " + tmp);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return unavailable("cannot rename " + tmp + " to " + path + ": " + ec.message());
-  return Status::Ok();
 }
 
 Result<X509Ptr> parseCertificate(const std::string& pem) {
@@ -197,17 +161,17 @@ Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
       Result<PemPair> pair = generateSelfSignedCertificate(now);
       if (!pair.ok()) return pair.status();
       // The key first: a certificate without its key would be reused and then fail.
-      if (Status s = writePrivateFile(id.key_path, pair->key); !s.ok()) return s;
-      if (Status s = writePrivateFile(id.cert_path, pair->cert); !s.ok()) return s;
+      if (Status s = common::writeFileAtomically(id.key_path, pair->key, 0600); !s.ok()) return s;
+      if (Status s = common::writeFileAtomically(id.cert_path, pair->cert, 0600); !s.ok()) return s;
       id.generated = true;
     }
   } else {
     id.cert_path = cert_path;
     id.key_path = key_path;
   }
-  Result<std::string> cert_pem = readFile(id.cert_path);
+  Result<std::string> cert_pem = common::readFile(id.cert_path);
   if (!cert_pem.ok()) return invalidArgument(cert_pem.status().message(), "tls_cert");
-  Result<std::string> key_pem = readFile(id.key_path);
+  Result<std::string> key_pem = common::readFile(id.key_path);
   if (!key_pem.ok()) return invalidArgument(key_pem.status().message(), "tls_key");
   Result<X509Ptr> cert = parseCertificate(*cert_pem);
   if (!cert.ok()) return invalidArgument(id.cert_path + ": " + cert.status().message(), "tls_cert");

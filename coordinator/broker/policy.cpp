@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/strings.h"
+
 namespace aifed::broker {
 
 std::string_view bindingModeName(BindingMode mode) {
@@ -83,10 +85,9 @@ Status validatePolicy(const PolicySpec& spec) {
   std::set<std::string> seen;
   for (const PolicyWeight& w : spec.weights) {
     if (std::find(known.begin(), known.end(), w.plugin) == known.end()) {
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      return invalidArgument(
-          where + ": unknown score plugin \"" + w.plugin + "\" (known: " + list + ")", "weights");
+      return invalidArgument(where + ": unknown score plugin \"" + w.plugin +
+                                 "\" (known: " + common::join(known, ", ") + ")",
+                             "weights");
     }
     if (!seen.insert(w.plugin).second) {
       return invalidArgument(where + ": plugin \"" + w.plugin + "\" weighted twice", "weights");

@@ -1,10 +1,10 @@
 #include "coordinator/store/coordinator_store.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <string_view>
 #include <utility>
 
+#include "common/ids.h"
 #include "protocol/codec.h"
 #include "sqlite/database.h"
 
@@ -169,18 +169,9 @@ std::optional<Time> optionalTime(const Statement& st, int column) {
   return fromMillis(*ms);
 }
 
-// The <seq> of a job id "j-<seq>", or kInvalidArgument.
+// The <seq> of a job id "j-<seq>" (common::parseJobSeq), or kInvalidArgument.
 Result<int64_t> jobSeq(const std::string& id) {
-  std::string_view digits(id);
-  int64_t seq = 0;
-  if (digits.starts_with("j-")) {
-    digits.remove_prefix(2);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-    if (ec == std::errc() && end == digits.data() + digits.size() && !digits.empty() &&
-        digits.front() != '+' && seq > 0) {
-      return seq;
-    }
-  }
+  if (std::optional<int64_t> seq = common::parseJobSeq(id)) return *seq;
   return invalidArgument("job id \"" + id + "\" is not of the form j-<positive decimal>", "job.id");
 }
 

@@ -1,11 +1,11 @@
 #include "protocol/transport/curve_keys.h"
 
-#include <sys/stat.h>
 #include <zmq.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
+
+#include "common/files.h"
 
 namespace aifed::transport {
 namespace {
@@ -31,16 +31,6 @@ std::string readQuoted(const std::string& text, std::string_view key) {
     return line.substr(open + 1, close - open - 1);
   }
   return {};
-}
-
-Status writeFile(const std::filesystem::path& path, const std::string& text, mode_t mode) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) return unavailable("cannot write " + path.string());
-  out << text;
-  out.close();
-  if (!out) return unavailable("cannot write " + path.string());
-  if (::chmod(path.c_str(), mode) != 0) return unavailable("cannot chmod " + path.string());
-  return Status::Ok();
 }
 
 }  // namespace
@@ -83,23 +73,23 @@ Status writeKeyPair(const CurveKeyPair& pair, const std::string& dir, const std:
                   key_path.string() + " exists; refusing to overwrite a secret key");
   }
   std::string header = "# aifed CURVE key pair for \"" + name + "\" (Z85).\n";
-  Status s = writeFile(key_path,
-                       header + "# SECRET: keep this file private (mode 0600).\npublic = \"" +
-                           pair.public_key + "\"\nsecret = \"" + pair.secret_key + "\"\n",
-                       0600);
+  Status s = common::writeFileAtomically(
+      key_path.string(),
+      header + "# SECRET: keep this file private (mode 0600).\npublic = \"" + pair.public_key +
+          "\"\nsecret = \"" + pair.secret_key + "\"\n",
+      0600);
   if (!s.ok()) return s;
-  return writeFile(pub_path,
-                   "# aifed CURVE public key for \"" + name +
-                       "\": put it in the federation file.\npublic = \"" + pair.public_key + "\"\n",
-                   0644);
+  return common::writeFileAtomically(pub_path.string(),
+                                     "# aifed CURVE public key for \"" + name +
+                                         "\": put it in the federation file.\npublic = \"" +
+                                         pair.public_key + "\"\n",
+                                     0644);
 }
 
 Result<CurveKeyPair> readKeyPairFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return notFound("cannot read key file " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  CurveKeyPair pair{readQuoted(buf.str(), "public"), readQuoted(buf.str(), "secret")};
+  Result<std::string> text = common::readFile(path);
+  if (!text.ok()) return text.status();
+  CurveKeyPair pair{readQuoted(*text, "public"), readQuoted(*text, "secret")};
   if (!isValidZ85Key(pair.public_key)) {
     return invalidArgument(path + ": no valid `public = \"<40 Z85 chars>\"` line", "public");
   }

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <set>
 
+#include "common/strings.h"
+
 namespace aifed::agent {
 namespace {
 
@@ -29,9 +31,7 @@ std::string describeAsk(const JobSpec& spec) {
   if (spec.memory_gib_per_node > 0) {
     parts.push_back(std::to_string(spec.memory_gib_per_node) + " GiB");
   }
-  std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
+  return common::join(parts, ", ");
 }
 
 bool nodeFits(const JobSpec& spec, const NodeType& t) {
@@ -113,11 +113,9 @@ Result<size_t> SimulatedBackend::choosePartition(const JobSpec& spec) const {
                               " nodes; largest matching partition " + p.name + " has " +
                               std::to_string(p.nodes));
   }
-  std::string offers;
-  for (const Partition& p : partitions_) {
-    offers +=
-        (offers.empty() ? "" : "; ") + p.config.name + ": " + describeNodeType(p.config.node_type);
-  }
+  std::string offers = common::join(partitions_, "; ", [](const Partition& p) {
+    return p.config.name + ": " + describeNodeType(p.config.node_type);
+  });
   return failedPrecondition("no partition offers " + describeAsk(spec) + " per node (" + offers +
                             ")");
 }

@@ -11,7 +11,10 @@
 #include <ctime>
 #include <filesystem>
 #include <iterator>
+#include <ranges>
 #include <tuple>
+
+#include "common/strings.h"
 
 namespace aifed::agent {
 namespace json = boost::json;
@@ -483,9 +486,7 @@ Result<std::vector<std::string>> SlurmBackend::sbatchArguments(const JobTag& tag
     } else if (type.empty() && options_.gpu_partitions.size() == 1) {
       partition = options_.gpu_partitions.begin()->second;
     } else {
-      std::string offered;
-      for (const auto& [t, p] : options_.gpu_partitions)
-        offered += (offered.empty() ? "" : ", ") + t;
+      std::string offered = common::join(std::views::keys(options_.gpu_partitions), ", ");
       return invalidArgument("this site has no partition for GPU model \"" + spec.gpu_type +
                                  "\" (it maps: " + (offered.empty() ? "none" : offered) + ")",
                              "spec.gpu_type");
@@ -757,9 +758,8 @@ std::vector<LocalJobUpdate> SlurmBackend::poll(Time now) {
   if (missing.empty()) return updates;
   // Left squeue: finished more than MinJobAge ago (the agent was away), or never existed.
   if (options_.use_sacct) {
-    std::string ids;
-    for (const std::string& id : missing) ids += (ids.empty() ? "" : ",") + id;
-    Result<CommandOutput> out = runSlurm("sacct", {"--json", "-X", "-j", ids});
+    Result<CommandOutput> out =
+        runSlurm("sacct", {"--json", "-X", "-j", common::join(missing, ",")});
     if (out.ok() && out->exit_code == 0) {
       if (Result<std::vector<SlurmJob>> acct = parseSacct(out->out); acct.ok()) {
         for (const SlurmJob& j : *acct) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/ids.h"
+
 namespace aifed::api {
 namespace {
 
@@ -192,7 +194,7 @@ TEST_F(EventHubTest, ASlowSubscriberOverflowsAndIsDropped) {
   EventHub::SubscriberId fast = hub_.subscribe(nullptr, at(0));
   for (int i = 0; i < 10; ++i) {
     broker::Effects fx;
-    fx.jobs = {job("j-" + std::to_string(100 + i), JobState::kQueued)};
+    fx.jobs = {job(common::formatJobId(100 + i), JobState::kQueued)};
     hub_.publish(fx, at(i));
     if (i % 4 == 0) frames(fast);
   }

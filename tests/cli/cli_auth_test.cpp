@@ -115,7 +115,7 @@ TEST(ClientConfigTest, MistakesAreUsageErrorsNamingTheProblem) {
   ClientSettings missing;
   missing.token_file = dir.file("nope");
   EXPECT_THAT(resolveClientConfig(missing, envOf({})).status().message(),
-              HasSubstr("cannot read the token file"));
+              HasSubstr("token file: cannot read " + dir.file("nope") + ": No such file"));
   EXPECT_THAT(resolveClientConfig({}, envOf({{"AIFED_CONFIG", dir.file("absent.toml")}}))
                   .status()
                   .message(),

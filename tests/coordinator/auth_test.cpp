@@ -27,7 +27,8 @@ struct AuthzCase {
 };
 
 TEST(AuthorizeTest, RolesAndScopes) {
-  const Principal admin = as(identity::Role::kAdmin), op = as(identity::Role::kOperator), viewer = as(identity::Role::kViewer);
+  const Principal admin = as(identity::Role::kAdmin), op = as(identity::Role::kOperator),
+                  viewer = as(identity::Role::kViewer);
   const Principal sub = as(identity::Role::kSubmitter, {"p1", "p2"});
   const Principal sa = as(identity::Role::kSiteAdmin, {"mimer"});
   const Resource p1 = Resource::ofProject("p1"), p3 = Resource::ofProject("p3");

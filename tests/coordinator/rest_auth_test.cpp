@@ -449,7 +449,8 @@ TEST_F(RestAuthTest, CreatedTokenWorksOnceShownAndIsListedWithoutItsHash) {
   std::string id(created.at("id").as_string());
   EXPECT_TRUE(text.starts_with("aifed_" + id + "_"));
   EXPECT_EQ(created.at("created_by"), json::value(idOf("admin")));
-  EXPECT_EQ(svc_.saved_tokens.at(id).secret_sha256, identity::sha256Hex(identity::parseToken(text)->secret));
+  EXPECT_EQ(svc_.saved_tokens.at(id).secret_sha256,
+            identity::sha256Hex(identity::parseToken(text)->secret));
   tokens_["ci"] = text;
   json::value me = call("GET", "/api/v1/session", 200, "", "ci");
   EXPECT_EQ(me.at("role"), "submitter");

@@ -96,7 +96,8 @@ class RestBench : public ::testing::Test {
     tokens_["site-admin"] = addToken("site-admin", identity::Role::kSiteAdmin, {"site-a"});
   }
 
-  std::string addToken(const std::string& name, identity::Role role, std::vector<std::string> scope) {
+  std::string addToken(const std::string& name, identity::Role role,
+                       std::vector<std::string> scope) {
     identity::NewToken t = *identity::generateToken();
     identity::TokenRecord r;
     r.id = t.id;

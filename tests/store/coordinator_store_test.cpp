@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/ids.h"
 #include "site-agent/agent_store.h"
 #include "tests/store/test_dir.h"
 
@@ -61,7 +62,7 @@ JobSpec minimalSpec() {
 // Every field set, every optional present.
 JobRecord fullJob(int64_t seq) {
   JobRecord job;
-  job.id = "j-" + std::to_string(seq);
+  job.id = common::formatJobId(seq);
   job.spec = fullSpec();
   job.state = JobState::kRunning;
   job.attempt = 3;
@@ -84,7 +85,7 @@ JobRecord fullJob(int64_t seq) {
 // Every optional absent.
 JobRecord queuedJob(int64_t seq) {
   JobRecord job;
-  job.id = "j-" + std::to_string(seq);
+  job.id = common::formatJobId(seq);
   job.spec = minimalSpec();
   job.submitted_at = at(1000 + seq);
   job.updated_at = at(1000 + seq);
@@ -385,7 +386,7 @@ TEST(CoordinatorStore, PolicyChangesRoundTripInOrderAndIdempotently) {
 }
 
 identity::TokenRecord tokenRecord(const std::string& id, identity::Role role,
-                             std::vector<std::string> scope) {
+                                  std::vector<std::string> scope) {
   identity::TokenRecord t;
   t.id = id;
   t.name = "token " + id;
@@ -419,7 +420,7 @@ TEST(CoordinatorStore, TokensRoundTripAcrossReopenAndUpdateInPlace) {
 }
 
 identity::AuditRecord auditRow(int64_t ms, std::string actor, std::string action,
-                             std::string outcome) {
+                               std::string outcome) {
   identity::AuditRecord a;
   a.at = at(ms);
   a.actor = std::move(actor);
