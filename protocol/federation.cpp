@@ -1,23 +1,25 @@
-// Reading the federation file (federation.h) with toml++.
+// Reading the federation file (federation.h) with the strict TOML reader
+// (common/toml_reader.h).
 //
 // Every error names the source, the line of the offending value (or of the table that
 // lacks a key) and the key path in the document, e.g.
 //   "federation-7.toml:23: site[1].partition[0].nodes: must be positive"
-// Keys this reader does not know are ignored, so a newer file with additional keys
-// still loads in an older coordinator.
+// A key this reader does not know is an error too ("did you mean" the nearest known
+// one): a misspelt `carbon_g_kwh` must not silently become 0. A file written for a
+// newer aifed with keys this one does not know is therefore refused, naming the key.
 #include "protocol/federation.h"
 
-#include <toml++/toml.h>
-
-#include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
-#include "protocol/toml_file.h"
+#include "common/files.h"
+#include "common/toml_reader.h"
 
 namespace aifed {
 namespace {
@@ -56,301 +58,211 @@ bool isZ85Key(std::string_view key) {
   return true;
 }
 
-std::string indexPath(std::string_view path, size_t i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
-}
+constexpr std::string_view kCountryRule =
+    "\" is not an ISO 3166 alpha-2 code (two upper-case letters)";
 
-std::string joinPath(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return std::string(path) + "." + std::string(key);
-}
-
-// Builds errors that point into the document.
-class Reporter {
- public:
-  explicit Reporter(std::string_view source) : source_(source) {}
-
-  Status error(const toml::node* at, const std::string& path, const std::string& what) const {
-    std::string message = source_;
-    if (at != nullptr && at->source().begin.line > 0) {
-      message += ":" + std::to_string(at->source().begin.line);
-    }
-    message += ": ";
-    if (!path.empty()) message += path + ": ";
-    message += what;
-    return invalidArgument(std::move(message), path);
-  }
-
- private:
-  std::string source_;
-};
-
-// Reads the keys of one TOML table, reporting errors with the table's key path.
-class TableReader {
- public:
-  TableReader(const Reporter& reporter, const toml::table& table, std::string path)
-      : reporter_(reporter), table_(table), path_(std::move(path)) {}
-
-  std::string path(std::string_view key) const { return joinPath(path_, key); }
-  const toml::table& table() const { return table_; }
-  const toml::node* find(std::string_view key) const { return table_.get(key); }
-
-  Status missing(std::string_view key) const {
-    return reporter_.error(&table_, path(key), "missing key");
-  }
-  Status error(std::string_view key, const std::string& what) const {
-    const toml::node* at = find(key);
-    return reporter_.error(at != nullptr ? at : &table_, path(key), what);
-  }
-
-  Status str(std::string_view key, std::string& out, bool required) const {
-    const toml::node* n = find(key);
-    if (n == nullptr) return required ? missing(key) : Status::Ok();
-    if (!n->is_string()) return error(key, "must be a string");
-    out = n->as_string()->get();
-    return Status::Ok();
-  }
-
-  Status integer(std::string_view key, int& out, bool required) const {
-    const toml::node* n = find(key);
-    if (n == nullptr) return required ? missing(key) : Status::Ok();
-    if (!n->is_integer()) return error(key, "must be an integer");
-    int64_t v = n->as_integer()->get();
-    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
-      return error(key, "is out of range");
-    }
-    out = static_cast<int>(v);
-    return Status::Ok();
-  }
-
-  Status number(std::string_view key, double& out, bool required) const {
-    const toml::node* n = find(key);
-    if (n == nullptr) return required ? missing(key) : Status::Ok();
-    if (n->is_integer()) {
-      out = static_cast<double>(n->as_integer()->get());
-    } else if (n->is_floating_point()) {
-      out = n->as_floating_point()->get();
-    } else {
-      return error(key, "must be a number");
-    }
-    return Status::Ok();
-  }
-
-  Status strings(std::string_view key, std::vector<std::string>& out) const {
-    const toml::node* n = find(key);
-    if (n == nullptr) return Status::Ok();
-    if (!n->is_array()) return error(key, "must be an array of strings");
-    const toml::array& array = *n->as_array();
-    for (size_t i = 0; i < array.size(); ++i) {
-      const toml::node* item = array.get(i);
-      if (!item->is_string()) {
-        return reporter_.error(item, indexPath(path(key), i), "must be a string");
-      }
-      out.push_back(item->as_string()->get());
-    }
-    return Status::Ok();
-  }
-
-  // An array of tables ([[site]]); absent is an empty list.
-  Status tables(std::string_view key, std::vector<const toml::table*>& out) const {
-    const toml::node* n = find(key);
-    if (n == nullptr) return Status::Ok();
-    if (!n->is_array_of_tables()) {
-      return error(key, "must be an array of tables ([[" + std::string(key) + "]])");
-    }
-    for (const toml::node& item : *n->as_array()) out.push_back(item.as_table());
-    return Status::Ok();
-  }
-
- private:
-  const Reporter& reporter_;
-  const toml::table& table_;
-  std::string path_;
-};
-
-Status nonNegative(const TableReader& r, std::string_view key, double v) {
-  if (v < 0) return r.error(key, "must not be negative");
+Status nonNegative(const common::TomlTable& t, std::string_view key, double v) {
+  if (v < 0) return t.error(key, "must not be negative");
   return Status::Ok();
 }
 
-Status readPartition(const TableReader& r, PartitionConfig& p) {
-  RETURN_IF_ERROR(r.str("name", p.name, true));
-  if (p.name.empty()) return r.error("name", "must not be empty");
-  RETURN_IF_ERROR(r.integer("nodes", p.nodes, true));
-  if (p.nodes <= 0) return r.error("nodes", "must be positive");
-  RETURN_IF_ERROR(r.str("accelerator", p.node_type.accelerator, false));
+Status readPartition(common::TomlTable& t, PartitionConfig& p) {
+  RETURN_IF_ERROR(t.expectKeys(
+      {"name", "nodes", "accelerator", "accelerators_per_node", "cores_per_node", "memory_gib"}));
+  RETURN_IF_ERROR(t.str("name", p.name, common::kRequired));
+  if (p.name.empty()) return t.error("name", "must not be empty");
+  RETURN_IF_ERROR(t.integer("nodes", p.nodes, common::kRequired));
+  if (p.nodes <= 0) return t.error("nodes", "must be positive");
+  RETURN_IF_ERROR(t.str("accelerator", p.node_type.accelerator));
   if (!isAcceleratorName(p.node_type.accelerator)) {
-    return r.error("accelerator", "must be a lower-case model name ([a-z0-9-]), got \"" +
+    return t.error("accelerator", "must be a lower-case model name ([a-z0-9-]), got \"" +
                                       p.node_type.accelerator + "\"");
   }
-  RETURN_IF_ERROR(r.integer("accelerators_per_node", p.node_type.accelerators_per_node, false));
+  RETURN_IF_ERROR(t.integer("accelerators_per_node", p.node_type.accelerators_per_node));
   if (p.node_type.accelerators_per_node < 0) {
-    return r.error("accelerators_per_node", "must not be negative");
+    return t.error("accelerators_per_node", "must not be negative");
   }
   if (!p.node_type.accelerator.empty() && p.node_type.accelerators_per_node == 0) {
-    return r.error("accelerators_per_node", "must be positive when accelerator is set");
+    return t.error("accelerators_per_node", "must be positive when accelerator is set");
   }
   if (p.node_type.accelerator.empty() && p.node_type.accelerators_per_node > 0) {
-    return r.error("accelerator", "missing: accelerators_per_node is set");
+    return t.error("accelerator", "missing: accelerators_per_node is set");
   }
-  RETURN_IF_ERROR(r.integer("cores_per_node", p.node_type.cores, true));
-  if (p.node_type.cores <= 0) return r.error("cores_per_node", "must be positive");
-  RETURN_IF_ERROR(r.integer("memory_gib", p.node_type.memory_gib, true));
-  if (p.node_type.memory_gib <= 0) return r.error("memory_gib", "must be positive");
+  RETURN_IF_ERROR(t.integer("cores_per_node", p.node_type.cores, common::kRequired));
+  if (p.node_type.cores <= 0) return t.error("cores_per_node", "must be positive");
+  RETURN_IF_ERROR(t.integer("memory_gib", p.node_type.memory_gib, common::kRequired));
+  if (p.node_type.memory_gib <= 0) return t.error("memory_gib", "must be positive");
   return Status::Ok();
 }
 
-Status readSite(const Reporter& reporter, const TableReader& r, SiteConfig& s) {
-  RETURN_IF_ERROR(r.str("id", s.id, true));
+Status readSite(common::TomlTable& t, SiteConfig& s) {
+  RETURN_IF_ERROR(t.expectKeys({"id", "name", "city", "country", "host", "energy_price_eur_mwh",
+                                "carbon_g_kwh", "pue", "curve_public_key", "partition"}));
+  RETURN_IF_ERROR(t.str("id", s.id, common::kRequired));
   if (!isSiteId(s.id)) {
-    return r.error("id", "\"" + s.id + "\" is not a site id (1-64 characters of [a-z0-9-])");
+    return t.error("id", "\"" + s.id + "\" is not a site id (1-64 characters of [a-z0-9-])");
   }
-  RETURN_IF_ERROR(r.str("name", s.name, false));
+  RETURN_IF_ERROR(t.str("name", s.name));
   if (s.name.empty()) s.name = s.id;
-  RETURN_IF_ERROR(r.str("city", s.city, false));
-  RETURN_IF_ERROR(r.str("country", s.country, true));
+  RETURN_IF_ERROR(t.str("city", s.city));
+  RETURN_IF_ERROR(t.str("country", s.country, common::kRequired));
   if (!isCountryCode(s.country)) {
-    return r.error("country", "\"" + s.country +
-                                  "\" is not an ISO 3166 alpha-2 code (two upper-case letters)");
+    return t.error("country", "\"" + s.country + std::string(kCountryRule));
   }
-  RETURN_IF_ERROR(r.str("host", s.host, false));
-  RETURN_IF_ERROR(r.number("energy_price_eur_mwh", s.energy_price_eur_mwh, false));
-  RETURN_IF_ERROR(nonNegative(r, "energy_price_eur_mwh", s.energy_price_eur_mwh));
-  RETURN_IF_ERROR(r.number("carbon_g_kwh", s.carbon_g_kwh, false));
-  RETURN_IF_ERROR(nonNegative(r, "carbon_g_kwh", s.carbon_g_kwh));
-  RETURN_IF_ERROR(r.number("pue", s.pue, false));
-  if (s.pue < 1.0) return r.error("pue", "must be at least 1.0");
-  RETURN_IF_ERROR(r.str("curve_public_key", s.curve_public_key, false));
+  RETURN_IF_ERROR(t.str("host", s.host));
+  RETURN_IF_ERROR(t.number("energy_price_eur_mwh", s.energy_price_eur_mwh));
+  RETURN_IF_ERROR(nonNegative(t, "energy_price_eur_mwh", s.energy_price_eur_mwh));
+  RETURN_IF_ERROR(t.number("carbon_g_kwh", s.carbon_g_kwh));
+  RETURN_IF_ERROR(nonNegative(t, "carbon_g_kwh", s.carbon_g_kwh));
+  RETURN_IF_ERROR(t.number("pue", s.pue));
+  if (s.pue < 1.0) return t.error("pue", "must be at least 1.0");
+  RETURN_IF_ERROR(t.str("curve_public_key", s.curve_public_key));
   if (!s.curve_public_key.empty() && !isZ85Key(s.curve_public_key)) {
-    return r.error("curve_public_key", "must be a Z85-encoded CURVE public key (40 characters)");
+    return t.error("curve_public_key", "must be a Z85-encoded CURVE public key (40 characters)");
   }
-  std::vector<const toml::table*> partitions;
-  RETURN_IF_ERROR(r.tables("partition", partitions));
-  if (partitions.empty()) {
-    return reporter.error(&r.table(), r.path("partition"),
-                          "a site needs at least one [[site.partition]]");
-  }
+  std::vector<common::TomlTable> partitions;
+  RETURN_IF_ERROR(t.tables("partition", partitions));
+  if (partitions.empty())
+    return t.error("partition", "a site needs at least one [[site.partition]]");
   std::set<std::string> names;
-  for (size_t i = 0; i < partitions.size(); ++i) {
-    TableReader pr(reporter, *partitions[i], indexPath(r.path("partition"), i));
+  for (common::TomlTable& pt : partitions) {
     PartitionConfig p;
-    RETURN_IF_ERROR(readPartition(pr, p));
+    RETURN_IF_ERROR(readPartition(pt, p));
     if (!names.insert(p.name).second) {
-      return pr.error("name", "duplicate partition name \"" + p.name + "\" in this site");
+      return pt.error("name", "duplicate partition name \"" + p.name + "\" in this site");
     }
     s.partitions.push_back(std::move(p));
   }
   return Status::Ok();
 }
 
-Status readFederation(const Reporter& reporter, const toml::table& root, Federation& fed) {
-  TableReader top(reporter, root, "");
-  const toml::node* federation = root.get("federation");
-  if (federation == nullptr) return top.missing("federation");
-  if (!federation->is_table()) return top.error("federation", "must be a table ([federation])");
-  TableReader fr(reporter, *federation->as_table(), "federation");
-  RETURN_IF_ERROR(fr.str("name", fed.name, true));
-  RETURN_IF_ERROR(fr.number("default_bandwidth_gbps", fed.default_bandwidth_gbps, false));
-  if (fed.default_bandwidth_gbps <= 0)
-    return fr.error("default_bandwidth_gbps", "must be positive");
+Status readDataset(common::TomlTable& t, const std::set<std::string>& site_ids, DatasetConfig& d) {
+  RETURN_IF_ERROR(t.expectKeys({"id", "site", "size_gb"}));
+  RETURN_IF_ERROR(t.str("id", d.id, common::kRequired));
+  if (d.id.empty()) return t.error("id", "must not be empty");
+  RETURN_IF_ERROR(t.str("site", d.site, common::kRequired));
+  if (site_ids.count(d.site) == 0) return t.error("site", "unknown site \"" + d.site + "\"");
+  RETURN_IF_ERROR(t.number("size_gb", d.size_gb, common::kRequired));
+  return nonNegative(t, "size_gb", d.size_gb);
+}
 
-  std::vector<const toml::table*> sites;
-  RETURN_IF_ERROR(top.tables("site", sites));
-  if (sites.empty()) return reporter.error(&root, "site", "the federation has no [[site]]");
-  std::set<std::string> site_ids;
-  for (size_t i = 0; i < sites.size(); ++i) {
-    TableReader sr(reporter, *sites[i], indexPath("site", i));
-    SiteConfig site;
-    RETURN_IF_ERROR(readSite(reporter, sr, site));
-    if (!site_ids.insert(site.id).second) {
-      return sr.error("id", "duplicate site id \"" + site.id + "\"");
-    }
-    fed.sites.push_back(std::move(site));
-  }
-
-  std::vector<const toml::table*> datasets;
-  RETURN_IF_ERROR(top.tables("dataset", datasets));
-  // A data set is listed once per site that holds a copy of it (a replica); replicas
-  // agree on the size.
+// A data set is listed once per site that holds a copy of it (a replica); replicas
+// agree on the size.
+Status readDatasets(const common::TomlTable& root, const std::set<std::string>& site_ids,
+                    std::vector<DatasetConfig>& out) {
+  std::vector<common::TomlTable> datasets;
+  RETURN_IF_ERROR(root.tables("dataset", datasets));
   std::map<std::string, double> dataset_sizes;
   std::set<std::pair<std::string, std::string>> held;
-  for (size_t i = 0; i < datasets.size(); ++i) {
-    TableReader dr(reporter, *datasets[i], indexPath("dataset", i));
+  for (common::TomlTable& t : datasets) {
     DatasetConfig d;
-    RETURN_IF_ERROR(dr.str("id", d.id, true));
-    if (d.id.empty()) return dr.error("id", "must not be empty");
-    RETURN_IF_ERROR(dr.str("site", d.site, true));
-    if (site_ids.count(d.site) == 0) return dr.error("site", "unknown site \"" + d.site + "\"");
+    RETURN_IF_ERROR(readDataset(t, site_ids, d));
     if (!held.insert({d.id, d.site}).second) {
-      return dr.error("site",
-                      "dataset \"" + d.id + "\" is already listed at site \"" + d.site + "\"");
+      return t.error("site",
+                     "dataset \"" + d.id + "\" is already listed at site \"" + d.site + "\"");
     }
-    RETURN_IF_ERROR(dr.number("size_gb", d.size_gb, true));
-    RETURN_IF_ERROR(nonNegative(dr, "size_gb", d.size_gb));
     if (auto [it, fresh] = dataset_sizes.emplace(d.id, d.size_gb);
         !fresh && it->second != d.size_gb) {
       std::ostringstream elsewhere;
       elsewhere << it->second;
-      return dr.error("size_gb", "a replica of dataset \"" + d.id + "\" must have the same size (" +
-                                     elsewhere.str() + " GB elsewhere)");
+      return t.error("size_gb", "a replica of dataset \"" + d.id + "\" must have the same size (" +
+                                    elsewhere.str() + " GB elsewhere)");
     }
-    fed.datasets.push_back(std::move(d));
+    out.push_back(std::move(d));
+  }
+  return Status::Ok();
+}
+
+Status readLink(common::TomlTable& t, const std::set<std::string>& site_ids, LinkConfig& link) {
+  RETURN_IF_ERROR(t.expectKeys({"between", "bandwidth_gbps"}));
+  std::vector<std::string> between;
+  RETURN_IF_ERROR(t.strings("between", between, common::kRequired));
+  if (between.size() != 2) return t.error("between", "must name exactly two sites");
+  for (const std::string& id : between) {
+    if (site_ids.count(id) == 0) return t.error("between", "unknown site \"" + id + "\"");
+  }
+  if (between[0] == between[1]) return t.error("between", "must name two different sites");
+  link.a = between[0];
+  link.b = between[1];
+  RETURN_IF_ERROR(t.number("bandwidth_gbps", link.bandwidth_gbps, common::kRequired));
+  if (link.bandwidth_gbps <= 0) return t.error("bandwidth_gbps", "must be positive");
+  return Status::Ok();
+}
+
+Status readProject(common::TomlTable& t, const std::set<std::string>& site_ids, ProjectConfig& p) {
+  RETURN_IF_ERROR(t.expectKeys({"id", "country", "allocations", "allowed_countries"}));
+  RETURN_IF_ERROR(t.str("id", p.id, common::kRequired));
+  if (p.id.empty()) return t.error("id", "must not be empty");
+  RETURN_IF_ERROR(t.str("country", p.country, common::kRequired));
+  if (!isCountryCode(p.country)) {
+    return t.error("country", "\"" + p.country + std::string(kCountryRule));
+  }
+  std::optional<common::TomlTable> allocations;
+  RETURN_IF_ERROR(t.table("allocations", allocations));
+  if (allocations) {
+    // site = GPU-hours: the keys are data.
+    for (const std::string& site : allocations->keys()) {
+      if (site_ids.count(site) == 0) {
+        return allocations->error(site, "unknown site \"" + site + "\"");
+      }
+      double hours = 0;
+      RETURN_IF_ERROR(allocations->number(site, hours, common::kRequired));
+      RETURN_IF_ERROR(nonNegative(*allocations, site, hours));
+      p.allocations[site] = hours;
+    }
+  }
+  RETURN_IF_ERROR(t.strings("allowed_countries", p.allowed_countries));
+  for (size_t c = 0; c < p.allowed_countries.size(); ++c) {
+    if (!isCountryCode(p.allowed_countries[c])) {
+      return t.elementError("allowed_countries", c,
+                            "\"" + p.allowed_countries[c] + std::string(kCountryRule));
+    }
+  }
+  return Status::Ok();
+}
+
+Status readFederation(common::TomlTable root, Federation& fed) {
+  RETURN_IF_ERROR(root.expectKeys({"federation", "site", "dataset", "link", "project"}));
+  std::optional<common::TomlTable> header;
+  RETURN_IF_ERROR(root.table("federation", header, common::kRequired));
+  RETURN_IF_ERROR(header->expectKeys({"name", "default_bandwidth_gbps"}));
+  RETURN_IF_ERROR(header->str("name", fed.name, common::kRequired));
+  RETURN_IF_ERROR(header->number("default_bandwidth_gbps", fed.default_bandwidth_gbps));
+  if (fed.default_bandwidth_gbps <= 0) {
+    return header->error("default_bandwidth_gbps", "must be positive");
   }
 
-  std::vector<const toml::table*> links;
-  RETURN_IF_ERROR(top.tables("link", links));
-  for (size_t i = 0; i < links.size(); ++i) {
-    TableReader lr(reporter, *links[i], indexPath("link", i));
-    std::vector<std::string> between;
-    if (lr.find("between") == nullptr) return lr.missing("between");
-    RETURN_IF_ERROR(lr.strings("between", between));
-    if (between.size() != 2) return lr.error("between", "must name exactly two sites");
-    for (const std::string& id : between) {
-      if (site_ids.count(id) == 0) return lr.error("between", "unknown site \"" + id + "\"");
+  std::vector<common::TomlTable> sites;
+  RETURN_IF_ERROR(root.tables("site", sites));
+  if (sites.empty()) return root.error("site", "the federation has no [[site]]");
+  std::set<std::string> site_ids;
+  for (common::TomlTable& t : sites) {
+    SiteConfig site;
+    RETURN_IF_ERROR(readSite(t, site));
+    if (!site_ids.insert(site.id).second) {
+      return t.error("id", "duplicate site id \"" + site.id + "\"");
     }
-    if (between[0] == between[1]) return lr.error("between", "must name two different sites");
-    LinkConfig link{.a = between[0], .b = between[1]};
-    RETURN_IF_ERROR(lr.number("bandwidth_gbps", link.bandwidth_gbps, true));
-    if (link.bandwidth_gbps <= 0) return lr.error("bandwidth_gbps", "must be positive");
+    fed.sites.push_back(std::move(site));
+  }
+
+  RETURN_IF_ERROR(readDatasets(root, site_ids, fed.datasets));
+
+  std::vector<common::TomlTable> links;
+  RETURN_IF_ERROR(root.tables("link", links));
+  for (common::TomlTable& t : links) {
+    LinkConfig link;
+    RETURN_IF_ERROR(readLink(t, site_ids, link));
     fed.links.push_back(std::move(link));
   }
 
-  std::vector<const toml::table*> projects;
-  RETURN_IF_ERROR(top.tables("project", projects));
+  std::vector<common::TomlTable> projects;
+  RETURN_IF_ERROR(root.tables("project", projects));
   std::set<std::string> project_ids;
-  for (size_t i = 0; i < projects.size(); ++i) {
-    TableReader pr(reporter, *projects[i], indexPath("project", i));
+  for (common::TomlTable& t : projects) {
     ProjectConfig p;
-    RETURN_IF_ERROR(pr.str("id", p.id, true));
-    if (p.id.empty()) return pr.error("id", "must not be empty");
+    RETURN_IF_ERROR(readProject(t, site_ids, p));
     if (!project_ids.insert(p.id).second) {
-      return pr.error("id", "duplicate project id \"" + p.id + "\"");
-    }
-    RETURN_IF_ERROR(pr.str("country", p.country, true));
-    if (!isCountryCode(p.country)) {
-      return pr.error("country", "\"" + p.country +
-                                     "\" is not an ISO 3166 alpha-2 code (two upper-case letters)");
-    }
-    if (const toml::node* alloc = pr.find("allocations"); alloc != nullptr) {
-      if (!alloc->is_table()) return pr.error("allocations", "must be a table of site = GPU-hours");
-      TableReader ar(reporter, *alloc->as_table(), pr.path("allocations"));
-      for (const auto& [key, value] : *alloc->as_table()) {
-        std::string site(key.str());
-        if (site_ids.count(site) == 0) return ar.error(site, "unknown site \"" + site + "\"");
-        double hours = 0;
-        RETURN_IF_ERROR(ar.number(site, hours, true));
-        RETURN_IF_ERROR(nonNegative(ar, site, hours));
-        p.allocations[site] = hours;
-      }
-    }
-    RETURN_IF_ERROR(pr.strings("allowed_countries", p.allowed_countries));
-    for (size_t c = 0; c < p.allowed_countries.size(); ++c) {
-      if (!isCountryCode(p.allowed_countries[c])) {
-        const toml::node* at = pr.find("allowed_countries")->as_array()->get(c);
-        return reporter.error(at, indexPath(pr.path("allowed_countries"), c),
-                              "\"" + p.allowed_countries[c] +
-                                  "\" is not an ISO 3166 alpha-2 code (two upper-case letters)");
-      }
+      return t.error("id", "duplicate project id \"" + p.id + "\"");
     }
     fed.projects.push_back(std::move(p));
   }
@@ -395,22 +307,16 @@ bool Federation::offersAccelerator(std::string_view model) const {
 }
 
 Result<Federation> parseFederation(std::string_view toml_text, std::string_view source_name) {
-  Reporter reporter(source_name);
-  Result<toml::table> parsed = parseTomlText(toml_text, source_name);
-  if (!parsed.ok()) return parsed.status();
-  toml::table root = std::move(*parsed);
+  ASSIGN_OR_RETURN(common::TomlDocument doc,
+                   common::TomlDocument::parse(toml_text, std::string(source_name)));
   Federation fed;
-  if (Status s = readFederation(reporter, root, fed); !s.ok()) return s;
+  RETURN_IF_ERROR(readFederation(doc.root(), fed));
   return fed;
 }
 
 Result<Federation> loadFederationFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return notFound("cannot open federation file " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return unavailable("cannot read federation file " + path);
-  return parseFederation(text.str(), path);
+  ASSIGN_OR_RETURN(std::string text, common::readFile(path));
+  return parseFederation(text, path);
 }
 
 }  // namespace aifed

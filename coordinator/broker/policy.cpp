@@ -1,14 +1,13 @@
 #include "coordinator/broker/policy.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <optional>
 #include <set>
-#include <sstream>
 
+#include "common/files.h"
 #include "common/strings.h"
+#include "common/toml_reader.h"
 
 namespace aifed::broker {
 
@@ -102,105 +101,81 @@ Status validatePolicy(const PolicySpec& spec) {
 
 namespace {
 
-Result<toml::table> parseToml(std::string_view text, std::string_view source) {
-#if TOML_EXCEPTIONS
-  try {
-    return toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return invalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) +
-                           ": " + std::string(e.description()));
-  }
-#else
-  toml::parse_result parsed = toml::parse(text, source);
-  if (!parsed) {
-    const toml::parse_error& e = parsed.error();
-    return invalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) +
-                           ": " + std::string(e.description()));
-  }
-  return std::move(parsed).table();
-#endif
+// Seconds as a Duration: a number within 0..1e9.
+Status readSeconds(const common::TomlTable& t, std::string_view key, Duration& out) {
+  if (!t.has(key)) return Status::Ok();
+  double seconds = 0;
+  RETURN_IF_ERROR(t.number(key, seconds));
+  if (seconds < 0 || seconds > 1e9) return t.error(key, "must be a number of seconds >= 0");
+  out = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  return Status::Ok();
 }
 
-std::optional<double> number(const toml::node& n) {
-  if (auto i = n.value<int64_t>(); i && n.is_integer()) return static_cast<double>(*i);
-  if (n.is_floating_point()) return n.value<double>();
-  return std::nullopt;
+// [policy.weights]: plugin = weight. The keys are plugin names, checked here so that the
+// error can point at the line.
+Status readWeights(common::TomlTable& t, std::vector<PolicyWeight>& out) {
+  const std::vector<std::string> known = scorePluginNames();
+  for (const std::string& plugin : t.keys()) {
+    if (std::find(known.begin(), known.end(), plugin) == known.end()) {
+      std::string what = "unknown score plugin \"" + plugin + "\"";
+      if (std::optional<std::string> near = common::closestMatch(plugin, known)) {
+        what += " (did you mean \"" + *near + "\"?)";
+      } else {
+        what += " (known: " + common::join(known, ", ") + ")";
+      }
+      return t.error(plugin, what);
+    }
+    double weight = 0;
+    RETURN_IF_ERROR(t.number(plugin, weight, common::kRequired));
+    if (!(weight > 0)) return t.error(plugin, "must be positive");
+    out.push_back({plugin, weight});
+  }
+  return Status::Ok();
+}
+
+Status readPolicy(common::TomlTable& t, PolicySpec& p) {
+  RETURN_IF_ERROR(t.expectKeys({"name", "version", "description", "binding", "bind_within_s",
+                                "withdraw_after_s", "start_half_life_s", "weights"}));
+  RETURN_IF_ERROR(t.str("name", p.name, common::kRequired));
+  RETURN_IF_ERROR(t.integer("version", p.version));
+  RETURN_IF_ERROR(t.str("description", p.description));
+  std::string binding(bindingModeName(p.binding));
+  RETURN_IF_ERROR(t.str("binding", binding));
+  if (binding == "immediate") {
+    p.binding = BindingMode::kImmediate;
+  } else if (binding == "late") {
+    p.binding = BindingMode::kLate;
+  } else {
+    return t.error("binding", "must be \"immediate\" or \"late\", got \"" + binding + "\"");
+  }
+  RETURN_IF_ERROR(readSeconds(t, "bind_within_s", p.bind_within));
+  RETURN_IF_ERROR(readSeconds(t, "withdraw_after_s", p.withdraw_after));
+  RETURN_IF_ERROR(t.number("start_half_life_s", p.start_half_life_s));
+  std::optional<common::TomlTable> weights;
+  RETURN_IF_ERROR(t.table("weights", weights));
+  if (weights) RETURN_IF_ERROR(readWeights(*weights, p.weights));
+  // The rules that do not depend on the file format (name, version, half-life).
+  if (Status s = validatePolicy(p); !s.ok()) return t.error(s.field(), s.message());
+  return Status::Ok();
 }
 
 }  // namespace
 
 Result<std::vector<PolicySpec>> parsePolicies(std::string_view toml_text,
                                               std::string_view source_name) {
-  Result<toml::table> root = parseToml(toml_text, source_name);
-  if (!root.ok()) return root.status();
-  const std::string src(source_name);
-  auto fail = [&](const toml::node* at, const std::string& key, const std::string& what) {
-    std::string line = at ? ":" + std::to_string(at->source().begin.line) : "";
-    return invalidArgument(src + line + ": " + key + ": " + what, key);
-  };
+  ASSIGN_OR_RETURN(common::TomlDocument doc,
+                   common::TomlDocument::parse(toml_text, std::string(source_name)));
+  common::TomlTable root = doc.root();
+  RETURN_IF_ERROR(root.expectKeys({"policy"}));
+  std::vector<common::TomlTable> tables;
+  RETURN_IF_ERROR(root.tables("policy", tables));
   std::vector<PolicySpec> out;
-  for (auto&& [key, node] : *root) {
-    if (key.str() != "policy") return fail(&node, std::string(key.str()), "unknown table or key");
-  }
-  const toml::node* list = root->get("policy");
-  if (!list) return out;
-  if (!list->is_array_of_tables()) return fail(list, "policy", "must be [[policy]] tables");
   std::set<std::string> names;
-  size_t index = 0;
-  for (const toml::node& item : *list->as_array()) {
-    const toml::table& t = *item.as_table();
-    const std::string base = "policy[" + std::to_string(index++) + "]";
+  for (common::TomlTable& t : tables) {
     PolicySpec p;
-    for (auto&& [k, v] : t) {
-      const std::string name(k.str());
-      const std::string path = base + "." + name;
-      if (name == "name") {
-        if (!v.is_string()) return fail(&v, path, "must be a string");
-        p.name = *v.value<std::string>();
-      } else if (name == "version") {
-        if (!v.is_integer()) return fail(&v, path, "must be an integer");
-        p.version = static_cast<int>(*v.value<int64_t>());
-      } else if (name == "description") {
-        if (!v.is_string()) return fail(&v, path, "must be a string");
-        p.description = *v.value<std::string>();
-      } else if (name == "binding") {
-        std::optional<std::string> b = v.value<std::string>();
-        if (b == "immediate") {
-          p.binding = BindingMode::kImmediate;
-        } else if (b == "late") {
-          p.binding = BindingMode::kLate;
-        } else {
-          return fail(&v, path, "must be \"immediate\" or \"late\"");
-        }
-      } else if (name == "bind_within_s") {
-        std::optional<double> s = number(v);
-        if (!s || *s < 0 || *s > 1e9) return fail(&v, path, "must be a number of seconds >= 0");
-        p.bind_within = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
-      } else if (name == "withdraw_after_s") {
-        std::optional<double> s = number(v);
-        if (!s || *s < 0 || *s > 1e9) return fail(&v, path, "must be a number of seconds >= 0");
-        p.withdraw_after = std::chrono::milliseconds(static_cast<int64_t>(*s * 1000));
-      } else if (name == "start_half_life_s") {
-        std::optional<double> s = number(v);
-        if (!s) return fail(&v, path, "must be a number");
-        p.start_half_life_s = *s;
-      } else if (name == "weights") {
-        if (!v.is_table()) return fail(&v, path, "must be a table of plugin = weight");
-        for (auto&& [plugin, w] : *v.as_table()) {
-          std::optional<double> weight = number(w);
-          if (!weight) return fail(&w, path + "." + std::string(plugin.str()), "must be a number");
-          p.weights.push_back({std::string(plugin.str()), *weight});
-        }
-      } else {
-        return fail(&v, path, "unknown key");
-      }
-    }
-    if (p.name.empty()) return fail(&item, base + ".name", "is required");
-    if (Status s = validatePolicy(p); !s.ok()) {
-      return invalidArgument(src + ": " + base + ": " + s.message(), base + "." + s.field());
-    }
+    RETURN_IF_ERROR(readPolicy(t, p));
     if (!names.insert(p.name).second) {
-      return fail(&item, base + ".name", "policy \"" + p.name + "\" defined twice");
+      return t.error("name", "policy \"" + p.name + "\" defined twice");
     }
     out.push_back(std::move(p));
   }
@@ -208,11 +183,8 @@ Result<std::vector<PolicySpec>> parsePolicies(std::string_view toml_text,
 }
 
 Result<std::vector<PolicySpec>> loadPolicyFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return notFound("cannot open policy file " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parsePolicies(text.str(), path);
+  ASSIGN_OR_RETURN(std::string text, common::readFile(path));
+  return parsePolicies(text, path);
 }
 
 std::vector<PolicySpec> mergePolicies(std::vector<PolicySpec> base,

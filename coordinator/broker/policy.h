@@ -74,7 +74,11 @@ std::vector<std::string> scorePluginNames();
 // a positive finite weight, positive half-life and threshold.
 Status validatePolicy(const PolicySpec& spec);
 
-// Reads `[[policy]]` tables (format above). Errors name the source, the policy and the key.
+// Reads `[[policy]]` tables (format above) with the strict reader of
+// common/toml_reader.h: an unknown key, a value of the wrong type or an unknown score
+// plugin is an error naming the source, the line and the key path, e.g.
+// "policies.toml:7: policy[1].weights.carbn: unknown score plugin "carbn" (did you mean
+// "carbon"?)".
 Result<std::vector<PolicySpec>> parsePolicies(std::string_view toml_text,
                                               std::string_view source_name);
 Result<std::vector<PolicySpec>> loadPolicyFile(const std::string& path);

@@ -170,8 +170,27 @@ INSTANTIATE_TEST_SUITE_P(
             "federation-t.toml:25: site[1].partition[0].accelerator:",
             "site[1].partition[0].accelerator"},
         FedErrorCase{"nodes not an integer", std::string(kBase) + siteB("", "\"many\""),
-                     "federation-t.toml:22: site[1].partition[0].nodes: must be an integer",
+                     "federation-t.toml:22: site[1].partition[0].nodes: must be an integer, got "
+                     "a string",
                      "site[1].partition[0].nodes"},
+        FedErrorCase{"nodes out of range", std::string(kBase) + siteB("", "3000000000"),
+                     "federation-t.toml:22: site[1].partition[0].nodes: must be an integer "
+                     "within -2147483648..2147483647, got 3000000000",
+                     "site[1].partition[0].nodes"},
+        // Unknown keys are errors (the file format is strict), with the nearest known key.
+        FedErrorCase{"misspelt key", std::string(kBase) + siteB("  memory_gb = 3\n"),
+                     "federation-t.toml:25: site[1].partition[0].memory_gb: unknown key (did "
+                     "you mean \"memory_gib\"?)",
+                     "site[1].partition[0].memory_gb"},
+        FedErrorCase{"unknown table", std::string(kBase) + "\n[[sites]]\nid = \"x\"\n",
+                     "federation-t.toml:16: sites: unknown key (did you mean \"site\"?)", "sites"},
+        FedErrorCase{
+            "a list given as a string",
+            std::string(kBase) +
+                "\n[[project]]\nid = \"p\"\ncountry = \"FI\"\nallowed_countries = \"FI\"\n",
+            "federation-t.toml:19: project[0].allowed_countries: must be an array of "
+            "strings, got a string",
+            "project[0].allowed_countries"},
         FedErrorCase{"dataset at unknown site",
                      std::string(kBase) + "\n[[dataset]]\nid = \"d\"\nsite = \"zz\"\nsize_gb = 1\n",
                      "federation-t.toml:18: dataset[0].site: unknown site \"zz\"",
@@ -203,7 +222,7 @@ INSTANTIATE_TEST_SUITE_P(
                      "[federation]\nname = \"t\"\n[[site]]\nid = \"a\"\ncountry = \"FI\"\n"
                      "  [[site.partition]]\n  name = \"gpu\"\n  cores_per_node = 1\n"
                      "  memory_gib = 1\n",
-                     "federation-t.toml:6: site[0].partition[0].nodes: missing key",
+                     "federation-t.toml:6: site[0].partition[0].nodes: is required",
                      "site[0].partition[0].nodes"},
         FedErrorCase{"not TOML", std::string(kBase) + "\nthis is = = wrong\n",
                      "federation-t.toml:16:", ""}));
