@@ -1,13 +1,11 @@
 #include "cli/config.h"
 
-#include <toml++/toml.h>
-
 #include <cstdlib>
 #include <filesystem>
 
 #include "common/files.h"
 #include "common/strings.h"
-#include "protocol/toml_file.h"
+#include "common/toml_reader.h"
 
 namespace aifed::cli {
 namespace fs = std::filesystem;
@@ -52,33 +50,29 @@ ConfigPath configFilePath(const EnvLookup& env) {
 }
 
 Result<ClientSettings> loadConfigFile(const std::string& path, const EnvLookup& env) {
-  Result<toml::table> parsed = parseTomlFile(path);
-  if (!parsed.ok()) return parsed.status();
-  toml::table root = std::move(*parsed);
+  ASSIGN_OR_RETURN(common::TomlDocument doc, common::TomlDocument::load(path));
+  common::TomlTable root = doc.root();
+  RETURN_IF_ERROR(root.expectKeys({"server", "token", "token_file", "fingerprint", "ca_file"}));
   ClientSettings s;
-  for (auto&& [key, node] : root) {
-    std::string k(key.str());
-    if (k != "server" && k != "token" && k != "token_file" && k != "fingerprint" &&
-        k != "ca_file") {
-      return invalidArgument(path + ": unknown key \"" + k +
-                                 "\" (known: server, token, token_file, fingerprint, ca_file)",
-                             k);
-    }
-    std::optional<std::string> v = node.value<std::string>();
-    if (!v) return invalidArgument(path + ": " + k + ": must be a string", k);
-    if (k == "server") s.server = *v;
-    if (k == "token") s.token = *v;
-    if (k == "fingerprint") s.fingerprint = *v;
-    if (k == "ca_file") {
-      std::string f = expandHome(*v, env);
-      if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
-      s.ca_file = f;
-    }
-    if (k == "token_file") {
-      std::string f = expandHome(*v, env);
-      if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
-      s.token_file = f;
-    }
+  // Each setting is a string; absent ones say nothing (the next source may).
+  auto read = [&](std::string_view key, std::optional<std::string>& out) -> Status {
+    if (!root.has(key)) return Status::Ok();
+    std::string value;
+    RETURN_IF_ERROR(root.str(key, value));
+    out = std::move(value);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(read("server", s.server));
+  RETURN_IF_ERROR(read("token", s.token));
+  RETURN_IF_ERROR(read("fingerprint", s.fingerprint));
+  RETURN_IF_ERROR(read("ca_file", s.ca_file));
+  RETURN_IF_ERROR(read("token_file", s.token_file));
+  // Paths are relative to the file, "~/" to HOME.
+  for (std::optional<std::string>* file : {&s.ca_file, &s.token_file}) {
+    if (!*file) continue;
+    std::string f = expandHome(**file, env);
+    if (!fs::path(f).is_absolute()) f = (fs::path(path).parent_path() / f).string();
+    *file = f;
   }
   return s;
 }

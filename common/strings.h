@@ -6,10 +6,12 @@
 //   common::join(policies, ", ", [](const PolicySpec& p) { return p.name; });
 //   for (std::string_view part : common::split("a,b,,c", ','))   // "a" "b" "" "c"
 //   common::trim("  x \n");                                      // "x"
+//   common::parseDouble("0.5");                                  // 0.5
 //   common::closestMatch("htpp_port", known_keys);               // "http_port"
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -52,6 +54,12 @@ std::vector<std::string_view> split(std::string_view text, char separator);
 
 // `text` without leading and trailing white space (space, \t, \r, \n, \f, \v).
 std::string_view trim(std::string_view text);
+
+// The number `text` spells, all of it: a decimal integer with an optional '-', or a
+// finite floating-point number ("0.5", "1e3"). nullopt for anything else, "", " 1",
+// "1x", out-of-range integers and "inf" included.
+std::optional<int64_t> parseInt64(std::string_view text);
+std::optional<double> parseDouble(std::string_view text);
 
 // Levenshtein distance: the fewest single-character insertions, deletions and
 // substitutions that turn `a` into `b`.

@@ -1,7 +1,6 @@
 #include "coordinator/coordinator_daemon.h"
 
 #include <spdlog/spdlog.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +17,6 @@
 #include <utility>
 
 #include "common/files.h"
-#include "common/strings.h"
 #include "coordinator/api/console.h"
 #include "coordinator/api/events.h"
 #include "coordinator/api/http_server.h"
@@ -27,7 +25,6 @@
 #include "coordinator/api/tls.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
-#include "protocol/toml_file.h"
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zap_handler.h"
 #include "protocol/transport/zmq_socket.h"
@@ -37,11 +34,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-std::string resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
-}
 
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
@@ -691,99 +683,6 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 };
 
 }  // namespace
-
-Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
-  Result<toml::table> parsed = parseTomlFile(path);
-  if (!parsed.ok()) return parsed.status();
-  toml::table root = std::move(*parsed);
-  std::string base = std::filesystem::absolute(path).parent_path().string();
-  CoordinatorConfig c;
-  auto need = [&](const char* key, std::string& out) -> Status {
-    auto v = root[key].value<std::string>();
-    if (!v || v->empty()) return invalidArgument(path + ": " + key + ": required", key);
-    out = resolve(base, *v);
-    return Status::Ok();
-  };
-  if (Status s = need("federation", c.federation_file); !s.ok()) return s;
-  if (Status s = need("key_file", c.key_file); !s.ok()) return s;
-  if (Status s = need("database", c.database); !s.ok()) return s;
-  c.zmq_bind = root["zmq_bind"].value_or(c.zmq_bind);
-  c.http_address = root["http_address"].value_or(c.http_address);
-  int64_t port = root["http_port"].value_or(int64_t{c.http_port});
-  if (port < 0 || port > 65535) {
-    return invalidArgument(path + ": http_port: must be 0..65535", "http_port");
-  }
-  c.http_port = static_cast<uint16_t>(port);
-  c.log_level = root["log_level"].value_or(c.log_level);
-  c.admin_token_file = resolve(base, root["admin_token_file"].value_or(std::string()));
-  if (c.admin_token_file.empty()) {
-    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
-  }
-  c.tls_cert = resolve(base, root["tls_cert"].value_or(std::string()));
-  c.tls_key = resolve(base, root["tls_key"].value_or(std::string()));
-  if (c.tls_cert.empty() != c.tls_key.empty()) {
-    return invalidArgument(path + ": tls_cert and tls_key go together: set both or neither",
-                           c.tls_cert.empty() ? "tls_cert" : "tls_key");
-  }
-  if (const toml::table* l = root["liveness"].as_table()) {
-    auto ms = [&](const char* key, Duration& out) -> Status {
-      if (auto v = (*l)[key].value<int64_t>()) {
-        if (*v <= 0) return invalidArgument(path + ": liveness." + key + ": must be positive", key);
-        out = Duration(*v);
-      }
-      return Status::Ok();
-    };
-    if (Status s = ms("heartbeat_interval_ms", c.broker.heartbeat_interval); !s.ok()) return s;
-    if (Status s = ms("retry_interval_ms", c.broker.retry_interval); !s.ok()) return s;
-    if (Status s = ms("lost_lease_ms", c.broker.lost_lease); !s.ok()) return s;
-    c.broker.suspect_after_missed = static_cast<int>(
-        (*l)["suspect_after_missed"].value_or(int64_t{c.broker.suspect_after_missed}));
-    c.broker.unreachable_after_missed = static_cast<int>(
-        (*l)["unreachable_after_missed"].value_or(int64_t{c.broker.unreachable_after_missed}));
-    if (c.broker.suspect_after_missed < 1 ||
-        c.broker.unreachable_after_missed <= c.broker.suspect_after_missed) {
-      return invalidArgument(
-          path + ": liveness: need 1 <= suspect_after_missed < unreachable_after_missed",
-          "unreachable_after_missed");
-    }
-  }
-  // [placement] policy = "green", policy_file = "policies.toml" (docs/placement.md).
-  c.broker.policies = broker::builtinPolicies();
-  if (const toml::table* p = root["placement"].as_table()) {
-    if (auto file = (*p)["policy_file"].value<std::string>(); file && !file->empty()) {
-      Result<std::vector<broker::PolicySpec>> extra = broker::loadPolicyFile(resolve(base, *file));
-      if (!extra.ok()) return extra.status();
-      c.broker.policies = broker::mergePolicies(std::move(c.broker.policies), *extra);
-    }
-    c.broker.policy = (*p)["policy"].value_or(c.broker.policy);
-    if (auto h = (*p)["fair_share_half_life_h"].value<double>()) {
-      if (!(*h > 0)) {
-        return invalidArgument(path + ": placement.fair_share_half_life_h: must be positive",
-                               "fair_share_half_life_h");
-      }
-      c.broker.fair_share_half_life =
-          std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*h * 3600));
-    }
-    if (const toml::table* shares = (*p)["project_shares"].as_table()) {
-      for (auto&& [project, value] : *shares) {
-        std::optional<double> share = value.value<double>();
-        if (!share || !(*share > 0)) {
-          return invalidArgument(path + ": placement.project_shares." + std::string(project.str()) +
-                                     ": must be a positive number",
-                                 "project_shares");
-        }
-        c.broker.project_shares[std::string(project.str())] = *share;
-      }
-    }
-  }
-  auto name = [](const broker::PolicySpec& spec) { return spec.name; };
-  if (std::ranges::find(c.broker.policies, c.broker.policy, name) == c.broker.policies.end()) {
-    return invalidArgument(path + ": placement.policy: no policy \"" + c.broker.policy +
-                               "\" (known: " + common::join(c.broker.policies, ", ", name) + ")",
-                           "policy");
-  }
-  return c;
-}
 
 Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
     CoordinatorConfig config, const Clock& clock, const MonotonicClock& monotonic) {

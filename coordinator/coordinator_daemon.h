@@ -9,7 +9,7 @@
 // Effects' messages sent and the waiting REST submissions answered: nothing is sent or
 // acknowledged that a restart would forget.
 //
-//   auto cfg = loadCoordinatorConfig("coordinator.toml");
+//   auto cfg = loadCoordinatorConfig("coordinator.toml");   // coordinator_config.h
 //   auto daemon = CoordinatorDaemon::create(*cfg, clock, monotonic);
 //   (*daemon)->start();   // binds; `ready_file` gets the endpoints
 //   (*daemon)->run();     // until stop()
@@ -22,34 +22,11 @@
 
 #include "coordinator/api/metrics.h"
 #include "coordinator/broker/broker.h"
+#include "coordinator/coordinator_config.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
 
 namespace aifed::coordinator {
-
-struct CoordinatorConfig {
-  std::string federation_file;
-  std::string key_file;  // the coordinator's CURVE key pair
-  std::string database;
-  std::string zmq_bind = "tcp://127.0.0.1:7781";
-  std::string http_address = "127.0.0.1";
-  uint16_t http_port = 7780;
-  // HTTPS: PEM certificate (chain) and key. Both empty: a self-signed certificate is
-  // created on first start in <database dir>/tls/ and reused (coordinator/api/tls.h).
-  std::string tls_cert;
-  std::string tls_key;
-  // Written once listening: {"zmq_endpoint", "http_port", "public_key", "tls_fingerprint",
-  // "tls_cert"}.
-  std::string ready_file;
-  std::string log_level = "info";
-  // Where the bootstrap admin token is written when the token table is empty at start
-  // (mode 0600). Default: admin.token beside the database.
-  std::string admin_token_file;
-  broker::BrokerConfig broker;
-};
-
-// Reads the coordinator's TOML file; relative paths are resolved against its directory.
-Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path);
 
 class CoordinatorDaemon {
  public:

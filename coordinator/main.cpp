@@ -19,12 +19,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--database", database, "override database");
   app.add_option("--ready-file", ready_file, "write endpoints as JSON here once listening");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+      ->check([](const std::string& level) {
+        return aifed::coordinator::isLogLevel(level) ? std::string() : "not a log level: " + level;
+      });
   CLI11_PARSE(app, argc, argv);
 
+  // A configuration error (unknown key, mistyped value: "coordinator.toml:4: http_port:
+  // must be an integer, got a string") stops the daemon before it starts, exit code 2.
   auto config = aifed::coordinator::loadCoordinatorConfig(config_path);
   if (!config.ok()) {
-    spdlog::error("{}", config.status().toString());
+    spdlog::error("cannot start: {}", config.status().message());
     return 2;
   }
   if (!zmq_bind.empty()) config->zmq_bind = zmq_bind;

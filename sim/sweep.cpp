@@ -4,7 +4,6 @@
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +22,6 @@
 
 #include "common/files.h"
 #include "common/strings.h"
-#include "protocol/toml_file.h"
 #include "sim/metrics.h"
 #include "sim/swf.h"
 #include "site-agent/backends/local_scheduler.h"
@@ -36,20 +34,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::optional<double> parseDouble(const std::string& s) {
-  double v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-std::optional<int64_t> parseInt(const std::string& s) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 std::string absolute(const std::string& path) {
   if (path.empty()) return path;
@@ -66,161 +50,6 @@ Result<std::vector<broker::PolicySpec>> loadPolicies(const RunArgs& args) {
     policies = broker::mergePolicies(std::move(policies), *file);
   }
   return policies;
-}
-
-// Run options a grid may set, with the check of their value.
-Status applyRunParam(const std::string& name, const std::string& value, RunArgs& a) {
-  auto bad = [&](const std::string& what) {
-    return invalidArgument("grid parameter " + name + ": '" + value + "' " + what, name);
-  };
-  if (name == "sched") {
-    if (Result<agent::SchedulerMode> m = agent::parseSchedulerMode(value); !m.ok()) {
-      return bad("is not a scheduler (known: fcfs, easy, conservative)");
-    }
-    a.sched = value;
-    return Status::Ok();
-  }
-  if (name == "policy") {
-    a.policy = value;  // checked against the policies on offer by makeManifest
-    return Status::Ok();
-  }
-  if (name == "seed") {
-    std::optional<int64_t> v = parseInt(value);
-    if (!v || *v < 0) return bad("is not a non-negative integer");
-    a.seed = static_cast<uint64_t>(*v);
-    return Status::Ok();
-  }
-  if (name == "gpus_per_node") {
-    std::optional<int64_t> v = parseInt(value);
-    if (!v || *v < 1 || *v > 64) return bad("is not an integer within 1..64");
-    a.gpus_per_node = static_cast<int>(*v);
-    return Status::Ok();
-  }
-  struct Real {
-    const char* name;
-    double RunArgs::*field;
-    double min;
-    bool min_open;  // value must be > min (else >= min)
-    double max;     // value must be < max
-  };
-  static const Real kReals[] = {
-      {"load", &RunArgs::load, 0, true, 1e9},
-      {"report_interval_s", &RunArgs::report_interval_s, 0, true, 1e12},
-      {"report_delay_s", &RunArgs::report_delay_s, 0, false, 1e12},
-      {"report_loss", &RunArgs::report_loss, 0, false, 1},
-      {"placement_cycle_s", &RunArgs::placement_cycle_s, 0, false, 1e12},
-  };
-  for (const Real& r : kReals) {
-    if (name != r.name) continue;
-    std::optional<double> v = parseDouble(value);
-    if (!v || (r.min_open ? *v <= r.min : *v < r.min) || *v >= r.max) {
-      return bad(std::string("is not a number ") + (r.min_open ? "> " : ">= ") +
-                 std::to_string(static_cast<int>(r.min)) + (r.max == 1 ? " and < 1" : ""));
-    }
-    a.*r.field = *v;
-    return Status::Ok();
-  }
-  return invalidArgument(
-      "unknown grid parameter '" + name +
-          "' (run options: sched, seed, load, gpus_per_node, policy, report_interval_s, "
-          "report_delay_s, report_loss, placement_cycle_s; policy knobs: "
-          "<policy>.weight.<plugin>, <policy>.binding, <policy>.bind_within_s, "
-          "<policy>.start_half_life_s, <policy>.withdraw_after_s)",
-      name);
-}
-
-Status applyPolicyParam(const std::string& name, const std::string& value,
-                        std::vector<broker::PolicySpec>& policies) {
-  size_t dot = name.find('.');
-  std::string policy = name.substr(0, dot), knob = name.substr(dot + 1);
-  auto it = std::find_if(policies.begin(), policies.end(),
-                         [&](const broker::PolicySpec& p) { return p.name == policy; });
-  if (it == policies.end()) {
-    std::string known =
-        common::join(policies, ", ", [](const broker::PolicySpec& p) { return p.name; });
-    return invalidArgument(
-        "grid parameter " + name + ": unknown policy '" + policy + "' (known: " + known + ")",
-        name);
-  }
-  auto bad = [&](const std::string& what) {
-    return invalidArgument("grid parameter " + name + ": '" + value + "' " + what, name);
-  };
-  broker::PolicySpec& spec = *it;
-  std::optional<double> number = parseDouble(value);
-  if (knob.rfind("weight.", 0) == 0) {
-    std::string plugin = knob.substr(7);
-    std::vector<std::string> plugins = broker::scorePluginNames();
-    if (std::find(plugins.begin(), plugins.end(), plugin) == plugins.end()) {
-      return invalidArgument("grid parameter " + name + ": unknown score plugin '" + plugin +
-                                 "' (known: " + common::join(plugins, ", ") + ")",
-                             name);
-    }
-    if (!number || *number < 0) return bad("is not a weight >= 0 (0 drops the plugin)");
-    auto w = std::find_if(spec.weights.begin(), spec.weights.end(),
-                          [&](const broker::PolicyWeight& pw) { return pw.plugin == plugin; });
-    if (*number == 0) {
-      if (w != spec.weights.end()) spec.weights.erase(w);
-    } else if (w != spec.weights.end()) {
-      w->weight = *number;
-    } else {
-      spec.weights.push_back({plugin, *number});
-    }
-  } else if (knob == "binding") {
-    if (value == "immediate") {
-      spec.binding = broker::BindingMode::kImmediate;
-    } else if (value == "late") {
-      spec.binding = broker::BindingMode::kLate;
-    } else {
-      return bad("is not a binding (immediate, late)");
-    }
-  } else if (knob == "bind_within_s" || knob == "withdraw_after_s") {
-    if (!number || *number < 0) return bad("is not a number of seconds >= 0");
-    Duration d(static_cast<int64_t>(std::llround(*number * 1000)));
-    (knob == "bind_within_s" ? spec.bind_within : spec.withdraw_after) = d;
-  } else if (knob == "start_half_life_s") {
-    if (!number || *number <= 0) return bad("is not a number of seconds > 0");
-    spec.start_half_life_s = *number;
-  } else {
-    return invalidArgument("grid parameter " + name + ": unknown policy knob '" + knob +
-                               "' (weight.<plugin>, binding, bind_within_s, "
-                               "start_half_life_s, withdraw_after_s)",
-                           name);
-  }
-  if (Status s = broker::validatePolicy(spec); !s.ok()) {
-    return invalidArgument("grid parameter " + name + " = " + value + ": " + s.message(), name);
-  }
-  return Status::Ok();
-}
-
-std::string tomlValueText(const toml::node& n) {
-  if (const auto* s = n.as_string()) return s->get();
-  if (const auto* i = n.as_integer()) return std::to_string(i->get());
-  if (const auto* b = n.as_boolean()) return b->get() ? "true" : "false";
-  if (const auto* f = n.as_floating_point()) {
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f->get());
-    return ec == std::errc() ? std::string(buf, end) : "";
-  }
-  return "";
-}
-
-Status checkValues(const SweepAxis& axis, const std::string& where) {
-  if (axis.name.empty()) return invalidArgument(where + ": a grid axis needs a name");
-  if (axis.values.empty())
-    return invalidArgument(where + ": grid axis " + axis.name + " has no values");
-  std::set<std::string> seen;
-  for (const std::string& v : axis.values) {
-    if (v.empty())
-      return invalidArgument(where + ": grid axis " + axis.name + " has an empty value");
-    if (v.find_first_of(",\"\n\r") != std::string::npos) {
-      return invalidArgument(where + ": grid value '" + v + "' of " + axis.name +
-                             " contains a comma, quote or line break");
-    }
-    if (!seen.insert(v).second) {
-      return invalidArgument(where + ": grid axis " + axis.name + " repeats the value " + v);
-    }
-  }
-  return Status::Ok();
 }
 
 // Quoted for a POSIX shell.
@@ -333,7 +162,7 @@ Result<EngineOptions> engineOptionsFor(const RunArgs& a, const RunInputs& in) {
     std::getline(is, site, ':');
     std::getline(is, from, ':');
     std::getline(is, to, ':');
-    std::optional<double> f = parseDouble(from), t = parseDouble(to);
+    std::optional<double> f = common::parseDouble(from), t = common::parseDouble(to);
     if (site.empty() || !f || !t) {
       return invalidArgument("outage '" + spec + "' is not site:from_hours:to_hours");
     }
@@ -344,103 +173,6 @@ Result<EngineOptions> engineOptionsFor(const RunArgs& a, const RunInputs& in) {
     o.outages.push_back(out);
   }
   return o;
-}
-
-// ---- the grid ------------------------------------------------------------------------
-
-Result<SweepAxis> parseGridOption(std::string_view text) {
-  size_t eq = text.find('=');
-  if (eq == std::string_view::npos) {
-    return invalidArgument("--grid '" + std::string(text) + "' is not name=v1,v2,...", "grid");
-  }
-  SweepAxis axis;
-  axis.name = std::string(common::trim(text.substr(0, eq)));
-  for (std::string_view value : common::split(text.substr(eq + 1), ',')) {
-    axis.values.emplace_back(common::trim(value));
-  }
-  if (Status s = checkValues(axis, "--grid '" + std::string(text) + "'"); !s.ok()) return s;
-  return axis;
-}
-
-Result<std::vector<SweepAxis>> parseGridFile(std::string_view toml_text,
-                                             std::string_view source_name) {
-  Result<toml::table> parsed = parseTomlText(toml_text, source_name);
-  if (!parsed.ok()) return parsed.status();
-  toml::table root = std::move(*parsed);
-  const std::string src(source_name);
-  for (const auto& [key, node] : root) {
-    if (key.str() != "grid") {
-      return invalidArgument(src + ": unknown key '" + std::string(key.str()) +
-                             "' (a grid file has one [grid] table)");
-    }
-  }
-  const toml::table* grid = root["grid"].as_table();
-  if (!grid) return invalidArgument(src + ": no [grid] table");
-  std::vector<SweepAxis> axes;
-  for (const auto& [key, node] : *grid) {
-    SweepAxis axis;
-    axis.name = std::string(key.str());
-    std::string where = src + ":" + std::to_string(node.source().begin.line);
-    const toml::array* values = node.as_array();
-    if (!values) return invalidArgument(where + ": grid." + axis.name + " must be an array");
-    for (const toml::node& v : *values) {
-      std::string text = tomlValueText(v);
-      if (text.empty()) {
-        return invalidArgument(where + ": grid." + axis.name +
-                               " holds a value that is not a string, number or boolean");
-      }
-      axis.values.push_back(std::move(text));
-    }
-    if (Status s = checkValues(axis, where); !s.ok()) return s;
-    axes.push_back(std::move(axis));
-  }
-  return axes;
-}
-
-Result<std::vector<SweepAxis>> loadGridFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, common::readFile(path));
-  return parseGridFile(text, path);
-}
-
-Result<std::vector<SweepPoint>> expandGrid(const std::vector<SweepAxis>& axes) {
-  std::set<std::string> names;
-  size_t count = 1;
-  for (const SweepAxis& a : axes) {
-    if (!names.insert(a.name).second) {
-      return invalidArgument("grid axis " + a.name + " is given twice", a.name);
-    }
-    if (a.values.empty()) return invalidArgument("grid axis " + a.name + " has no values", a.name);
-    count *= a.values.size();
-    if (count > 100'000) return invalidArgument("the grid has more than 100,000 points");
-  }
-  size_t width = std::max<size_t>(4, std::to_string(count - 1).size());
-  std::vector<SweepPoint> points;
-  points.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    SweepPoint p;
-    p.index = i;
-    std::string digits = std::to_string(i);
-    p.id = "p" + std::string(width - digits.size(), '0') + digits;
-    // Mixed radix, last axis fastest.
-    size_t rest = i;
-    p.params.resize(axes.size());
-    for (size_t k = axes.size(); k-- > 0;) {
-      p.params[k] = {axes[k].name, axes[k].values[rest % axes[k].values.size()]};
-      rest /= axes[k].values.size();
-    }
-    points.push_back(std::move(p));
-  }
-  return points;
-}
-
-Status applyParams(const std::vector<std::pair<std::string, std::string>>& params, RunArgs& args,
-                   std::vector<broker::PolicySpec>& policies) {
-  for (const auto& [name, value] : params) {
-    Status s = name.find('.') == std::string::npos ? applyRunParam(name, value, args)
-                                                   : applyPolicyParam(name, value, policies);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
 }
 
 // ---- the manifest --------------------------------------------------------------------

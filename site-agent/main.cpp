@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
 
   auto config = aifed::agent::loadAgentConfig(config_path);
   if (!config.ok()) {
-    spdlog::error("{}", config.status().toString());
+    spdlog::error("cannot start: {}", config.status().message());
     return 2;
   }
   if (!coordinator.empty()) config->coordinator_endpoint = coordinator;

@@ -516,5 +516,39 @@ TEST(AgentConfigTest, ErrorsNameTheKey) {
   EXPECT_NE(syntax.status().message().find("agent.toml:1"), std::string::npos);
 }
 
+// The strict reader's rules: each mistake gives exactly this error (file:line: key).
+TEST(AgentConfigTest, UnknownKeysAndWrongTypesNameTheLineAndTheKey) {
+  const std::string head =
+      "site = \"mimer\"\ncoordinator = \"tcp://127.0.0.1:7781\"\n"
+      "coordinator_public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n"
+      "key_file = \"k\"\nstate_db = \"d\"\n[simulated]\n";  // 6 lines
+  const std::string partition = "[[simulated.partition]]\nname = \"gpu\"\nnodes = 2\n";
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {head + "spedup = 60\n" + partition,
+       "agent.toml:7: simulated.spedup: unknown key (did you mean \"speedup\"?)"},
+      {"coordinater = \"x\"\n" + head + partition,
+       "agent.toml:1: coordinater: unknown key (did you mean \"coordinator\"?)"},
+      {head + "speedup = \"fast\"\n" + partition,
+       "agent.toml:7: simulated.speedup: must be a number, got a string"},
+      {head + "[[simulated.partition]]\nname = \"gpu\"\nnodes = 1.5\n",
+       "agent.toml:9: simulated.partition[0].nodes: must be an integer, got a float"},
+      {head + partition + "cores_per_node = 99999999999\n",
+       "agent.toml:10: simulated.partition[0].cores_per_node: must be an integer within "
+       "-2147483648..2147483647, got 99999999999"},
+      {"log_level = \"verbose\"\n" + head + partition,
+       "agent.toml:1: log_level: must be one of trace, debug, info, warn, error, critical, off, "
+       "got \"verbose\""},
+  };
+  for (const Case& c : cases) {
+    auto cfg = parseAgentConfig(c.text, "agent.toml", "/");
+    ASSERT_FALSE(cfg.ok()) << c.text;
+    EXPECT_EQ(cfg.status().message(), c.message);
+  }
+}
+
 }  // namespace
 }  // namespace aifed::agent

@@ -120,14 +120,15 @@ TEST(ClientConfigTest, MistakesAreUsageErrorsNamingTheProblem) {
                   .status()
                   .message(),
               HasSubstr("does not exist"));
-  write(dir.file("bad.toml"), "server = 7\n");
-  EXPECT_THAT(
+  // The strict reader: a wrong type and an unknown key name the file, line and key.
+  write(dir.file("bad.toml"), "# client\nserver = 7\n");
+  EXPECT_EQ(
       resolveClientConfig({}, envOf({{"AIFED_CONFIG", dir.file("bad.toml")}})).status().message(),
-      HasSubstr("server: must be a string"));
-  write(dir.file("typo.toml"), "sever = \"x\"\n");
-  EXPECT_THAT(
+      dir.file("bad.toml") + ":2: server: must be a string, got an integer");
+  write(dir.file("typo.toml"), "server = \"https://h:1\"\nsever = \"x\"\n");
+  EXPECT_EQ(
       resolveClientConfig({}, envOf({{"AIFED_CONFIG", dir.file("typo.toml")}})).status().message(),
-      HasSubstr("unknown key \"sever\""));
+      dir.file("typo.toml") + ":2: sever: unknown key (did you mean \"server\"?)");
   write(dir.file("broken.toml"), "server = \n");
   EXPECT_THAT(resolveClientConfig({}, envOf({{"AIFED_CONFIG", dir.file("broken.toml")}}))
                   .status()

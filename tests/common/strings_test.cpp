@@ -75,6 +75,21 @@ TEST(TrimTest, DropsLeadingAndTrailingWhiteSpaceOnly) {
   for (const Case& c : cases) EXPECT_EQ(trim(c.text), c.want) << "[" << c.text << "]";
 }
 
+TEST(ParseNumberTest, TakesTheWholeTextOrNothing) {
+  EXPECT_EQ(parseInt64("42"), 42);
+  EXPECT_EQ(parseInt64("-7"), -7);
+  EXPECT_EQ(parseInt64("9223372036854775807"), INT64_MAX);
+  for (const char* bad : {"", " 1", "1 ", "1x", "+1", "0.5", "9223372036854775808"}) {
+    EXPECT_EQ(parseInt64(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parseDouble("0.5"), 0.5);
+  EXPECT_EQ(parseDouble("-3"), -3.0);
+  EXPECT_EQ(parseDouble("1e3"), 1000.0);
+  for (const char* bad : {"", "x", "0.5s", " 1", "inf", "nan", "1e999"}) {
+    EXPECT_EQ(parseDouble(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(EditDistanceTest, CountsInsertionsDeletionsAndSubstitutions) {
   struct Case {
     std::string a, b;

@@ -96,10 +96,22 @@ TEST(SweepGridTest, ReadsAGridFileInKeyOrder) {
   EXPECT_EQ((*axes)[1].name, "report_interval_s");
   EXPECT_EQ((*axes)[2].values, (std::vector<std::string>{"easy", "conservative"}));
 
+  // The strict reader: wrong types and unknown keys name the file, the line and the key.
   EXPECT_EQ(parseGridFile("[grid]\nseed = 3\n", "g.toml").status().message(),
-            "g.toml:2: grid.seed must be an array");
+            "g.toml:2: grid.seed: must be an array, got an integer");
+  EXPECT_EQ(parseGridFile("[grid]\nseed = [1, [2]]\n", "g.toml").status().message(),
+            "g.toml:2: grid.seed[1]: must be a string, number or boolean, got an array");
   EXPECT_EQ(parseGridFile("[grids]\nseed = [3]\n", "g.toml").status().message(),
-            "g.toml: unknown key 'grids' (a grid file has one [grid] table)");
+            "g.toml:1: grids: unknown key (did you mean \"grid\"?)");
+  EXPECT_EQ(parseGridFile("[grid]\nsched = ['easy']\nlaod = [0.5]\n", "g.toml").status().message(),
+            "g.toml:3: grid.laod: unknown grid parameter (did you mean \"load\"?)");
+  EXPECT_EQ(parseGridFile("[grid]\n\"green.weight.carbn\" = [1]\n", "g.toml").status().message(),
+            "g.toml:2: grid.green.weight.carbn: unknown score plugin \"carbn\" (did you mean "
+            "\"carbon\"?)");
+  EXPECT_EQ(parseGridFile("[grid]\ngreen.weight.load = [1]\n", "g.toml").status().message(),
+            "g.toml:2: grid.green: must be an array, got a table (quote a name with dots: "
+            "\"green.weight.load\" = [0, 1])");
+  EXPECT_EQ(parseGridFile("# nothing\n", "g.toml").status().message(), "g.toml: grid: is required");
   EXPECT_EQ(parseGridFile("[grid]\nseed = [1, 1]\n", "g.toml").status().message(),
             "g.toml:2: grid axis seed repeats the value 1");
   Result<std::vector<SweepAxis>> syntax = parseGridFile("[grid\n", "g.toml");

@@ -103,5 +103,27 @@ TEST(SlurmConfigTest, MistakesAreNamed) {
   }
 }
 
+// kHead has 6 lines; [slurm] is line 7.
+TEST(SlurmConfigTest, UnknownKeysAndWrongTypesNameTheLineAndTheKey) {
+  struct Case {
+    std::string table;
+    std::string message;
+  } cases[] = {
+      {"[slurm]\ncpu_partition = \"cpu\"\nuse_sacc = true\n",
+       "agent.toml:9: slurm.use_sacc: unknown key (did you mean \"use_sacct\"?)"},
+      {"[slurm]\ncpu_partition = \"cpu\"\nuse_sacct = \"yes\"\n",
+       "agent.toml:9: slurm.use_sacct: must be a boolean (true or false), got a string"},
+      {"[slurm]\ncpu_partition = \"cpu\"\n[[slurm.probe]]\nnodes = \"4\"\n",
+       "agent.toml:10: slurm.probe[0].nodes: must be an integer, got a string"},
+      {"[slurm]\ncpu_partition = \"cpu\"\npartitions = \"gpu\"\n",
+       "agent.toml:9: slurm.partitions: must be an array of strings, got a string"},
+  };
+  for (const Case& c : cases) {
+    auto cfg = parseAgentConfig(kHead + c.table, "agent.toml", "/etc/aifed");
+    ASSERT_FALSE(cfg.ok()) << c.table;
+    EXPECT_EQ(cfg.status().message(), c.message);
+  }
+}
+
 }  // namespace
 }  // namespace aifed::agent

@@ -1,0 +1,139 @@
+#include "coordinator/coordinator_config.h"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+
+#include "common/strings.h"
+#include "common/toml_reader.h"
+
+namespace aifed::coordinator {
+namespace {
+
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                        "error", "critical", "off"};
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+// A path: a non-empty string when required, resolved against the file's directory.
+Status readPath(const common::TomlTable& t, std::string_view key, const std::string& base,
+                std::string& out, common::Presence presence = common::kOptional) {
+  RETURN_IF_ERROR(t.str(key, out, presence));
+  if (presence == common::kRequired && out.empty()) return t.error(key, "must not be empty");
+  out = resolve(base, out);
+  return Status::Ok();
+}
+
+// A positive number of milliseconds.
+Status readMillis(const common::TomlTable& t, std::string_view key, Duration& out) {
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(out).count();
+  RETURN_IF_ERROR(t.integer(key, ms, common::kOptional, INT64_MIN, INT64_MAX));
+  if (ms <= 0) return t.error(key, "must be positive");
+  out = std::chrono::milliseconds(ms);
+  return Status::Ok();
+}
+
+// [liveness]: heartbeats, suspicion, leases and retries (docs/operations.md).
+Status readLiveness(common::TomlTable& t, broker::BrokerConfig& b) {
+  RETURN_IF_ERROR(t.expectKeys({"heartbeat_interval_ms", "suspect_after_missed",
+                                "unreachable_after_missed", "lost_lease_ms", "retry_interval_ms"}));
+  RETURN_IF_ERROR(readMillis(t, "heartbeat_interval_ms", b.heartbeat_interval));
+  RETURN_IF_ERROR(readMillis(t, "retry_interval_ms", b.retry_interval));
+  RETURN_IF_ERROR(readMillis(t, "lost_lease_ms", b.lost_lease));
+  RETURN_IF_ERROR(t.integer("suspect_after_missed", b.suspect_after_missed));
+  RETURN_IF_ERROR(t.integer("unreachable_after_missed", b.unreachable_after_missed));
+  if (b.suspect_after_missed < 1) return t.error("suspect_after_missed", "must be at least 1");
+  if (b.unreachable_after_missed <= b.suspect_after_missed) {
+    return t.error("unreachable_after_missed", "must be larger than suspect_after_missed (" +
+                                                   std::to_string(b.suspect_after_missed) + ")");
+  }
+  return Status::Ok();
+}
+
+// [placement]: policy, policy_file, fair share (docs/placement.md).
+Status readPlacement(common::TomlTable& t, const std::string& base, broker::BrokerConfig& b) {
+  RETURN_IF_ERROR(
+      t.expectKeys({"policy", "policy_file", "fair_share_half_life_h", "project_shares"}));
+  std::string policy_file;
+  RETURN_IF_ERROR(readPath(t, "policy_file", base, policy_file));
+  if (!policy_file.empty()) {
+    ASSIGN_OR_RETURN(std::vector<broker::PolicySpec> extra, broker::loadPolicyFile(policy_file));
+    b.policies = broker::mergePolicies(std::move(b.policies), extra);
+  }
+  RETURN_IF_ERROR(t.str("policy", b.policy));
+  auto name = [](const broker::PolicySpec& spec) { return spec.name; };
+  if (std::ranges::find(b.policies, b.policy, name) == b.policies.end()) {
+    return t.error("policy", "no policy \"" + b.policy +
+                                 "\" (known: " + common::join(b.policies, ", ", name) + ")");
+  }
+  if (t.has("fair_share_half_life_h")) {
+    double hours = 0;
+    RETURN_IF_ERROR(t.number("fair_share_half_life_h", hours));
+    if (!(hours > 0)) return t.error("fair_share_half_life_h", "must be positive");
+    b.fair_share_half_life =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(hours * 3600));
+  }
+  std::optional<common::TomlTable> shares;
+  RETURN_IF_ERROR(t.table("project_shares", shares));
+  if (shares) {
+    for (const std::string& project : shares->keys()) {  // project = share: keys are data
+      double share = 0;
+      RETURN_IF_ERROR(shares->number(project, share, common::kRequired));
+      if (!(share > 0)) return shares->error(project, "must be a positive number");
+      b.project_shares[project] = share;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool isLogLevel(const std::string& level) {
+  return std::find(kLogLevels.begin(), kLogLevels.end(), level) != kLogLevels.end();
+}
+
+Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(common::TomlDocument doc, common::TomlDocument::load(path));
+  common::TomlTable root = doc.root();
+  RETURN_IF_ERROR(root.expectKeys({"federation", "key_file", "database", "zmq_bind", "http_address",
+                                   "http_port", "tls_cert", "tls_key", "log_level",
+                                   "admin_token_file", "liveness", "placement"}));
+  std::string base = std::filesystem::absolute(path).parent_path().string();
+  CoordinatorConfig c;
+  RETURN_IF_ERROR(readPath(root, "federation", base, c.federation_file, common::kRequired));
+  RETURN_IF_ERROR(readPath(root, "key_file", base, c.key_file, common::kRequired));
+  RETURN_IF_ERROR(readPath(root, "database", base, c.database, common::kRequired));
+  RETURN_IF_ERROR(root.str("zmq_bind", c.zmq_bind));
+  RETURN_IF_ERROR(root.str("http_address", c.http_address));
+  RETURN_IF_ERROR(root.integer("http_port", c.http_port));
+  RETURN_IF_ERROR(root.str("log_level", c.log_level));
+  if (!isLogLevel(c.log_level)) {
+    return root.error("log_level", "must be one of " + common::join(kLogLevels, ", ") + ", got \"" +
+                                       c.log_level + "\"");
+  }
+  RETURN_IF_ERROR(readPath(root, "admin_token_file", base, c.admin_token_file));
+  if (c.admin_token_file.empty()) {
+    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
+  }
+  RETURN_IF_ERROR(readPath(root, "tls_cert", base, c.tls_cert));
+  RETURN_IF_ERROR(readPath(root, "tls_key", base, c.tls_key));
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    std::string_view set = c.tls_cert.empty() ? "tls_key" : "tls_cert";
+    return root.error(set, "tls_cert and tls_key go together: set both or neither");
+  }
+  std::optional<common::TomlTable> liveness;
+  RETURN_IF_ERROR(root.table("liveness", liveness));
+  if (liveness) RETURN_IF_ERROR(readLiveness(*liveness, c.broker));
+  c.broker.policies = broker::builtinPolicies();
+  std::optional<common::TomlTable> placement;
+  RETURN_IF_ERROR(root.table("placement", placement));
+  if (placement) RETURN_IF_ERROR(readPlacement(*placement, base, c.broker));
+  return c;
+}
+
+}  // namespace aifed::coordinator

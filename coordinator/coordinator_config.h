@@ -1,0 +1,49 @@
+// The coordinator's configuration file (docs/operations.md, "Coordinator configuration";
+// docs/placement.md for [placement]). Read with the strict TOML reader: an unknown key,
+// a value of the wrong type or out of range is an error naming the file, the line and
+// the key, and aifed-coordinator exits with it before it starts.
+//
+//   Result<CoordinatorConfig> cfg = loadCoordinatorConfig("/etc/aifed/coordinator.toml");
+//   if (!cfg.ok()) die(cfg.status().message());
+//     // "coordinator.toml:4: http_port: must be an integer, got a string"
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "coordinator/broker/broker.h"
+#include "protocol/status.h"
+
+namespace aifed::coordinator {
+
+struct CoordinatorConfig {
+  std::string federation_file;
+  std::string key_file;  // the coordinator's CURVE key pair
+  std::string database;
+  std::string zmq_bind = "tcp://127.0.0.1:7781";
+  std::string http_address = "127.0.0.1";
+  uint16_t http_port = 7780;
+  // HTTPS: PEM certificate (chain) and key. Both empty: a self-signed certificate is
+  // created on first start in <database dir>/tls/ and reused (coordinator/api/tls.h).
+  std::string tls_cert;
+  std::string tls_key;
+  // Written once listening: {"zmq_endpoint", "http_port", "public_key", "tls_fingerprint",
+  // "tls_cert"}. Set by --ready-file, not by the file.
+  std::string ready_file;
+  std::string log_level = "info";
+  // Where the bootstrap admin token is written when the token table is empty at start
+  // (mode 0600). Default: admin.token beside the database.
+  std::string admin_token_file;
+  broker::BrokerConfig broker;
+};
+
+// The log levels the file and --log-level accept (spdlog's names).
+bool isLogLevel(const std::string& level);
+
+// Reads the coordinator's TOML file; relative paths are resolved against its directory.
+// kInvalidArgument "<path>:<line>: <key>: <what>" for an unknown key, a mistyped or
+// out-of-range value, a missing required key or an unknown policy; kNotFound when the
+// file (or its policy_file) does not exist.
+Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path);
+
+}  // namespace aifed::coordinator
