@@ -57,6 +57,11 @@ Status fillTemporary(FileDescriptor& fd, std::string_view content, mode_t mode) 
 
 }  // namespace
 
+std::string resolvePath(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
 Result<std::string> readFile(const std::string& path) {
   auto fail = [&](int error) -> Status {
     std::string message = "cannot read " + path + ": " + reason(error);

@@ -19,6 +19,10 @@ namespace aifed::common {
 // not exist, kInvalidArgument for a directory, kUnavailable for any other failure.
 Result<std::string> readFile(const std::string& path);
 
+// `path` as seen from `base_dir` (a config file's directory): an absolute or empty path
+// as it is, a relative one joined to `base_dir` and normalised ("keys/../k" -> "k").
+std::string resolvePath(const std::string& base_dir, const std::string& path);
+
 // Replaces `path` with `content`: writes a temporary file in the same directory (created
 // with mode 0600, so a secret is never readable by others, then set to `mode`), fsyncs
 // it, renames it over `path` and fsyncs the directory, so that after a crash `path`

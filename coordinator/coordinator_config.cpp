@@ -1,31 +1,24 @@
 #include "coordinator/coordinator_config.h"
 
 #include <algorithm>
-#include <array>
 #include <filesystem>
 #include <optional>
 #include <string_view>
 
+#include "common/files.h"
+#include "common/log_level.h"
 #include "common/strings.h"
 #include "common/toml_reader.h"
 
 namespace aifed::coordinator {
 namespace {
 
-constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
-                                                        "error", "critical", "off"};
-
-std::string resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
-}
-
 // A path: a non-empty string when required, resolved against the file's directory.
 Status readPath(const common::TomlTable& t, std::string_view key, const std::string& base,
                 std::string& out, common::Presence presence = common::kOptional) {
   RETURN_IF_ERROR(t.str(key, out, presence));
   if (presence == common::kRequired && out.empty()) return t.error(key, "must not be empty");
-  out = resolve(base, out);
+  out = common::resolvePath(base, out);
   return Status::Ok();
 }
 
@@ -93,10 +86,6 @@ Status readPlacement(common::TomlTable& t, const std::string& base, broker::Brok
 
 }  // namespace
 
-bool isLogLevel(const std::string& level) {
-  return std::find(kLogLevels.begin(), kLogLevels.end(), level) != kLogLevels.end();
-}
-
 Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   ASSIGN_OR_RETURN(common::TomlDocument doc, common::TomlDocument::load(path));
   common::TomlTable root = doc.root();
@@ -112,9 +101,9 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   RETURN_IF_ERROR(root.str("http_address", c.http_address));
   RETURN_IF_ERROR(root.integer("http_port", c.http_port));
   RETURN_IF_ERROR(root.str("log_level", c.log_level));
-  if (!isLogLevel(c.log_level)) {
-    return root.error("log_level", "must be one of " + common::join(kLogLevels, ", ") + ", got \"" +
-                                       c.log_level + "\"");
+  if (!common::isLogLevel(c.log_level)) {
+    return root.error("log_level", "must be one of " + common::join(common::kLogLevels, ", ") +
+                                       ", got \"" + c.log_level + "\"");
   }
   RETURN_IF_ERROR(readPath(root, "admin_token_file", base, c.admin_token_file));
   if (c.admin_token_file.empty()) {

@@ -37,9 +37,6 @@ struct CoordinatorConfig {
   broker::BrokerConfig broker;
 };
 
-// The log levels the file and --log-level accept (spdlog's names).
-bool isLogLevel(const std::string& level);
-
 // Reads the coordinator's TOML file; relative paths are resolved against its directory.
 // kInvalidArgument "<path>:<line>: <key>: <what>" for an unknown key, a mistyped or
 // out-of-range value, a missing required key or an unknown policy; kNotFound when the

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "common/log_level.h"
 #include "coordinator/coordinator_daemon.h"
 
 int main(int argc, char** argv) {
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "write endpoints as JSON here once listening");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
       ->check([](const std::string& level) {
-        return aifed::coordinator::isLogLevel(level) ? std::string() : "not a log level: " + level;
+        return aifed::common::isLogLevel(level) ? std::string() : "not a log level: " + level;
       });
   CLI11_PARSE(app, argc, argv);
 

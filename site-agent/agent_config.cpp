@@ -1,7 +1,6 @@
 #include "site-agent/agent_config.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <filesystem>
 #include <map>
@@ -9,6 +8,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "common/log_level.h"
 #include "common/strings.h"
 #include "common/toml_reader.h"
 #include "protocol/transport/curve_keys.h"
@@ -16,14 +16,6 @@
 
 namespace aifed::agent {
 namespace {
-
-constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
-                                                        "error", "critical", "off"};
-
-std::string resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
-}
 
 std::string lowerCase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -108,8 +100,8 @@ Status readSlurm(common::TomlTable& t, const std::string& base_dir, SlurmOptions
         std::pair{"tag_prefix", &o.tag_prefix}}) {
     RETURN_IF_ERROR(t.str(key, *out));
   }
-  o.bin_dir = resolve(base_dir, o.bin_dir);
-  o.slurm_conf = resolve(base_dir, o.slurm_conf);
+  o.bin_dir = common::resolvePath(base_dir, o.bin_dir);
+  o.slurm_conf = common::resolvePath(base_dir, o.slurm_conf);
   RETURN_IF_ERROR(t.boolean("use_sacct", o.use_sacct));
   RETURN_IF_ERROR(readSeconds(t, "command_timeout_s", o.command_timeout));
   RETURN_IF_ERROR(readSeconds(t, "refresh_s", o.refresh, /*zero_ok=*/true));
@@ -156,7 +148,7 @@ Status readSimulated(common::TomlTable& t, const std::string& base_dir, AgentCon
   std::string fed_path;
   RETURN_IF_ERROR(t.str("federation", fed_path));
   if (!fed_path.empty()) {
-    Result<Federation> fed = loadFederationFile(resolve(base_dir, fed_path));
+    Result<Federation> fed = loadFederationFile(common::resolvePath(base_dir, fed_path));
     if (!fed.ok()) return t.error("federation", fed.status().message());
     const SiteConfig* site = fed->findSite(cfg.site);
     if (!site) return t.error("federation", "site \"" + cfg.site + "\" is not in " + fed_path);
@@ -177,7 +169,8 @@ Status readCoordinatorKey(const common::TomlTable& root, const std::string& base
   RETURN_IF_ERROR(root.str("coordinator_public_key", cfg.coordinator_public_key));
   RETURN_IF_ERROR(root.str("coordinator_public_key_file", file));
   if (cfg.coordinator_public_key.empty() && !file.empty()) {
-    Result<transport::CurveKeyPair> pub = transport::readKeyPairFile(resolve(base_dir, file));
+    Result<transport::CurveKeyPair> pub =
+        transport::readKeyPairFile(common::resolvePath(base_dir, file));
     if (!pub.ok()) return root.error("coordinator_public_key_file", pub.status().message());
     cfg.coordinator_public_key = pub->public_key;
   }
@@ -205,16 +198,16 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   RETURN_IF_ERROR(readNonEmpty(root, "coordinator", cfg.coordinator_endpoint));
   RETURN_IF_ERROR(readNonEmpty(root, "key_file", cfg.key_file));
   RETURN_IF_ERROR(readNonEmpty(root, "state_db", cfg.state_db));
-  cfg.key_file = resolve(base_dir, cfg.key_file);
-  cfg.state_db = resolve(base_dir, cfg.state_db);
+  cfg.key_file = common::resolvePath(base_dir, cfg.key_file);
+  cfg.state_db = common::resolvePath(base_dir, cfg.state_db);
   RETURN_IF_ERROR(root.str("backend", cfg.backend));
   if (cfg.backend != "simulated" && cfg.backend != "slurm") {
     return root.error("backend", "unknown backend \"" + cfg.backend + "\" (simulated or slurm)");
   }
   RETURN_IF_ERROR(root.str("log_level", cfg.log_level));
-  if (std::find(kLogLevels.begin(), kLogLevels.end(), cfg.log_level) == kLogLevels.end()) {
-    return root.error("log_level", "must be one of " + common::join(kLogLevels, ", ") + ", got \"" +
-                                       cfg.log_level + "\"");
+  if (!common::isLogLevel(cfg.log_level)) {
+    return root.error("log_level", "must be one of " + common::join(common::kLogLevels, ", ") +
+                                       ", got \"" + cfg.log_level + "\"");
   }
   RETURN_IF_ERROR(readCoordinatorKey(root, base_dir, cfg));
   // The table of the other backend may stay in the file (switching back is one line).

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 
+#include "common/log_level.h"
 #include "site-agent/agent_daemon.h"
 
 namespace {
@@ -19,7 +20,10 @@ int main(int argc, char** argv) {
   std::string config_path, coordinator, log_level;
   app.add_option("-c,--config", config_path, "agent TOML file")->required();
   app.add_option("--coordinator", coordinator, "override the coordinator endpoint");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+      ->check([](const std::string& level) {
+        return aifed::common::isLogLevel(level) ? std::string() : "not a log level: " + level;
+      });
   CLI11_PARSE(app, argc, argv);
 
   auto config = aifed::agent::loadAgentConfig(config_path);

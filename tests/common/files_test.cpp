@@ -69,6 +69,19 @@ TEST_F(FilesTest, ReadFileErrorsNameThePathAndTheReason) {
   for (const Case& c : cases) EXPECT_THAT(readFile(c.path), StatusIs(c.code, c.message));
 }
 
+TEST(ResolvePathTest, JoinsRelativePathsToTheBaseOnly) {
+  struct Case {
+    std::string base, path, want;
+  };
+  const Case cases[] = {
+      {"/etc/aifed", "keys/mimer.key", "/etc/aifed/keys/mimer.key"},
+      {"/etc/aifed", "../db/a.db", "/etc/db/a.db"},  // normalised
+      {"/etc/aifed", "/var/lib/aifed/c.db", "/var/lib/aifed/c.db"},
+      {"/etc/aifed", "", ""},  // "not set" stays not set
+  };
+  for (const Case& c : cases) EXPECT_EQ(resolvePath(c.base, c.path), c.want) << c.path;
+}
+
 TEST_F(FilesTest, WriteFileAtomicallyCreatesAndReplaces) {
   ASSERT_THAT(writeFileAtomically(path("ready.json"), "{\"port\":1}\n"), IsOk());
   EXPECT_EQ(readFile(path("ready.json")).value(), "{\"port\":1}\n");
