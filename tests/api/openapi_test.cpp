@@ -9,13 +9,13 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "cli/local_federation.h"
 #include "coordinator/api/metrics.h"
 #include "coordinator/coordinator_daemon.h"
+#include "tests/common/test_files.h"
 
 namespace aifed::api {
 namespace {
@@ -59,13 +59,6 @@ const std::set<Route> kContractRoutes = {
 // The console's static files are not API: "/" and everything under "/console".
 bool isStaticRoute(const std::string& pattern) {
   return pattern == "/" || pattern == "/console" || pattern.rfind("/console/", 0) == 0;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::string upper(std::string s) {
@@ -120,8 +113,8 @@ class OpenApiTest : public ::testing::Test {
 };
 
 TEST_F(OpenApiTest, EmbeddedDocumentIsTheSourceFile) {
-  EXPECT_EQ(openApiDocument(),
-            readFile(std::string(AIFED_SOURCE_DIR) + "/coordinator/api/openapi.json"));
+  EXPECT_EQ(openApiDocument(), testing_support::readTestFile(std::string(AIFED_SOURCE_DIR) +
+                                                             "/coordinator/api/openapi.json"));
 }
 
 TEST_F(OpenApiTest, IsAnOpenApi3DocumentWithBearerAndCookieSecurity) {

@@ -11,10 +11,10 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "protocol/messages.h"
+#include "tests/common/test_files.h"
 
 namespace aifed {
 namespace {
@@ -130,13 +130,6 @@ std::string goldenPath(const std::string& file) {
   return std::string(AIFED_SOURCE_DIR) + "/tests/protocol/golden/" + file + ".json";
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 Message decodeOk(std::string_view frame) {
   auto decoded = decodeMessage(frame);
   if (auto* failure = std::get_if<DecodeFailure>(&decoded)) {
@@ -176,12 +169,12 @@ TEST_P(Golden, EncodeMatchesGoldenBytes) {
   if (const char* update = std::getenv("AIFED_UPDATE_GOLDEN"); update && *update == '1') {
     std::ofstream(goldenPath(sample.file), std::ios::binary) << encoded;
   }
-  EXPECT_EQ(encoded, readFile(goldenPath(sample.file)));
+  EXPECT_EQ(encoded, testing_support::readTestFile(goldenPath(sample.file)));
 }
 
 TEST_P(Golden, DecodeGoldenGivesTheValue) {
   const Sample& sample = GetParam();
-  EXPECT_EQ(decodeOk(readFile(goldenPath(sample.file))), sample.message);
+  EXPECT_EQ(decodeOk(testing_support::readTestFile(goldenPath(sample.file))), sample.message);
 }
 
 TEST_P(Golden, DecodeOfEncodeRoundTrips) {

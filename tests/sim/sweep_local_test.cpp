@@ -5,24 +5,17 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "sim/metrics.h"
 #include "sim/sweep.h"
+#include "tests/common/test_files.h"
 
 namespace aifed::sim {
 namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-std::string readAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -64,7 +57,7 @@ TEST(SweepLocalTest, RunsFourPointsAndMergesThemByteIdentically) {
   fs::path dir = freshDir("sweep-local");
   ASSERT_TRUE(sweepInto(dir).ok());
 
-  std::string csv = readAll(dir / "sweep.csv");
+  std::string csv = testing_support::readTestFile(dir / "sweep.csv");
   std::vector<std::string> rows = lines(csv);
   ASSERT_EQ(rows.size(), 5u) << csv;
   EXPECT_EQ(rows[0].rfind("point,earliest-start.weight.load,sched,policy,jobs,completed,", 0), 0u)
@@ -76,7 +69,7 @@ TEST(SweepLocalTest, RunsFourPointsAndMergesThemByteIdentically) {
   // The load weight changes where jobs go, hence the waits.
   EXPECT_NE(rows[1].substr(rows[1].find(",150,")), rows[3].substr(rows[3].find(",150,")));
 
-  std::string js = readAll(dir / "sweep.json");
+  std::string js = testing_support::readTestFile(dir / "sweep.json");
   json::value v = json::parse(js);
   const json::array& points = v.at("points").as_array();
   ASSERT_EQ(points.size(), 4u);
@@ -96,12 +89,12 @@ TEST(SweepLocalTest, RunsFourPointsAndMergesThemByteIdentically) {
   Result<SweepManifest> m = loadManifest((dir / "manifest.json").string());
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(mergeSweep(*m, dir.string()).ok());
-  EXPECT_EQ(readAll(dir / "sweep.csv"), csv);
-  EXPECT_EQ(readAll(dir / "sweep.json"), js);
+  EXPECT_EQ(testing_support::readTestFile(dir / "sweep.csv"), csv);
+  EXPECT_EQ(testing_support::readTestFile(dir / "sweep.json"), js);
   fs::path again = freshDir("sweep-local-again");
   ASSERT_TRUE(sweepInto(again).ok());
-  EXPECT_EQ(readAll(again / "sweep.csv"), csv);
-  EXPECT_EQ(readAll(again / "sweep.json"), js);
+  EXPECT_EQ(testing_support::readTestFile(again / "sweep.csv"), csv);
+  EXPECT_EQ(testing_support::readTestFile(again / "sweep.json"), js);
   fs::remove_all(again);
 
   // Point p0003 is exactly a direct run with those options.
@@ -120,7 +113,8 @@ TEST(SweepLocalTest, RunsFourPointsAndMergesThemByteIdentically) {
   ASSERT_TRUE(writeOutputs({computeMetrics(*run, in->federation)}, in->federation, direct.string(),
                            in->workload.source)
                   .ok());
-  EXPECT_EQ(readAll(direct / "summary.csv"), readAll(dir / "points/p0003/summary.csv"));
+  EXPECT_EQ(testing_support::readTestFile(direct / "summary.csv"),
+            testing_support::readTestFile(dir / "points/p0003/summary.csv"));
 
   // A missing point is named, and nothing is merged over it.
   fs::remove(dir / "points/p0002/summary.csv");
@@ -141,7 +135,8 @@ TEST(SweepLocalTest, AFailingPointIsNamedAndNothingIsMerged) {
   EXPECT_EQ(s.message(),
             "2 points failed (see " + dir.string() + "/points/<id>/log.txt): p0000, p0001");
   EXPECT_FALSE(fs::exists(dir / "sweep.csv"));
-  EXPECT_NE(readAll(dir / "points/p0001/log.txt").find("gone.toml"), std::string::npos);
+  EXPECT_NE(testing_support::readTestFile(dir / "points/p0001/log.txt").find("gone.toml"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -9,26 +9,19 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <thread>
 
 #include "sim/sweep.h"
 #include "site-agent/backends/process.h"
+#include "tests/common/test_files.h"
 
 namespace aifed::sim {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string readAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 agent::CommandOutput run(std::vector<std::string> argv, const std::string& slurm_conf = "",
                          Duration timeout = 120s) {
@@ -114,7 +107,7 @@ TEST_F(sim_sweep, JobArrayAndMergeStepOnTheTestCluster) {
     run({"scancel", array, merge}, slurmConf(), 20s);
     std::string logs;
     for (const auto& e : fs::directory_iterator(dir / "logs")) {
-      logs += e.path().filename().string() + ":\n" + readAll(e.path()) + "\n";
+      logs += e.path().filename().string() + ":\n" + testing_support::readTestFile(e.path()) + "\n";
     }
     FAIL() << "merge job " << merge << " is '" << merge_state << "'; array: " << state(array)
            << "\n"
@@ -129,7 +122,7 @@ TEST_F(sim_sweep, JobArrayAndMergeStepOnTheTestCluster) {
     EXPECT_TRUE(fs::exists(dir / "logs" / (array + "_" + std::to_string(i) + ".out"))) << i;
   }
 
-  std::string csv = readAll(dir / "sweep.csv");
+  std::string csv = testing_support::readTestFile(dir / "sweep.csv");
   std::istringstream in(csv);
   std::vector<std::string> rows;
   for (std::string line; std::getline(in, line);) rows.push_back(line);
@@ -145,8 +138,9 @@ TEST_F(sim_sweep, JobArrayAndMergeStepOnTheTestCluster) {
   fs::remove_all(local);
   ASSERT_TRUE(writeManifest(*m, (local / "manifest.json").string()).ok());
   ASSERT_TRUE(runLocal(*m, local.string(), AIFED_SIM_BINARY, 2).ok());
-  EXPECT_EQ(readAll(local / "sweep.csv"), csv);
-  EXPECT_EQ(readAll(local / "sweep.json"), readAll(dir / "sweep.json"));
+  EXPECT_EQ(testing_support::readTestFile(local / "sweep.csv"), csv);
+  EXPECT_EQ(testing_support::readTestFile(local / "sweep.json"),
+            testing_support::readTestFile(dir / "sweep.json"));
   fs::remove_all(local);
 }
 

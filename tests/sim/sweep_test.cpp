@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "tests/common/test_files.h"
 
 namespace aifed::sim {
 namespace {
@@ -24,13 +24,6 @@ const broker::PolicySpec& policyNamed(const std::vector<broker::PolicySpec>& all
   auto it = std::find_if(all.begin(), all.end(), [&](const auto& p) { return p.name == name; });
   EXPECT_NE(it, all.end()) << name;
   return *it;
-}
-
-std::string readAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 TEST(SweepGridTest, ParsesGridOptions) {
@@ -250,7 +243,7 @@ TEST(SweepSlurmTest, WritesTheArrayTheMergeAndTheSubmitScript) {
   EXPECT_EQ(s->submit_script, (dir / "study-submit.sh").string());
   EXPECT_TRUE(fs::is_directory(dir / "logs"));
 
-  std::string array = readAll(s->array_script);
+  std::string array = testing_support::readTestFile(s->array_script);
   EXPECT_EQ(array.rfind("#!/bin/bash\n", 0), 0u);
   EXPECT_NE(array.find("\n#SBATCH --array=0-5%2\n"), std::string::npos) << array;
   EXPECT_NE(array.find("\n#SBATCH --time=00:30:00\n#SBATCH --partition=cpu\n"), std::string::npos);
@@ -261,14 +254,14 @@ TEST(SweepSlurmTest, WritesTheArrayTheMergeAndTheSubmitScript) {
             std::string::npos)
       << array;
 
-  std::string merge = readAll(s->merge_script);
+  std::string merge = testing_support::readTestFile(s->merge_script);
   EXPECT_EQ(merge.find("--array"), std::string::npos);
   EXPECT_NE(merge.find("exec '/opt/aifed/bin/aifed-sim' sweep merge --manifest '" + dir.string() +
                        "/manifest.json'\n"),
             std::string::npos)
       << merge;
 
-  std::string submit = readAll(s->submit_script);
+  std::string submit = testing_support::readTestFile(s->submit_script);
   EXPECT_NE(submit.find("array=$(sbatch --parsable '" + s->array_script + "')\n"),
             std::string::npos)
       << submit;

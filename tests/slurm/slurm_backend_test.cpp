@@ -8,11 +8,10 @@
 
 #include <ctime>
 #include <deque>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include "site-agent/backends/process.h"
+#include "tests/common/test_files.h"
 
 namespace aifed::agent {
 namespace {
@@ -20,11 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string readData(const std::string& name) {
-  std::ifstream in(std::string(AIFED_SOURCE_DIR) + "/tests/slurm/data/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  return testing_support::readTestFile(std::string(AIFED_SOURCE_DIR) + "/tests/slurm/data/" + name);
 }
 
 // CommandRunner implementation for tests: answers by the command's tool name and

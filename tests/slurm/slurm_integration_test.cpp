@@ -20,6 +20,7 @@
 #include "protocol/codec.h"
 #include "site-agent/backends/process.h"
 #include "site-agent/backends/slurm_backend.h"
+#include "tests/common/test_files.h"
 #include "tests/integration/local_federation_test.h"
 
 namespace aifed {
@@ -153,10 +154,7 @@ class SlurmIntegrationTest : public testing::LocalFederationTest {
 
   // The launcher wrote a simulated agent; this site runs the Slurm backend instead.
   void writeAgentConfig() {
-    std::ifstream in(fed_->agentConfigPath(kSite));
-    std::stringstream buf;
-    buf << in.rdbuf();
-    std::string text = buf.str();
+    std::string text = testing_support::readTestFile(fed_->agentConfigPath(kSite));
     text = text.substr(0, text.find("backend = "));
     std::ofstream out(fed_->agentConfigPath(kSite), std::ios::trunc);
     out << text << "backend = \"slurm\"\nlog_level = \"debug\"\n\n"
