@@ -274,9 +274,11 @@ json::object bodyToJson(const Hello& m) {
     jo["attempt"] = j.attempt;
     jo["local_id"] = j.local_id;
     jo["state"] = jobStateName(j.state);
+    if (j.seq != 0) jo["seq"] = j.seq;  // 1.1 fields only when known: 1.0 bytes otherwise
     jobs.emplace_back(std::move(jo));
   }
   o["jobs"] = std::move(jobs);
+  if (m.incarnation != 0) o["incarnation"] = m.incarnation;
   return o;
 }
 
@@ -286,6 +288,7 @@ json::object bodyToJson(const Welcome& m) {
   o["protocol_version"] = m.protocol_version;
   o["heartbeat_interval_ms"] = m.heartbeat_interval.count();
   o["capacity_interval_ms"] = m.capacity_interval.count();
+  if (m.job_lease > Duration::zero()) o["job_lease_ms"] = m.job_lease.count();
   return o;
 }
 
@@ -334,6 +337,8 @@ json::object bodyToJson(const JobStatus& m) {
   if (m.ended_at) o["ended_at"] = toMillis(*m.ended_at);
   if (m.exit_code) o["exit_code"] = *m.exit_code;
   o["reason"] = m.reason;
+  if (m.incarnation != 0) o["incarnation"] = m.incarnation;
+  if (m.seq != 0) o["seq"] = m.seq;
   return o;
 }
 
@@ -384,8 +389,10 @@ Status bodyFromJson(const FieldReader& r, Hello& m) {
     RETURN_IF_ERROR(checkAttempt(jr, job.attempt));
     RETURN_IF_ERROR(jr.str("local_id", job.local_id, false));
     RETURN_IF_ERROR(jr.jobState("state", job.state));
+    RETURN_IF_ERROR(jr.uint64("seq", job.seq, false));
     m.jobs.push_back(std::move(job));
   }
+  RETURN_IF_ERROR(r.uint64("incarnation", m.incarnation, false));
   return Status::Ok();
 }
 
@@ -401,6 +408,15 @@ Status bodyFromJson(const FieldReader& r, Welcome& m) {
   if (m.capacity_interval <= Duration::zero()) {
     return invalidArgument(r.path("capacity_interval_ms") + " must be positive",
                            r.path("capacity_interval_ms"));
+  }
+  const json::value* lease = nullptr;
+  RETURN_IF_ERROR(r.find("job_lease_ms", false, lease));
+  if (lease != nullptr) {
+    RETURN_IF_ERROR(r.millis("job_lease_ms", m.job_lease));
+    if (m.job_lease < Duration::zero()) {
+      return invalidArgument(r.path("job_lease_ms") + " must not be negative",
+                             r.path("job_lease_ms"));
+    }
   }
   return Status::Ok();
 }
@@ -467,6 +483,8 @@ Status bodyFromJson(const FieldReader& r, JobStatus& m) {
     m.exit_code = exit_code;
   }
   RETURN_IF_ERROR(r.str("reason", m.reason, false));
+  RETURN_IF_ERROR(r.uint64("incarnation", m.incarnation, false));
+  RETURN_IF_ERROR(r.uint64("seq", m.seq, false));
   return Status::Ok();
 }
 

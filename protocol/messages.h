@@ -22,8 +22,10 @@
 namespace aifed {
 
 inline constexpr int kProtocolMajor = 1;
-inline constexpr int kProtocolMinor = 0;
-// "1.0": what this build writes in every envelope's `v`.
+inline constexpr int kProtocolMinor = 1;
+// "1.1": what this build writes in every envelope's `v`. 1.1 adds optional fields (HELLO
+// incarnation and per-job seq, WELCOME job_lease, JOB_STATUS incarnation and seq, the
+// `lost` state in JOB_STATUS); a 1.0 peer ignores them and sends none.
 std::string protocolVersionString();
 
 // Agent -> coordinator, first message on every (re)connection. Carries every job the
@@ -33,12 +35,17 @@ struct JobReport {
   int attempt = 0;
   std::string local_id;
   JobState state = JobState::kPending;
+  // (1.1) The sequence number of the attempt's latest JOB_STATUS; 0: unknown.
+  uint64_t seq = 0;
   bool operator==(const JobReport&) const = default;
 };
 struct Hello {
   std::string agent_version;
   std::string backend;  // "simulated" | "slurm"
   std::vector<JobReport> jobs;
+  // (1.1) The agent's run: 1 + the number of times it started before, durable. A
+  // JOB_STATUS from an earlier run about a job this HELLO leaves out is stale. 0: unknown.
+  uint64_t incarnation = 0;
   bool operator==(const Hello&) const = default;
 };
 
@@ -48,6 +55,10 @@ struct Welcome {
   std::string protocol_version;  // the version both sides now speak
   Duration heartbeat_interval{0};
   Duration capacity_interval{0};  // longest gap between CAPACITY reports
+  // (1.1) The job lease: cut off from the coordinator this long, the agent stops the jobs
+  // that may be re-placed (their requeue_on_site_loss), before the coordinator re-places
+  // them elsewhere. 0: no lease (an older coordinator).
+  Duration job_lease{0};
   bool operator==(const Welcome&) const = default;
 };
 
@@ -96,6 +107,11 @@ struct JobStatus {
   std::optional<Time> ended_at;
   std::optional<int> exit_code;
   std::string reason;
+  // (1.1) The agent run that sent it first (a resend keeps it) and its place among the
+  // attempt's statuses (1, 2, ...): a status older than what the coordinator knows for the
+  // attempt is acknowledged and ignored. 0: unknown (an older agent).
+  uint64_t incarnation = 0;
+  uint64_t seq = 0;
   bool operator==(const JobStatus&) const = default;
 };
 

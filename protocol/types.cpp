@@ -189,6 +189,7 @@ bool isTerminal(JobState state) {
 
 bool isSiteReportable(JobState state) {
   switch (state) {
+    case JobState::kLost:  // protocol 1.1: the site no longer holds it (it did not end there)
     case JobState::kPending:
     case JobState::kRunning:
     case JobState::kCompleted:

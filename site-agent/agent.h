@@ -19,6 +19,7 @@
 #include <string>
 
 #include "protocol/messages.h"
+#include "site-agent/agent_lease.h"
 #include "site-agent/agent_store.h"
 #include "site-agent/backends/backend.h"
 #include "site-agent/job_commands.h"
@@ -32,7 +33,6 @@ struct SiteAgentOptions {
   Duration capacity_check = std::chrono::milliseconds(500);  // poll backend capacity
   Duration retry_interval = std::chrono::seconds(3);         // resend unacknowledged outbox
   Duration backend_poll = std::chrono::seconds(1);           // poll backend for job changes
-  Time boot_time{};                                          // makes msg_ids unique across restarts
 };
 
 class SiteAgent {
@@ -42,42 +42,53 @@ class SiteAgent {
 
   SiteAgent(SiteAgentOptions options, Backend& backend, AgentStore& store, SendFn send);
 
-  // Loads the epoch, forgets local records of jobs the backend no longer holds (a
-  // simulated site restarted: the coordinator learns it through reconciliation), and
-  // sends HELLO. Fails only if the store cannot be read.
-  Status start(Time now);
+  // Starts a new incarnation (durably), loads the epoch and the job lease, forgets local
+  // records of jobs the backend no longer holds (a simulated site restarted: the
+  // coordinator learns it through reconciliation), and sends HELLO. Fails only if the
+  // store cannot be read or written.
+  Status start(Instant now);
 
   // Handles one frame from the coordinator. Never throws; bad frames get ERROR replies.
-  void onFrame(const std::string& frame, Time now);
+  void onFrame(const std::string& frame, Instant now);
 
   // The transport reconnected: the coordinator may have restarted, so say HELLO again.
-  void onReconnected(Time now);
+  void onReconnected(Instant now);
 
-  // Polls the backend, reports job changes and capacity, heartbeats, retries.
-  void tick(Time now);
+  // Polls the backend, reports job changes and capacity, heartbeats, retries, and stops
+  // re-placeable jobs when the job lease runs out.
+  void tick(Instant now);
 
-  // When tick() next has something to do.
-  Time nextWakeup(Time now) const;
+  // When tick() next has something to do, on the monotonic clock.
+  MonoTime nextWakeup(Instant now) const;
 
   bool hasSession() const { return session_; }
   uint64_t epoch() const { return epoch_; }
+  uint64_t incarnation() const { return incarnation_; }
   // DISPATCHes received, repeated and refused.
   const JobCommands::Stats& dispatchStats() const { return commands_.stats(); }
   uint64_t errorsReceived() const { return errors_received_; }
   const std::string& lastError() const { return last_error_; }
+  const AgentLease& lease() const { return lease_; }
 
  private:
   std::string nextMsgId();
-  Message envelope(Body body, Time now);
-  void send(Body body, Time now);
+  Message envelope(Body body, Instant now);
+  // Sends; returns the msg_id.
+  std::string send(Body body, Instant now);
   // Persists the message in the outbox, then sends it.
-  void sendDurably(Body body, Time now);
-  void sendHello(Time now);
-  void sendCapacity(Time now, bool force);
-  void handleDispatch(const Message& m, const Dispatch& d, Time now);
-  void handleCancel(const Message& m, const Cancel& c, Time now);
-  void reportUpdates(Time now);
-  void flushOutbox(Time now, bool all);
+  void sendDurably(Body body, Instant now);
+  void sendHello(Instant now);
+  void sendHeartbeat(Instant now);
+  void sendCapacity(Instant now, bool force);
+  void onWelcome(const Welcome& w, Instant now);
+  void onError(const ErrorReply& e, Instant now);
+  void handleDispatch(const Message& m, const Dispatch& d, Instant now);
+  void handleCancel(const Message& m, const Cancel& c, Instant now);
+  void reportUpdates(Instant now);
+  // The status of one update: numbered in its attempt's sequence, its record updated.
+  JobStatus numberedStatus(const LocalJobUpdate& u, Instant now);
+  void flushOutbox(Instant now, bool all);
+  void keepLease(Instant now);
   void logError(const std::string& what);
 
   SiteAgentOptions options_;
@@ -89,18 +100,22 @@ class SiteAgent {
   Duration heartbeat_interval_ = std::chrono::seconds(5);
   Duration capacity_interval_ = std::chrono::seconds(30);
   uint64_t epoch_ = 0;
+  uint64_t incarnation_ = 0;
   uint64_t msg_counter_ = 0;
   std::optional<SiteCapacity> last_capacity_;  // as last sent, epoch cleared
   bool last_degraded_ = false;
-  Time last_hello_{};
-  Time last_heartbeat_{};
-  Time last_capacity_sent_{};
-  Time last_capacity_check_{};
-  Time last_outbox_flush_{};
-  Time last_backend_poll_{};
+  MonoTime last_hello_{};
+  MonoTime last_heartbeat_{};
+  MonoTime last_capacity_sent_{};
+  MonoTime last_capacity_check_{};
+  MonoTime last_outbox_flush_{};
+  MonoTime last_backend_poll_{};
   uint64_t errors_received_ = 0;
   std::string last_error_;
   JobCommands commands_;
+  AgentLease lease_;
+  // Attempts found gone at start: every HELLO of this run reports them lost.
+  std::vector<JobReport> lost_at_start_;
 };
 
 }  // namespace aifed::agent

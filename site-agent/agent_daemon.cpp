@@ -61,18 +61,20 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
   SiteAgentOptions options;
   options.site = config.site;
   options.agent_version = AIFED_VERSION;
-  options.boot_time = clock.now();
   SiteAgent agent(options, **backend, **store,
                   [&dealer](const std::string& frame) { return dealer.send(frame); });
-  if (Status s = agent.start(clock.now()); !s.ok()) return s;
+  SteadyClock monotonic;
+  auto now = [&] { return Instant{clock.now(), monotonic.now()}; };
+  if (Status s = agent.start(now()); !s.ok()) return s;
   spdlog::info("agent for site {} ({} backend) connecting to {} as {}", config.site,
                (*backend)->kind(), config.coordinator_endpoint, dealer.routingId());
 
   transport::DealerSocket::Events seen;
   bool had_session = false;
   while (!stop) {
-    Time now = clock.now();
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(agent.nextWakeup(now) - now);
+    Instant at = now();
+    auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(agent.nextWakeup(at) - at.mono);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(200));
     zmq::pollitem_t items[] = {{nullptr, dealer.fd(), ZMQ_POLLIN, 0}};
     try {
@@ -87,11 +89,11 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
           "federation file under site \"{}\", and coordinator_public_key right?",
           config.key_file, config.site);
     }
-    if (ev.connected > seen.connected) agent.onReconnected(clock.now());
+    if (ev.connected > seen.connected) agent.onReconnected(now());
     if (ev.disconnected > seen.disconnected) spdlog::warn("disconnected from the coordinator");
     seen = ev;
-    while (auto in = dealer.tryReceive()) agent.onFrame(in->payload, clock.now());
-    agent.tick(clock.now());
+    while (auto in = dealer.tryReceive()) agent.onFrame(in->payload, now());
+    agent.tick(now());
     if (agent.hasSession() != had_session) {
       had_session = agent.hasSession();
       if (!had_session) spdlog::info("session lost; saying HELLO until welcomed");

@@ -1,5 +1,6 @@
 #include "site-agent/agent_store.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdint>
 #include <utility>
@@ -47,10 +48,15 @@ CREATE TABLE meta (
   value INTEGER NOT NULL
 );
 )sql",
+    // 2: the sequence number of each attempt's latest JOB_STATUS (protocol 1.1).
+    R"sql(
+ALTER TABLE dispatches ADD COLUMN status_seq INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr std::string_view kDispatchColumns =
-    "job_id, attempt, spec, accepted, reason, local_id, state, received_at, updated_at";
+    "job_id, attempt, spec, accepted, reason, local_id, state, received_at, updated_at, "
+    "status_seq";
 
 Result<DispatchRecord> readDispatch(const Statement& st) {
   DispatchRecord record;
@@ -74,6 +80,7 @@ Result<DispatchRecord> readDispatch(const Statement& st) {
   record.state = *state;
   record.received_at = fromMillis(st.columnInt64(7));
   record.updated_at = fromMillis(st.columnInt64(8));
+  record.status_seq = static_cast<uint64_t>(std::max<int64_t>(0, st.columnInt64(9)));
   return record;
 }
 
@@ -101,8 +108,15 @@ class AgentStoreImpl final : public AgentStore {
   Result<std::vector<OutboxEntry>> pendingOutbox() override;
   Result<uint64_t> loadEpoch() override;
   Status saveEpoch(uint64_t epoch) override;
+  Result<uint64_t> startIncarnation() override;
+  Result<LeaseState> loadLease() override;
+  Status saveLease(Duration lease) override;
+  Status saveLastContact(Time at) override;
 
  private:
+  Result<int64_t> meta(std::string_view key, int64_t missing);
+  Status setMeta(std::string_view key, int64_t value);
+
   Database db_;
 };
 
@@ -119,12 +133,13 @@ Status AgentStoreImpl::saveDispatch(const DispatchRecord& record) {
   // what lets the agent hand the job to the scheduler afterwards.
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO dispatches (job_id, attempt, spec, accepted, reason, local_id, state,
-                        received_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                        received_at, updated_at, status_seq)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 ON CONFLICT (job_id, attempt) DO UPDATE SET
   spec = excluded.spec, accepted = excluded.accepted, reason = excluded.reason,
   local_id = excluded.local_id, state = excluded.state,
-  received_at = excluded.received_at, updated_at = excluded.updated_at)sql");
+  received_at = excluded.received_at, updated_at = excluded.updated_at,
+  status_seq = excluded.status_seq)sql");
   if (!st.ok()) return st.status();
   st->bindText(1, record.tag.job_id)
       .bindInt64(2, record.tag.attempt)
@@ -134,7 +149,8 @@ ON CONFLICT (job_id, attempt) DO UPDATE SET
       .bindText(6, record.local_id)
       .bindText(7, jobStateName(record.state))
       .bindInt64(8, toMillis(record.received_at))
-      .bindInt64(9, toMillis(record.updated_at));
+      .bindInt64(9, toMillis(record.updated_at))
+      .bindInt64(10, static_cast<int64_t>(record.status_seq));
   return st->run();
 }
 
@@ -221,6 +237,50 @@ Status AgentStoreImpl::saveEpoch(uint64_t epoch) {
   if (!st.ok()) return st.status();
   st->bindInt64(1, static_cast<int64_t>(epoch));
   return st->run();
+}
+
+Result<int64_t> AgentStoreImpl::meta(std::string_view key, int64_t missing) {
+  Result<Statement> st = db_.prepare("SELECT value FROM meta WHERE key = ?1");
+  if (!st.ok()) return st.status();
+  st->bindText(1, std::string(key));
+  Result<bool> row = st->step();
+  if (!row.ok()) return row.status();
+  return *row ? st->columnInt64(0) : missing;
+}
+
+Status AgentStoreImpl::setMeta(std::string_view key, int64_t value) {
+  Result<Statement> st = db_.prepare(
+      "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (!st.ok()) return st.status();
+  st->bindText(1, std::string(key)).bindInt64(2, value);
+  return st->run();
+}
+
+Result<uint64_t> AgentStoreImpl::startIncarnation() {
+  Result<int64_t> last = meta("incarnation", 0);
+  if (!last.ok()) return last.status();
+  if (Status s = setMeta("incarnation", *last + 1); !s.ok()) return s;
+  return static_cast<uint64_t>(*last + 1);
+}
+
+Result<AgentStore::LeaseState> AgentStoreImpl::loadLease() {
+  Result<int64_t> lease = meta("job_lease_ms", 0);
+  if (!lease.ok()) return lease.status();
+  Result<int64_t> contact = meta("last_contact_ms", -1);
+  if (!contact.ok()) return contact.status();
+  LeaseState out;
+  out.lease = Duration(std::max<int64_t>(0, *lease));
+  if (*contact >= 0) out.last_contact = fromMillis(*contact);
+  return out;
+}
+
+Status AgentStoreImpl::saveLease(Duration lease) {
+  return setMeta("job_lease_ms", lease.count());
+}
+
+Status AgentStoreImpl::saveLastContact(Time at) {
+  return setMeta("last_contact_ms", toMillis(at));
 }
 
 }  // namespace

@@ -44,6 +44,19 @@ class AgentStore : public DispatchLedger {
   // The capacity epoch survives restarts so it only ever increases.
   virtual Result<uint64_t> loadEpoch() = 0;
   virtual Status saveEpoch(uint64_t epoch) = 0;
+
+  // A new run of the agent: 1 + the previous one, durable before it is returned.
+  virtual Result<uint64_t> startIncarnation() = 0;
+
+  // The job lease (agent_lease.h): the lease the coordinator gave last (0: none) and the
+  // wall time of the last contact made durable.
+  struct LeaseState {
+    Duration lease{0};
+    std::optional<Time> last_contact;
+  };
+  virtual Result<LeaseState> loadLease() = 0;
+  virtual Status saveLease(Duration lease) = 0;
+  virtual Status saveLastContact(Time at) = 0;
 };
 
 }  // namespace aifed::agent

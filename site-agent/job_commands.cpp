@@ -85,6 +85,19 @@ CancelOutcome JobCommands::cancel(const Cancel& c, Time now,
   return out;
 }
 
+bool JobCommands::stopForLease(const DispatchRecord& record, Time now) {
+  if (!record.accepted || isTerminal(record.state) || !record.spec.requeue_on_site_loss) {
+    return false;
+  }
+  Status s = backend_.cancel(record.local_id, now);
+  if (!s.ok() && s.code() != StatusCode::kNotFound) {
+    logError("cannot stop " + record.tag.job_id + " at the end of its lease: " + s.message());
+    return false;
+  }
+  stopped_by_lease_.insert({record.tag.job_id, record.tag.attempt});
+  return true;
+}
+
 JobStatus statusOf(const LocalJobUpdate& u) {
   JobStatus s;
   statusInto(LocalJobUpdate(u), s);

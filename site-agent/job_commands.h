@@ -40,6 +40,8 @@ struct DispatchRecord {
   JobState state = JobState::kPending;
   Time received_at{};
   Time updated_at{};
+  // The sequence number of the attempt's latest JOB_STATUS (JobStatus::seq).
+  uint64_t status_seq = 0;
   bool operator==(const DispatchRecord&) const = default;
 };
 
@@ -79,6 +81,17 @@ class JobCommands {
     return withdrawn_.erase({tag.job_id, tag.attempt}) > 0;
   }
 
+  // The job lease ran out (agent_lease.h): stops the attempt if it may be re-placed
+  // (requeue_on_site_loss) and has not ended. True when it was asked to stop; its end is
+  // then reported as `lost` (takeStoppedByLease), so the coordinator places it again.
+  bool stopForLease(const DispatchRecord& record, Time now);
+  bool stoppedByLease(const JobTag& tag) const {
+    return stopped_by_lease_.count({tag.job_id, tag.attempt}) > 0;
+  }
+  bool takeStoppedByLease(const JobTag& tag) {
+    return stopped_by_lease_.erase({tag.job_id, tag.attempt}) > 0;
+  }
+
   struct Stats {
     uint64_t received = 0;
     uint64_t duplicates = 0;
@@ -97,6 +110,8 @@ class JobCommands {
   Stats stats_;
   // Attempts a withdrawal cancelled whose end has not been reported yet.
   std::set<std::pair<std::string, int>> withdrawn_;
+  // Attempts the job lease stopped whose end has not been reported yet.
+  std::set<std::pair<std::string, int>> stopped_by_lease_;
 };
 
 // The JOB_STATUS that reports a local job's change.

@@ -49,6 +49,8 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
           onCapacity(i, message.msg_id, body, now, fx);
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
           if (sites.markUp(i, now)) emitSite(i, fx);
+          // The agent's half of the job lease counts from acknowledged heartbeats.
+          send(site, Ack{message.msg_id}, fx);
         } else if constexpr (std::is_same_v<T, DispatchAck>) {
           if (sites.markUp(i, now)) emitSite(i, fx);
           onDispatchAck(i, body, now, fx);
@@ -72,12 +74,13 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
 
 void Broker::Impl::onHello(size_t i, const Hello& h, Instant now, Effects& fx) {
   const std::string& site = sites.record(i).id;
-  sites.startSession(i, h.agent_version, now);
+  sites.startSession(i, h.agent_version, h.incarnation, now);
   Welcome w;
   w.coordinator_version = AIFED_VERSION;
   w.protocol_version = protocolVersionString();
   w.heartbeat_interval = cfg.heartbeat_interval;
   w.capacity_interval = cfg.heartbeat_interval * 6;
+  w.job_lease = cfg.lost_lease;
   send(site, w, fx);
   sites.markUp(i, now);
 
@@ -97,6 +100,14 @@ void Broker::Impl::onHello(size_t i, const Hello& h, Instant now, Effects& fx) {
       continue;
     }
     missing_since.erase(*seq);
+    if (r.seq != 0 && r.seq < j->status_seq) continue;  // older than what we know
+    j->status_seq = std::max(j->status_seq, r.seq);
+    if (r.state == JobState::kLost) {
+      // The agent restarted and its scheduler no longer holds the attempt.
+      loseJob(*j, *seq, "site " + site + " no longer holds attempt " + std::to_string(j->attempt),
+              now, fx);
+      continue;
+    }
     if (!r.local_id.empty()) j->local_id = r.local_id;
     if (j->state == JobState::kDispatched) {
       reservations.acknowledge(j->id, sites.epoch(i));
@@ -237,13 +248,22 @@ void Broker::Impl::onJobStatus(size_t i, const Message& m, const JobStatus& st, 
     return;
   }
   if (isTerminal(j->state) || !isSiteReportable(st.state)) return;
-  if (progressRank(st.state) < progressRank(j->state)) return;  // late report
+  // An older status of this attempt (a resend from the agent's outbox that a newer
+  // status or a HELLO has overtaken): acknowledged above, never applied.
+  if (st.seq != 0 && st.seq <= j->status_seq) return;
+  if (progressRank(st.state) < progressRank(j->state)) return;  // late report (1.0 agents)
+  j->status_seq = std::max(j->status_seq, st.seq);
   if (j->state == JobState::kDispatched) {
     reservations.acknowledge(j->id, sites.epoch(i));
     sites.countPlacement(i);
     emitSite(i, fx);
   }
   missing_since.erase(*seq);
+  if (st.state == JobState::kLost) {
+    // The site stopped it without an end of its own (its job lease ran out) or lost it.
+    loseJob(*j, *seq, "site " + site + ": " + (st.reason.empty() ? "lost" : st.reason), now, fx);
+    return;
+  }
   if (st.state == JobState::kCancelled && j->withdrawing && !j->cancel_requested) {
     completeWithdrawal(*j, *seq, now, fx);
     return;

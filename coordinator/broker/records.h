@@ -40,6 +40,9 @@ struct JobRecord {
   std::optional<Time> started_at;
   std::optional<Time> ended_at;
   std::optional<int> exit_code;
+  // The sequence number of the current attempt's latest JOB_STATUS taken (protocol 1.1;
+  // 0: none yet): an older one is acknowledged and ignored.
+  uint64_t status_seq = 0;
 
   bool operator==(const JobRecord&) const = default;
 };

@@ -45,9 +45,11 @@ bool SiteTable::markUp(size_t i, Instant now) {
   return setLiveness(i, SiteState::kUp, now);
 }
 
-void SiteTable::startSession(size_t i, std::string agent_version, Instant now) {
+void SiteTable::startSession(size_t i, std::string agent_version, uint64_t incarnation,
+                             Instant now) {
   (void)now;
   live_[i].session = true;
+  live_[i].incarnation = incarnation;
   live_[i].fresh_session = true;
   records_[i].agent_version = std::move(agent_version);
 }

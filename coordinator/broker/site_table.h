@@ -68,7 +68,9 @@ class SiteTable {
   // its record changed (the caller emits it).
   bool markUp(size_t i, Instant now);
   // HELLO: a new session; the next CAPACITY is taken whatever its epoch.
-  void startSession(size_t i, std::string agent_version, Instant now);
+  void startSession(size_t i, std::string agent_version, uint64_t incarnation, Instant now);
+  // The agent run of the current session (HELLO's incarnation; 0: unknown).
+  uint64_t incarnation(size_t i) const { return live_[i].incarnation; }
   // CAPACITY: false for a late duplicate (an epoch not above the last one within the
   // session), which changes nothing; kInvalidArgument naming the field for a report that
   // fails validateCapacity() or whose epoch jumps by more than kMaxEpochJump within a
@@ -102,6 +104,7 @@ class SiteTable {
     bool session = false;
     bool lease_handled = false;  // advance() reported this unreachable spell's lease
     bool fresh_session = false;  // the first CAPACITY after HELLO is taken whatever its epoch
+    uint64_t incarnation = 0;
     std::optional<MonoTime> last_heard;
     std::optional<MonoTime> unreachable_since;
     std::optional<MonoTime> unknown_since;  // never heard since this process started

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <map>
 
@@ -108,7 +110,6 @@ class SiteAgentTest : public ::testing::Test {
   std::unique_ptr<SiteAgent> makeAgent() {
     SiteAgentOptions o;
     o.site = "mimer";
-    o.boot_time = now_;
     return std::make_unique<SiteAgent>(o, backend_, *store_, [this](const std::string& f) {
       if (!connected_) return unavailable("down");
       sent_.push_back(f);
@@ -251,19 +252,34 @@ TEST_F(SiteAgentTest, RepeatedDispatchAfterAgentRestartIsNotSubmittedAgain) {
   EXPECT_EQ(acks[0].local_id, "local-1");
 }
 
-TEST_F(SiteAgentTest, JobsTheBackendLostAreLeftOutOfHello) {
+// A job the backend no longer holds after a restart is reported lost in HELLO, numbered
+// after every status sent for it before, so a resend of an older one cannot revive it.
+TEST_F(SiteAgentTest, JobsTheBackendLostAreReportedLostInHelloAfterTheirLastStatus) {
   ASSERT_TRUE(agent_->start(now_).ok());
+  uint64_t first_run = agent_->incarnation();
   welcome();
   deliver(dispatch("j-1"));
   deliver(dispatch("j-2"));
+  auto statuses = bodies<JobStatus>(drain());
+  uint64_t j1_seq = 0;
+  for (const JobStatus& s : statuses) {
+    EXPECT_EQ(s.incarnation, first_run);
+    if (s.job_id == "j-1") j1_seq = std::max(j1_seq, s.seq);
+  }
+  ASSERT_GT(j1_seq, 0u);
   backend_.jobs.erase("local-1");  // e.g. a simulated site restarted
-  drain();
   agent_ = makeAgent();
   ASSERT_TRUE(agent_->start(now_).ok());
+  EXPECT_EQ(agent_->incarnation(), first_run + 1);
   auto hello = bodies<Hello>(drain());
   ASSERT_EQ(hello.size(), 1u);
-  ASSERT_EQ(hello[0].jobs.size(), 1u);
+  EXPECT_EQ(hello[0].incarnation, first_run + 1);
+  ASSERT_EQ(hello[0].jobs.size(), 2u);
   EXPECT_EQ(hello[0].jobs[0].job_id, "j-2");
+  EXPECT_EQ(hello[0].jobs[0].state, JobState::kPending);
+  EXPECT_EQ(hello[0].jobs[1].job_id, "j-1");
+  EXPECT_EQ(hello[0].jobs[1].state, JobState::kLost);
+  EXPECT_EQ(hello[0].jobs[1].seq, j1_seq + 1);
 }
 
 TEST_F(SiteAgentTest, RefusedDispatchIsRejectedWithTheBackendsReasonOnce) {

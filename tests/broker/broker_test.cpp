@@ -146,12 +146,96 @@ TEST_F(BrokerTest, HelloIsAnsweredWithWelcomeAndSiteComesUp) {
   ASSERT_FALSE(fx.messages.empty());
   auto* w = std::get_if<Welcome>(&fx.messages[0].body);
   ASSERT_NE(w, nullptr);
-  EXPECT_EQ(w->protocol_version, "1.0");
+  EXPECT_EQ(w->protocol_version, "1.1");
   EXPECT_EQ(w->heartbeat_interval, seconds(1));
+  EXPECT_EQ(w->job_lease, seconds(30));  // the agent's half of the lease
   EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUp);
   EXPECT_EQ(broker_.findSite("site-a")->agent_version, "1.2.3");
   EXPECT_TRUE(broker_.hasSession("site-a"));
   EXPECT_FALSE(broker_.hasSession("site-b"));
+}
+
+// The agent counts its half of the job lease from acknowledged heartbeats.
+TEST_F(BrokerTest, AHeartbeatIsAcknowledged) {
+  bringUp("site-a", 16, at(0));
+  Effects fx;
+  onMessage(broker_, "site-a", makeMessage("site-a", "hb-7", at(1), Heartbeat{1, 0, 0}), at(1), fx);
+  ASSERT_EQ(fx.messages.size(), 1u);
+  EXPECT_EQ(std::get<Ack>(fx.messages[0].body).ack_msg_id, "hb-7");
+}
+
+// Issue: an agent killed after sending JOB_STATUS(running) but before its ACK restarts,
+// finds its scheduler no longer holds the job, and says so in HELLO; then its outbox
+// resends the old "running". The resend is older than the HELLO's word (its seq is
+// lower): acknowledged, ignored, and the job is not left running at a site that has
+// nothing.
+TEST_F(BrokerTest, AResentStatusOlderThanTheHelloDoesNotResurrectTheJob) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
+  JobStatus running{j.id, 1, "sim-1", JobState::kRunning, std::nullopt, at(1), std::nullopt,
+                    std::nullopt, ""};
+  running.incarnation = 1;
+  running.seq = 2;
+  // The first send of "running" is lost with the agent. It restarts (incarnation 2) and
+  // reports the attempt lost, numbered after it.
+  Hello hello{"t", "simulated", {{j.id, 1, "sim-1", JobState::kLost, 3}}};
+  hello.incarnation = 2;
+  send("site-a", hello, at(5));
+  // Re-queued at once (the site said it no longer holds it) and placed again: attempt 2.
+  const JobRecord* after_hello = broker_.findJob(j.id);
+  EXPECT_EQ(after_hello->attempt, 2);
+  EXPECT_EQ(after_hello->state, JobState::kDispatched);
+  // The outbox resends the old "running" of attempt 1: acknowledged, and it changes
+  // nothing of attempt 2.
+  Effects fx = send("site-a", running, at(6));
+  ASSERT_FALSE(fx.messages.empty());
+  EXPECT_EQ(std::get<Ack>(fx.messages[0].body).ack_msg_id, "m-" + std::to_string(msg_));
+  const JobRecord* now = broker_.findJob(j.id);
+  EXPECT_EQ(now->attempt, 2);
+  EXPECT_EQ(now->state, JobState::kDispatched);
+  // The same race against a 1.1 agent within one attempt: HELLO says pending with seq 5,
+  // then a resent "running" of seq 4 (which the HELLO overtook) arrives.
+  send("site-a", DispatchAck{j.id, 2, true, "", "sim-2"}, at(7));
+  Hello again{"t", "simulated", {{j.id, 2, "sim-2", JobState::kPending, 5}}};
+  again.incarnation = 3;
+  send("site-a", again, at(8));
+  JobStatus stale{j.id, 2, "sim-2", JobState::kRunning, std::nullopt, at(1), std::nullopt,
+                  std::nullopt, ""};
+  stale.incarnation = 2;
+  stale.seq = 4;
+  send("site-a", stale, at(9));
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kPending);
+}
+
+TEST_F(BrokerTest, AStatusOlderThanOneAlreadyTakenIsIgnored) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
+  JobStatus done{j.id, 1, "sim-1", JobState::kCompleted, std::nullopt, at(1), at(2), 0, ""};
+  done.seq = 3;
+  send("site-a", done, at(3));
+  ASSERT_EQ(broker_.findJob(j.id)->state, JobState::kCompleted);
+  EXPECT_EQ(broker_.findJob(j.id)->status_seq, 3u);
+  // The agent's earlier "running" (seq 2) comes late: the job stays completed.
+  JobStatus running{j.id, 1, "sim-1", JobState::kRunning, std::nullopt, at(1), std::nullopt,
+                    std::nullopt, ""};
+  running.seq = 2;
+  send("site-a", running, at(4));
+  EXPECT_EQ(broker_.findJob(j.id)->state, JobState::kCompleted);
+}
+
+TEST_F(BrokerTest, ALostStatusPlacesTheJobAgain) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(0));
+  send("site-a", DispatchAck{j.id, 1, true, "", "sim-1"}, at(0));
+  JobStatus lost{j.id, 1, "sim-1", JobState::kLost, std::nullopt, std::nullopt, at(9),
+                 std::nullopt, "stopped by the agent: no word from the coordinator"};
+  lost.seq = 4;
+  send("site-a", lost, at(9));
+  const JobRecord* r = broker_.findJob(j.id);
+  EXPECT_EQ(r->attempt, 2);  // re-queued, and placed again (site-a is excluded? no: lost)
+  EXPECT_THAT(r->reason, ::testing::AnyOf(HasSubstr("placed on"), HasSubstr("no word")));
 }
 
 TEST_F(BrokerTest, SubmitRejectsUnknownAcceleratorListingOffered) {
@@ -623,7 +707,9 @@ TEST_F(BrokerTest, RestoredSiteThatNeverReturnsLosesItsJobsAfterTheLease) {
     onMessage(again, "site-b", makeMessage("site-b", "b" + std::to_string(t), at(t), Heartbeat{}),
               at(t), fx);
     again.tick(at(t), fx);
-    if (t == 106) EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnreachable);
+    if (t == 106) {
+      EXPECT_EQ(again.findSite("site-a")->state, SiteState::kUnreachable);
+    }
   }
   EXPECT_EQ(again.findJob(j.id)->state, JobState::kPending);
   again.tick(at(136), fx);  // unreachable at 106, lease 30 s

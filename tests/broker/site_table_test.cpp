@@ -114,7 +114,9 @@ TEST_F(SiteTableTest, TheLeaseIsReportedOnceASpellAndCountsOnTheMonotonicClock) 
   for (int64_t s = 101; s <= 137; ++s) {
     bTalks(s);
     advance(s);
-    if (s < 137) EXPECT_TRUE(expired_.empty()) << s;
+    if (s < 137) {
+      EXPECT_TRUE(expired_.empty()) << s;
+    }
   }
   EXPECT_EQ(expired_, (std::vector<size_t>{0}));  // unreachable at 107, lease out at 137
 }
@@ -140,14 +142,14 @@ TEST_F(SiteTableTest, NoLeaseRunsWhileNoSiteIsHeard) {
 }
 
 TEST_F(SiteTableTest, ALateCapacityReportIsIgnoredButAFreshSessionTakesAnyEpoch) {
-  sites_.startSession(0, "1.0", at(0));
+  sites_.startSession(0, "1.0", 1, at(0));
   EXPECT_TRUE(*sites_.applyCapacity(0, report(5, 4), nullptr, at(0)));
   EXPECT_FALSE(*sites_.applyCapacity(0, report(5, 1), nullptr, at(1)));  // a duplicate
   EXPECT_FALSE(*sites_.applyCapacity(0, report(4, 1), nullptr, at(1)));  // late
   EXPECT_EQ(sites_.record(0).capacity->partitions[0].nodes_idle, 4);
   EXPECT_EQ(sites_.epoch(0), 5u);
   // The agent restarted and counts from 1 again: its first report is taken.
-  sites_.startSession(0, "1.1", at(2));
+  sites_.startSession(0, "1.1", 1, at(2));
   Capacity taken = report(1, 7);
   EXPECT_TRUE(*sites_.applyCapacity(0, taken, &taken, at(2)));
   EXPECT_EQ(sites_.epoch(0), 1u);
@@ -158,7 +160,7 @@ TEST_F(SiteTableTest, ALateCapacityReportIsIgnoredButAFreshSessionTakesAnyEpoch)
 
 // A report that cannot be true changes nothing: placement keeps the last valid one.
 TEST_F(SiteTableTest, AnImpossibleReportOrAWildEpochIsRefusedNamingTheField) {
-  sites_.startSession(0, "1.0", at(0));
+  sites_.startSession(0, "1.0", 1, at(0));
   ASSERT_TRUE(*sites_.applyCapacity(0, report(5, 4), nullptr, at(0)));
   struct Case {
     const char* what;
@@ -192,7 +194,7 @@ TEST_F(SiteTableTest, AnImpossibleReportOrAWildEpochIsRefusedNamingTheField) {
 }
 
 TEST_F(SiteTableTest, AnUpSiteThatIsDrainedShowsDrainingAndIsNotOpen) {
-  sites_.startSession(0, "1.0", at(0));
+  sites_.startSession(0, "1.0", 1, at(0));
   sites_.markUp(0, at(0));
   EXPECT_FALSE(sites_.anyOpen());  // no capacity report yet
   ASSERT_TRUE(sites_.applyCapacity(0, report(1, 8), nullptr, at(0)).ok());

@@ -123,6 +123,36 @@ std::vector<Sample> samples() {
                                 .attempt = 2,
                                 .reason = "withdrawn: leonardo could start it now",
                                 .only_if_pending = true});
+  // Protocol 1.1: the agent's run and the per-attempt status sequence, the job lease,
+  // and `lost` reported by the site.
+  add("hello_1_1",
+      Hello{.agent_version = "0.2.0",
+            .backend = "slurm",
+            .jobs = {{.job_id = "j-100",
+                      .attempt = 1,
+                      .local_id = "884211",
+                      .state = JobState::kRunning,
+                      .seq = 2},
+                     {.job_id = "j-102", .attempt = 1, .local_id = "884300",
+                      .state = JobState::kLost, .seq = 4}},
+            .incarnation = 7});
+  add("welcome_1_1", Welcome{.coordinator_version = "0.2.0",
+                             .protocol_version = "1.1",
+                             .heartbeat_interval = Duration(5000),
+                             .capacity_interval = Duration(30000),
+                             .job_lease = Duration(3600000)});
+  add("job_status_lost", JobStatus{.job_id = "j-100",
+                                   .attempt = 1,
+                                   .local_id = "884211",
+                                   .state = JobState::kLost,
+                                   .submitted_at = std::nullopt,
+                                   .started_at = fromMillis(1764064060000),
+                                   .ended_at = std::nullopt,
+                                   .exit_code = std::nullopt,
+                                   .reason = "stopped by the agent: no word from the coordinator "
+                                             "for the job lease (1 h)",
+                                   .incarnation = 7,
+                                   .seq = 3});
   return out;
 }
 
@@ -149,15 +179,15 @@ DecodeFailure decodeFails(std::string_view frame) {
 }
 
 TEST(Messages, TypeNamesAndVersion) {
-  EXPECT_EQ(protocolVersionString(), "1.0");
-  const std::vector<std::string> expected = {"HELLO",    "WELCOME",      "CAPACITY",   "HEARTBEAT",
-                                             "DISPATCH", "DISPATCH_ACK", "JOB_STATUS", "CANCEL",
-                                             "ACK",      "ERROR",        "CANCEL"};
+  EXPECT_EQ(protocolVersionString(), "1.1");
+  const std::vector<std::string> expected = {
+      "HELLO", "WELCOME", "CAPACITY", "HEARTBEAT", "DISPATCH", "DISPATCH_ACK", "JOB_STATUS",
+      "CANCEL", "ACK", "ERROR", "CANCEL", "HELLO", "WELCOME", "JOB_STATUS"};
   std::vector<Sample> all = samples();  // one per type, then variants of some
   ASSERT_EQ(all.size(), expected.size());
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(messageTypeName(all[i].message.body), expected[i]);
-    EXPECT_EQ(all[i].message.v, "1.0");
+    EXPECT_EQ(all[i].message.v, "1.1");
   }
 }
 
@@ -294,7 +324,7 @@ TEST(DecodeBad, UnknownMajorVersionNamesBothVersions) {
       R"({"v":"2.0","type":"HEARTBEAT","msg_id":"x-1","site":"mimer","sent_at":1,"body":{}})");
   EXPECT_EQ(f.status.code(), StatusCode::kVersionMismatch);
   EXPECT_THAT(f.status.message(), HasSubstr("2.0"));
-  EXPECT_THAT(f.status.message(), HasSubstr("1.0"));
+  EXPECT_THAT(f.status.message(), HasSubstr("1.1"));
   EXPECT_EQ(f.msg_id, "x-1");
   EXPECT_EQ(f.peer_version, "2.0");
   ErrorReply reply = errorFor(f);
@@ -311,6 +341,23 @@ TEST(DecodeBad, MalformedVersion) {
   EXPECT_EQ(f.status.field(), "v");
 }
 
+// A 1.0 agent's messages decode with every 1.1 field at its "unknown" value, and a 1.1
+// coordinator's WELCOME without a lease means no lease.
+TEST(Decode, OneDotZeroMessagesLeaveTheOneDotOneFieldsUnknown) {
+  Message hello = decodeOk(testing_support::readTestFile(goldenPath("hello")));
+  EXPECT_EQ(std::get<Hello>(hello.body).incarnation, 0u);
+  EXPECT_EQ(std::get<Hello>(hello.body).jobs.at(0).seq, 0u);
+  Message status = decodeOk(testing_support::readTestFile(goldenPath("job_status")));
+  EXPECT_EQ(std::get<JobStatus>(status.body).seq, 0u);
+  Message welcome = decodeOk(testing_support::readTestFile(goldenPath("welcome")));
+  EXPECT_EQ(std::get<Welcome>(welcome.body).job_lease, Duration::zero());
+  DecodeFailure f = decodeFails(
+      R"({"v":"1.1","type":"WELCOME","msg_id":"w","site":"s","sent_at":1,"body":)"
+      R"({"coordinator_version":"x","protocol_version":"1.1","heartbeat_interval_ms":5,)"
+      R"("capacity_interval_ms":5,"job_lease_ms":-1}})");
+  EXPECT_EQ(f.status.field(), "body.job_lease_ms");
+}
+
 TEST(Decode, HigherMinorVersionIsAccepted) {
   Message m = decodeOk(
       R"({"v":"1.7","type":"ACK","msg_id":"x-1","site":"s","sent_at":1,"body":{"ack_msg_id":"a"}})");
@@ -322,8 +369,10 @@ TEST(Decode, UnknownFieldsAreIgnored) {
   Message m = decodeOk(
       R"({"v":"1.0","type":"HEARTBEAT","msg_id":"h-1","site":"mimer","sent_at":5,"trace":"abc",)"
       R"("body":{"epoch":3,"running_jobs":1,"pending_jobs":2,"gpu_temp_c":[61,63]}})");
-  EXPECT_EQ(m, makeMessage("mimer", "h-1", fromMillis(5),
-                           Heartbeat{.epoch = 3, .running_jobs = 1, .pending_jobs = 2}));
+  Message expected = makeMessage("mimer", "h-1", fromMillis(5),
+                                 Heartbeat{.epoch = 3, .running_jobs = 1, .pending_jobs = 2});
+  expected.v = "1.0";  // a 1.0 peer's message keeps its version
+  EXPECT_EQ(m, expected);
 }
 
 TEST(DecodeBad, UnknownType) {

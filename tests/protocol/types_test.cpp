@@ -112,10 +112,11 @@ TEST(JobState, TerminalAndReportable) {
   }
   EXPECT_FALSE(isSiteReportable(JobState::kQueued));
   EXPECT_FALSE(isSiteReportable(JobState::kDispatched));
-  EXPECT_FALSE(isSiteReportable(JobState::kLost));  // only the coordinator declares a loss
+  // Protocol 1.1: a site reports `lost` for a job it no longer holds or stopped at the end
+  // of its lease; the coordinator decides whether it is placed again.
   for (JobState s :
        {JobState::kPending, JobState::kRunning, JobState::kCompleted, JobState::kFailed,
-        JobState::kCancelled, JobState::kTimeout, JobState::kNodeFail}) {
+        JobState::kCancelled, JobState::kTimeout, JobState::kNodeFail, JobState::kLost}) {
     EXPECT_TRUE(isSiteReportable(s)) << jobStateName(s);
   }
 }
