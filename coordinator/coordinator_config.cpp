@@ -106,9 +106,7 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
                                        ", got \"" + c.log_level + "\"");
   }
   RETURN_IF_ERROR(readPath(root, "admin_token_file", base, c.admin_token_file));
-  if (c.admin_token_file.empty()) {
-    c.admin_token_file = (std::filesystem::path(c.database).parent_path() / "admin.token").string();
-  }
+
   RETURN_IF_ERROR(readPath(root, "tls_cert", base, c.tls_cert));
   RETURN_IF_ERROR(readPath(root, "tls_key", base, c.tls_key));
   if (c.tls_cert.empty() != c.tls_key.empty()) {

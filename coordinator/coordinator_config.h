@@ -32,8 +32,12 @@ struct CoordinatorConfig {
   std::string ready_file;
   std::string log_level = "info";
   // Where the bootstrap admin token is written when the token table is empty at start
-  // (mode 0600). Default: admin.token beside the database.
+  // (mode 0600). Empty: admin.token beside the database, decided when the daemon starts
+  // (so --database moves it too).
   std::string admin_token_file;
+  // --init: make a new federation's database (refused when the database holds one).
+  // Set by the command line, not by the file.
+  bool init = false;
   broker::BrokerConfig broker;
 };
 

@@ -23,6 +23,8 @@
 #include "coordinator/api/metrics.h"
 #include "coordinator/api/openapi.h"
 #include "coordinator/api/tls.h"
+#include "coordinator/group_commit.h"
+#include "coordinator/id_lease.h"
 #include "coordinator/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
 #include "protocol/transport/curve_keys.h"
@@ -37,24 +39,6 @@ namespace {
 
 // Frames handled per readiness event before effects are committed: the group commit.
 constexpr int kMaxFramesPerBatch = 512;
-
-// Appends `from` to `into` (the later version of a record comes later).
-void appendEffects(broker::Effects& into, broker::Effects& from) {
-  auto move_all = [](auto& dst, auto& src) {
-    if (dst.empty()) {
-      dst = std::move(src);
-    } else {
-      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
-                 std::make_move_iterator(src.end()));
-    }
-    src.clear();
-  };
-  move_all(into.jobs, from.jobs);
-  move_all(into.sites, from.sites);
-  move_all(into.decisions, from.decisions);
-  move_all(into.messages, from.messages);
-  move_all(into.policy_changes, from.policy_changes);
-}
 
 // Keeps only the last version of each job and site: a batch often holds a job as
 // submitted and as dispatched, and only the latter needs writing.
@@ -79,6 +63,41 @@ void countOne(std::map<std::string, uint64_t, std::less<>>& counters, std::strin
   ++it->second;
 }
 
+// The database must be this federation's: made by --init, or (a database from before the
+// federation's identity was recorded) holding its records. Anything else, an empty or a
+// foreign database, stops the start: taken for a new federation it would cancel every
+// job the sites run.
+Status checkFederation(store::CoordinatorStore& store, const std::string& name, bool init,
+                       Time now) {
+  Result<std::optional<store::FederationIdentity>> id = store.federationIdentity();
+  if (!id.ok()) return id.status();
+  if (id->has_value()) {
+    const store::FederationIdentity& have = **id;
+    if (init) {
+      return failedPrecondition("--init refused: the database holds federation \"" + have.name +
+                                "\" already (id " + have.id + "); remove --init to start it");
+    }
+    if (have.name != name) {
+      return failedPrecondition("the database holds federation \"" + have.name +
+                                "\", but the federation file names \"" + name +
+                                "\": a wrong --database or federation file?");
+    }
+    return Status::Ok();
+  }
+  Result<bool> records = store.holdsRecords();
+  if (!records.ok()) return records.status();
+  if (!init && !*records) {
+    return failedPrecondition(
+        "the database holds no federation (a failed restore or a wrong --database?); start a "
+        "NEW federation with aifed-coordinator --init");
+  }
+  Result<store::FederationIdentity> made = store.initialise(name, now);
+  if (!made.ok()) return made.status();
+  spdlog::warn("{} federation \"{}\" (id {})", init ? "initialised" : "recorded the identity of",
+               name, made->id);
+  return Status::Ok();
+}
+
 class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService {
  public:
   CoordinatorDaemonImpl(CoordinatorConfig config, const Clock& clock,
@@ -94,7 +113,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         store_(std::move(store)),
         writer_store_(std::move(writer_store)),
         tls_(std::move(tls)),
-        broker_(federation, config_.broker),
+        federation_(federation),
+        broker_(std::make_unique<broker::Broker>(federation, config_.broker)),
         boot_ms_(toMillis(clock.now())),
         zmq_fd_(io_),
         timer_(io_),
@@ -120,35 +140,64 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   ~CoordinatorDaemonImpl() override {
-    // A batch still on the writer thread finishes before its store goes away.
-    writer_.join();
     // The descriptor belongs to libzmq: never let asio close it.
     if (zmq_fd_.is_open()) zmq_fd_.release();
   }
 
   Status restore() {
+    RETURN_IF_ERROR(id_lease_.open(config_.database + ".ids"));
+    RETURN_IF_ERROR(loadBroker(*broker_));
+    RETURN_IF_ERROR(id_lease_.ensure(broker_->nextJobSeq() + 1));
+    return restoreTokens();
+  }
+
+  // Fills a fresh broker from the store: jobs, sites, quarantine, the id high-water mark
+  // and the policy last switched to. At start, and after a failed write (rebuild()).
+  Status loadBroker(broker::Broker& b) {
     auto jobs = store_->loadJobs();
     if (!jobs.ok()) return jobs.status();
     auto sites = store_->loadSites();
     if (!sites.ok()) return sites.status();
+    auto quarantined = store_->loadQuarantined();
+    if (!quarantined.ok()) return quarantined.status();
     auto seq = store_->nextJobSeq();
     if (!seq.ok()) return seq.status();
-    spdlog::info("restored {} jobs and {} sites from {}", jobs->size(), sites->size(),
-                 config_.database);
-    broker_.restore({std::move(*jobs), std::move(*sites), {}, *seq}, instant());
-    events_.seed(broker_.sites(), broker_.listJobs(std::nullopt, "", 0, SIZE_MAX));
+    spdlog::info("restored {} jobs, {} sites and {} quarantined attempts from {}", jobs->size(),
+                 sites->size(), quarantined->size(), config_.database);
+    b.restore({std::move(*jobs), std::move(*sites), std::move(*quarantined),
+               std::max(*seq, id_lease_.floor())},
+              instant());
+    events_.seed(b.sites(), b.listJobs(std::nullopt, "", 0, SIZE_MAX));
     // A policy switched at run time outlives a restart: the last recorded switch wins.
     auto changes = store_->policyChanges();
     if (!changes.ok()) return changes.status();
-    if (!changes->empty() && changes->back().to != broker_.policy().name) {
+    if (!changes->empty() && changes->back().to != b.policy().name) {
       broker::Effects ignored;  // re-applying a recorded switch records nothing new
-      if (Status s = broker_.setPolicy(changes->back().to, "", "", clock_.now(), ignored);
-          !s.ok()) {
+      if (Status s = b.setPolicy(changes->back().to, "", "", clock_.now(), ignored); !s.ok()) {
         spdlog::warn("recorded policy {} is no longer offered: {}", changes->back().to,
                      s.toString());
       }
     }
-    return restoreTokens();
+    return Status::Ok();
+  }
+
+  // After a failed write: the broker's memory ran ahead of the database, so it is
+  // replaced by one rebuilt from the store. Ids handed out meanwhile are never reused.
+  // Agents keep their sessions' messages in their outboxes and say HELLO again.
+  void rebuild() {
+    auto fresh = std::make_unique<broker::Broker>(federation_, config_.broker);
+    int64_t ids_used = broker_->nextJobSeq();
+    if (Status s = loadBroker(*fresh); !s.ok()) {
+      // Reads fail too: keep serving what the old broker knows, refusing changes, and
+      // try again at the next failure or tick.
+      spdlog::error("cannot rebuild the coordinator's state from {}: {}", config_.database,
+                    s.toString());
+      return;
+    }
+    fresh->reserveJobSeq(ids_used);
+    broker_ = std::move(fresh);
+    ++counters_.state_rebuilds;
+    spdlog::warn("rebuilt the coordinator's state from {} after a failed write", config_.database);
   }
 
   // Loads the API tokens; with none at all, creates the bootstrap admin token and writes
@@ -215,8 +264,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   void stop() override {
     asio::post(io_, [this] {
-      broker::Effects none;  // audit rows still waiting are written before the end
-      (void)commit(none, std::exchange(pending_.audit, {}));
+      commit_.stop();  // audit rows still waiting are written before the end
       stopping_ = true;
       http_.stop();
       timer_.cancel();
@@ -235,36 +283,35 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   // JobService
-  broker::Broker& broker() override { return broker_; }
+  broker::Broker& broker() override { return *broker_; }
   Time now() const override { return clock_.now(); }
   Instant instant() const override { return {clock_.now(), monotonic_.now()}; }
   void tick(Instant now, broker::Effects& fx) override {
     size_t decisions = fx.decisions.size();
     std::chrono::nanoseconds start = monotonic_.sinceOrigin();
-    broker_.tick(now, fx);
+    broker_->tick(now, fx);
     if (fx.decisions.size() > decisions) {
       counters_.placement_duration.observe(
           std::chrono::duration<double>(monotonic_.sinceOrigin() - start).count());
     }
   }
   Status commit(broker::Effects& fx, std::vector<identity::AuditRecord> audit) override {
-    if (fx.empty() && audit.empty()) return Status::Ok();
-    // Synchronous: whatever waits (or is being written) goes first, in one transaction
-    // with `fx` and `audit`, on this thread; the writer thread is idle meanwhile.
-    settleInFlight();
-    CommitBatch batch = std::move(pending_);
-    pending_ = CommitBatch{};
-    batch.add(fx, std::move(audit));
-    Status s = persist(batch);
-    finishBatch(batch, s);
-    return s;
+    return commit_.commitNow(fx, std::move(audit));
   }
   void commitAsync(broker::Effects fx, std::vector<identity::AuditRecord> audit,
                    std::function<void(Status)> done) override {
-    pending_.placement_tick = pending_.placement_tick || done != nullptr;
-    pending_.add(fx, std::move(audit));
-    if (done) pending_.done.push_back(std::move(done));
-    if (!in_flight_) startBatch();
+    commit_.submit(std::move(fx), std::move(audit), std::move(done));
+  }
+  Status writable() const override {
+    if (commit_.writable()) return Status::Ok();
+    return unavailable("the coordinator's database refuses writes");
+  }
+  Status reserveJobId() override {
+    if (Status s = id_lease_.ensure(broker_->nextJobSeq() + 1); !s.ok()) {
+      spdlog::error("{}", s.toString());
+      return unavailable("the coordinator cannot record new job ids now");
+    }
+    return Status::Ok();
   }
   Result<std::vector<broker::PlacementDecision>> storedDecisions(
       const std::string& job_id) override {
@@ -277,8 +324,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   void recordAudit(identity::AuditRecord row) override {
     // Group-committed like submissions: refusals arriving while a batch is written share
     // the next transaction.
-    pending_.audit.push_back(std::move(row));
-    if (!in_flight_) startBatch();
+    commit_.submit({}, {std::move(row)}, nullptr);
   }
   Result<std::vector<broker::PolicyChange>> policyChanges() override {
     return store_->policyChanges();
@@ -292,105 +338,45 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                         {"handshakes_refused", zap_->stats().refused},
                         // Group commit: transactions written, and REST submissions they
                         // carried (submissions / transactions is the batch size).
-                        {"commits", commits_},
-                        {"committed_submissions", committed_submissions_}};
+                        {"commits", commit_.commits()},
+                        {"committed_submissions", commit_.committedSubmissions()},
+                        {"failed_writes", commit_.failures()}};
   }
 
  private:
-  // --- Group commit ---
-  // Effects wait in pending_ while the batch in in_flight_ is written on the writer
-  // thread (writer_store_, its own SQLite connection; synchronous=FULL). When it is
-  // durable the io thread sends its messages, answers its submissions and starts the
-  // next batch with everything that arrived meanwhile: one fsync for all of them.
-  // The audit rows travel beside the effects they describe and are written in the same
-  // transaction (CoordinatorStore::apply).
-  struct CommitBatch {
-    broker::Effects fx;
-    std::vector<identity::AuditRecord> audit;
-    std::vector<std::function<void(Status)>> done;
-    bool placement_tick = false;  // a submission waits: place before writing
-    bool empty() const { return fx.empty() && audit.empty() && done.empty() && !placement_tick; }
-    // Something for the store (messages alone are not).
-    bool hasDurable() const {
-      return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-             !fx.policy_changes.empty() || !audit.empty();
-    }
-    void add(broker::Effects& more_fx, std::vector<identity::AuditRecord> more_audit) {
-      appendEffects(fx, more_fx);
-      audit.insert(audit.end(), std::make_move_iterator(more_audit.begin()),
-                   std::make_move_iterator(more_audit.end()));
-    }
-  };
-  struct InFlight {
-    CommitBatch batch;
-    std::future<Status> result;
-    bool settled = false;
-  };
+  // --- Group commit (group_commit.h) ---
+  GroupCommit::Hooks commitHooks() {
+    return {
+        .prepare = [this](GroupCommit::Batch& b) { tick(instant(), b.fx); },
+        .write = [this](GroupCommit::Batch& b) { return persist(b); },
+        .durable = [this](GroupCommit::Batch& b) { onDurable(b); },
+        .failed =
+            [this](const Status&) {
+              ++counters_.failed_writes;
+              rebuild();
+            },
+        .recovered =
+            [this] {
+              // Agents' frames waited in the socket meanwhile; the timer resumes ticking.
+              asio::post(io_, [this] { onZmqReadable(); });
+              rearmTimerIfSooner();
+            },
+    };
+  }
 
   // On the writer thread, or on the io thread while the writer is idle.
-  Status persist(CommitBatch& batch) {
-    if (!batch.hasDurable()) return Status::Ok();
+  Status persist(GroupCommit::Batch& batch) {
+    if (!batch.hasDurable()) return writer_store_->probeWrite(clock_.now());  // a probe
     keepLatest(batch.fx.jobs);
     keepLatest(batch.fx.sites);
     return writer_store_->apply(batch.fx, batch.audit);
   }
 
-  void startBatch() {
-    if (pending_.empty() || stopping_) return;
-    auto f = std::make_shared<InFlight>();
-    f->batch = std::move(pending_);
-    pending_ = CommitBatch{};
-    // One placement tick for every submission in the batch (a tick walks the queue, so
-    // one per submission would make intake quadratic).
-    if (f->batch.placement_tick) tick(instant(), f->batch.fx);
-    if (!f->batch.hasDurable()) {
-      finishBatch(f->batch, Status::Ok());
-      return;
-    }
-    in_flight_ = f;
-    std::promise<Status> written;
-    f->result = written.get_future();
-    asio::post(writer_, [this, f, written = std::move(written)]() mutable {
-      written.set_value(persist(f->batch));
-      asio::post(io_, [this, f] {
-        if (!f->settled) settle(*f);
-        if (!in_flight_) startBatch();
-      });
-    });
-  }
-
-  // Waits for the batch on the writer thread, if any, and completes it.
-  void settleInFlight() {
-    if (!in_flight_) return;
-    std::shared_ptr<InFlight> f = in_flight_;
-    f->result.wait();
-    settle(*f);
-  }
-
-  void settle(InFlight& f) {
-    f.settled = true;
-    in_flight_.reset();
-    finishBatch(f.batch, f.result.get());
-  }
-
-  void finishBatch(CommitBatch& batch, const Status& s) {
-    if (!s.ok()) {
-      // Nothing durable, so nothing is sent; the broker's retries re-create the
-      // messages once the database answers again.
-      spdlog::error("cannot persist effects: {}", s.toString());
-    } else {
-      events_.publish(batch.fx, clock_.now());
-      for (broker::OutboundMessage& out : batch.fx.messages) {
-        sendToSite(out.site, std::move(out.body));
-      }
-    }
-    bool sent = s.ok() && !batch.fx.messages.empty();
-    if (s.ok() && batch.hasDurable()) {
-      ++commits_;
-      committed_submissions_ += batch.done.size();
-    }
-    for (auto& done : batch.done) done(s);
-    batch = CommitBatch{};
+  // The batch is durable: its events are published and its messages sent.
+  void onDurable(GroupCommit::Batch& batch) {
+    events_.publish(batch.fx, clock_.now());
+    bool sent = !batch.fx.messages.empty();
+    for (broker::OutboundMessage& out : batch.fx.messages) sendToSite(out.site, std::move(out.body));
     deliverEvents();
     if (sent) {
       // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
@@ -438,7 +424,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     Message& m = std::get<Message>(decoded);
     countOne(counters_.messages_received, messageTypeName(m.body));
-    if (key_site.empty() || broker_.federation().findSite(key_site) == nullptr) {
+    if (key_site.empty() || broker_->federation().findSite(key_site) == nullptr) {
       replyError(in.route, m.site,
                  {"unknown_site", "this connection is not authenticated as a federation site",
                   "site", m.msg_id});
@@ -453,13 +439,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     routes_[key_site] = in.route;
-    if (!std::holds_alternative<Hello>(m.body) && !broker_.hasSession(key_site)) {
+    if (!std::holds_alternative<Hello>(m.body) && !broker_->hasSession(key_site)) {
       replyError(in.route, key_site,
                  {"hello_required", "no session for site \"" + key_site + "\": send HELLO first",
                   "type", m.msg_id});
       return;
     }
-    broker_.onMessage(*broker_.siteIndex(key_site), std::move(m), now, fx);
+    broker_->onMessage(*broker_->siteIndex(key_site), std::move(m), now, fx);
   }
 
   void armZmq() {
@@ -473,7 +459,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   void onZmqReadable() {
-    if (stopping_) return;
+    // Read-only after a failed write: frames wait in the socket (agents resend what is
+    // not acknowledged) rather than change state that could not be made durable.
+    if (stopping_ || !commit_.writable()) return;
     while (true) {
       broker::Effects fx;
       Instant now = instant();
@@ -493,7 +481,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (stopping_) return;
     MonoTime now = monotonic_.now();
     MonoTime next = now + std::chrono::seconds(1);
-    if (std::optional<MonoTime> d = broker_.nextDeadline()) {
+    if (std::optional<MonoTime> d = broker_->nextDeadline()) {
       next = std::min(next, std::max(*d, now));
     }
     timer_deadline_ = next;
@@ -501,14 +489,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
       broker::Effects fx;
-      tick(instant(), fx);
+      if (commit_.writable()) tick(instant(), fx);
       commitAsync(std::move(fx), {}, nullptr);
       armTimer();
     });
   }
 
   void rearmTimerIfSooner() {
-    std::optional<MonoTime> d = broker_.nextDeadline();
+    std::optional<MonoTime> d = broker_->nextDeadline();
     if (d && *d < timer_deadline_ && !stopping_) {
       timer_.cancel();  // the cancelled handler returns; arm anew
       armTimer();
@@ -525,7 +513,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       counters_.handshakes_refused = zap_->stats().refused;
       api::HttpResponse r;
       r.content_type = std::string(api::kPrometheusContentType);
-      r.body = api::renderCoordinatorMetrics(broker_, counters_, clock_.now(), AIFED_VERSION);
+      r.body = api::renderCoordinatorMetrics(*broker_, counters_, clock_.now(), AIFED_VERSION);
       return r;
     });
     router_.add("GET", "/api/v1/openapi.json", [](const api::HttpRequest&, const api::PathParams&) {
@@ -579,25 +567,25 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::EventRenderers eventRenderers() {
     api::EventRenderers r;
     r.site = [this](const broker::SiteRecord& s) {
-      return siteJson(s, *broker_.federation().findSite(s.id), broker_.reservedNodes(s.id),
+      return siteJson(s, *broker_->federation().findSite(s.id), broker_->reservedNodes(s.id),
                       clock_.now());
     };
-    r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_.lastDecision(j.id)); };
+    r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_->lastDecision(j.id)); };
     r.federation = [this] {
       int64_t up = 0;
-      for (const broker::SiteRecord& s : broker_.sites()) up += s.state == SiteState::kUp;
+      for (const broker::SiteRecord& s : broker_->sites()) up += s.state == SiteState::kUp;
       json::object jobs;
       for (JobState st :
            {JobState::kQueued, JobState::kDispatched, JobState::kPending, JobState::kRunning,
             JobState::kCompleted, JobState::kFailed, JobState::kCancelled, JobState::kTimeout,
             JobState::kNodeFail, JobState::kLost}) {
-        jobs[jobStateName(st)] = broker_.countJobs(st);
+        jobs[jobStateName(st)] = broker_->countJobs(st);
       }
-      return json::object{{"name", broker_.federation().name},
-                          {"policy", broker_.policy().name},
-                          {"sites_total", broker_.sites().size()},
+      return json::object{{"name", broker_->federation().name},
+                          {"policy", broker_->policy().name},
+                          {"sites_total", broker_->sites().size()},
                           {"sites_up", up},
-                          {"jobs_total", broker_.countJobs(std::nullopt)},
+                          {"jobs_total", broker_->countJobs(std::nullopt)},
                           {"jobs", std::move(jobs)}};
     };
     return r;
@@ -647,7 +635,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   std::unique_ptr<store::CoordinatorStore> store_;         // the io thread's connection
   std::unique_ptr<store::CoordinatorStore> writer_store_;  // the group commit's connection
   api::TlsIdentity tls_;
-  broker::Broker broker_;
+  Federation federation_;
+  IdLease id_lease_;
+  std::unique_ptr<broker::Broker> broker_;  // replaced by rebuild() after a failed write
   int64_t boot_ms_;
   uint64_t msg_counter_ = 0;
 
@@ -671,15 +661,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;
-  CommitBatch pending_;
-  std::shared_ptr<InFlight> in_flight_;
-  asio::thread_pool writer_{1};
+  // Last but the commit: its writer thread finishes before anything it uses goes away.
+  GroupCommit commit_{io_, commitHooks()};
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
   std::string zmq_endpoint_;
   uint16_t http_port_ = 0;
   bool stopping_ = false;
   uint64_t frames_in_ = 0, frames_out_ = 0, errors_sent_ = 0, wrong_site_ = 0;
-  uint64_t commits_ = 0, committed_submissions_ = 0;
+
 };
 
 }  // namespace
@@ -710,8 +699,14 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
   }
-  auto store = store::CoordinatorStore::open(config.database);
+  // What derives from the database's place is decided from the final one (--database).
+  if (config.admin_token_file.empty()) {
+    config.admin_token_file =
+        (std::filesystem::path(config.database).parent_path() / "admin.token").string();
+  }
+  auto store = store::CoordinatorStore::open(config.database, config.init);
   if (!store.ok()) return store.status();
+  if (Status s = checkFederation(**store, fed->name, config.init, clock.now()); !s.ok()) return s;
   auto writer_store = store::CoordinatorStore::open(config.database);
   if (!writer_store.ok()) return writer_store.status();
   std::string tls_dir =

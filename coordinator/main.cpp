@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::string zmq_bind, database, ready_file, log_level;
   int http_port = -1;
+  bool init = false;
   app.add_option("-c,--config", config_path, "coordinator TOML file")->required();
+  app.add_flag("--init", init,
+               "make the database of a NEW federation (refused when the database holds one)");
   app.add_option("--zmq-bind", zmq_bind, "override zmq_bind (tcp://127.0.0.1:* picks a port)");
   app.add_option("--http-port", http_port, "override http_port (0 picks a port)")
       ->check(CLI::Range(0, 65535));
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   if (!database.empty()) config->database = database;
   if (!ready_file.empty()) config->ready_file = ready_file;
   if (!log_level.empty()) config->log_level = log_level;
+  config->init = init;
   spdlog::set_level(spdlog::level::from_str(config->log_level));
 
   // Signals go to one waiting thread that asks the loop to stop: nothing runs in a

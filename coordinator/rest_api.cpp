@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <functional>
 #include <memory>
 #include <set>
@@ -12,10 +13,6 @@
 namespace aifed::coordinator {
 namespace json = boost::json;
 namespace {
-
-json::value optTime(const std::optional<Time>& t) {
-  return t ? json::value(toMillis(*t)) : json::value(nullptr);
-}
 
 Result<size_t> sizeParam(const api::HttpRequest& req, const std::string& name, size_t dflt,
                          size_t max) {
@@ -43,184 +40,6 @@ Result<json::value> parseJsonBody(const api::HttpRequest& req) {
 }
 
 }  // namespace
-
-json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last) {
-  json::object o;
-  o["id"] = job.id;
-  o["state"] = jobStateName(job.state);
-  o["attempt"] = job.attempt;
-  o["site"] = job.site;
-  o["local_id"] = job.local_id;
-  o["reason"] = job.reason;
-  o["cancel_requested"] = job.cancel_requested;
-  o["withdrawing"] = job.withdrawing;
-  o["submitted_at"] = toMillis(job.submitted_at);
-  o["updated_at"] = toMillis(job.updated_at);
-  o["dispatched_at"] = optTime(job.dispatched_at);
-  o["started_at"] = optTime(job.started_at);
-  o["ended_at"] = optTime(job.ended_at);
-  o["exit_code"] = job.exit_code ? json::value(*job.exit_code) : json::value(nullptr);
-  json::array excluded;
-  for (const auto& s : job.excluded_sites) excluded.push_back(json::value(s));
-  o["excluded_sites"] = std::move(excluded);
-  o["spec"] = toJson(job.spec);
-  if (last) {
-    o["placement"] = json::object{{"policy", last->policy},
-                                  {"policy_version", last->policy_version},
-                                  {"chosen_site", last->chosen_site},
-                                  {"summary", last->summary},
-                                  {"decided_at", toMillis(last->decided_at)}};
-  } else {
-    o["placement"] = nullptr;
-  }
-  return o;
-}
-
-json::object explainJson(const broker::JobRecord& job, const broker::PlacementDecision* d) {
-  json::object o;
-  o["job_id"] = job.id;
-  o["state"] = jobStateName(job.state);
-  o["site"] = job.site;
-  o["reason"] = job.reason;
-  // A job that has left the queue asks "why here"; a queued one "why not yet".
-  o["question"] = job.state == JobState::kQueued ? "why-not-yet" : "why-here";
-  if (!d) {
-    o["decision"] = nullptr;
-    return o;
-  }
-  json::object dj;
-  dj["policy"] = d->policy;
-  dj["policy_version"] = d->policy_version;
-  dj["attempt"] = d->attempt;
-  dj["decided_at"] = toMillis(d->decided_at);
-  dj["chosen_site"] = d->chosen_site;
-  dj["summary"] = d->summary;
-  json::array sites;
-  for (const broker::SiteVerdict& v : d->verdicts) {
-    json::object sj;
-    sj["site"] = v.site;
-    sj["verdict"] = v.site == d->chosen_site ? "chosen" : v.feasible ? "feasible" : "rejected";
-    sj["rejected_by"] = v.rejected_by;
-    sj["reason"] = v.reason;
-    if (v.feasible) {
-      sj["partition"] = v.partition;
-      sj["free_nodes"] = v.free_nodes;
-      sj["estimated_start_s"] = v.estimated_start_s;
-      sj["queue_wait_s"] = v.queue_wait_s;
-      sj["staging_s"] = v.staging_s;
-      sj["total"] = v.score;
-      json::array terms;
-      for (const broker::SiteVerdict::ScoreTerm& t : v.scores) {
-        terms.push_back(json::object{{"plugin", t.plugin},
-                                     {"unit", broker::scoreUnit(t.plugin)},
-                                     {"raw", t.raw},
-                                     {"score", t.score},
-                                     {"weight", t.weight}});
-      }
-      sj["scores"] = std::move(terms);
-    }
-    sites.push_back(std::move(sj));
-  }
-  dj["sites"] = std::move(sites);
-  o["decision"] = std::move(dj);
-  return o;
-}
-
-json::object policyJson(const broker::PolicySpec& p) {
-  json::object weights;
-  for (const broker::PolicyWeight& w : p.weights) weights[w.plugin] = w.weight;
-  return json::object{
-      {"name", p.name},
-      {"version", p.version},
-      {"description", p.description},
-      {"binding", broker::bindingModeName(p.binding)},
-      {"bind_within_s", std::chrono::duration<double>(p.bind_within).count()},
-      {"start_half_life_s", p.start_half_life_s},
-      {"withdraw_after_s", std::chrono::duration<double>(p.withdraw_after).count()},
-      {"weights", std::move(weights)},
-  };
-}
-
-json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
-                      Time now) {
-  json::object o;
-  o["id"] = site.id;
-  o["name"] = config.name;
-  o["country"] = config.country;
-  o["city"] = config.city;
-  o["state"] = siteStateName(site.state);
-  o["drained"] = site.drained;
-  o["degraded"] = site.degraded;
-  o["degraded_reason"] = site.degraded_reason;
-  o["agent_version"] = site.agent_version;
-  o["last_heard_at"] = optTime(site.last_heard);
-  o["report_age_ms"] =
-      site.last_report ? json::value((now - *site.last_report).count()) : json::value(nullptr);
-  o["epoch"] = site.capacity ? json::value(site.capacity->epoch) : json::value(nullptr);
-  int64_t nodes_total = 0, nodes_idle = 0, acc_total = 0, acc_free = 0;
-  int64_t running = 0, pending = 0;
-  std::set<std::string> types;
-  json::array partitions;
-  if (site.capacity) {
-    for (const PartitionCapacity& p : site.capacity->partitions) {
-      nodes_total += p.nodes_total;
-      nodes_idle += p.nodes_idle;
-      acc_total += int64_t{p.nodes_total} * p.node_type.accelerators_per_node;
-      acc_free += int64_t{p.nodes_idle} * p.node_type.accelerators_per_node;
-      running += p.running_jobs;
-      pending += p.pending_jobs;
-      if (!p.node_type.accelerator.empty()) types.insert(p.node_type.accelerator);
-      partitions.push_back(toJson(p));
-    }
-  } else {
-    // Never reported: show what the federation file says the site has.
-    for (const PartitionConfig& p : config.partitions) {
-      nodes_total += p.nodes;
-      acc_total += int64_t{p.nodes} * p.node_type.accelerators_per_node;
-      if (!p.node_type.accelerator.empty()) types.insert(p.node_type.accelerator);
-    }
-  }
-  o["nodes_total"] = nodes_total;
-  o["nodes_idle"] = nodes_idle;
-  o["accelerators_total"] = acc_total;
-  o["accelerators_free"] = acc_free;
-  json::array type_list;
-  for (const auto& t : types) type_list.push_back(json::value(t));
-  o["accelerator_types"] = std::move(type_list);
-  o["running_jobs"] = running;
-  o["pending_jobs"] = pending;
-  o["jobs_placed"] = site.jobs_placed;
-  o["reserved_nodes"] = reserved_nodes;
-  o["partitions"] = std::move(partitions);
-  return o;
-}
-
-json::object tokenJson(const identity::TokenRecord& t) {
-  json::array scope;
-  for (const std::string& s : t.scope) scope.emplace_back(s);
-  return json::object{{"id", t.id},
-                      {"name", t.name},
-                      {"role", identity::roleName(t.role)},
-                      {"scope", std::move(scope)},
-                      {"created_at", toMillis(t.created_at)},
-                      {"created_by", t.created_by},
-                      {"revoked", t.revoked_at.has_value()},
-                      {"revoked_at", optTime(t.revoked_at)},
-                      {"last_used_at", optTime(t.last_used_at)}};
-}
-
-json::object policyChangeJson(const broker::PolicyChange& c) {
-  return json::object{{"at", toMillis(c.at)},       {"from", c.from},   {"to", c.to},
-                      {"to_version", c.to_version}, {"actor", c.actor}, {"reason", c.reason}};
-}
-
-json::object auditJson(const identity::AuditRecord& a) {
-  return json::object{{"id", a.id},           {"at", toMillis(a.at)},
-                      {"actor", a.actor},     {"actor_name", a.actor_name},
-                      {"role", a.role},       {"action", a.action},
-                      {"target", a.target},   {"remote_address", a.remote_address},
-                      {"outcome", a.outcome}, {"detail", a.detail}};
-}
 
 namespace {
 
@@ -319,6 +138,8 @@ class RestApi : public std::enable_shared_from_this<RestApi> {
   HttpResponse createToken(const HttpRequest& req, const Principal& who, Change& c);
   HttpResponse revokeToken(const std::string& id, const Principal& who, Change& c);
   HttpResponse readAudit(const HttpRequest& req);
+  HttpResponse decideQuarantined(const HttpRequest& req, const PathParams& p, const Principal& who,
+                                 broker::QuarantineAction action, Change& c);
   json::object projectJson(const ProjectConfig& p) const;
   // The job if it exists and `who` may see it; else null (the caller answers 404).
   const broker::JobRecord* visibleJob(const std::string& id, const Principal& who) const;
@@ -355,6 +176,18 @@ Result<Principal> RestApi::authenticate(const HttpRequest& req) {
   return who;
 }
 
+// A change the coordinator could not make durable: nothing of it was accepted. The
+// cause (a full disk, a broken database) is logged; the client learns only to retry, and
+// never the server's file paths.
+HttpResponse notDurable(const Status& s) {
+  spdlog::error("refusing a request whose change could not be made durable: {}", s.toString());
+  HttpResponse r = api::errorResponse(
+      503, "unavailable",
+      "the coordinator could not make the change durable; nothing was accepted; retry later");
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
 HttpResponse RestApi::finish(Change& c, HttpResponse r) {
   identity::AuditRecord& a = c.audit;
   if (c.outcome) {
@@ -371,7 +204,7 @@ HttpResponse RestApi::finish(Change& c, HttpResponse r) {
     svc_.recordAudit(std::move(a));
     return r;
   }
-  if (Status s = svc_.commit(c.fx, {std::move(a)}); !s.ok()) return api::errorResponse(s);
+  if (Status s = svc_.commit(c.fx, {std::move(a)}); !s.ok()) return notDurable(s);
   return r;
 }
 
@@ -404,6 +237,10 @@ void RestApi::change(api::Router& router, std::string method, std::string patter
                c.audit.role = identity::roleName(who->role);
                if (Status s = api::checkCsrf(*who, req); !s.ok()) {
                  return self->finish(c, api::errorResponse(s));
+               }
+               // Refused before the handler changes anything in memory.
+               if (Status s = self->svc_.writable(); !s.ok()) {
+                 return self->finish(c, notDurable(s));
                }
                HttpResponse r = handler(req, p, *who, c);
                return self->finish(c, std::move(r));
@@ -489,6 +326,15 @@ std::optional<HttpResponse> RestApi::prepareSubmit(const HttpRequest& req, const
       !s.ok()) {
     return api::errorResponse(s);
   }
+  const Federation& fed = svc_.broker().federation();
+  // A named project must be one of the federation's (an empty one is "no project").
+  if (!spec->project.empty() && !fed.projects.empty() && !fed.findProject(spec->project)) {
+    return api::errorResponse(400, "invalid_argument",
+                              "project \"" + spec->project + "\" is not in the federation",
+                              "project");
+  }
+  if (Status s = svc_.writable(); !s.ok()) return notDurable(s);
+  if (Status s = svc_.reserveJobId(); !s.ok()) return notDurable(s);
   Result<broker::JobRecord> job = svc_.broker().submit(*spec, svc_.instant(), c.fx);
   if (!job.ok()) return api::errorResponse(job.status());
   c.audit.target = job->id;
@@ -519,7 +365,7 @@ void RestApi::submit(const HttpRequest& req, api::Reply reply) {
   std::string id = c.audit.target;
   svc_.commitAsync(
       std::move(c.fx), {std::move(c.audit)}, [self = shared_from_this(), id, reply](Status s) {
-        if (!s.ok()) return reply(api::errorResponse(s));
+        if (!s.ok()) return reply(notDurable(s));
         const broker::JobRecord* placed = self->svc_.broker().findJob(id);
         reply(api::jsonResponse(201, jobJson(*placed, self->svc_.broker().lastDecision(id))));
       });
@@ -729,6 +575,33 @@ HttpResponse RestApi::revokeToken(const std::string& id, const Principal& who, C
   }
   c.audit.detail = "\"" + t.name + "\"";
   return api::jsonResponse(200, tokenJson(t));
+}
+
+HttpResponse RestApi::decideQuarantined(const HttpRequest& req, const PathParams& p,
+                                        const Principal& who, broker::QuarantineAction action,
+                                        Change& c) {
+  const std::string& site = p.at("site");
+  const std::string& job = p.at("job");
+  c.audit.target = job + "/" + p.at("attempt") + " at " + site;
+  if (Status s = api::authorize(who, Action::kQuarantineDecide, Resource::ofSite(site)); !s.ok()) {
+    return api::errorResponse(s);
+  }
+  int attempt = 0;
+  auto [end, ec] = std::from_chars(p.at("attempt").data(),
+                                   p.at("attempt").data() + p.at("attempt").size(), attempt);
+  if (ec != std::errc() || end != p.at("attempt").data() + p.at("attempt").size() || attempt < 1) {
+    return api::errorResponse(400, "invalid_argument", "attempt must be a positive integer",
+                              "attempt");
+  }
+  Result<json::object> body = objectBody(req, /*empty_ok=*/true);
+  if (!body.ok()) return api::errorResponse(body.status());
+  Result<std::string> reason = optionalString(*body, "reason");
+  if (!reason.ok()) return api::errorResponse(reason.status());
+  c.audit.detail = *reason;
+  Result<broker::QuarantinedJob> decided =
+      svc_.broker().decideQuarantined(site, job, attempt, action, who.name, svc_.instant(), c.fx);
+  if (!decided.ok()) return api::errorResponse(decided.status());
+  return api::jsonResponse(200, quarantinedJson(*decided));
 }
 
 HttpResponse RestApi::readAudit(const HttpRequest& req) {
@@ -959,6 +832,31 @@ void RestApi::addRoutes(api::Router& router) {
          }
          return readAudit(req);
        });
+
+  // --- Quarantine (coordinator/broker/quarantine.h) ---
+  read(router, "GET", "/api/v1/quarantine",
+       [this](const HttpRequest&, const PathParams&, const Principal& who) {
+         if (Status s = api::authorize(who, Action::kQuarantineRead, Resource::none()); !s.ok()) {
+           return api::errorResponse(s);
+         }
+         json::array entries;
+         for (const broker::QuarantinedJob& q : svc_.broker().quarantined()) {
+           if (api::authorize(who, Action::kQuarantineRead, Resource::ofSite(q.site)).ok()) {
+             entries.push_back(quarantinedJson(q));
+           }
+         }
+         return api::jsonResponse(200, json::object{{"quarantined", std::move(entries)}});
+       });
+  for (const auto& [verb, action] :
+       {std::pair{"cancel", broker::QuarantineAction::kCancel},
+        std::pair{"release", broker::QuarantineAction::kRelease}}) {
+    change(router, "POST", std::string("/api/v1/quarantine/{site}/{job}/{attempt}/") + verb,
+           std::string("quarantine.") + verb,
+           [this, action = action](const HttpRequest& req, const PathParams& p,
+                                   const Principal& who, Change& c) {
+             return decideQuarantined(req, p, who, action, c);
+           });
+  }
 
   // --- Federation ---
   read(router, "GET", "/api/v1/federation",

@@ -49,6 +49,12 @@ class JobService {
     Status s = commit(fx, std::move(audit));
     if (done) done(s);
   }
+  // Whether changes can be made durable now: kUnavailable while the daemon's database
+  // refuses writes (every change is then refused before it is made). Default: yes.
+  virtual Status writable() const { return Status::Ok(); }
+  // Before a new job takes an id: kUnavailable when no id may be handed out now (the
+  // daemon's id lease cannot be made durable). The default has no lease.
+  virtual Status reserveJobId() { return Status::Ok(); }
   // Per-connection counters for the federation summary.
   virtual boost::json::object transportStats() const = 0;
   // Every decision stored for a job, oldest first; explain falls back to the last one
@@ -87,6 +93,8 @@ boost::json::object policyJson(const broker::PolicySpec& policy);
 boost::json::object tokenJson(const identity::TokenRecord& token);
 boost::json::object auditJson(const identity::AuditRecord& row);
 boost::json::object policyChangeJson(const broker::PolicyChange& change);
+// GET /api/v1/quarantine: an attempt an agent reported that the coordinator had no record of.
+boost::json::object quarantinedJson(const broker::QuarantinedJob& q);
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
                              int reserved_nodes, Time now);
 

@@ -108,6 +108,18 @@ Status validateJobSpec(const JobSpec& spec) {
   if (spec.walltime <= Duration::zero()) {
     return invalidArgument("walltime must be positive", "walltime_s");
   }
+  if (spec.walltime > kMaxWalltime) {
+    return invalidArgument("walltime must be at most 365 days (31536000 s); no site runs longer",
+                           "walltime_s");
+  }
+  // Text handed to a batch system must not hide a NUL: C strings stop at it, so the
+  // script a site runs would not be the one that was checked.
+  if (spec.script.find('\0') != std::string::npos) {
+    return invalidArgument("script must not contain NUL bytes", "script");
+  }
+  if (spec.workdir.find('\0') != std::string::npos) {
+    return invalidArgument("workdir must not contain NUL bytes", "workdir");
+  }
   for (size_t i = 0; i < spec.allowed_sites.size(); ++i) {
     const std::string& site = spec.allowed_sites[i];
     bool ok = !site.empty() && site.size() <= kMaxNameLength;
@@ -150,6 +162,10 @@ Status validateJobSpec(const JobSpec& spec) {
     for (size_t i = 0; i < key.size(); ++i) ok = ok && isEnvKeyChar(key[i], i == 0);
     if (!ok) {
       return invalidArgument("environment variable name \"" + key + "\" is not valid",
+                             "env." + key);
+    }
+    if (value.find('\0') != std::string::npos) {
+      return invalidArgument("environment variable " + key + " must not contain NUL bytes",
                              "env." + key);
     }
   }

@@ -126,8 +126,12 @@ struct JobSpec {
   bool operator==(const JobSpec&) const = default;
 };
 
+// The longest walltime a job may ask for.
+inline constexpr Duration kMaxWalltime = std::chrono::hours(24 * 365);
+
 // Checks what can be checked without knowing the federation: counts positive,
-// walltime > 0, names well formed. Returns the first problem with its field name.
+// walltime in (0, kMaxWalltime], names well formed, no NUL byte in the script, workdir
+// or environment. Returns the first problem with its field name.
 Status validateJobSpec(const JobSpec& spec);
 
 // Every state a federated job can be in. The coordinator owns kQueued..kDispatched;

@@ -60,6 +60,10 @@ std::string_view actionName(Action action) {
       return "audit.read";
     case Action::kMetricsRead:
       return "metrics.read";
+    case Action::kQuarantineRead:
+      return "quarantine.read";
+    case Action::kQuarantineDecide:
+      return "quarantine.decide";
   }
   return "?";
 }
@@ -86,6 +90,7 @@ Status authorize(const Principal& who, Action action, const Resource& res) {
         case Action::kFederationRead:
         case Action::kAuditRead:
         case Action::kMetricsRead:
+        case Action::kQuarantineRead:
           return Status::Ok();
         default:
           return denied(who, action);
@@ -121,7 +126,13 @@ Status authorize(const Principal& who, Action action, const Resource& res) {
         case Action::kSiteResume:
         case Action::kJobRead:
         case Action::kJobCancel:
-          if (res.site.empty() && action == Action::kJobRead) return Status::Ok();  // a list
+        case Action::kQuarantineRead:
+        case Action::kQuarantineDecide:
+          // A list (no site named) is allowed and filtered by the caller.
+          if (res.site.empty() &&
+              (action == Action::kJobRead || action == Action::kQuarantineRead)) {
+            return Status::Ok();
+          }
           if (contains(who.scope, res.site)) return Status::Ok();
           return denied(
               who, action,

@@ -46,6 +46,8 @@ enum class Action {
   kTokenManage,
   kAuditRead,
   kMetricsRead,
+  kQuarantineRead,    // attempts agents reported that the coordinator had no record of
+  kQuarantineDecide,  // cancel or release one
 };
 std::string_view actionName(Action action);
 
@@ -83,6 +85,8 @@ struct Principal {
 //   site-admin  read all sites; site.drain/resume of its site; job.read/cancel of jobs
 //               placed at its site; project/policy/federation read
 // metrics.read: every role but submitter. policy.set, token.manage: admin only.
+// quarantine.read: admin, operator, viewer, site-admin (its site); quarantine.decide:
+// admin, operator, site-admin (its site).
 Status authorize(const Principal& who, Action action, const Resource& resource);
 
 // Job visibility (lists, get, explain, events): whether `who` may see `job` at all.

@@ -113,10 +113,52 @@ HttpResponse errorResponse(const Status& status) {
                        status.message(), status.field());
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of `s`, or 0.
+size_t utf8Length(std::string_view s) {
+  auto cont = [&](size_t i) { return i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80; };
+  unsigned char c = static_cast<unsigned char>(s[0]);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    unsigned char c1 = s.size() > 1 ? static_cast<unsigned char>(s[1]) : 0;
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F)) return 0;  // overlong, surrogate
+    return cont(1) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    unsigned char c1 = s.size() > 1 ? static_cast<unsigned char>(s[1]) : 0;
+    if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) return 0;
+    return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string printableText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    size_t n = utf8Length(text);
+    unsigned char c = static_cast<unsigned char>(text[0]);
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F))) {
+      out += "\uFFFD";  // U+FFFD, the replacement character
+      text.remove_prefix(n == 0 ? 1 : n);
+      continue;
+    }
+    out.append(text.substr(0, n));
+    text.remove_prefix(n);
+  }
+  return out;
+}
+
 HttpResponse errorResponse(int http_status, std::string code, std::string message,
                            std::string field) {
-  json::object error{{"code", std::move(code)}, {"message", std::move(message)}};
-  if (!field.empty()) error["field"] = std::move(field);
+  // Messages may echo what a client sent (a path, a value): never bytes that are not
+  // text, nor control characters.
+  json::object error{{"code", std::move(code)}, {"message", printableText(message)}};
+  if (!field.empty()) error["field"] = printableText(field);
   return jsonResponse(http_status, json::object{{"error", std::move(error)}});
 }
 
@@ -505,7 +547,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "aifed/" AIFED_VERSION);
     res->set(http::field::content_type, response.content_type);
+    // HTTPS only, for a year: a browser that has seen the console never tries plain HTTP.
+    res->set(http::field::strict_transport_security, "max-age=31536000");
     for (auto& [name, value] : response.headers) res->insert(name, value);
+    if (res->find("X-Content-Type-Options") == res->end()) {
+      res->set("X-Content-Type-Options", "nosniff");
+    }
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();

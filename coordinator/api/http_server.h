@@ -58,6 +58,8 @@ struct HttpResponse {
 // {"error":{"code":"invalid_argument","message":"...","field":"nodes"}} with the HTTP
 // status that fits the code (400, 401, 403, 404, 409, 503, 500).
 HttpResponse errorResponse(const Status& status);
+// `text` as valid UTF-8 without control characters: anything else becomes U+FFFD.
+std::string printableText(std::string_view text);
 HttpResponse errorResponse(int http_status, std::string code, std::string message,
                            std::string field = {});
 HttpResponse jsonResponse(int http_status, const boost::json::value& body);

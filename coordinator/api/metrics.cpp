@@ -298,6 +298,12 @@ std::string renderCoordinatorMetrics(const broker::Broker& broker,
     http.push_back({{{"code", std::to_string(code)}}, double(n)});
   }
   out.counter("aifed_http_requests_total", "HTTP requests answered by response status.", http);
+  out.counter("aifed_store_failed_writes_total",
+              "Group commits the database refused (nothing of them was accepted or sent).",
+              {{{}, double(counters.failed_writes)}});
+  out.counter("aifed_state_rebuilds_total",
+              "Times the coordinator rebuilt its state from the database after a failed write.",
+              {{{}, double(counters.state_rebuilds)}});
   return out.text();
 }
 

@@ -107,6 +107,9 @@ struct CoordinatorCounters {
   Histogram placement_duration{placementDurationBuckets()};
   uint64_t handshakes_accepted = 0;
   uint64_t handshakes_refused = 0;
+  // Writes that failed, and times the state was rebuilt from the store after one.
+  uint64_t failed_writes = 0;
+  uint64_t state_rebuilds = 0;
   Time started_at{};
 };
 

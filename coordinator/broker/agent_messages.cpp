@@ -2,6 +2,7 @@
 // the agent holds), CAPACITY, DISPATCH_ACK and JOB_STATUS. A message never moves a job
 // backwards: a report older than what the broker knows is acknowledged and ignored.
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "coordinator/broker/broker_impl.h"
@@ -35,6 +36,15 @@ JobEvent eventFor(JobState reported) {
   return JobEvent::kEnd;
 }
 
+// The version both sides speak: the lower minor of the same major (decoding refused any
+// other major).
+std::string negotiatedVersion(const std::string& peer) {
+  size_t dot = peer.find('.');
+  int minor = dot == std::string::npos ? 0 : std::atoi(peer.c_str() + dot + 1);
+  if (minor >= kProtocolMinor) return protocolVersionString();
+  return std::to_string(kProtocolMajor) + "." + std::to_string(std::max(0, minor));
+}
+
 }  // namespace
 
 void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& fx) {
@@ -44,7 +54,7 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, Hello>) {
-          onHello(i, body, now, fx);
+          onHello(i, message.v, body, now, fx);
         } else if constexpr (std::is_same_v<T, Capacity>) {
           onCapacity(i, message.msg_id, body, now, fx);
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
@@ -72,12 +82,13 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
       message.body);
 }
 
-void Broker::Impl::onHello(size_t i, const Hello& h, Instant now, Effects& fx) {
+void Broker::Impl::onHello(size_t i, const std::string& peer_version, const Hello& h, Instant now,
+                           Effects& fx) {
   const std::string& site = sites.record(i).id;
   sites.startSession(i, h.agent_version, h.incarnation, now);
   Welcome w;
   w.coordinator_version = AIFED_VERSION;
-  w.protocol_version = protocolVersionString();
+  w.protocol_version = negotiatedVersion(peer_version);
   w.heartbeat_interval = cfg.heartbeat_interval;
   w.capacity_interval = cfg.heartbeat_interval * 6;
   w.job_lease = cfg.lost_lease;

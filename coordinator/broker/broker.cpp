@@ -271,6 +271,10 @@ int64_t Broker::nextJobSeq() const {
   return impl_->jobs.nextSeq();
 }
 
+void Broker::reserveJobSeq(int64_t next) {
+  impl_->jobs.reserveSequence(next);
+}
+
 const PolicySpec& Broker::policy() const {
   return impl_->policies.active().spec();
 }

@@ -156,6 +156,8 @@ class Broker {
                                            const std::string& actor, Instant now, Effects& fx);
   // The lowest job sequence number the broker may still hand out.
   int64_t nextJobSeq() const;
+  // Never hands out a sequence number below `next` (ids used before a rebuild).
+  void reserveJobSeq(int64_t next);
 
   // --- Policy ---
   // Switches the active policy for every later decision (queued jobs are re-examined on

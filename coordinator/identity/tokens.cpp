@@ -139,6 +139,12 @@ Result<std::string> randomBase64Url(size_t n) {
   return base64UrlEncode(*bytes);
 }
 
+Result<std::string> randomHex(size_t n) {
+  Result<std::string> bytes = randomBytes(n);
+  if (!bytes.ok()) return bytes.status();
+  return hex(*bytes);
+}
+
 std::string sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -74,6 +74,8 @@ std::string sha256Hex(std::string_view data);
 bool constantTimeEqual(std::string_view a, std::string_view b);
 // `bytes` random bytes in unpadded base64url; kInternal if the generator fails.
 Result<std::string> randomBase64Url(size_t bytes);
+// `bytes` random bytes as lower-case hex; kInternal if the generator fails.
+Result<std::string> randomHex(size_t bytes);
 std::string base64UrlEncode(std::string_view bytes);
 
 // The known tokens, by id (the store keeps them durable; this is the lookup).

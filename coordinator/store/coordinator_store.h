@@ -31,14 +31,26 @@ struct AuditQuery {
   std::string action;  // exact ("site.drain") or a prefix ending in '.' ("job.")
 };
 
+// Which federation a database belongs to: made when the federation's database was
+// initialised (aifed-coordinator --init), checked at every start.
+struct FederationIdentity {
+  std::string id;    // 32 random hex digits
+  std::string name;  // the federation file's [federation] name
+  Time created_at{};
+};
+
 class CoordinatorStore {
  public:
   virtual ~CoordinatorStore() = default;
 
-  // Opens or creates the database, enables WAL, runs pending migrations.
-  // kInvalidArgument if the file is not an aifed coordinator database or its schema
-  // is newer than this build knows.
-  static Result<std::unique_ptr<CoordinatorStore>> open(const std::string& path);
+  // Opens the database, enables WAL, runs pending migrations. kInvalidArgument if the
+  // file is not an aifed coordinator database or its schema is newer than this build
+  // knows. A missing or empty file is created only with `create` (aifed-coordinator
+  // --init); otherwise it is kFailedPrecondition: an empty or missing database is a
+  // failed restore or a wrong path far more often than a new federation, and a coordinator
+  // that took it for one would cancel every job the sites run.
+  static Result<std::unique_ptr<CoordinatorStore>> open(const std::string& path,
+                                                         bool create = false);
 
   // Persists every job, site and decision of `fx` and the `audit` rows that describe them
   // in one transaction (upserts for jobs and sites, inserts for decisions and audit
@@ -66,6 +78,21 @@ class CoordinatorStore {
   virtual Result<std::vector<identity::TokenRecord>> loadTokens() = 0;
   // Audit rows matching `query`, newest first.
   virtual Result<std::vector<identity::AuditRecord>> audit(const AuditQuery& query) = 0;
+
+  // --- Never lost, never twice (schema 5) ---
+  // Every quarantined attempt (coordinator/broker/quarantine.h), in key order.
+  virtual Result<std::vector<broker::QuarantinedJob>> loadQuarantined() = 0;
+  // The federation this database belongs to; nullopt before initialise().
+  virtual Result<std::optional<FederationIdentity>> federationIdentity() = 0;
+  // Makes this database the federation `name`'s. kFailedPrecondition if it belongs to
+  // one already.
+  virtual Result<FederationIdentity> initialise(const std::string& name, Time now) = 0;
+  // A small write of its own transaction (the time of the probe), to learn whether the
+  // database accepts writes again after one failed.
+  virtual Status probeWrite(Time now) = 0;
+  // Whether any job, site, token or decision is stored (a database from before schema 5
+  // that holds a federation's records but no identity yet).
+  virtual Result<bool> holdsRecords() = 0;
 };
 
 }  // namespace aifed::store

@@ -29,7 +29,7 @@ TEST_F(RestPlacementTest, ExplainShowsWhyHereWithEverySite) {
   bringUp("site-b", 16);
   json::value job = call("POST", "/api/v1/jobs", 201,
                          R"({"nodes": 2, "gpus_per_node": 4, "gpu_type": "h100",
-                             "walltime_s": 3600})");
+                             "walltime_s": 3600, "project": "p1"})");
   std::string id(job.at("id").as_string());
   json::value e = call("GET", "/api/v1/jobs/" + id + "/explain", 200);
   EXPECT_EQ(e.at("question"), "why-here");
@@ -50,7 +50,8 @@ TEST_F(RestPlacementTest, ExplainShowsWhyHereWithEverySite) {
 }
 
 TEST_F(RestPlacementTest, ExplainShowsWhyNotYetForAWaitingJob) {
-  json::value job = call("POST", "/api/v1/jobs", 201, R"({"nodes": 1, "walltime_s": 60})");
+  json::value job =
+      call("POST", "/api/v1/jobs", 201, R"({"nodes": 1, "walltime_s": 60, "project": "p2"})");
   json::value e =
       call("GET", "/api/v1/jobs/" + std::string(job.at("id").as_string()) + "/explain", 200);
   EXPECT_EQ(e.at("question"), "why-not-yet");

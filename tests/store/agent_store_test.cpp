@@ -198,7 +198,7 @@ TEST(AgentStore, DatabaseIsInWalMode) {
 TEST(AgentStore, RefusesACoordinatorDatabase) {
   TestDir dir;
   const std::string path = dir.file("coordinator.db");
-  ASSERT_TRUE(store::CoordinatorStore::open(path).ok());
+  ASSERT_TRUE(store::CoordinatorStore::open(path, /*create=*/true).ok());
   auto store = AgentStore::open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);

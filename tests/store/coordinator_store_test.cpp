@@ -1,6 +1,10 @@
 #include "coordinator/store/coordinator_store.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <filesystem>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -152,15 +156,17 @@ PlacementDecision decision(const std::string& job_id, int attempt, int64_t ms,
 }
 
 Result<std::unique_ptr<CoordinatorStore>> openStore(const TestDir& dir) {
-  return CoordinatorStore::open(dir.file("coordinator.db"));
+  return CoordinatorStore::open(dir.file("coordinator.db"), /*create=*/true);
 }
 
 TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 4);
+  EXPECT_EQ((*store)->schemaVersion().value(), 5);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
+  EXPECT_TRUE((*store)->loadQuarantined().value().empty());
+  EXPECT_FALSE((*store)->federationIdentity().value().has_value());
   EXPECT_TRUE((*store)->audit({}).value().empty());
   EXPECT_TRUE((*store)->loadJobs().value().empty());
   EXPECT_TRUE((*store)->loadSites().value().empty());
@@ -326,7 +332,7 @@ TEST(CoordinatorStore, RefusesAnAgentDatabase) {
 TEST(CoordinatorStore, RefusesANewerSchema) {
   TestDir dir;
   const std::string path = dir.file("coordinator.db");
-  { ASSERT_TRUE(CoordinatorStore::open(path).ok()); }
+  { ASSERT_TRUE(CoordinatorStore::open(path, /*create=*/true).ok()); }
   // Pretend a later build migrated the file further.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
@@ -345,7 +351,7 @@ TEST(CoordinatorStore, RefusesANewerSchema) {
 TEST(CoordinatorStore, WaitsForAShortLockHeldElsewhere) {
   TestDir dir;
   const std::string path = dir.file("coordinator.db");
-  auto store = CoordinatorStore::open(path);
+  auto store = CoordinatorStore::open(path, /*create=*/true);
   ASSERT_TRUE(store.ok());
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
@@ -499,13 +505,13 @@ TEST(CoordinatorStore, AuditQueriesFilterAndPage) {
   EXPECT_EQ((*store)->audit(query(4, page2.back().id, "", "")).value().size(), 2u);
 }
 
-// A database written by the previous schema (3) gains the tokens and audit tables and
-// keeps its jobs.
+// A database written by an older schema (3) gains the tokens, audit, quarantine and
+// federation tables and keeps its jobs.
 TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   TestDir dir;
   const std::string path = dir.file("coordinator.db");
   {
-    auto store = CoordinatorStore::open(path);
+    auto store = CoordinatorStore::open(path, /*create=*/true);
     ASSERT_TRUE(store.ok());
     Effects fx;
     fx.jobs = {queuedJob(1)};
@@ -513,16 +519,88 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE tokens; DROP TABLE audit_log; PRAGMA user_version = 3",
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE tokens; DROP TABLE audit_log; DROP TABLE quarantine; "
+                         "DROP TABLE federation; ALTER TABLE jobs DROP COLUMN status_seq; "
+                         "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 4);
+  EXPECT_EQ((*store)->schemaVersion().value(), 5);
+  // A database from before the federation's identity was recorded holds its records:
+  // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
+  EXPECT_TRUE((*store)->holdsRecords().value());
   EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
   ASSERT_TRUE((*store)->saveToken(tokenRecord("00000000000c", identity::Role::kViewer, {})).ok());
   EXPECT_EQ((*store)->loadTokens().value().size(), 1u);
+}
+
+// A missing or empty file is no database: opening it without `create` (--init) is refused,
+// naming what to do, and leaves no file behind.
+TEST(CoordinatorStore, AnEmptyOrMissingDatabaseIsRefusedUnlessCreating) {
+  TestDir dir;
+  const std::string missing = dir.file("missing.db");
+  auto refused = CoordinatorStore::open(missing);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("--init"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(missing));
+  const std::string empty = dir.file("empty.db");
+  { std::ofstream touch(empty); }
+  refused = CoordinatorStore::open(empty);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("empty"), std::string::npos);
+  EXPECT_TRUE(CoordinatorStore::open(empty, /*create=*/true).ok());
+}
+
+TEST(CoordinatorStore, TheFederationIdentityIsMadeOnceAndKept) {
+  TestDir dir;
+  const std::string path = dir.file("coordinator.db");
+  {
+    auto store = CoordinatorStore::open(path, /*create=*/true);
+    ASSERT_TRUE(store.ok());
+    Result<FederationIdentity> made = (*store)->initialise("eurohpc", fromMillis(7));
+    ASSERT_TRUE(made.ok()) << made.status().toString();
+    EXPECT_EQ(made->id.size(), 32u);
+    EXPECT_EQ((*store)->initialise("other", fromMillis(8)).status().code(),
+              StatusCode::kFailedPrecondition);
+  }
+  auto store = CoordinatorStore::open(path);
+  ASSERT_TRUE(store.ok());
+  std::optional<FederationIdentity> id = (*store)->federationIdentity().value();
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->name, "eurohpc");
+  EXPECT_EQ(id->created_at, fromMillis(7));
+}
+
+TEST(CoordinatorStore, QuarantineAndStatusSeqRoundTripAndQuarantinedIdsAreNeverReused) {
+  TestDir dir;
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  Effects fx;
+  JobRecord j = queuedJob(3);
+  j.status_seq = 42;
+  fx.jobs = {j};
+  broker::QuarantinedJob q;
+  q.site = "mimer";
+  q.job_id = "j-90";
+  q.attempt = 2;
+  q.local_id = "884";
+  q.state = JobState::kRunning;
+  q.first_seen = fromMillis(10);
+  q.last_seen = fromMillis(20);
+  q.decision = "cancel";
+  q.decided_by = "alice";
+  q.decided_at = fromMillis(30);
+  fx.quarantined = {q};
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  EXPECT_EQ((*store)->loadJobs().value().at(0).status_seq, 42u);
+  std::vector<broker::QuarantinedJob> back = (*store)->loadQuarantined().value();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0], q);
+  EXPECT_EQ((*store)->nextJobSeq().value(), 91);  // above j-90, held by a site
 }
 
 }  // namespace

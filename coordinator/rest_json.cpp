@@ -1,0 +1,211 @@
+// The REST API's JSON renderings of the broker's records (docs/api.md): one function per
+// object, shared by the routes, the event stream and the tests.
+#include <boost/json.hpp>
+#include <set>
+
+#include "coordinator/broker/placement.h"
+#include "coordinator/rest_api.h"
+#include "protocol/codec.h"
+
+namespace aifed::coordinator {
+namespace json = boost::json;
+namespace {
+
+json::value optTime(const std::optional<Time>& t) {
+  return t ? json::value(toMillis(*t)) : json::value(nullptr);
+}
+
+}  // namespace
+
+json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last) {
+  json::object o;
+  o["id"] = job.id;
+  o["state"] = jobStateName(job.state);
+  o["attempt"] = job.attempt;
+  o["site"] = job.site;
+  o["local_id"] = job.local_id;
+  o["reason"] = job.reason;
+  o["cancel_requested"] = job.cancel_requested;
+  o["withdrawing"] = job.withdrawing;
+  o["submitted_at"] = toMillis(job.submitted_at);
+  o["updated_at"] = toMillis(job.updated_at);
+  o["dispatched_at"] = optTime(job.dispatched_at);
+  o["started_at"] = optTime(job.started_at);
+  o["ended_at"] = optTime(job.ended_at);
+  o["exit_code"] = job.exit_code ? json::value(*job.exit_code) : json::value(nullptr);
+  json::array excluded;
+  for (const auto& s : job.excluded_sites) excluded.push_back(json::value(s));
+  o["excluded_sites"] = std::move(excluded);
+  o["spec"] = toJson(job.spec);
+  if (last) {
+    o["placement"] = json::object{{"policy", last->policy},
+                                  {"policy_version", last->policy_version},
+                                  {"chosen_site", last->chosen_site},
+                                  {"summary", last->summary},
+                                  {"decided_at", toMillis(last->decided_at)}};
+  } else {
+    o["placement"] = nullptr;
+  }
+  return o;
+}
+
+json::object explainJson(const broker::JobRecord& job, const broker::PlacementDecision* d) {
+  json::object o;
+  o["job_id"] = job.id;
+  o["state"] = jobStateName(job.state);
+  o["site"] = job.site;
+  o["reason"] = job.reason;
+  // A job that has left the queue asks "why here"; a queued one "why not yet".
+  o["question"] = job.state == JobState::kQueued ? "why-not-yet" : "why-here";
+  if (!d) {
+    o["decision"] = nullptr;
+    return o;
+  }
+  json::object dj;
+  dj["policy"] = d->policy;
+  dj["policy_version"] = d->policy_version;
+  dj["attempt"] = d->attempt;
+  dj["decided_at"] = toMillis(d->decided_at);
+  dj["chosen_site"] = d->chosen_site;
+  dj["summary"] = d->summary;
+  json::array sites;
+  for (const broker::SiteVerdict& v : d->verdicts) {
+    json::object sj;
+    sj["site"] = v.site;
+    sj["verdict"] = v.site == d->chosen_site ? "chosen" : v.feasible ? "feasible" : "rejected";
+    sj["rejected_by"] = v.rejected_by;
+    sj["reason"] = v.reason;
+    if (v.feasible) {
+      sj["partition"] = v.partition;
+      sj["free_nodes"] = v.free_nodes;
+      sj["estimated_start_s"] = v.estimated_start_s;
+      sj["queue_wait_s"] = v.queue_wait_s;
+      sj["staging_s"] = v.staging_s;
+      sj["total"] = v.score;
+      json::array terms;
+      for (const broker::SiteVerdict::ScoreTerm& t : v.scores) {
+        terms.push_back(json::object{{"plugin", t.plugin},
+                                     {"unit", broker::scoreUnit(t.plugin)},
+                                     {"raw", t.raw},
+                                     {"score", t.score},
+                                     {"weight", t.weight}});
+      }
+      sj["scores"] = std::move(terms);
+    }
+    sites.push_back(std::move(sj));
+  }
+  dj["sites"] = std::move(sites);
+  o["decision"] = std::move(dj);
+  return o;
+}
+
+json::object policyJson(const broker::PolicySpec& p) {
+  json::object weights;
+  for (const broker::PolicyWeight& w : p.weights) weights[w.plugin] = w.weight;
+  return json::object{
+      {"name", p.name},
+      {"version", p.version},
+      {"description", p.description},
+      {"binding", broker::bindingModeName(p.binding)},
+      {"bind_within_s", std::chrono::duration<double>(p.bind_within).count()},
+      {"start_half_life_s", p.start_half_life_s},
+      {"withdraw_after_s", std::chrono::duration<double>(p.withdraw_after).count()},
+      {"weights", std::move(weights)},
+  };
+}
+
+json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
+                      Time now) {
+  json::object o;
+  o["id"] = site.id;
+  o["name"] = config.name;
+  o["country"] = config.country;
+  o["city"] = config.city;
+  o["state"] = siteStateName(site.state);
+  o["drained"] = site.drained;
+  o["degraded"] = site.degraded;
+  o["degraded_reason"] = site.degraded_reason;
+  o["agent_version"] = site.agent_version;
+  o["last_heard_at"] = optTime(site.last_heard);
+  o["report_age_ms"] =
+      site.last_report ? json::value((now - *site.last_report).count()) : json::value(nullptr);
+  o["epoch"] = site.capacity ? json::value(site.capacity->epoch) : json::value(nullptr);
+  int64_t nodes_total = 0, nodes_idle = 0, acc_total = 0, acc_free = 0;
+  int64_t running = 0, pending = 0;
+  std::set<std::string> types;
+  json::array partitions;
+  if (site.capacity) {
+    for (const PartitionCapacity& p : site.capacity->partitions) {
+      nodes_total += p.nodes_total;
+      nodes_idle += p.nodes_idle;
+      acc_total += int64_t{p.nodes_total} * p.node_type.accelerators_per_node;
+      acc_free += int64_t{p.nodes_idle} * p.node_type.accelerators_per_node;
+      running += p.running_jobs;
+      pending += p.pending_jobs;
+      if (!p.node_type.accelerator.empty()) types.insert(p.node_type.accelerator);
+      partitions.push_back(toJson(p));
+    }
+  } else {
+    // Never reported: show what the federation file says the site has.
+    for (const PartitionConfig& p : config.partitions) {
+      nodes_total += p.nodes;
+      acc_total += int64_t{p.nodes} * p.node_type.accelerators_per_node;
+      if (!p.node_type.accelerator.empty()) types.insert(p.node_type.accelerator);
+    }
+  }
+  o["nodes_total"] = nodes_total;
+  o["nodes_idle"] = nodes_idle;
+  o["accelerators_total"] = acc_total;
+  o["accelerators_free"] = acc_free;
+  json::array type_list;
+  for (const auto& t : types) type_list.push_back(json::value(t));
+  o["accelerator_types"] = std::move(type_list);
+  o["running_jobs"] = running;
+  o["pending_jobs"] = pending;
+  o["jobs_placed"] = site.jobs_placed;
+  o["reserved_nodes"] = reserved_nodes;
+  o["partitions"] = std::move(partitions);
+  return o;
+}
+
+json::object tokenJson(const identity::TokenRecord& t) {
+  json::array scope;
+  for (const std::string& s : t.scope) scope.emplace_back(s);
+  return json::object{{"id", t.id},
+                      {"name", t.name},
+                      {"role", identity::roleName(t.role)},
+                      {"scope", std::move(scope)},
+                      {"created_at", toMillis(t.created_at)},
+                      {"created_by", t.created_by},
+                      {"revoked", t.revoked_at.has_value()},
+                      {"revoked_at", optTime(t.revoked_at)},
+                      {"last_used_at", optTime(t.last_used_at)}};
+}
+
+json::object policyChangeJson(const broker::PolicyChange& c) {
+  return json::object{{"at", toMillis(c.at)},       {"from", c.from},   {"to", c.to},
+                      {"to_version", c.to_version}, {"actor", c.actor}, {"reason", c.reason}};
+}
+
+json::object auditJson(const identity::AuditRecord& a) {
+  return json::object{{"id", a.id},           {"at", toMillis(a.at)},
+                      {"actor", a.actor},     {"actor_name", a.actor_name},
+                      {"role", a.role},       {"action", a.action},
+                      {"target", a.target},   {"remote_address", a.remote_address},
+                      {"outcome", a.outcome}, {"detail", a.detail}};
+}
+
+json::object quarantinedJson(const broker::QuarantinedJob& q) {
+  return json::object{{"site", q.site},
+                      {"job_id", q.job_id},
+                      {"attempt", q.attempt},
+                      {"local_id", q.local_id},
+                      {"state", jobStateName(q.state)},
+                      {"first_seen", toMillis(q.first_seen)},
+                      {"last_seen", toMillis(q.last_seen)},
+                      {"decision", q.decision},
+                      {"decided_by", q.decided_by},
+                      {"decided_at", optTime(q.decided_at)}};
+}
+
+}  // namespace aifed::coordinator

@@ -1,0 +1,69 @@
+// Inside CoordinatorStore (coordinator_store.h): the SQLite implementation's class and
+// the helpers its files share. Private to coordinator/store; the rows of each kind live
+// in their own file:
+//
+//   coordinator_store.cpp  schema and migrations, open (and its guards), apply
+//   job_rows.cpp           jobs and sites, the next job sequence number
+//   decision_rows.cpp      placement decisions with their verdicts and scores, policy switches
+//   identity_rows.cpp      API tokens and the audit log
+//   quarantine_rows.cpp    quarantined attempts and the federation's identity
+#pragma once
+
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/store/coordinator_store.h"
+#include "sqlite/database.h"
+
+namespace aifed::store::internal {
+
+using broker::Effects;
+using broker::JobRecord;
+using broker::PlacementDecision;
+using broker::SiteRecord;
+using broker::SiteVerdict;
+using sqlite::Database;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+std::optional<int64_t> optionalMillis(const std::optional<Time>& t);
+std::optional<Time> optionalTime(const Statement& st, int column);
+// The <seq> of a job id "j-<seq>" (common::parseJobSeq), or kInvalidArgument.
+Result<int64_t> jobSeq(const std::string& id);
+Result<boost::json::value> parseJson(const std::string& text, const std::string& where);
+
+class CoordinatorStoreImpl final : public CoordinatorStore {
+ public:
+  explicit CoordinatorStoreImpl(Database db) : db_(std::move(db)) {}
+
+  // --- CoordinatorStore ---
+  Status apply(const Effects& fx, const std::vector<identity::AuditRecord>& audit) override;
+  Result<std::vector<JobRecord>> loadJobs() override;
+  Result<std::vector<SiteRecord>> loadSites() override;
+  Result<int64_t> nextJobSeq() override;
+  Result<std::vector<PlacementDecision>> decisions(const std::string& job_id) override;
+  Result<std::vector<broker::PolicyChange>> policyChanges() override;
+  Result<int> schemaVersion() override { return db_.schemaVersion(); }
+  Status saveToken(const identity::TokenRecord& token) override;
+  Result<std::vector<identity::TokenRecord>> loadTokens() override;
+  Result<std::vector<identity::AuditRecord>> audit(const AuditQuery& query) override;
+  Result<std::vector<broker::QuarantinedJob>> loadQuarantined() override;
+  Result<std::optional<FederationIdentity>> federationIdentity() override;
+  Result<FederationIdentity> initialise(const std::string& name, Time now) override;
+  Result<bool> holdsRecords() override;
+  Status probeWrite(Time now) override;
+
+ private:
+  Status saveAudit(const std::vector<identity::AuditRecord>& rows);
+  Status savePolicyChanges(const std::vector<broker::PolicyChange>& changes);
+  Status saveJobs(const std::vector<JobRecord>& jobs);
+  Status saveSites(const std::vector<SiteRecord>& sites);
+  Status saveDecisions(const std::vector<PlacementDecision>& decisions);
+  Status saveQuarantined(const std::vector<broker::QuarantinedJob>& entries);
+
+  Database db_;
+};
+
+}  // namespace aifed::store::internal
