@@ -219,6 +219,8 @@ JobStatus SiteAgent::numberedStatus(const LocalJobUpdate& u, Instant now) {
     DispatchRecord r = **known;
     r.state = u.state;
     if (!u.local_id.empty()) r.local_id = u.local_id;
+    if (u.started_at) r.started_at = u.started_at;
+    if (u.ended_at) r.ended_at = u.ended_at;
     r.updated_at = now.wall;
     status.seq = ++r.status_seq;
     if (Status s = store_.saveDispatch(r); !s.ok()) {

@@ -52,11 +52,16 @@ CREATE TABLE meta (
     R"sql(
 ALTER TABLE dispatches ADD COLUMN status_seq INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: when each attempt started and ended at the local scheduler (ms, NULL: not yet).
+    R"sql(
+ALTER TABLE dispatches ADD COLUMN started_at INTEGER;
+ALTER TABLE dispatches ADD COLUMN ended_at INTEGER;
+)sql",
 };
 
 constexpr std::string_view kDispatchColumns =
     "job_id, attempt, spec, accepted, reason, local_id, state, received_at, updated_at, "
-    "status_seq";
+    "status_seq, started_at, ended_at";
 
 Result<DispatchRecord> readDispatch(const Statement& st) {
   DispatchRecord record;
@@ -81,6 +86,8 @@ Result<DispatchRecord> readDispatch(const Statement& st) {
   record.received_at = fromMillis(st.columnInt64(7));
   record.updated_at = fromMillis(st.columnInt64(8));
   record.status_seq = static_cast<uint64_t>(std::max<int64_t>(0, st.columnInt64(9)));
+  if (std::optional<int64_t> ms = st.columnOptionalInt64(10)) record.started_at = fromMillis(*ms);
+  if (std::optional<int64_t> ms = st.columnOptionalInt64(11)) record.ended_at = fromMillis(*ms);
   return record;
 }
 
@@ -133,13 +140,14 @@ Status AgentStoreImpl::saveDispatch(const DispatchRecord& record) {
   // what lets the agent hand the job to the scheduler afterwards.
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO dispatches (job_id, attempt, spec, accepted, reason, local_id, state,
-                        received_at, updated_at, status_seq)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                        received_at, updated_at, status_seq, started_at, ended_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT (job_id, attempt) DO UPDATE SET
   spec = excluded.spec, accepted = excluded.accepted, reason = excluded.reason,
   local_id = excluded.local_id, state = excluded.state,
   received_at = excluded.received_at, updated_at = excluded.updated_at,
-  status_seq = excluded.status_seq)sql");
+  status_seq = excluded.status_seq, started_at = excluded.started_at,
+  ended_at = excluded.ended_at)sql");
   if (!st.ok()) return st.status();
   st->bindText(1, record.tag.job_id)
       .bindInt64(2, record.tag.attempt)
@@ -150,7 +158,11 @@ ON CONFLICT (job_id, attempt) DO UPDATE SET
       .bindText(7, jobStateName(record.state))
       .bindInt64(8, toMillis(record.received_at))
       .bindInt64(9, toMillis(record.updated_at))
-      .bindInt64(10, static_cast<int64_t>(record.status_seq));
+      .bindInt64(10, static_cast<int64_t>(record.status_seq))
+      .bindInt64(11, record.started_at ? std::optional<int64_t>(toMillis(*record.started_at))
+                                       : std::nullopt)
+      .bindInt64(12, record.ended_at ? std::optional<int64_t>(toMillis(*record.ended_at))
+                                     : std::nullopt);
   return st->run();
 }
 

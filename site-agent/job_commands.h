@@ -42,6 +42,10 @@ struct DispatchRecord {
   Time updated_at{};
   // The sequence number of the attempt's latest JOB_STATUS (JobStatus::seq).
   uint64_t status_seq = 0;
+  // When the local scheduler started and ended it, as it reported (for the operator, and
+  // for the chaos suite's check that no two attempts of a job ever ran at once).
+  std::optional<Time> started_at;
+  std::optional<Time> ended_at;
   bool operator==(const DispatchRecord&) const = default;
 };
 

@@ -186,7 +186,9 @@ void SiteTable::restore(const std::vector<SiteRecord>& stored) {
     s.drained = r.drained;
     s.jobs_placed = r.jobs_placed;
     s.agent_version = r.agent_version;
-    s.capacity = r.capacity;
+    // A report stored before reports were validated (or damaged since) is not trusted:
+    // the site's next report after its HELLO replaces it anyway.
+    if (r.capacity && validateCapacity(*r.capacity).ok()) s.capacity = r.capacity;
     s.last_heard = r.last_heard;
     s.last_report = r.last_report;
   }

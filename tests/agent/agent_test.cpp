@@ -119,14 +119,20 @@ class SiteAgentTest : public ::testing::Test {
   // Decodes every frame sent since the last call.
   std::vector<Message> drain() {
     std::vector<Message> out;
+    heartbeat_ids_.clear();
     for (const std::string& f : sent_) {
       auto d = decodeMessage(f);
       EXPECT_TRUE(std::holds_alternative<Message>(d)) << f;
-      if (auto* m = std::get_if<Message>(&d)) out.push_back(*m);
+      if (auto* m = std::get_if<Message>(&d)) {
+        if (std::holds_alternative<Heartbeat>(m->body)) heartbeat_ids_.push_back(m->msg_id);
+        out.push_back(*m);
+      }
     }
     sent_.clear();
     return out;
   }
+  // The msg_ids of the heartbeats the last drain() saw.
+  std::vector<std::string> lastHeartbeatIds() const { return heartbeat_ids_; }
   template <typename T>
   std::vector<T> bodies(const std::vector<Message>& ms) {
     std::vector<T> out;
@@ -157,9 +163,66 @@ class SiteAgentTest : public ::testing::Test {
   std::unique_ptr<AgentStore> store_;
   std::unique_ptr<SiteAgent> agent_;
   std::vector<std::string> sent_;
+  std::vector<std::string> heartbeat_ids_;
   bool connected_ = true;
   Time now_{seconds(1'700'000'000)};
 };
+
+// The agent's half of the job lease: cut off from the coordinator for the lease (no
+// acknowledged heartbeat), it stops the jobs that may be re-placed, reports them lost,
+// and leaves the others running. Time is one virtual clock for wall and monotonic.
+TEST_F(SiteAgentTest, CutOffForTheLeaseItStopsReplaceableJobsOnly) {
+  ASSERT_TRUE(agent_->start(now_).ok());
+  deliver(Welcome{"test", "1.1", seconds(5), seconds(30), std::chrono::minutes(10)});
+  Dispatch replaceable = dispatch("j-1");
+  Dispatch stays = dispatch("j-2");
+  stays.spec.requeue_on_site_loss = false;
+  deliver(replaceable);
+  deliver(stays);
+  backend_.start("local-1", now_);
+  backend_.start("local-2", now_);
+  agent_->tick(now_);
+  drain();
+  // A heartbeat goes out every 5 s; the coordinator acknowledges them for 2 minutes.
+  for (int s = 5; s <= 120; s += 5) {
+    now_ += seconds(5);
+    agent_->tick(now_);
+    for (const Heartbeat& hb : bodies<Heartbeat>(drain())) (void)hb;
+    for (const std::string& id : lastHeartbeatIds()) deliver(Ack{id});
+  }
+  EXPECT_TRUE(backend_.cancels.empty());
+  // Then nothing comes back for ten minutes: the lease (counted from the last
+  // acknowledged heartbeat's sending) runs out.
+  now_ += std::chrono::minutes(9) + seconds(50);
+  agent_->tick(now_);
+  EXPECT_TRUE(backend_.cancels.empty()) << "not yet: 9 min 50 s";
+  now_ += seconds(15);
+  agent_->tick(now_);
+  EXPECT_EQ(backend_.cancels, std::vector<std::string>{"local-1"});
+  // (The outbox also resends the unacknowledged earlier statuses: the last word counts.)
+  std::optional<JobStatus> last;
+  for (const JobStatus& st : bodies<JobStatus>(drain())) {
+    if (st.job_id == "j-1" && (!last || st.seq > last->seq)) last = st;
+  }
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->state, JobState::kLost);
+  EXPECT_NE(last->reason.find("job lease"), std::string::npos) << last->reason;
+  EXPECT_TRUE(backend_.jobs.count("local-2"));  // may not be re-placed: keeps running
+  // The lease is made durable: a restarted agent knows it and counts from the last contact.
+  AgentStore::LeaseState stored = store_->loadLease().value();
+  EXPECT_EQ(stored.lease, std::chrono::minutes(10));
+  ASSERT_TRUE(stored.last_contact.has_value());
+  EXPECT_LE(*stored.last_contact, now_ - std::chrono::minutes(10));
+}
+
+TEST_F(SiteAgentTest, WithoutALeaseFromTheCoordinatorNothingIsStopped) {
+  ASSERT_TRUE(agent_->start(now_).ok());
+  welcome();  // a 1.0 coordinator: no job_lease
+  deliver(dispatch("j-1"));
+  now_ += std::chrono::hours(24);
+  agent_->tick(now_);
+  EXPECT_TRUE(backend_.cancels.empty());
+}
 
 TEST_F(SiteAgentTest, StartSaysHelloAndWelcomeOpensTheSessionWithACapacityReport) {
   ASSERT_TRUE(agent_->start(now_).ok());

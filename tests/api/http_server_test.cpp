@@ -292,6 +292,9 @@ TEST(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_EQ(res.result_int(), 200u);
     EXPECT_TRUE(res.keep_alive());
     EXPECT_EQ(json::value_to<std::string>(parseObject(res.body())["id"]), "j" + std::to_string(i));
+    // HTTPS only: browsers remember it for a year (issue 12: there was no HSTS header).
+    EXPECT_EQ(res[boost::beast::http::field::strict_transport_security], "max-age=31536000");
+    EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
   }
   // Pipelined: two requests in one write, two answers in order.
   c.send("GET /api/v1/jobs/a HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/jobs/b HTTP/1.1\r\n\r\n");

@@ -95,6 +95,7 @@ class OpenApiTest : public ::testing::Test {
     auto config = coordinator::loadCoordinatorConfig(dir.string() + "/coordinator.toml");
     EXPECT_TRUE(config.ok()) << config.status().toString();
     if (!config.ok()) return {};
+    config->init = true;  // a new federation's database
     RealClock clock;
     SteadyClock monotonic;
     auto daemon = coordinator::CoordinatorDaemon::create(*config, clock, monotonic);

@@ -45,6 +45,7 @@ class FakeService final : public JobService {
   Instant instant() const override { return clock.now(); }
   Status commit(broker::Effects& fx, std::vector<identity::AuditRecord> rows) override {
     ++commits;
+    if (!fail_writes.ok()) return fail_writes;
     for (const broker::PolicyChange& c : fx.policy_changes) committed_changes.push_back(c);
     for (identity::AuditRecord& a : rows) {
       a.id = static_cast<int64_t>(audit.size()) + 1;
@@ -54,6 +55,7 @@ class FakeService final : public JobService {
     return Status::Ok();
   }
   boost::json::object transportStats() const override { return {}; }
+  Status writable() const override { return read_only; }
   Status saveToken(const identity::TokenRecord& token) override {
     saved_tokens[token.id] = token;
     return Status::Ok();
@@ -78,6 +80,8 @@ class FakeService final : public JobService {
   std::vector<identity::AuditRecord> audit;  // every row, oldest first
   std::map<std::string, identity::TokenRecord> saved_tokens;
   int commits = 0;
+  Status fail_writes;  // what commit() answers when set (a full disk)
+  Status read_only;    // what writable() answers when set (after a failed write)
 
  private:
   broker::Broker broker_;
