@@ -1,5 +1,6 @@
 #include "coordinator/api/http_server.h"
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -436,18 +437,23 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void onRead(beast::error_code ec) {
     if (server_->stopped || closed_ || ec == asio::error::operation_aborted) return finish();
     if (ec == http::error::end_of_stream || ec == beast::error::timeout) return finish();
+    // These three are answered before the request was read to its end: the rest of it is
+    // drained after the answer (see drainThenShutdown) so the client can read the answer.
     if (ec == http::error::body_limit) {
+      unread_input_ = true;
       return reply(errorResponse(413, "payload_too_large",
                                  "request body exceeds the limit of " +
                                      std::to_string(server_->options.body_limit) + " bytes"),
                    11, false);
     }
     if (ec == http::error::header_limit) {
+      unread_input_ = true;
       return reply(errorResponse(431, "invalid_argument", "request headers are too large"), 11,
                    false);
     }
     if (ec == http::error::partial_message) return finish();  // the client went away mid-way
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      unread_input_ = true;
       return reply(
           errorResponse(400, "invalid_argument", "malformed HTTP request: " + ec.message()), 11,
           false);
@@ -566,12 +572,32 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void onWrite(beast::error_code ec, bool keep_alive) {
     if (ec || server_->stopped || closed_) return finish();
     if (!keep_alive) {
+      if (unread_input_) return drainThenShutdown(0);
       // close_notify, then the TCP close; a client that does not answer has a few seconds.
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
       return stream_.async_shutdown(
           [self = shared_from_this()](beast::error_code) { self->finish(); });
     }
     read();
+  }
+
+  // A lingering close, as Apache and nginx do: closing a socket with unread input sends a
+  // reset, and the reset can destroy the answer before the client has read it (a client
+  // still writing a too-large body sees "broken pipe" instead of 413). So read and drop
+  // what the client still sends, up to a bound in bytes and time, then close.
+  void drainThenShutdown(size_t drained) {
+    static constexpr size_t kDrainLimit = 16u << 20;
+    if (drained == 0) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    }
+    if (drained > kDrainLimit) return finish();
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+                              if (ec || self->server_->stopped || self->closed_) {
+                                return self->finish();
+                              }
+                              self->drainThenShutdown(drained + n);
+                            });
   }
 
   void finish() {
@@ -588,6 +614,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   unsigned char first_byte_ = 0;
   bool handshake_done_ = false;
   bool closed_ = false;
+  bool unread_input_ = false;
+  std::array<char, 16384> drain_buffer_{};
 };
 
 void ServerCore::accept() {
