@@ -11,6 +11,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "common/ids.h"
+#include "common/strings.h"
 #include "coordinator/broker/broker.h"
 #include "sim/simulated_agent.h"
 #include "site-agent/backends/simulated_backend.h"
@@ -66,10 +68,9 @@ double lossDraw(uint64_t seed, size_t site, uint64_t epoch) {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 
-int64_t parseJobSeq(const std::string& id) {
-  int64_t v = 0;
-  for (size_t i = 2; i < id.size(); ++i) v = v * 10 + (id[i] - '0');
-  return v;
+// Every id here was made by the broker, so it parses; 0 would name no workload job.
+int64_t seqOf(const std::string& id) {
+  return common::parseJobSeq(id).value_or(0);
 }
 
 class Engine {
@@ -116,6 +117,10 @@ class Engine {
     broker_.onMessage(site, std::move(envelope), now, fx_);
   }
 
+  Status prepare();
+  Status handle(const Event& e, Time now, bool& tick_needed);
+  Status submitArrivals(int64_t t, Time now);
+  void tickIfNeeded(int64_t t, Time now, bool tick_needed);
   Status startSite(size_t i, Time now);
   void sendReport(size_t i, Time now);
   void route(Time now);
@@ -150,6 +155,9 @@ class Engine {
   int64_t broker_tick_at_ = -1;
   std::vector<uint8_t> done_flags_;  // the broker holds the job in a terminal state
   int64_t done_ = 0;
+  size_t next_job_ = 0;     // the next workload job to submit
+  int64_t horizon_ms_ = 0;  // the last submission or outage end
+  int64_t stall_ms_ = 0;    // quiet time after the horizon that ends the run as stalled
   RunResult result_;
 
   Status stalled(int64_t quiet_ms) const;
@@ -205,7 +213,7 @@ void Engine::sendReport(size_t i, Time now) {
 }
 
 void Engine::recordUpdate(size_t i, const agent::LocalJobUpdate& u) {
-  int64_t seq = parseJobSeq(u.tag.job_id);
+  int64_t seq = seqOf(u.tag.job_id);
   if (seq <= 0 || seq >= static_cast<int64_t>(seq_to_job_.size())) return;
   JobOutcome& o = result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])];
   if (u.state == JobState::kRunning && u.started_at) {
@@ -252,7 +260,7 @@ void Engine::route(Time now) {
     out.clear();
     for (const broker::JobRecord& j : fx_.jobs) {
       if (!isTerminal(j.state)) continue;
-      int64_t seq = parseJobSeq(j.id);
+      int64_t seq = seqOf(j.id);
       if (seq <= 0 || seq >= static_cast<int64_t>(seq_to_job_.size())) continue;
       uint8_t& flag = done_flags_[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])];
       if (!flag) {
@@ -290,7 +298,7 @@ void Engine::route(Time now) {
         s.touched = true;
         std::optional<DispatchAck> ack = s.agent->dispatch(*d, now);
         if (ack && ack->accepted) {
-          int64_t seq = parseJobSeq(d->job_id);
+          int64_t seq = seqOf(d->job_id);
           if (seq > 0 && seq < static_cast<int64_t>(seq_to_job_.size())) {
             result_.jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].staged_gb =
                 s.agent->lastStagedGb();
@@ -317,7 +325,7 @@ Status Engine::stalled(int64_t quiet_ms) const {
       << options_.policy << ")";
   size_t shown = 0;
   for (const broker::JobRecord* j : waiting) {
-    int64_t seq = parseJobSeq(j->id);
+    int64_t seq = seqOf(j->id);
     if (seq <= 0 || seq >= static_cast<int64_t>(seq_to_job_.size())) continue;
     msg << (shown == 0 ? "; first: " : ", ")
         << jobs[static_cast<size_t>(seq_to_job_[static_cast<size_t>(seq)])].origin;
@@ -326,14 +334,11 @@ Status Engine::stalled(int64_t quiet_ms) const {
   return failedPrecondition(msg.str());
 }
 
-Result<RunResult> Engine::run() {
-  auto wall0 = std::chrono::steady_clock::now();
-  result_.policy = options_.policy;
+Status Engine::prepare() {
   const std::vector<SimJob>& jobs = workload_.jobs;
   result_.jobs.resize(jobs.size());
-  if (jobs.empty()) return result_;
   seq_to_job_.reserve(jobs.size() + 1);
-
+  done_flags_.assign(jobs.size(), 0);
   for (const SiteConfig& sc : fed_.sites) {
     site_index_[sc.id] = sites_.size();
     Site s;
@@ -351,128 +356,149 @@ Result<RunResult> Engine::run() {
   // A run in which jobs remain but nothing has ended for this long after the last
   // submission and the last outage can never finish (jobs no site will ever take, e.g. a
   // policy that holds them for ever): it stops with an error instead of running on.
-  int64_t horizon_ms = toMillis(jobs.back().submit);
-  for (const Outage& o : options_.outages) horizon_ms = std::max(horizon_ms, toMillis(o.to));
+  horizon_ms_ = toMillis(jobs.back().submit);
+  for (const Outage& o : options_.outages) horizon_ms_ = std::max(horizon_ms_, toMillis(o.to));
   Duration longest{0};
   for (const SimJob& j : jobs) longest = std::max(longest, j.spec.walltime);
-  const int64_t stall_ms =
+  stall_ms_ =
       std::max<int64_t>(int64_t{30} * 24 * 3600 * 1000,
                         2 * std::chrono::duration_cast<std::chrono::milliseconds>(longest).count());
-  int64_t last_done = -1;
-  int64_t quiet_since = horizon_ms;
 
   Time t0 = jobs.front().submit - options_.report_interval;
   result_.start_ms = toMillis(jobs.front().submit);
-  for (size_t i = 0; i < sites_.size(); ++i) {
-    if (Status s = startSite(i, t0); !s.ok()) return s;
-  }
+  for (size_t i = 0; i < sites_.size(); ++i) RETURN_IF_ERROR(startSite(i, t0));
   broker_.tick(t0, fx_);
   route(t0);
+  return Status::Ok();
+}
 
-  size_t next_job = 0;
-  int64_t progress_step = std::max<int64_t>(1, static_cast<int64_t>(jobs.size()) / 100);
+// One event of the queue. Sets `tick_needed` when the broker must look at the federation
+// again at this instant.
+Status Engine::handle(const Event& e, Time now, bool& tick_needed) {
+  Site* s = e.site >= 0 ? &sites_[static_cast<size_t>(e.site)] : nullptr;
+  switch (e.kind) {
+    case EventKind::kOutageStart:
+      // The site and everything running there vanish; the agent falls silent.
+      s->up = false;
+      s->agent.reset();
+      ++s->generation;
+      tick_needed = true;
+      break;
+    case EventKind::kOutageEnd:
+      if (!s->up) {
+        RETURN_IF_ERROR(startSite(static_cast<size_t>(e.site), now));
+        tick_needed = true;
+      }
+      break;
+    case EventKind::kSiteWake:
+      if (e.arg != s->generation || !s->up || s->wake_at != e.t) break;
+      s->wake_at = -1;
+      s->dirty = true;
+      break;
+    case EventKind::kReportSend:
+      if (e.arg != s->generation || !s->up) break;
+      sendReport(static_cast<size_t>(e.site), now);
+      push(e.t + options_.report_interval.count(), EventKind::kReportSend, e.site, s->generation);
+      break;
+    case EventKind::kReportDeliver:
+      if (s->up) toBroker(static_cast<size_t>(e.site), now, std::move(in_flight_[e.arg]));
+      free_slots_.push_back(e.arg);
+      break;
+    case EventKind::kBrokerTick:
+      if (broker_tick_at_ == e.t) broker_tick_at_ = -1;
+      if (broker_tick_at_ != -1 && broker_tick_at_ < e.t) broker_tick_at_ = -1;
+      tick_needed = true;
+      break;
+  }
+  return Status::Ok();
+}
+
+// The workload's jobs submitted at `t`, from `next_job_` on.
+Status Engine::submitArrivals(int64_t t, Time now) {
+  const std::vector<SimJob>& jobs = workload_.jobs;
+  const int64_t progress_step = std::max<int64_t>(1, static_cast<int64_t>(jobs.size()) / 100);
+  while (next_job_ < jobs.size() && toMillis(jobs[next_job_].submit) == t) {
+    const SimJob& j = jobs[next_job_];
+    JobOutcome& o = result_.jobs[next_job_];
+    o.submit_ms = t;
+    o.nodes = j.spec.nodes;
+    o.gpus_per_node = j.spec.gpus_per_node;
+    auto p = project_index_.find(j.spec.project);
+    if (p == project_index_.end()) {
+      p = project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()))
+              .first;
+      result_.projects.push_back(j.spec.project);
+    }
+    o.project = p->second;
+    Result<std::string> rec = broker_.enqueue(j.spec, now, fx_);
+    if (!rec.ok()) {
+      if (!options_.skip_unplaceable) {
+        return invalidArgument(j.origin + ": job refused: " + rec.status().message() +
+                               " (use --skip-unplaceable to count and skip such jobs)");
+      }
+      o.rejected = true;
+      ++result_.rejected;
+    } else {
+      seq_to_job_.push_back(static_cast<int64_t>(next_job_));
+    }
+    ++next_job_;
+    ++result_.events;
+    if (options_.progress && next_job_ % static_cast<size_t>(progress_step) == 0) {
+      options_.progress(static_cast<int64_t>(next_job_), static_cast<int64_t>(jobs.size()));
+    }
+  }
+  return Status::Ok();
+}
+
+// A tick does deadline work (liveness, leases, retries, reservation expiry), which runs
+// at the broker's own nextDeadline(), and placement, which can only do something when
+// jobs wait in the broker's queue. Other ticks would change nothing, and each costs time
+// proportional to the active jobs, so they are skipped; nextDeadline() only moves earlier
+// through a tick (messages only push liveness deadlines later).
+void Engine::tickIfNeeded(int64_t t, Time now, bool tick_needed) {
+  const int64_t cycle = options_.placement_cycle.count();
+  bool place_now = cycle == 0 && broker_.countJobs(JobState::kQueued) > 0;
+  if (tick_needed || place_now) {
+    broker_.tick(now, fx_);
+    route(now);
+    if (std::optional<MonoTime> d = broker_.nextDeadline())
+      scheduleTick(std::max(toMillis(*d), t + 1));
+  }
+  if (cycle > 0 && broker_.countJobs(JobState::kQueued) > 0) scheduleTick((t / cycle + 1) * cycle);
+}
+
+Result<RunResult> Engine::run() {
+  auto wall0 = std::chrono::steady_clock::now();
+  result_.policy = options_.policy;
+  const std::vector<SimJob>& jobs = workload_.jobs;
+  if (jobs.empty()) return result_;
+  RETURN_IF_ERROR(prepare());
+
+  int64_t last_done = -1;
+  int64_t quiet_since = horizon_ms_;
   // Runs until every job has ended; report and tick events alone do not keep it going.
   int64_t unfinished = static_cast<int64_t>(jobs.size());
-  done_flags_.assign(jobs.size(), 0);
   while (true) {
     int64_t t = INT64_MAX;
-    if (next_job < jobs.size()) t = toMillis(jobs[next_job].submit);
+    if (next_job_ < jobs.size()) t = toMillis(jobs[next_job_].submit);
     if (!events_.empty()) t = std::min(t, events_.top().t);
     if (t == INT64_MAX) break;
-    if (next_job >= jobs.size() && unfinished <= 0) break;
+    if (next_job_ >= jobs.size() && unfinished <= 0) break;
     Time now = fromMillis(t);
     bool tick_needed = false;
     while (!events_.empty() && events_.top().t == t) {
       Event e = events_.top();
       events_.pop();
       ++result_.events;
-      Site* s = e.site >= 0 ? &sites_[static_cast<size_t>(e.site)] : nullptr;
-      switch (e.kind) {
-        case EventKind::kOutageStart:
-          // The site and everything running there vanish; the agent falls silent.
-          s->up = false;
-          s->agent.reset();
-          ++s->generation;
-          tick_needed = true;
-          break;
-        case EventKind::kOutageEnd:
-          if (!s->up) {
-            if (Status st = startSite(static_cast<size_t>(e.site), now); !st.ok()) return st;
-            tick_needed = true;
-          }
-          break;
-        case EventKind::kSiteWake:
-          if (e.arg != s->generation || !s->up || s->wake_at != t) break;
-          s->wake_at = -1;
-          s->dirty = true;
-          break;
-        case EventKind::kReportSend:
-          if (e.arg != s->generation || !s->up) break;
-          sendReport(static_cast<size_t>(e.site), now);
-          push(t + options_.report_interval.count(), EventKind::kReportSend, e.site, s->generation);
-          break;
-        case EventKind::kReportDeliver:
-          if (s->up) toBroker(static_cast<size_t>(e.site), now, std::move(in_flight_[e.arg]));
-          free_slots_.push_back(e.arg);
-          break;
-        case EventKind::kBrokerTick:
-          if (broker_tick_at_ == t) broker_tick_at_ = -1;
-          if (broker_tick_at_ != -1 && broker_tick_at_ < t) broker_tick_at_ = -1;
-          tick_needed = true;
-          break;
-      }
+      RETURN_IF_ERROR(handle(e, now, tick_needed));
     }
     // Completions at this instant reach the broker before the arrivals (engine.h).
     for (size_t i = 0; i < sites_.size(); ++i) {
       if (sites_[i].dirty) pollSite(i, now);
     }
-    while (next_job < jobs.size() && toMillis(jobs[next_job].submit) == t) {
-      const SimJob& j = jobs[next_job];
-      JobOutcome& o = result_.jobs[next_job];
-      o.submit_ms = t;
-      o.nodes = j.spec.nodes;
-      o.gpus_per_node = j.spec.gpus_per_node;
-      auto p = project_index_.find(j.spec.project);
-      if (p == project_index_.end()) {
-        p = project_index_.emplace(j.spec.project, static_cast<int32_t>(result_.projects.size()))
-                .first;
-        result_.projects.push_back(j.spec.project);
-      }
-      o.project = p->second;
-      Result<std::string> rec = broker_.enqueue(j.spec, now, fx_);
-      if (!rec.ok()) {
-        if (!options_.skip_unplaceable) {
-          return invalidArgument(j.origin + ": job refused: " + rec.status().message() +
-                                 " (use --skip-unplaceable to count and skip such jobs)");
-        }
-        o.rejected = true;
-        ++result_.rejected;
-        --unfinished;
-      } else {
-        seq_to_job_.push_back(static_cast<int64_t>(next_job));
-      }
-      ++next_job;
-      ++result_.events;
-      if (options_.progress && next_job % static_cast<size_t>(progress_step) == 0) {
-        options_.progress(static_cast<int64_t>(next_job), static_cast<int64_t>(jobs.size()));
-      }
-    }
+    RETURN_IF_ERROR(submitArrivals(t, now));
     route(now);
-    // A tick does deadline work (liveness, leases, retries, reservation expiry), which
-    // runs at the broker's own nextDeadline(), and placement, which can only do something
-    // when jobs wait in the broker's queue. Other ticks would change nothing, and each
-    // costs time proportional to the active jobs, so they are skipped; nextDeadline()
-    // only moves earlier through a tick (messages only push liveness deadlines later).
-    const int64_t cycle = options_.placement_cycle.count();
-    bool place_now = cycle == 0 && broker_.countJobs(JobState::kQueued) > 0;
-    if (tick_needed || place_now) {
-      broker_.tick(now, fx_);
-      route(now);
-      if (std::optional<MonoTime> d = broker_.nextDeadline())
-        scheduleTick(std::max(toMillis(*d), t + 1));
-    }
-    if (cycle > 0 && broker_.countJobs(JobState::kQueued) > 0)
-      scheduleTick((t / cycle + 1) * cycle);
+    tickIfNeeded(t, now, tick_needed);
     // Only a backend that was called can have a new next event.
     for (size_t i = 0; i < sites_.size(); ++i) {
       if (sites_[i].touched) scheduleWake(i);
@@ -480,9 +506,9 @@ Result<RunResult> Engine::run() {
     unfinished = static_cast<int64_t>(jobs.size()) - result_.rejected - done_;
     if (done_ != last_done) {
       last_done = done_;
-      quiet_since = std::max(t, horizon_ms);
+      quiet_since = std::max(t, horizon_ms_);
     }
-    if (unfinished > 0 && t - quiet_since > stall_ms) return stalled(t - quiet_since);
+    if (unfinished > 0 && t - quiet_since > stall_ms_) return stalled(t - quiet_since);
   }
   result_.end_ms = 0;
   for (const JobOutcome& o : result_.jobs) result_.end_ms = std::max(result_.end_ms, o.end_ms);
@@ -504,9 +530,8 @@ Status checkPolicy(const std::string& policy, const std::vector<broker::PolicySp
     for (const broker::PolicySpec& p : policies) known.push_back(p.name);
   }
   if (std::find(known.begin(), known.end(), policy) != known.end()) return Status::Ok();
-  std::string list;
-  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-  return invalidArgument("unknown policy '" + policy + "'; known policies: " + list, "policy");
+  return invalidArgument(
+      "unknown policy '" + policy + "'; known policies: " + common::join(known, ", "), "policy");
 }
 
 Result<RunResult> runFederation(const Federation& federation, const Workload& workload,

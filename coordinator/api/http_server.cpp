@@ -118,7 +118,9 @@ namespace {
 
 // The length of the valid UTF-8 sequence at the start of `s`, or 0.
 size_t utf8Length(std::string_view s) {
-  auto cont = [&](size_t i) { return i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80; };
+  auto cont = [&](size_t i) {
+    return i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+  };
   unsigned char c = static_cast<unsigned char>(s[0]);
   if (c < 0x80) return 1;
   if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;

@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include "common/strings.h"
 #include "coordinator/broker/placement.h"
 
 namespace aifed::broker {
 namespace {
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string list;
-  for (const std::string& i : items) list += (list.empty() ? "" : ", ") + i;
-  return list;
-}
 
 // The job's accelerator model, allowed sites and allowed countries name something the
 // federation has.
@@ -25,8 +20,7 @@ Status checkNames(const JobSpec& spec, const Federation& fed) {
       }
     }
     return invalidArgument("no site offers accelerator \"" + spec.gpu_type +
-                               "\"; the federation offers: " +
-                               joined({offered.begin(), offered.end()}),
+                               "\"; the federation offers: " + common::join(offered, ", "),
                            "gpu_type");
   }
   for (const std::string& a : spec.allowed_sites) {
@@ -39,11 +33,11 @@ Status checkNames(const JobSpec& spec, const Federation& fed) {
   // but at least one must have a site.
   if (!spec.allowed_countries.empty() &&
       std::none_of(fed.sites.begin(), fed.sites.end(), [&](const SiteConfig& s) {
-        return std::find(spec.allowed_countries.begin(), spec.allowed_countries.end(),
-                         s.country) != spec.allowed_countries.end();
+        return std::find(spec.allowed_countries.begin(), spec.allowed_countries.end(), s.country) !=
+               spec.allowed_countries.end();
       })) {
     return invalidArgument("no federation site is in any allowed country (" +
-                               joined(spec.allowed_countries) + ")",
+                               common::join(spec.allowed_countries, ", ") + ")",
                            "allowed_countries");
   }
   return Status::Ok();
@@ -60,7 +54,7 @@ Status noNodeType(const JobSpec& spec) {
   if (spec.memory_gib_per_node > 0) {
     per_node.push_back(std::to_string(spec.memory_gib_per_node) + " GiB");
   }
-  return invalidArgument("no site has nodes with " + joined(per_node) + " per node",
+  return invalidArgument("no site has nodes with " + common::join(per_node, ", ") + " per node",
                          spec.gpus_per_node > 0 ? "gpus_per_node" : "cores_per_node");
 }
 
@@ -72,7 +66,8 @@ Status noAllowedSite(const JobSpec& spec, const ProjectConfig* project) {
                                                       : "project";
   std::string why = "no site the job may use has nodes it fits on";
   if (field == "project" && project && !project->allowed_countries.empty()) {
-    why += ": project " + project->id + " may run only in " + joined(project->allowed_countries);
+    why += ": project " + project->id + " may run only in " +
+           common::join(project->allowed_countries, ", ");
   }
   return invalidArgument(why, field);
 }

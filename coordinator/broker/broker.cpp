@@ -3,6 +3,7 @@
 // builds) checks the parts still agree before it returns.
 #include "coordinator/broker/broker.h"
 
+#include "common/ids.h"
 #include "coordinator/broker/admission.h"
 #include "coordinator/broker/broker_impl.h"
 
@@ -12,16 +13,6 @@ namespace {
 SiteTable::Timing timingOf(const BrokerConfig& c) {
   return {c.heartbeat_interval * c.suspect_after_missed,
           c.heartbeat_interval * c.unreachable_after_missed, c.lost_lease};
-}
-
-std::optional<int64_t> parseSeq(const std::string& id) {
-  if (id.size() < 3 || id.compare(0, 2, "j-") != 0) return std::nullopt;
-  int64_t v = 0;
-  for (size_t i = 2; i < id.size(); ++i) {
-    if (id[i] < '0' || id[i] > '9') return std::nullopt;
-    v = v * 10 + (id[i] - '0');
-  }
-  return v;
 }
 
 }  // namespace
@@ -55,7 +46,7 @@ void Broker::restore(Restored stored_state, Instant now) {
   m.sites.restore(stored_state.sites);
   m.quarantine.restore(std::move(stored_state.quarantined));
   for (JobRecord& stored : stored_state.jobs) {
-    std::optional<int64_t> seq = parseSeq(stored.id);
+    std::optional<int64_t> seq = common::parseJobSeq(stored.id);
     if (!seq) continue;
     if (isActiveState(stored.state) && !m.sites.find(stored.site)) {
       // Its site left the federation file: nothing can reach it any more.
@@ -72,7 +63,8 @@ void Broker::restore(Restored stored_state, Instant now) {
     // The partition is unknown after a restart: the reservation still blocks the nodes
     // at the site level through the first matching partition.
     size_t site = m.siteOf(j);
-    double node_hours = j.spec.nodes * std::chrono::duration<double>(j.spec.walltime).count() / 3600;
+    double node_hours =
+        j.spec.nodes * std::chrono::duration<double>(j.spec.walltime).count() / 3600;
     m.reservations.reserve(j.id, site, "", j.spec.nodes, node_hours, now.mono);
     if (const std::optional<SiteCapacity>& cap = m.sites.record(site).capacity) {
       for (const PartitionCapacity& p : cap->partitions) {
@@ -259,8 +251,8 @@ Result<QuarantinedJob> Broker::decideQuarantined(const std::string& site, const 
                                                  Effects& fx) {
   Impl& m = *impl_;
   Impl::CallGuard guard(m);
-  Result<QuarantinedJob> decided = m.quarantine.decide({site, job_id, attempt}, action, actor,
-                                                       now.wall);
+  Result<QuarantinedJob> decided =
+      m.quarantine.decide({site, job_id, attempt}, action, actor, now.wall);
   if (!decided.ok()) return decided;
   fx.quarantined.push_back(*decided);
   if (std::optional<size_t> i = m.sites.find(site)) m.cancelQuarantined(*i, now, false, fx);

@@ -11,7 +11,7 @@
 //   Effects fx;
 //   Result<JobRecord> job = broker.submit(spec, now, fx);
 //   broker.tick(now, fx);            // liveness, leases, retries, placement
-//   store.apply(fx);                 // persist first...
+//   store.apply(fx, audit);          // persist first, with its audit rows...
 //   for (auto& out : fx.messages) transport.send(out.site, out.body);   // ...then send
 //
 // Inside, the broker is a facade over parts that each own one kind of state (the site

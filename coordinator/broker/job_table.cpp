@@ -2,20 +2,9 @@
 
 #include <cassert>
 
+#include "common/ids.h"
+
 namespace aifed::broker {
-namespace {
-
-std::optional<int64_t> parseSeq(std::string_view id) {
-  if (id.size() < 3 || id.substr(0, 2) != "j-") return std::nullopt;
-  int64_t v = 0;
-  for (size_t i = 2; i < id.size(); ++i) {
-    if (id[i] < '0' || id[i] > '9') return std::nullopt;
-    v = v * 10 + (id[i] - '0');
-  }
-  return v;
-}
-
-}  // namespace
 
 bool isActiveState(JobState s) {
   return s == JobState::kDispatched || s == JobState::kPending || s == JobState::kRunning;
@@ -25,7 +14,7 @@ JobRecord& JobTable::create(const JobSpec& spec, Time now) {
   int64_t seq = next_seq_++;
   // Sequence numbers only grow: the new record goes at the end of the map.
   JobRecord& j = jobs_.emplace_hint(jobs_.end(), seq, JobRecord{})->second;
-  j.id = "j-" + std::to_string(seq);
+  j.id = common::formatJobId(seq);
   j.spec = spec;
   j.submitted_at = now;
   j.updated_at = now;
@@ -59,7 +48,7 @@ const JobRecord* JobTable::find(std::string_view id) const {
 
 const JobTable::Ended* JobTable::ended(std::string_view id) const {
   if (ended_.empty()) return nullptr;
-  std::optional<int64_t> seq = parseSeq(id);
+  std::optional<int64_t> seq = common::parseJobSeq(id);
   if (!seq || *seq <= 0 || static_cast<size_t>(*seq) >= ended_.size()) return nullptr;
   const Ended& e = ended_[static_cast<size_t>(*seq)];
   return e.attempt < 0 ? nullptr : &e;
@@ -87,7 +76,7 @@ void JobTable::checkInvariants() const {
   assert(seq_of_.size() == jobs_.size());
   size_t active = 0;
   for (const auto& [seq, j] : jobs_) {
-    assert(seq_of_.at(j.id) == seq && parseSeq(j.id) == seq && seq < next_seq_);
+    assert(seq_of_.at(j.id) == seq && common::parseJobSeq(j.id) == seq && seq < next_seq_);
     bool is = isActiveState(j.state);
     // The active index holds exactly the jobs a site holds.
     assert(is == (active_.count(seq) > 0));

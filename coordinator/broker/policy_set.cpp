@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "common/strings.h"
+
 namespace aifed::broker {
 
 PolicySet::PolicySet(std::vector<PolicySpec> specs, const std::string& active)
@@ -13,8 +15,8 @@ PolicySet::PolicySet(std::vector<PolicySpec> specs, const std::string& active)
   }
   auto it = compiled_.find(active);
   if (it == compiled_.end()) {
-    throw std::invalid_argument("unknown placement policy \"" + active + "\" (known: " +
-                                knownList() + ")");
+    throw std::invalid_argument("unknown placement policy \"" + active +
+                                "\" (known: " + knownList() + ")");
   }
   active_ = &it->second;
 }
@@ -34,9 +36,7 @@ Result<std::optional<PolicyChange>> PolicySet::switchTo(const std::string& name,
 }
 
 std::string PolicySet::knownList() const {
-  std::string list;
-  for (const PolicySpec& p : specs_) list += (list.empty() ? "" : ", ") + p.name;
-  return list;
+  return common::join(specs_, ", ", [](const PolicySpec& p) { return p.name; });
 }
 
 }  // namespace aifed::broker

@@ -1,16 +1,13 @@
 #include "coordinator/broker/quarantine.h"
 
+#include "common/ids.h"
+
 namespace aifed::broker {
 namespace {
 
+// The seq of a job id, 0 for an id the coordinator could not have made.
 int64_t seqOf(const std::string& id) {
-  if (id.size() < 3 || id.compare(0, 2, "j-") != 0 || id.size() > 20) return 0;
-  int64_t v = 0;
-  for (size_t i = 2; i < id.size(); ++i) {
-    if (id[i] < '0' || id[i] > '9') return 0;
-    v = v * 10 + (id[i] - '0');
-  }
-  return v;
+  return common::parseJobSeq(id).value_or(0);
 }
 
 }  // namespace

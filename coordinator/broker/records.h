@@ -5,7 +5,7 @@
 //
 //   Effects fx;
 //   broker.tick(now, fx);
-//   store.apply(fx);                                  // persist first...
+//   store.apply(fx, audit);                           // persist first...
 //   for (OutboundMessage& m : fx.messages) send(m);   // ...then send
 #pragma once
 
