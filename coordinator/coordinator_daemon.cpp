@@ -25,7 +25,7 @@
 #include "coordinator/api/tls.h"
 #include "coordinator/group_commit.h"
 #include "coordinator/id_lease.h"
-#include "coordinator/rest_api.h"
+#include "coordinator/rest/rest_api.h"
 #include "coordinator/store/coordinator_store.h"
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zap_handler.h"

@@ -1,6 +1,6 @@
 // The placement routes of the REST API (explain, policy) through the router, against a
 // real broker behind a fake JobService: no sockets, no database.
-#include "coordinator/rest_api.h"
+#include "coordinator/rest/rest_api.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/rest_api.h"
+#include "coordinator/rest/rest_api.h"
 
 namespace aifed::coordinator::testing_support {
 

@@ -1,22 +1,12 @@
-// The REST API v1 handlers (docs/api.md): sessions, jobs, sites, policy, projects,
-// tokens, the audit log, the federation summary and health. They run on the
-// coordinator's event-loop thread and call the broker directly.
-//
-// Every route but `POST /api/v1/session` and `GET /api/v1/health` authenticates (bearer
-// token or session cookie, coordinator/api/auth.h) and authorizes per role and scope.
-// Every state-changing request, allowed or refused, leaves an audit row: committed beside
-// the request's own Effects (one transaction) when it changed something, else through
-// JobService::recordAudit (the next group commit, started at once when none is running).
-//
-//   api::Authenticator auth(clock);
-//   addRestRoutes(router, service, auth);
+// What the REST layer needs from the daemon: the broker, the clocks, durable commits
+// (group commit for job intake), the store's identity and audit rows. The daemon
+// implements it; the tests implement it in memory (tests/coordinator/rest_fixture.h).
 #pragma once
 
 #include <boost/json.hpp>
 #include <functional>
+#include <vector>
 
-#include "coordinator/api/auth.h"
-#include "coordinator/api/http_server.h"
 #include "coordinator/broker/broker.h"
 #include "coordinator/identity/audit_record.h"
 #include "coordinator/identity/tokens.h"
@@ -79,23 +69,5 @@ class JobService {
     return broker().policyHistory();
   }
 };
-
-// Registers every v1 route of docs/api.md except metrics, events, openapi and the
-// console's static files. `service` and `auth` must outlive `router`.
-void addRestRoutes(api::Router& router, JobService& service, api::Authenticator& auth);
-
-boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last);
-// GET /api/v1/jobs/{id}/explain: the decision with every site's verdict and breakdown.
-boost::json::object explainJson(const broker::JobRecord& job,
-                                const broker::PlacementDecision* decision);
-boost::json::object policyJson(const broker::PolicySpec& policy);
-// A token without its secret hash (GET /api/v1/tokens).
-boost::json::object tokenJson(const identity::TokenRecord& token);
-boost::json::object auditJson(const identity::AuditRecord& row);
-boost::json::object policyChangeJson(const broker::PolicyChange& change);
-// GET /api/v1/quarantine: an attempt an agent reported that the coordinator had no record of.
-boost::json::object quarantinedJson(const broker::QuarantinedJob& q);
-boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
-                             int reserved_nodes, Time now);
 
 }  // namespace aifed::coordinator

@@ -1,10 +1,10 @@
-// The REST API's JSON renderings of the broker's records (docs/api.md): one function per
-// object, shared by the routes, the event stream and the tests.
+// The JSON renderings declared in rest_json.h.
+#include "coordinator/rest/rest_json.h"
+
 #include <boost/json.hpp>
 #include <set>
 
 #include "coordinator/broker/placement.h"
-#include "coordinator/rest_api.h"
 #include "protocol/codec.h"
 
 namespace aifed::coordinator {

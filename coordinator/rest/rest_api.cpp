@@ -1,0 +1,20 @@
+#include "coordinator/rest/rest_api.h"
+
+#include "coordinator/rest/rest_context.h"
+
+namespace aifed::coordinator {
+
+void addRestRoutes(api::Router& router, JobService& svc, api::Authenticator& auth) {
+  // Every route's handler shares the context; it lives as long as they do.
+  auto ctx = std::make_shared<RestContext>(svc, auth);
+  addSessionRoutes(ctx, router);
+  addJobRoutes(ctx, router);
+  addSiteRoutes(ctx, router);
+  addPolicyRoutes(ctx, router);
+  addProjectRoutes(ctx, router);
+  addTokenRoutes(ctx, router);
+  addAuditRoutes(ctx, router);
+  addQuarantineRoutes(ctx, router);
+}
+
+}  // namespace aifed::coordinator

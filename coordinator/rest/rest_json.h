@@ -1,0 +1,27 @@
+// The REST API's JSON renderings of the broker's records and identity rows (docs/api.md):
+// one function per object, shared by the routes, the event stream and the tests.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include "coordinator/broker/broker.h"
+#include "coordinator/identity/audit_record.h"
+#include "coordinator/identity/tokens.h"
+
+namespace aifed::coordinator {
+
+boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last);
+// GET /api/v1/jobs/{id}/explain: the decision with every site's verdict and breakdown.
+boost::json::object explainJson(const broker::JobRecord& job,
+                                const broker::PlacementDecision* decision);
+boost::json::object policyJson(const broker::PolicySpec& policy);
+// A token without its secret hash (GET /api/v1/tokens).
+boost::json::object tokenJson(const identity::TokenRecord& token);
+boost::json::object auditJson(const identity::AuditRecord& row);
+boost::json::object policyChangeJson(const broker::PolicyChange& change);
+// GET /api/v1/quarantine: an attempt an agent reported that the coordinator had no record of.
+boost::json::object quarantinedJson(const broker::QuarantinedJob& q);
+boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
+                             int reserved_nodes, Time now);
+
+}  // namespace aifed::coordinator
