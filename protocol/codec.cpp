@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "protocol/json_fields.h"
+#include "protocol/site_rules.h"
 
 namespace aifed {
 
@@ -41,6 +42,7 @@ json::object toJson(const JobSpec& spec) {
   }
   o["datasets"] = std::move(datasets);
   o["preferred_sites"] = toJsonArray(spec.preferred_sites);
+  if (!spec.partition.empty()) o["partition"] = spec.partition;  // 1.2, only when asked for
   o["script"] = spec.script;
   o["workdir"] = spec.workdir;
   json::object env;
@@ -85,6 +87,7 @@ Result<JobSpec> jobSpecFromJson(const json::value& value, std::string_view path)
     }
   }
   RETURN_IF_ERROR(r.strings("preferred_sites", spec.preferred_sites, false));
+  RETURN_IF_ERROR(r.str("partition", spec.partition, false));
   RETURN_IF_ERROR(r.str("script", spec.script, false));
   RETURN_IF_ERROR(r.str("workdir", spec.workdir, false));
   RETURN_IF_ERROR(r.stringMap("env", spec.env, false));
@@ -204,6 +207,64 @@ Result<SiteCapacity> siteCapacityFromJson(const json::value& value, std::string_
     capacity.partitions.push_back(std::move(*p));
   }
   return capacity;
+}
+
+json::object toJson(const SiteRules& rules) {
+  json::object o;
+  o["projects"] = toJsonArray(rules.projects);
+  o["users"] = toJsonArray(rules.users);
+  o["max_nodes"] = rules.max_nodes;
+  o["max_gpus"] = rules.max_gpus;
+  o["max_walltime_s"] = wholeSeconds(rules.max_walltime);
+  o["max_gpu_hours"] = numberToJson(rules.max_gpu_hours);
+  json::object partitions;
+  for (const auto& [project, names] : rules.partitions) partitions[project] = toJsonArray(names);
+  o["partitions"] = std::move(partitions);
+  o["sbatch_directives"] = directivePolicyName(rules.directives);
+  return o;
+}
+
+Result<SiteRules> siteRulesFromJson(const json::value& value, std::string_view path) {
+  const json::object* object = nullptr;
+  RETURN_IF_ERROR(requireObject(value, std::string(path), object));
+  FieldReader r(*object, std::string(path));
+  SiteRules rules;
+  RETURN_IF_ERROR(r.strings("projects", rules.projects, false));
+  RETURN_IF_ERROR(r.strings("users", rules.users, false));
+  RETURN_IF_ERROR(r.integer("max_nodes", rules.max_nodes, false));
+  RETURN_IF_ERROR(r.integer("max_gpus", rules.max_gpus, false));
+  RETURN_IF_ERROR(r.seconds("max_walltime_s", rules.max_walltime, false));
+  RETURN_IF_ERROR(r.number("max_gpu_hours", rules.max_gpu_hours, false));
+  for (auto [key, v] : {std::pair{"max_nodes", rules.max_nodes}, {"max_gpus", rules.max_gpus}}) {
+    if (v < 0) return invalidArgument(r.path(key) + " must not be negative", r.path(key));
+  }
+  if (rules.max_walltime < Duration::zero()) {
+    return invalidArgument(r.path("max_walltime_s") + " must not be negative",
+                           r.path("max_walltime_s"));
+  }
+  if (!(rules.max_gpu_hours >= 0)) {
+    return invalidArgument(r.path("max_gpu_hours") + " must not be negative",
+                           r.path("max_gpu_hours"));
+  }
+  if (const json::value* partitions = object->if_contains("partitions")) {
+    const std::string where = r.path("partitions");
+    if (!partitions->is_object()) return mistyped(where, "an object of string arrays");
+    FieldReader pr(partitions->get_object(), where);
+    for (const auto& entry : partitions->get_object()) {
+      std::vector<std::string> names;
+      RETURN_IF_ERROR(pr.strings(entry.key(), names));
+      rules.partitions[std::string(entry.key())] = std::move(names);
+    }
+  }
+  std::string directives = "refuse";
+  RETURN_IF_ERROR(r.str("sbatch_directives", directives, false));
+  std::optional<DirectivePolicy> policy = parseDirectivePolicy(directives);
+  if (!policy) {
+    return invalidArgument(r.path("sbatch_directives") + " must be \"refuse\" or \"strip\"",
+                           r.path("sbatch_directives"));
+  }
+  rules.directives = *policy;
+  return rules;
 }
 
 }  // namespace aifed

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <string_view>
 
+#include "protocol/site_rules.h"
 #include "protocol/status.h"
 #include "protocol/types.h"
 
@@ -25,5 +26,9 @@ Result<PartitionCapacity> partitionFromJson(const boost::json::value& value,
 boost::json::object toJson(const SiteCapacity& capacity);
 Result<SiteCapacity> siteCapacityFromJson(const boost::json::value& value,
                                           std::string_view path = "");
+
+// (1.2) A site's admission rules, as HELLO carries them and GET /api/v1/sites shows them.
+boost::json::object toJson(const SiteRules& rules);
+Result<SiteRules> siteRulesFromJson(const boost::json::value& value, std::string_view path = "");
 
 }  // namespace aifed

@@ -21,8 +21,8 @@ namespace json = boost::json;
 using namespace json_fields;
 
 constexpr std::array<std::string_view, std::variant_size_v<Body>> kTypeNames = {
-    "HELLO",        "WELCOME",    "CAPACITY", "HEARTBEAT", "DISPATCH",
-    "DISPATCH_ACK", "JOB_STATUS", "CANCEL",   "ACK",       "ERROR",
+    "HELLO",  "WELCOME", "CAPACITY", "HEARTBEAT", "DISPATCH",    "DISPATCH_ACK", "JOB_STATUS",
+    "CANCEL", "ACK",     "ERROR",    "JOB_USAGE", "LOG_REQUEST", "LOG_DATA",     "MAINTENANCE",
 };
 
 json::object bodyToJson(const Hello& m) {
@@ -41,6 +41,7 @@ json::object bodyToJson(const Hello& m) {
   }
   o["jobs"] = std::move(jobs);
   if (m.incarnation != 0) o["incarnation"] = m.incarnation;
+  if (m.rules) o["rules"] = toJson(*m.rules);
   return o;
 }
 
@@ -85,6 +86,14 @@ json::object bodyToJson(const DispatchAck& m) {
   o["accepted"] = m.accepted;
   o["reason"] = m.reason;
   o["local_id"] = m.local_id;
+  // 1.2 fields only when set: a 1.1 agent's bytes otherwise.
+  for (auto [key, value] : {std::pair{"rule", &m.rule},
+                            {"local_user", &m.local_user},
+                            {"account", &m.account},
+                            {"stdout_path", &m.stdout_path},
+                            {"stderr_path", &m.stderr_path}}) {
+    if (!value->empty()) o[key] = *value;
+  }
   return o;
 }
 
@@ -155,6 +164,13 @@ Status bodyFromJson(const FieldReader& r, Hello& m) {
     m.jobs.push_back(std::move(job));
   }
   RETURN_IF_ERROR(r.uint64("incarnation", m.incarnation, false));
+  const json::value* rules = nullptr;
+  RETURN_IF_ERROR(r.find("rules", false, rules));
+  if (rules != nullptr) {
+    Result<SiteRules> parsed = siteRulesFromJson(*rules, r.path("rules"));
+    if (!parsed.ok()) return parsed.status();
+    m.rules = std::move(*parsed);
+  }
   return Status::Ok();
 }
 
@@ -220,6 +236,11 @@ Status bodyFromJson(const FieldReader& r, DispatchAck& m) {
   RETURN_IF_ERROR(r.boolean("accepted", m.accepted));
   RETURN_IF_ERROR(r.str("reason", m.reason, false));
   RETURN_IF_ERROR(r.str("local_id", m.local_id, false));
+  RETURN_IF_ERROR(r.str("rule", m.rule, false));
+  RETURN_IF_ERROR(r.str("local_user", m.local_user, false));
+  RETURN_IF_ERROR(r.str("account", m.account, false));
+  RETURN_IF_ERROR(r.str("stdout_path", m.stdout_path, false));
+  RETURN_IF_ERROR(r.str("stderr_path", m.stderr_path, false));
   return Status::Ok();
 }
 
@@ -268,6 +289,160 @@ Status bodyFromJson(const FieldReader& r, ErrorReply& m) {
   RETURN_IF_ERROR(r.str("message", m.message));
   RETURN_IF_ERROR(r.str("field", m.field, false));
   RETURN_IF_ERROR(r.str("ref_msg_id", m.ref_msg_id, false));
+  return Status::Ok();
+}
+
+// ---- 1.2 ----
+
+json::object bodyToJson(const JobUsage& m) {
+  json::object o;
+  o["job_id"] = m.job_id;
+  o["attempt"] = m.attempt;
+  o["local_id"] = m.local_id;
+  o["source"] = m.source;
+  o["elapsed_s"] = wholeSeconds(m.elapsed);
+  o["nodes"] = m.nodes;
+  o["gpus"] = m.gpus;
+  o["tres"] = m.tres;
+  if (m.exit_code) o["exit_code"] = *m.exit_code;
+  o["state"] = m.state;
+  o["local_user"] = m.local_user;
+  o["account"] = m.account;
+  return o;
+}
+
+json::object bodyToJson(const LogRequest& m) {
+  json::object o;
+  o["request_id"] = m.request_id;
+  o["job_id"] = m.job_id;
+  o["attempt"] = m.attempt;
+  o["stream"] = m.stream;
+  if (m.offset) o["offset"] = *m.offset;
+  o["max_bytes"] = m.max_bytes;
+  return o;
+}
+
+json::object bodyToJson(const LogData& m) {
+  json::object o;
+  o["request_id"] = m.request_id;
+  o["job_id"] = m.job_id;
+  o["attempt"] = m.attempt;
+  o["stream"] = m.stream;
+  o["path"] = m.path;
+  o["size"] = m.size;
+  o["offset"] = m.offset;
+  o["data"] = m.data;
+  if (!m.error.empty()) {
+    o["error"] = m.error;
+    o["message"] = m.message;
+  }
+  return o;
+}
+
+json::object bodyToJson(const Maintenance& m) {
+  json::array windows;
+  for (const MaintenanceWindow& w : m.windows) {
+    windows.push_back(json::object{{"id", w.id},
+                                   {"start_at", toMillis(w.start)},
+                                   {"end_at", toMillis(w.end)},
+                                   {"reason", w.reason},
+                                   {"declared_by", w.declared_by}});
+  }
+  json::object o;
+  o["windows"] = std::move(windows);
+  o["grace_ms"] = m.grace.count();
+  return o;
+}
+
+Status checkStream(const FieldReader& r, const std::string& stream) {
+  if (stream == "stdout" || stream == "stderr") return Status::Ok();
+  return invalidArgument(r.path("stream") + " must be \"stdout\" or \"stderr\"", r.path("stream"));
+}
+
+Status bodyFromJson(const FieldReader& r, JobUsage& m) {
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.str("local_id", m.local_id, false));
+  RETURN_IF_ERROR(r.str("source", m.source));
+  RETURN_IF_ERROR(r.seconds("elapsed_s", m.elapsed));
+  RETURN_IF_ERROR(r.integer("nodes", m.nodes));
+  RETURN_IF_ERROR(r.integer("gpus", m.gpus));
+  if (m.elapsed < Duration::zero() || m.nodes < 0 || m.gpus < 0) {
+    return invalidArgument(r.path("elapsed_s") + ", nodes and gpus must not be negative",
+                           r.path("elapsed_s"));
+  }
+  RETURN_IF_ERROR(r.str("tres", m.tres, false));
+  const json::value* exit_code = nullptr;
+  RETURN_IF_ERROR(r.find("exit_code", false, exit_code));
+  if (exit_code != nullptr) {
+    int code = 0;
+    RETURN_IF_ERROR(r.integer("exit_code", code));
+    m.exit_code = code;
+  }
+  RETURN_IF_ERROR(r.str("state", m.state, false));
+  RETURN_IF_ERROR(r.str("local_user", m.local_user, false));
+  RETURN_IF_ERROR(r.str("account", m.account, false));
+  return Status::Ok();
+}
+
+Status bodyFromJson(const FieldReader& r, LogRequest& m) {
+  RETURN_IF_ERROR(r.str("request_id", m.request_id));
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.str("stream", m.stream));
+  RETURN_IF_ERROR(checkStream(r, m.stream));
+  const json::value* offset = nullptr;
+  RETURN_IF_ERROR(r.find("offset", false, offset));
+  if (offset != nullptr) {
+    uint64_t at = 0;
+    RETURN_IF_ERROR(r.uint64("offset", at));
+    m.offset = at;
+  }
+  RETURN_IF_ERROR(r.uint64("max_bytes", m.max_bytes));
+  return Status::Ok();
+}
+
+Status bodyFromJson(const FieldReader& r, LogData& m) {
+  RETURN_IF_ERROR(r.str("request_id", m.request_id));
+  RETURN_IF_ERROR(r.str("job_id", m.job_id));
+  RETURN_IF_ERROR(r.integer("attempt", m.attempt));
+  RETURN_IF_ERROR(checkAttempt(r, m.attempt));
+  RETURN_IF_ERROR(r.str("stream", m.stream));
+  RETURN_IF_ERROR(checkStream(r, m.stream));
+  RETURN_IF_ERROR(r.str("path", m.path, false));
+  RETURN_IF_ERROR(r.uint64("size", m.size, false));
+  RETURN_IF_ERROR(r.uint64("offset", m.offset, false));
+  RETURN_IF_ERROR(r.str("data", m.data, false));
+  RETURN_IF_ERROR(r.str("error", m.error, false));
+  RETURN_IF_ERROR(r.str("message", m.message, false));
+  return Status::Ok();
+}
+
+Status bodyFromJson(const FieldReader& r, Maintenance& m) {
+  const json::array* windows = nullptr;
+  RETURN_IF_ERROR(r.array("windows", windows));
+  for (size_t i = 0; i < windows->size(); ++i) {
+    std::string path = indexPath(r.path("windows"), i);
+    const json::object* wo = nullptr;
+    RETURN_IF_ERROR(requireObject((*windows)[i], path, wo));
+    FieldReader wr(*wo, path);
+    MaintenanceWindow w;
+    RETURN_IF_ERROR(wr.str("id", w.id));
+    RETURN_IF_ERROR(wr.time("start_at", w.start));
+    RETURN_IF_ERROR(wr.time("end_at", w.end));
+    if (w.end <= w.start) {
+      return invalidArgument(wr.path("end_at") + " must be after start_at", wr.path("end_at"));
+    }
+    RETURN_IF_ERROR(wr.str("reason", w.reason, false));
+    RETURN_IF_ERROR(wr.str("declared_by", w.declared_by, false));
+    m.windows.push_back(std::move(w));
+  }
+  RETURN_IF_ERROR(r.millis("grace_ms", m.grace));
+  if (m.grace < Duration::zero()) {
+    return invalidArgument(r.path("grace_ms") + " must not be negative", r.path("grace_ms"));
+  }
   return Status::Ok();
 }
 

@@ -1,4 +1,4 @@
-// Wire messages of protocol v1 between a site agent and the coordinator.
+// Wire messages of protocol v1 (1.2) between a site agent and the coordinator.
 //
 // Every message is one ZeroMQ frame holding a JSON object: an envelope (v, type,
 // msg_id, site, sent_at) and a `body` whose shape depends on `type`. docs/protocol.md
@@ -16,16 +16,20 @@
 #include <vector>
 
 #include "protocol/clock.h"
+#include "protocol/site_rules.h"
 #include "protocol/status.h"
 #include "protocol/types.h"
 
 namespace aifed {
 
 inline constexpr int kProtocolMajor = 1;
-inline constexpr int kProtocolMinor = 1;
-// "1.1": what this build writes in every envelope's `v`. 1.1 adds optional fields (HELLO
+inline constexpr int kProtocolMinor = 2;
+// "1.2": what this build writes in every envelope's `v`. 1.1 added optional fields (HELLO
 // incarnation and per-job seq, WELCOME job_lease, JOB_STATUS incarnation and seq, the
-// `lost` state in JOB_STATUS); a 1.0 peer ignores them and sends none.
+// `lost` state in JOB_STATUS); 1.2 adds the site's rules in HELLO, the local account and
+// output paths in DISPATCH_ACK, and four messages: JOB_USAGE, LOG_REQUEST, LOG_DATA,
+// MAINTENANCE. An older peer ignores the fields and never receives the messages (the
+// coordinator sends them only to an agent that said 1.2 in HELLO).
 std::string protocolVersionString();
 
 // Agent -> coordinator, first message on every (re)connection. Carries every job the
@@ -46,6 +50,8 @@ struct Hello {
   // (1.1) The agent's run: 1 + the number of times it started before, durable. A
   // JOB_STATUS from an earlier run about a job this HELLO leaves out is stale. 0: unknown.
   uint64_t incarnation = 0;
+  // (1.2) The rules the site admits jobs by (site_rules.h); absent: none published.
+  std::optional<SiteRules> rules{};
   bool operator==(const Hello&) const = default;
 };
 
@@ -93,6 +99,14 @@ struct DispatchAck {
   bool accepted = false;
   std::string reason;    // why it was rejected
   std::string local_id;  // the local scheduler's id when accepted
+  // (1.2) When refused by a site rule: which one (RuleRefusal::rule); empty otherwise.
+  std::string rule{};
+  // (1.2) When accepted: the local account the job runs as, the Slurm account charged,
+  // and where its output goes at the site. Empty when the backend has none.
+  std::string local_user{};
+  std::string account{};
+  std::string stdout_path{};
+  std::string stderr_path{};
   bool operator==(const DispatchAck&) const = default;
 };
 
@@ -144,8 +158,68 @@ struct ErrorReply {
   bool operator==(const ErrorReply&) const = default;
 };
 
+// (1.2) Agent -> coordinator: what an ended attempt really used, from the site's own
+// accounting (Slurm: sacct), sent once the accounting has the record (it can lag the
+// end by seconds). Acknowledged with ACK; sent from the outbox like JOB_STATUS. The
+// coordinator charges the project's allocation from it instead of its own estimate.
+struct JobUsage {
+  std::string job_id{};
+  int attempt = 1;
+  std::string local_id{};
+  std::string source{};  // "sacct" | "scheduler" (a backend without accounting)
+  Duration elapsed{0};
+  int nodes = 0;     // allocated
+  int gpus = 0;      // allocated, all nodes
+  std::string tres{};  // the accounting's allocated TRES, as it wrote it (for the record)
+  std::optional<int> exit_code{};
+  std::string state{};  // the accounting's final state ("COMPLETED", "CANCELLED", ...)
+  std::string local_user{};
+  std::string account{};
+  bool operator==(const JobUsage&) const = default;
+};
+
+// (1.2) Coordinator -> agent: send part of an attempt's output. Not acknowledged and not
+// kept: the agent answers with one LOG_DATA, and a lost request is asked again.
+struct LogRequest {
+  std::string request_id{};
+  std::string job_id{};
+  int attempt = 1;
+  std::string stream = "stdout";  // "stdout" | "stderr"
+  // From this byte on; absent: the last `max_bytes` of the file (a tail).
+  std::optional<uint64_t> offset{};
+  uint64_t max_bytes = 0;
+  bool operator==(const LogRequest&) const = default;
+};
+
+// (1.2) Agent -> coordinator: the answer to one LOG_REQUEST. `data` is text: bytes that
+// are not UTF-8 arrive as U+FFFD. Not acknowledged.
+struct LogData {
+  std::string request_id{};
+  std::string job_id{};
+  int attempt = 1;
+  std::string stream{};
+  std::string path{};     // the file at the site
+  uint64_t size = 0;    // its size now
+  uint64_t offset = 0;  // where `data` starts
+  std::string data{};
+  // Why there is no data: "not_found" (no such attempt here), "no_output" (the backend
+  // keeps none), "unreadable" (the file cannot be read); empty when `data` is the answer.
+  std::string error{};
+  std::string message{};  // the error in words
+  bool operator==(const LogData&) const = default;
+};
+
+// (1.2) Coordinator -> agent: the site's maintenance windows, the whole list each time
+// (an empty list clears them), sent after WELCOME and whenever it changes. Acknowledged
+// with ACK. Inside a window plus `grace` the agent does not run its jobs' lease out.
+struct Maintenance {
+  std::vector<MaintenanceWindow> windows{};
+  Duration grace{0};
+  bool operator==(const Maintenance&) const = default;
+};
+
 using Body = std::variant<Hello, Welcome, Capacity, Heartbeat, Dispatch, DispatchAck, JobStatus,
-                          Cancel, Ack, ErrorReply>;
+                          Cancel, Ack, ErrorReply, JobUsage, LogRequest, LogData, Maintenance>;
 
 // The wire name of a body type: "HELLO", "CAPACITY", "DISPATCH_ACK", ...
 std::string_view messageTypeName(const Body& body);

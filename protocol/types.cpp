@@ -80,6 +80,7 @@ Status validateJobSpec(const JobSpec& spec) {
   if (Status s = checkName(spec.name, "name", isJobNameChar); !s.ok()) return s;
   if (Status s = checkName(spec.project, "project", isAccountChar); !s.ok()) return s;
   if (Status s = checkName(spec.user, "user", isAccountChar); !s.ok()) return s;
+  if (Status s = checkName(spec.partition, "partition", isAccountChar); !s.ok()) return s;
   if (spec.nodes < 1) return invalidArgument("nodes must be at least 1", "nodes");
   if (spec.gpus_per_node < 0) {
     return invalidArgument("gpus_per_node must not be negative", "gpus_per_node");

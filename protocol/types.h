@@ -113,6 +113,9 @@ struct JobSpec {
   bool requeue_on_site_loss = true;
   std::vector<DatasetRef> datasets;          // input data, staged where it is not present
   std::vector<std::string> preferred_sites;  // a soft wish, scored by the `preference` plugin
+  // (1.2) The site partition the job asks for; empty: the one the site's rules give its
+  // project. A site refuses a partition its rules do not allow the project.
+  std::string partition{};
   // What to run (the Slurm backend's batch script) and how.
   std::string script;
   std::string workdir;
@@ -124,6 +127,18 @@ struct JobSpec {
   int simulated_exit_code = 0;
 
   bool operator==(const JobSpec&) const = default;
+};
+
+// A planned maintenance of one site, declared by an admin or the site's own site-admin:
+// from `start` no new job goes there, and a site silent inside the window (plus a grace)
+// does not run its jobs' leases out, on either side.
+struct MaintenanceWindow {
+  std::string id{};  // "mw-<n>", unique in the federation
+  Time start{};
+  Time end{};
+  std::string reason{};
+  std::string declared_by{};  // the user who declared it
+  bool operator==(const MaintenanceWindow&) const = default;
 };
 
 // The longest walltime a job may ask for.

@@ -146,7 +146,7 @@ TEST_F(BrokerTest, HelloIsAnsweredWithWelcomeAndSiteComesUp) {
   ASSERT_FALSE(fx.messages.empty());
   auto* w = std::get_if<Welcome>(&fx.messages[0].body);
   ASSERT_NE(w, nullptr);
-  EXPECT_EQ(w->protocol_version, "1.1");
+  EXPECT_EQ(w->protocol_version, "1.2");
   EXPECT_EQ(w->heartbeat_interval, seconds(1));
   EXPECT_EQ(w->job_lease, seconds(30));  // the agent's half of the lease
   EXPECT_EQ(broker_.findSite("site-a")->state, SiteState::kUp);

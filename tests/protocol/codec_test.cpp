@@ -125,17 +125,19 @@ std::vector<Sample> samples() {
                                 .only_if_pending = true});
   // Protocol 1.1: the agent's run and the per-attempt status sequence, the job lease,
   // and `lost` reported by the site.
-  add("hello_1_1",
-      Hello{.agent_version = "0.2.0",
-            .backend = "slurm",
-            .jobs = {{.job_id = "j-100",
-                      .attempt = 1,
-                      .local_id = "884211",
-                      .state = JobState::kRunning,
-                      .seq = 2},
-                     {.job_id = "j-102", .attempt = 1, .local_id = "884300",
-                      .state = JobState::kLost, .seq = 4}},
-            .incarnation = 7});
+  add("hello_1_1", Hello{.agent_version = "0.2.0",
+                         .backend = "slurm",
+                         .jobs = {{.job_id = "j-100",
+                                   .attempt = 1,
+                                   .local_id = "884211",
+                                   .state = JobState::kRunning,
+                                   .seq = 2},
+                                  {.job_id = "j-102",
+                                   .attempt = 1,
+                                   .local_id = "884300",
+                                   .state = JobState::kLost,
+                                   .seq = 4}},
+                         .incarnation = 7});
   add("welcome_1_1", Welcome{.coordinator_version = "0.2.0",
                              .protocol_version = "1.1",
                              .heartbeat_interval = Duration(5000),
@@ -153,6 +155,80 @@ std::vector<Sample> samples() {
                                              "for the job lease (1 h)",
                                    .incarnation = 7,
                                    .seq = 3});
+  // Protocol 1.2: the site's rules, the local account and output paths, accounting,
+  // output on request, maintenance windows.
+  SiteRules rules;
+  rules.projects = {"llm-eu", "bio-ai"};
+  rules.users = {"*@csc.fi", "alice"};
+  rules.max_nodes = 64;
+  rules.max_gpus = 256;
+  rules.max_walltime = std::chrono::hours(48);
+  rules.max_gpu_hours = 12288;
+  rules.partitions = {{"llm-eu", {"gpu", "gpu-long"}}, {"*", {"gpu"}}};
+  rules.directives = DirectivePolicy::kStrip;
+  add("hello_1_2", Hello{.agent_version = "0.3.0",
+                         .backend = "slurm",
+                         .jobs = {},
+                         .incarnation = 8,
+                         .rules = rules});
+  JobSpec in_partition = sampleSpec();
+  in_partition.partition = "gpu-long";
+  add("dispatch_1_2", Dispatch{.job_id = "j-103", .attempt = 1, .spec = in_partition});
+  add("dispatch_ack_1_2", DispatchAck{.job_id = "j-103",
+                                      .attempt = 1,
+                                      .accepted = true,
+                                      .reason = "",
+                                      .local_id = "884400",
+                                      .rule = "",
+                                      .local_user = "alice_l",
+                                      .account = "llm-eu",
+                                      .stdout_path = "/scratch/alice_l/aifed-j-103-1.out",
+                                      .stderr_path = "/scratch/alice_l/aifed-j-103-1.err"});
+  add("dispatch_ack_rule", DispatchAck{.job_id = "j-104",
+                                       .attempt = 1,
+                                       .accepted = false,
+                                       .reason = "the job asks for 512 GPUs; the site admits at "
+                                                 "most 256 per job",
+                                       .local_id = "",
+                                       .rule = "max_gpus"});
+  add("job_usage", JobUsage{.job_id = "j-103",
+                            .attempt = 1,
+                            .local_id = "884400",
+                            .source = "sacct",
+                            .elapsed = std::chrono::seconds(5400),
+                            .nodes = 4,
+                            .gpus = 16,
+                            .tres = "billing=512,cpu=512,gres/gpu=16,mem=2000G,node=4",
+                            .exit_code = 0,
+                            .state = "COMPLETED",
+                            .local_user = "alice_l",
+                            .account = "llm-eu"});
+  add("log_request", LogRequest{.request_id = "r-9",
+                                .job_id = "j-103",
+                                .attempt = 1,
+                                .stream = "stderr",
+                                .offset = std::nullopt,
+                                .max_bytes = 65536});
+  add("log_data", LogData{.request_id = "r-9",
+                          .job_id = "j-103",
+                          .attempt = 1,
+                          .stream = "stderr",
+                          .path = "/scratch/alice_l/aifed-j-103-1.err",
+                          .size = 31,
+                          .offset = 0,
+                          .data = "epoch 3: loss 1.92\nsaved ckpt\n"});
+  add("log_data_error", LogData{.request_id = "r-10",
+                                .job_id = "j-105",
+                                .attempt = 2,
+                                .stream = "stdout",
+                                .error = "not_found",
+                                .message = "no attempt 2 of j-105 at this site"});
+  add("maintenance", Maintenance{.windows = {{.id = "mw-3",
+                                              .start = fromMillis(1764151200000),
+                                              .end = fromMillis(1764180000000),
+                                              .reason = "Slurm 24.11 upgrade",
+                                              .declared_by = "ops-mimer"}},
+                                 .grace = std::chrono::minutes(30)});
   return out;
 }
 
@@ -179,15 +255,17 @@ DecodeFailure decodeFails(std::string_view frame) {
 }
 
 TEST(Messages, TypeNamesAndVersion) {
-  EXPECT_EQ(protocolVersionString(), "1.1");
+  EXPECT_EQ(protocolVersionString(), "1.2");
   const std::vector<std::string> expected = {
-      "HELLO", "WELCOME", "CAPACITY", "HEARTBEAT", "DISPATCH", "DISPATCH_ACK", "JOB_STATUS",
-      "CANCEL", "ACK", "ERROR", "CANCEL", "HELLO", "WELCOME", "JOB_STATUS"};
+      "HELLO",      "WELCOME",     "CAPACITY", "HEARTBEAT", "DISPATCH",     "DISPATCH_ACK",
+      "JOB_STATUS", "CANCEL",      "ACK",      "ERROR",     "CANCEL",       "HELLO",
+      "WELCOME",    "JOB_STATUS",  "HELLO",    "DISPATCH",  "DISPATCH_ACK", "DISPATCH_ACK",
+      "JOB_USAGE",  "LOG_REQUEST", "LOG_DATA", "LOG_DATA",  "MAINTENANCE"};
   std::vector<Sample> all = samples();  // one per type, then variants of some
   ASSERT_EQ(all.size(), expected.size());
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(messageTypeName(all[i].message.body), expected[i]);
-    EXPECT_EQ(all[i].message.v, "1.1");
+    EXPECT_EQ(all[i].message.v, "1.2");
   }
 }
 
@@ -324,7 +402,7 @@ TEST(DecodeBad, UnknownMajorVersionNamesBothVersions) {
       R"({"v":"2.0","type":"HEARTBEAT","msg_id":"x-1","site":"mimer","sent_at":1,"body":{}})");
   EXPECT_EQ(f.status.code(), StatusCode::kVersionMismatch);
   EXPECT_THAT(f.status.message(), HasSubstr("2.0"));
-  EXPECT_THAT(f.status.message(), HasSubstr("1.1"));
+  EXPECT_THAT(f.status.message(), HasSubstr("1.2"));
   EXPECT_EQ(f.msg_id, "x-1");
   EXPECT_EQ(f.peer_version, "2.0");
   ErrorReply reply = errorFor(f);
