@@ -5,6 +5,7 @@
 // back: it is re-placed and ends exactly once, not `running` for ever.
 #include <thread>
 
+#include "common/files.h"
 #include "tests/chaos/chaos_fixture.h"
 
 namespace aifed::chaos {
@@ -40,6 +41,11 @@ TEST_F(ChaosTest, AgentKilledAfterSendingRunningBeforeItsAck) {
   stream().stop();
 
   EXPECT_TRUE(waitDrained(90s)) << "not drained: " << json::serialize(getJson("/api/v1/jobs/" + id));
+  // The race's precondition: the restarted agent found the job gone from its backend.
+  Result<std::string> log = common::readFile(fed_->logPath("site-a"));
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("job " + id + " attempt 1"), std::string::npos)
+      << "site-a's log does not show " << id << " missing after the restart";
   json::value job = getJson("/api/v1/jobs/" + id);
   ASSERT_TRUE(job.is_object());
   EXPECT_EQ(job.at("state").as_string(), "completed") << json::serialize(job);
