@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <sstream>
+#include <tuple>
 
 namespace aifed::chaos {
 namespace {
@@ -354,8 +355,9 @@ CheckReport checkRecords(const CheckInput& input, const Records& records) {
   rules.restore();
   std::stable_sort(report.violations.begin(), report.violations.end(),
                    [](const Violation& a, const Violation& b) {
-                     return std::tie(a.rule, a.job_id, a.attempt) <
-                            std::tie(b.rule, b.job_id, b.attempt);
+                     // j-9 before j-10: by length first, then text.
+                     return std::make_tuple(a.rule, a.job_id.size(), a.job_id, a.attempt) <
+                            std::make_tuple(b.rule, b.job_id.size(), b.job_id, b.attempt);
                    });
   return report;
 }

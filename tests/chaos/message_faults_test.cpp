@@ -1,6 +1,7 @@
 // Message loss, duplication and reordering on every process of the federation, injected
 // at the transport (AIFED_FAULTS, protocol/transport/fault_injector.h): at-least-once
 // delivery with acknowledgements must make each job end exactly once all the same.
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -24,11 +25,13 @@ TEST_F(ChaosTest, LossDuplicationAndReorderingOnEveryProcess) {
   GTEST_SKIP() << "this build has no fault injection (configure with -DAIFED_FAULT_INJECTION=ON)";
 #endif
   ASSERT_NO_FATAL_FAILURE(prepare(chaosOptions()));
+  // AIFED_CHAOS_FAULTS replaces the plan for a run by hand (e.g. harsher rates).
+  const char* by_hand = std::getenv("AIFED_CHAOS_FAULTS");
+  const std::string plan = by_hand != nullptr ? by_hand : "drop=0.05,dup=0.05,reorder=0.05";
   int seed = 1;
   for (const std::string& name : {std::string("coordinator"), std::string("site-a"),
                                   std::string("site-b"), std::string("site-c")}) {
-    fed_->setEnvironment(name, {{"AIFED_FAULTS", "drop=0.05,dup=0.05,reorder=0.05,seed=" +
-                                                     std::to_string(seed++)}});
+    fed_->setEnvironment(name, {{"AIFED_FAULTS", plan + ",seed=" + std::to_string(seed++)}});
   }
   ASSERT_NO_FATAL_FAILURE(startCoordinator());
   ASSERT_NO_FATAL_FAILURE(startAgents());

@@ -48,7 +48,7 @@ TEST_F(ChaosTest, AgentKilledAfterSendingRunningBeforeItsAck) {
       << "site-a's log does not show " << id << " missing after the restart";
   json::value job = getJson("/api/v1/jobs/" + id);
   ASSERT_TRUE(job.is_object());
-  EXPECT_EQ(job.at("state").as_string(), "completed") << json::serialize(job);
+  EXPECT_EQ(std::string(job.at("state").as_string()), "completed") << json::serialize(job);
   EXPECT_GE(job.at("attempt").as_int64(), 2) << "the lost first attempt was not re-placed";
   check(checkInput());
 }
