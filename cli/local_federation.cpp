@@ -212,7 +212,7 @@ Status LocalFederation::startCoordinator(Duration timeout) {
                                    options_.state_dir + "/coordinator.toml", "--ready-file", ready};
   // The first start in a state directory makes the federation's database; later starts
   // must find it (an empty or missing one is refused: docs/operations.md).
-  if (!fs::exists(options_.state_dir + "/db/coordinator.db")) argv.push_back("--init");
+  if (!fs::exists(coordinatorDatabasePath())) argv.push_back("--init");
   if (!zmq_endpoint_.empty()) {
     // A restart: keep the ports, so running agents find the coordinator again.
     argv.insert(argv.end(),

@@ -72,9 +72,9 @@ TEST_F(RestoreTest, EmptyOrForeignDatabaseRefusesToStart) {
   EXPECT_NE(code, 0) << "a foreign database was taken as a new federation:\n" << said;
   EXPECT_NE(said.find("--init"), std::string::npos) << said;
 
-  // --init makes a new federation where there is none.
+  // --init makes a new federation where there is none (the launcher passes it when the
+  // database file is missing).
   removeDatabase();
-  fed_->setExtraArguments("coordinator", {"--init"});
   EXPECT_TRUE(fed_->startCoordinator().ok()) << "--init did not start a new federation";
 }
 
