@@ -63,14 +63,25 @@ TEST_F(RestoreTest, EmptyOrForeignDatabaseRefusesToStart) {
   EXPECT_EQ(fs::file_size(fed_->coordinatorDatabasePath()), 0u) << "the empty file was written";
   EXPECT_EQ(adminToken(), token) << "the admin token was rewritten";
 
-  // A SQLite file of something else.
+  // A SQLite file without any schema.
+  removeDatabase();
+  ASSERT_TRUE(runCommand({"sqlite3", fed_->coordinatorDatabasePath(),
+                          "CREATE TABLE t (x); DROP TABLE t;"})
+                  .ok());
+  said = runCoordinatorOnce(code);
+  EXPECT_NE(code, 0) << "a schema-less database was taken as a new federation:\n" << said;
+  EXPECT_NE(said.find("--init"), std::string::npos) << said;
+
+  // Another program's SQLite file: refused and left as it was (no advice to --init it).
   removeDatabase();
   ASSERT_TRUE(runCommand({"sqlite3", fed_->coordinatorDatabasePath(),
                           "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('x');"})
                   .ok());
   said = runCoordinatorOnce(code);
   EXPECT_NE(code, 0) << "a foreign database was taken as a new federation:\n" << said;
-  EXPECT_NE(said.find("--init"), std::string::npos) << said;
+  Result<agent::CommandOutput> notes =
+      runCommand({"sqlite3", fed_->coordinatorDatabasePath(), "SELECT text FROM notes;"});
+  EXPECT_TRUE(notes.ok() && notes->out == "x\n") << "the foreign file was changed";
 
   // --init makes a new federation where there is none (the launcher passes it when the
   // database file is missing).
