@@ -20,6 +20,7 @@ PACKAGES=(
   chromium   # browser tests (the simulator's report, the console)
   slurm-wlm munge   # the Slurm backend's integration tests (scripts/test-slurm.sh)
   prometheus   # promtool checks /metrics (tests/integration/metrics_test.cpp)
+  iproute2 util-linux curl   # the chaos suite: ip netns + veth, mount, headers of a 503
 )
 
 log() { printf '\033[1m[aifed]\033[0m %s\n' "$*" >&2; }

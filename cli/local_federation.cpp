@@ -38,6 +38,19 @@ std::string tomlString(const std::string& s) {
   return out + "\"";
 }
 
+// This process's environment with `changes` applied (an empty value removes the name).
+std::vector<std::string> childEnvironment(const std::map<std::string, std::string>& changes) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (changes.count(entry.substr(0, entry.find('='))) == 0) out.push_back(std::move(entry));
+  }
+  for (const auto& [key, value] : changes) {
+    if (!value.empty()) out.push_back(key + "=" + value);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string addSiteKeys(const std::string& text,
@@ -99,16 +112,18 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
   std::string fed_path = o.state_dir + "/federation.toml";
   RETURN_IF_ERROR(common::writeFileAtomically(fed_path, addSiteKeys(*text, public_keys)));
 
+  std::string db = o.coordinator_database.empty() ? "db/coordinator.db" : o.coordinator_database;
   std::ostringstream coord;
   coord << "# Written by aifed's local federation launcher.\n"
         << "federation = \"federation.toml\"\n"
         << "key_file = \"keys/coordinator.key\"\n"
-        << "database = \"db/coordinator.db\"\n"
-        << "zmq_bind = \"tcp://127.0.0.1:*\"\n"
+        << "database = " << tomlString(db) << "\n"
+        << "zmq_bind = " << tomlString("tcp://" + o.zmq_host + ":*") << "\n"
         << "http_address = \"127.0.0.1\"\n"
         << "http_port = 0\n"
-        << "log_level = " << tomlString(o.log_level) << "\n\n"
-        << "[liveness]\n"
+        << "log_level = " << tomlString(o.log_level) << "\n"
+        << (o.coordinator_database.empty() ? "" : "admin_token_file = \"db/admin.token\"\n")
+        << "\n[liveness]\n"
         << "heartbeat_interval_ms = " << o.heartbeat_interval_ms << "\n"
         << "suspect_after_missed = " << o.suspect_after_missed << "\n"
         << "unreachable_after_missed = " << o.unreachable_after_missed << "\n"
@@ -154,6 +169,18 @@ Status LocalFederation::spawn(const std::string& name, const std::vector<std::st
   if (access(argv[0].c_str(), X_OK) != 0) {
     return notFound(argv[0] + " is not an executable: build first (./aifed.sh build)");
   }
+  std::vector<std::string> command = launch_prefix_[name];
+  command.insert(command.end(), argv.begin(), argv.end());
+  const std::vector<std::string>& extra = extra_args_[name];
+  command.insert(command.end(), extra.begin(), extra.end());
+  // Everything the child needs is built before fork(): the test process has threads, and
+  // after fork() only async-signal-safe calls are safe.
+  std::vector<std::string> environment = childEnvironment(environment_[name]);
+  std::vector<char*> args, envp;
+  for (const std::string& a : command) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const std::string& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   std::string log = logPath(name);
   pid_t pid = fork();
   if (pid < 0) return unavailable("fork failed for " + name);
@@ -171,10 +198,7 @@ Status LocalFederation::spawn(const std::string& name, const std::vector<std::st
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     _exit(127);
   }
   processes_[name] = pid;
@@ -188,7 +212,7 @@ Status LocalFederation::startCoordinator(Duration timeout) {
                                    options_.state_dir + "/coordinator.toml", "--ready-file", ready};
   // The first start in a state directory makes the federation's database; later starts
   // must find it (an empty or missing one is refused: docs/operations.md).
-  if (!fs::exists(options_.state_dir + "/db/coordinator.db")) argv.push_back("--init");
+  if (!fs::exists(coordinatorDatabasePath())) argv.push_back("--init");
   if (!zmq_endpoint_.empty()) {
     // A restart: keep the ports, so running agents find the coordinator again.
     argv.insert(argv.end(),
@@ -276,6 +300,30 @@ Status LocalFederation::stopCoordinator(int signal_number) {
 
 Status LocalFederation::stopAgent(const std::string& site, int signal_number) {
   return stop(site, signal_number);
+}
+
+pid_t LocalFederation::pid(const std::string& name) const {
+  auto it = processes_.find(name);
+  return it == processes_.end() ? 0 : it->second;
+}
+
+void LocalFederation::setEnvironment(const std::string& name,
+                                     std::map<std::string, std::string> env) {
+  environment_[name] = std::move(env);
+}
+
+void LocalFederation::setLaunchPrefix(const std::string& name, std::vector<std::string> prefix) {
+  launch_prefix_[name] = std::move(prefix);
+}
+
+void LocalFederation::setExtraArguments(const std::string& name, std::vector<std::string> args) {
+  extra_args_[name] = std::move(args);
+}
+
+std::string LocalFederation::coordinatorDatabasePath() const {
+  std::string db =
+      options_.coordinator_database.empty() ? "db/coordinator.db" : options_.coordinator_database;
+  return fs::path(db).is_absolute() ? db : options_.state_dir + "/" + db;
 }
 
 void LocalFederation::stopAll() {

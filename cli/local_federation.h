@@ -38,6 +38,12 @@ struct LocalFederationOptions {
   int retry_interval_ms = 2000;
   bool fresh_state = true;  // remove databases from an earlier run (keys are kept)
   std::string log_level = "info";
+  // The address the coordinator's ROUTER binds (port chosen at start); agents connect to
+  // it. The chaos suite binds a veth address so an agent in a network namespace reaches it.
+  std::string zmq_host = "127.0.0.1";
+  // The coordinator's database, relative to the state directory or absolute. Default
+  // db/coordinator.db. When set, the admin token still goes to db/admin.token.
+  std::string coordinator_database;
 };
 
 // Inserts `curve_public_key = "..."` into each [[site]] table of a federation file's
@@ -67,6 +73,17 @@ class LocalFederation {
   Status stopAgent(const std::string& site, int signal_number = 15);
   bool running(const std::string& name) const;
   void stopAll();
+  // The process id of a running daemon ("coordinator" or a site), 0 if none.
+  pid_t pid(const std::string& name) const;
+
+  // Hooks for tests, applied at every later start of the process `name`: extra environment
+  // variables (an empty value unsets the variable; e.g. AIFED_FAULTS), a command the daemon
+  // is started under (e.g. {"ip", "netns", "exec", "ns1"}), extra arguments.
+  void setEnvironment(const std::string& name, std::map<std::string, std::string> env);
+  void setLaunchPrefix(const std::string& name, std::vector<std::string> prefix);
+  void setExtraArguments(const std::string& name, std::vector<std::string> args);
+  // The coordinator's database file, absolute.
+  std::string coordinatorDatabasePath() const;
 
   uint16_t httpPort() const { return http_port_; }
   // The coordinator's bootstrap admin token (db/admin.token), read once it is ready.
@@ -88,6 +105,9 @@ class LocalFederation {
   LocalFederationOptions options_;
   std::vector<std::string> sites_;
   std::map<std::string, pid_t> processes_;  // "coordinator" or a site id
+  std::map<std::string, std::map<std::string, std::string>> environment_;
+  std::map<std::string, std::vector<std::string>> launch_prefix_;
+  std::map<std::string, std::vector<std::string>> extra_args_;
   uint16_t http_port_ = 0;
   std::string zmq_endpoint_;
   std::string tls_fingerprint_;

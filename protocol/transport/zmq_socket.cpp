@@ -14,6 +14,7 @@ void applyCommon(zmq::socket_t& s, const SocketOptions& o) {
   s.set(zmq::sockopt::heartbeat_ttl, o.heartbeat_timeout_ms);
   s.set(zmq::sockopt::sndhwm, o.send_hwm);
   s.set(zmq::sockopt::rcvhwm, o.send_hwm);
+  s.set(zmq::sockopt::maxmsgsize, o.max_message_bytes);
 }
 
 std::optional<InboundFrame> receiveOne(zmq::socket_t& s, bool with_route) {
@@ -59,6 +60,9 @@ RouterSocket::RouterSocket(zmq::context_t& context, const CurveKeyPair& keys, So
   socket_.set(zmq::sockopt::curve_server, 1);
   socket_.set(zmq::sockopt::curve_secretkey, keys.secret_key);
   socket_.set(zmq::sockopt::zap_domain, "aifed");
+#ifdef AIFED_FAULT_INJECTION
+  faults_ = FaultInjector::fromEnvironment("coordinator");
+#endif
 }
 
 Result<std::string> RouterSocket::bind(const std::string& endpoint) {
@@ -71,10 +75,22 @@ Result<std::string> RouterSocket::bind(const std::string& endpoint) {
 }
 
 std::optional<InboundFrame> RouterSocket::tryReceive() {
+#ifdef AIFED_FAULT_INJECTION
+  if (faults_) faults_->flush();
+#endif
   return receiveOne(socket_, true);
 }
 
 Status RouterSocket::send(const std::string& route, const std::string& payload) {
+#ifdef AIFED_FAULT_INJECTION
+  if (faults_) {
+    return faults_->send(payload, [this, route](const std::string& p) { return rawSend(route, p); });
+  }
+#endif
+  return rawSend(route, payload);
+}
+
+Status RouterSocket::rawSend(const std::string& route, const std::string& payload) {
   try {
     if (!socket_.send(zmq::buffer(route), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       return unavailable("send queue to " + route + " is full");
@@ -110,6 +126,9 @@ DealerSocket::DealerSocket(zmq::context_t& context, const std::string& site,
                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED);
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(monitor_ep);
+#ifdef AIFED_FAULT_INJECTION
+  faults_ = FaultInjector::fromEnvironment(site);
+#endif
 }
 
 Status DealerSocket::connect(const std::string& endpoint) {
@@ -122,10 +141,22 @@ Status DealerSocket::connect(const std::string& endpoint) {
 }
 
 std::optional<InboundFrame> DealerSocket::tryReceive() {
+#ifdef AIFED_FAULT_INJECTION
+  if (faults_) faults_->flush();
+#endif
   return receiveOne(socket_, false);
 }
 
 Status DealerSocket::send(const std::string& payload) {
+#ifdef AIFED_FAULT_INJECTION
+  if (faults_) {
+    return faults_->send(payload, [this](const std::string& p) { return rawSend(p); });
+  }
+#endif
+  return rawSend(payload);
+}
+
+Status DealerSocket::rawSend(const std::string& payload) {
   try {
     if (!socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait)) {
       return unavailable("not connected to the coordinator");

@@ -12,14 +12,24 @@
 //
 // Both expose fd() (ZMQ_FD) for an event loop; after the fd signals, and after every
 // send, drain with tryReceive() until it returns nothing: ZMQ_FD is edge-triggered.
+//
+// Frames longer than SocketOptions::max_message_bytes are refused by ZeroMQ itself
+// (ZMQ_MAXMSGSIZE): the peer that sent one is disconnected and may connect again.
+// Builds with AIFED_FAULT_INJECTION (Debug) read a fault plan from AIFED_FAULTS when a
+// socket is made (fault_injector.h); other builds have no such code.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <zmq.hpp>
 
 #include "protocol/status.h"
 #include "protocol/transport/curve_keys.h"
+#ifdef AIFED_FAULT_INJECTION
+#include "protocol/transport/fault_injector.h"
+#endif
 
 namespace aifed::transport {
 
@@ -35,6 +45,9 @@ struct SocketOptions {
   int reconnect_ivl_ms = 200;
   int reconnect_ivl_max_ms = 5000;
   int send_hwm = 100000;
+  // Far above the largest legitimate frame (a HELLO listing every job of a busy site is
+  // a few MiB at most; a DISPATCH carries a spec of at most 1 MiB).
+  int64_t max_message_bytes = int64_t{16} << 20;
 };
 
 class RouterSocket {
@@ -49,7 +62,12 @@ class RouterSocket {
   int fd() const;
 
  private:
+  Status rawSend(const std::string& route, const std::string& payload);
+
   zmq::socket_t socket_;
+#ifdef AIFED_FAULT_INJECTION
+  std::unique_ptr<FaultInjector> faults_;
+#endif
 };
 
 class DealerSocket {
@@ -76,10 +94,15 @@ class DealerSocket {
   Events pollEvents();
 
  private:
+  Status rawSend(const std::string& payload);
+
   std::string routing_id_;
   zmq::socket_t socket_;
   zmq::socket_t monitor_;
   Events events_;
+#ifdef AIFED_FAULT_INJECTION
+  std::unique_ptr<FaultInjector> faults_;
+#endif
 };
 
 }  // namespace aifed::transport

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zap_handler.h"
@@ -118,6 +119,69 @@ TEST_F(CurveTransportTest, WrongServerKeyFailsTheHandshake) {
   EXPECT_FALSE(dealer.send("x").ok());
   EXPECT_FALSE(receiveWithin(*router_, 300ms).has_value());
 }
+
+// Sends until the socket takes the frame (IMMEDIATE: not before a handshake).
+void sendWhenConnected(DealerSocket& dealer, const std::string& frame) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!dealer.send(frame).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+TEST_F(CurveTransportTest, OversizedFrameIsRefusedAndTheSiteConnectsAgain) {
+  DealerSocket dealer(context_, "mimer", mimer_, server_.public_key);
+  ASSERT_TRUE(dealer.connect(endpoint_).ok());
+  sendWhenConnected(dealer, "before");
+  auto in = receiveWithin(*router_, 5s);
+  ASSERT_TRUE(in.has_value());
+  EXPECT_EQ(in->payload, "before");
+
+  // 1 byte over the bound: ZeroMQ refuses it and drops that connection.
+  std::string oversized(static_cast<size_t>(SocketOptions{}.max_message_bytes) + 1, 'x');
+  ASSERT_TRUE(dealer.send(oversized).ok());
+  EXPECT_FALSE(receiveWithin(*router_, 1s).has_value());
+
+  // The dealer reconnects by itself; the router still serves it.
+  bool arrived = false;
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (!arrived && std::chrono::steady_clock::now() < deadline) {
+    (void)dealer.send("after");
+    if (auto again = receiveWithin(*router_, 200ms)) arrived = again->payload == "after";
+  }
+  EXPECT_TRUE(arrived) << "no frame got through after the oversized one";
+  EXPECT_GE(dealer.pollEvents().disconnected, 1u);
+}
+
+// The bound applies to the frame on the wire, CURVE's box included (a few dozen bytes):
+// a payload 4 KiB under it passes.
+TEST_F(CurveTransportTest, FrameJustUnderTheBoundPasses) {
+  DealerSocket dealer(context_, "mimer", mimer_, server_.public_key);
+  ASSERT_TRUE(dealer.connect(endpoint_).ok());
+  std::string largest(static_cast<size_t>(SocketOptions{}.max_message_bytes) - 4096, 'y');
+  sendWhenConnected(dealer, largest);
+  auto in = receiveWithin(*router_, 10s);
+  ASSERT_TRUE(in.has_value());
+  EXPECT_EQ(in->payload.size(), largest.size());
+}
+
+#ifdef AIFED_FAULT_INJECTION
+// AIFED_FAULTS read when the socket is made: the dealer loses every HEARTBEAT it sends and
+// nothing else; a socket made without the variable is untouched.
+TEST_F(CurveTransportTest, FaultPlanFromTheEnvironmentActsOnTheSocketsFrames) {
+  setenv("AIFED_FAULTS", "drop=1,drop_type=HEARTBEAT", 1);
+  DealerSocket faulty(context_, "mimer", mimer_, server_.public_key);
+  unsetenv("AIFED_FAULTS");
+  ASSERT_TRUE(faulty.connect(endpoint_).ok());
+  const std::string heartbeat = R"({"v":"1.1","type":"HEARTBEAT","body":{}})";
+  const std::string status = R"({"v":"1.1","type":"JOB_STATUS","body":{"state":"running"}})";
+  sendWhenConnected(faulty, status);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(faulty.send(heartbeat).ok());
+  ASSERT_TRUE(faulty.send(status).ok());
+  std::vector<std::string> got;
+  while (auto in = receiveWithin(*router_, 500ms)) got.push_back(in->payload);
+  EXPECT_EQ(got, (std::vector<std::string>{status, status}));
+}
+#endif
 
 TEST(CurveKeysTest, KeyFilesRoundTripAndProtectTheSecret) {
   auto dir = std::filesystem::temp_directory_path() / ("aifed-keys-" + std::to_string(getpid()));
