@@ -6,14 +6,15 @@ Result<std::unique_ptr<SimulatedAgent>> SimulatedAgent::create(
     const SiteConfig& site, const Federation& federation, const agent::SimulatedBackendOptions& o) {
   auto backend = agent::SimulatedBackend::create(site.partitions, o);
   if (!backend.ok()) return invalidArgument("site " + site.id + ": " + backend.status().message());
-  return std::unique_ptr<SimulatedAgent>(
-      new SimulatedAgent(std::move(*backend), site, federation));
+  return std::unique_ptr<SimulatedAgent>(new SimulatedAgent(std::move(*backend), site, federation));
 }
 
-Result<std::string> SimulatedAgent::StagedBackend::submit(const agent::JobTag& tag,
-                                                          const JobSpec& spec, Time now) {
+Result<agent::SubmittedJob> SimulatedAgent::StagedBackend::submit(const agent::JobTag& tag,
+                                                                  const JobSpec& spec,
+                                                                  const agent::LocalIdentity& as,
+                                                                  Time now) {
   last_gb = 0;
-  if (spec.datasets.empty()) return inner_.submit(tag, spec, now);
+  if (spec.datasets.empty()) return inner_.submit(tag, spec, as, now);
   broker::planStaging(spec, site_.id, fed_, plan_);
   Duration staging{0};
   for (const broker::StagingStep& step : plan_.steps) {
@@ -21,12 +22,12 @@ Result<std::string> SimulatedAgent::StagedBackend::submit(const agent::JobTag& t
     last_gb += step.size_gb;
     staging += Duration(static_cast<int64_t>(step.seconds * 1000.0));
   }
-  if (staging.count() == 0) return inner_.submit(tag, spec, now);
+  if (staging.count() == 0) return inner_.submit(tag, spec, as, now);
   // Staging runs inside the allocation before the job proper (docs/simulator.md).
   JobSpec staged = spec;
   staged.walltime += staging;
   staged.simulated_runtime = staged.simulated_runtime.value_or(spec.walltime) + staging;
-  return inner_.submit(tag, staged, now);
+  return inner_.submit(tag, staged, as, now);
 }
 
 Result<std::optional<agent::DispatchRecord>> SimulatedAgent::MemoryLedger::findDispatch(

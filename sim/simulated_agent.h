@@ -55,7 +55,8 @@ class SimulatedAgent {
         : inner_(inner), site_(site), fed_(fed) {}
     // Backend
     std::string_view kind() const override { return inner_.kind(); }
-    Result<std::string> submit(const agent::JobTag& tag, const JobSpec& spec, Time now) override;
+    Result<agent::SubmittedJob> submit(const agent::JobTag& tag, const JobSpec& spec,
+                                       const agent::LocalIdentity& as, Time now) override;
     Status cancel(const std::string& local_id, Time now) override {
       return inner_.cancel(local_id, now);
     }
@@ -98,9 +99,7 @@ class SimulatedAgent {
 
   SimulatedAgent(std::unique_ptr<agent::SimulatedBackend> backend, const SiteConfig& site,
                  const Federation& fed)
-      : backend_(std::move(backend)),
-        staged_(*backend_, site, fed),
-        commands_(staged_, ledger_) {}
+      : backend_(std::move(backend)), staged_(*backend_, site, fed), commands_(staged_, ledger_) {}
 
   std::unique_ptr<agent::SimulatedBackend> backend_;
   StagedBackend staged_;

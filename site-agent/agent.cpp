@@ -56,8 +56,9 @@ Status SiteAgent::start(Instant now) {
     if (Status s = store_.saveDispatch(r); !s.ok()) return s;
     lost_at_start_.push_back({r.tag.job_id, r.tag.attempt, r.local_id, r.state, r.status_seq});
   }
-  spdlog::info("agent incarnation {} starting; job lease {}", incarnation_,
-               lease_.lease() > Duration::zero() ? formatDuration(lease_.lease()) : "not known yet");
+  spdlog::info(
+      "agent incarnation {} starting; job lease {}", incarnation_,
+      lease_.lease() > Duration::zero() ? formatDuration(lease_.lease()) : "not known yet");
   sendHello(now);
   return Status::Ok();
 }
@@ -162,9 +163,10 @@ void SiteAgent::onWelcome(const Welcome& w, Instant now) {
     lease_.setLease(w.job_lease);
     if (Status s = store_.saveLease(w.job_lease); !s.ok()) logError(s.toString());
   }
-  spdlog::info("session established with coordinator {} (protocol {}, heartbeat {} ms, job lease {})",
-               w.coordinator_version, w.protocol_version, heartbeat_interval_.count(),
-               w.job_lease > Duration::zero() ? formatDuration(w.job_lease) : "none");
+  spdlog::info(
+      "session established with coordinator {} (protocol {}, heartbeat {} ms, job lease {})",
+      w.coordinator_version, w.protocol_version, heartbeat_interval_.count(),
+      w.job_lease > Duration::zero() ? formatDuration(w.job_lease) : "none");
   last_heartbeat_ = now.mono;
   sendCapacity(now, /*force=*/true);
   flushOutbox(now, /*all=*/true);
@@ -306,9 +308,10 @@ void SiteAgent::keepLease(Instant now) {
   }
   if (!lease_.expired(now.mono)) return;
   if (lease_.runsOutNow(now.mono)) {
-    spdlog::warn("no word from the coordinator for the job lease ({}): stopping the jobs it may "
-                 "place elsewhere",
-                 formatDuration(lease_.lease()));
+    spdlog::warn(
+        "no word from the coordinator for the job lease ({}): stopping the jobs it may "
+        "place elsewhere",
+        formatDuration(lease_.lease()));
   }
   Result<std::vector<DispatchRecord>> active = store_.activeDispatches();
   if (!active.ok()) {

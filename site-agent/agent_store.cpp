@@ -57,11 +57,23 @@ ALTER TABLE dispatches ADD COLUMN status_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE dispatches ADD COLUMN started_at INTEGER;
 ALTER TABLE dispatches ADD COLUMN ended_at INTEGER;
 )sql",
+    // 4: who each attempt runs as at the site, under which terms, and where its output goes.
+    R"sql(
+ALTER TABLE dispatches ADD COLUMN local_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE dispatches ADD COLUMN uid INTEGER;
+ALTER TABLE dispatches ADD COLUMN gid INTEGER;
+ALTER TABLE dispatches ADD COLUMN account TEXT NOT NULL DEFAULT '';
+ALTER TABLE dispatches ADD COLUMN partition_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE dispatches ADD COLUMN qos TEXT NOT NULL DEFAULT '';
+ALTER TABLE dispatches ADD COLUMN stdout_path TEXT NOT NULL DEFAULT '';
+ALTER TABLE dispatches ADD COLUMN stderr_path TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr std::string_view kDispatchColumns =
     "job_id, attempt, spec, accepted, reason, local_id, state, received_at, updated_at, "
-    "status_seq, started_at, ended_at";
+    "status_seq, started_at, ended_at, local_user, uid, gid, account, partition_name, qos, "
+    "stdout_path, stderr_path";
 
 Result<DispatchRecord> readDispatch(const Statement& st) {
   DispatchRecord record;
@@ -88,6 +100,14 @@ Result<DispatchRecord> readDispatch(const Statement& st) {
   record.status_seq = static_cast<uint64_t>(std::max<int64_t>(0, st.columnInt64(9)));
   if (std::optional<int64_t> ms = st.columnOptionalInt64(10)) record.started_at = fromMillis(*ms);
   if (std::optional<int64_t> ms = st.columnOptionalInt64(11)) record.ended_at = fromMillis(*ms);
+  record.identity.user = st.columnText(12);
+  if (std::optional<int64_t> v = st.columnOptionalInt64(13)) record.identity.uid = uint32_t(*v);
+  if (std::optional<int64_t> v = st.columnOptionalInt64(14)) record.identity.gid = uint32_t(*v);
+  record.identity.account = st.columnText(15);
+  record.identity.partition = st.columnText(16);
+  record.identity.qos = st.columnText(17);
+  record.stdout_path = st.columnText(18);
+  record.stderr_path = st.columnText(19);
   return record;
 }
 
@@ -140,14 +160,19 @@ Status AgentStoreImpl::saveDispatch(const DispatchRecord& record) {
   // what lets the agent hand the job to the scheduler afterwards.
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO dispatches (job_id, attempt, spec, accepted, reason, local_id, state,
-                        received_at, updated_at, status_seq, started_at, ended_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                        received_at, updated_at, status_seq, started_at, ended_at,
+                        local_user, uid, gid, account, partition_name, qos,
+                        stdout_path, stderr_path)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
 ON CONFLICT (job_id, attempt) DO UPDATE SET
   spec = excluded.spec, accepted = excluded.accepted, reason = excluded.reason,
   local_id = excluded.local_id, state = excluded.state,
   received_at = excluded.received_at, updated_at = excluded.updated_at,
   status_seq = excluded.status_seq, started_at = excluded.started_at,
-  ended_at = excluded.ended_at)sql");
+  ended_at = excluded.ended_at, local_user = excluded.local_user, uid = excluded.uid,
+  gid = excluded.gid, account = excluded.account, partition_name = excluded.partition_name,
+  qos = excluded.qos, stdout_path = excluded.stdout_path,
+  stderr_path = excluded.stderr_path)sql");
   if (!st.ok()) return st.status();
   st->bindText(1, record.tag.job_id)
       .bindInt64(2, record.tag.attempt)
@@ -161,8 +186,17 @@ ON CONFLICT (job_id, attempt) DO UPDATE SET
       .bindInt64(10, static_cast<int64_t>(record.status_seq))
       .bindInt64(11, record.started_at ? std::optional<int64_t>(toMillis(*record.started_at))
                                        : std::nullopt)
-      .bindInt64(12, record.ended_at ? std::optional<int64_t>(toMillis(*record.ended_at))
-                                     : std::nullopt);
+      .bindInt64(
+          12, record.ended_at ? std::optional<int64_t>(toMillis(*record.ended_at)) : std::nullopt);
+  const LocalIdentity& id = record.identity;
+  st->bindText(13, id.user)
+      .bindInt64(14, id.uid ? std::optional<int64_t>(*id.uid) : std::nullopt)
+      .bindInt64(15, id.gid ? std::optional<int64_t>(*id.gid) : std::nullopt)
+      .bindText(16, id.account)
+      .bindText(17, id.partition)
+      .bindText(18, id.qos)
+      .bindText(19, record.stdout_path)
+      .bindText(20, record.stderr_path);
   return st->run();
 }
 

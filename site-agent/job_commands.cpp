@@ -1,6 +1,26 @@
 #include "site-agent/job_commands.h"
 
 namespace aifed::agent {
+namespace {
+
+// The answer to a DISPATCH, from its record: the same for a repeat as for the first.
+DispatchAck ackOf(const DispatchRecord& r) {
+  DispatchAck ack;
+  ack.job_id = r.tag.job_id;
+  ack.attempt = r.tag.attempt;
+  ack.accepted = r.accepted;
+  ack.reason = r.reason;
+  ack.local_id = r.local_id;
+  if (r.accepted) {
+    ack.local_user = r.identity.user;
+    ack.account = r.identity.account;
+    ack.stdout_path = r.stdout_path;
+    ack.stderr_path = r.stderr_path;
+  }
+  return ack;
+}
+
+}  // namespace
 
 std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
   stats_.received++;
@@ -14,8 +34,7 @@ std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
   if (known->has_value() && ((*known)->accepted || !(*known)->reason.empty())) {
     // A repeated DISPATCH: answer as before, never run it twice.
     stats_.duplicates++;
-    const DispatchRecord& r = **known;
-    return DispatchAck{d.job_id, d.attempt, r.accepted, r.reason, r.local_id};
+    return ackOf(**known);
   }
   DispatchRecord record;
   record.tag = tag;
@@ -28,7 +47,7 @@ std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
     logError("cannot persist dispatch " + d.job_id + ": " + s.toString());
     return std::nullopt;
   }
-  Result<std::string> local = backend_.submit(tag, d.spec, now);
+  Result<SubmittedJob> local = backend_.submit(tag, d.spec, record.identity, now);
   if (!local.ok()) {
     if (local.status().code() == StatusCode::kUnavailable) {
       // The local scheduler is not answering: no answer, the coordinator retries.
@@ -39,24 +58,24 @@ std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
     record.reason = local.status().message();
     record.state = JobState::kFailed;
     if (Status s = ledger_.saveDispatch(record); !s.ok()) logError(s.toString());
-    return DispatchAck{d.job_id, d.attempt, false, record.reason, ""};
+    return ackOf(record);
   }
   record.accepted = true;
-  record.local_id = std::move(*local);
+  record.local_id = std::move(local->local_id);
+  record.stdout_path = std::move(local->stdout_path);
+  record.stderr_path = std::move(local->stderr_path);
   record.state = JobState::kPending;
   if (Status s = ledger_.saveDispatch(record); !s.ok()) {
     logError("cannot persist local id for " + d.job_id + ": " + s.toString());
   }
-  return DispatchAck{d.job_id, d.attempt, true, "", record.local_id};
+  return ackOf(record);
 }
 
-CancelOutcome JobCommands::cancel(const Cancel& c, Time now,
-                                  const std::function<void()>& refresh) {
+CancelOutcome JobCommands::cancel(const Cancel& c, Time now, const std::function<void()>& refresh) {
   CancelOutcome out;
   JobTag tag{c.job_id, c.attempt};
   Result<std::optional<DispatchRecord>> known = ledger_.findDispatch(tag);
-  if (!known.ok() || !known->has_value() || !(*known)->accepted ||
-      isTerminal((*known)->state)) {
+  if (!known.ok() || !known->has_value() || !(*known)->accepted || isTerminal((*known)->state)) {
     out.acknowledge = true;  // unknown or ended: nothing to do
     return out;
   }

@@ -46,6 +46,11 @@ struct DispatchRecord {
   // for the chaos suite's check that no two attempts of a job ever ran at once).
   std::optional<Time> started_at;
   std::optional<Time> ended_at;
+  // Who it runs as and under which terms (the identity mapping and the site's rules), and
+  // where its output goes, once accepted.
+  LocalIdentity identity;
+  std::string stdout_path;
+  std::string stderr_path;
   bool operator==(const DispatchRecord&) const = default;
 };
 
@@ -81,9 +86,7 @@ class JobCommands {
 
   // Whether the job's ended state should read "withdrawn by the coordinator": true once
   // for each attempt a withdrawal cancelled.
-  bool takeWithdrawn(const JobTag& tag) {
-    return withdrawn_.erase({tag.job_id, tag.attempt}) > 0;
-  }
+  bool takeWithdrawn(const JobTag& tag) { return withdrawn_.erase({tag.job_id, tag.attempt}) > 0; }
 
   // The job lease ran out (agent_lease.h): stops the attempt if it may be re-placed
   // (requeue_on_site_loss) and has not ended. True when it was asked to stop; its end is

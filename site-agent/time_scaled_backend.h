@@ -21,11 +21,12 @@ class TimeScaledBackend final : public Backend {
 
   // Backend
   std::string_view kind() const override { return inner_->kind(); }
-  Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) override {
+  Result<SubmittedJob> submit(const JobTag& tag, const JobSpec& spec, const LocalIdentity& as,
+                              Time now) override {
     JobSpec fast = spec;
     fast.walltime = scale(spec.walltime);
     if (spec.simulated_runtime) fast.simulated_runtime = scale(*spec.simulated_runtime);
-    return inner_->submit(tag, fast, now);
+    return inner_->submit(tag, fast, as, now);
   }
   Status cancel(const std::string& local_id, Time now) override {
     return inner_->cancel(local_id, now);

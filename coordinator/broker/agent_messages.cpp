@@ -45,6 +45,10 @@ std::string negotiatedVersion(const std::string& peer) {
   return std::to_string(kProtocolMajor) + "." + std::to_string(std::max(0, minor));
 }
 
+AttemptAtSite atSite(const DispatchAck& a) {
+  return {a.local_user, a.account, a.stdout_path, a.stderr_path};
+}
+
 }  // namespace
 
 void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& fx) {
@@ -194,7 +198,8 @@ void Broker::Impl::onDispatchAck(size_t i, const DispatchAck& a, Instant now, Ef
     return;  // a repeated ack of an attempt that has ended
   }
   if (!j && unknown(a.job_id)) {
-    if (a.accepted) quarantineReport(i, a.job_id, a.attempt, a.local_id, JobState::kPending, now, fx);
+    if (a.accepted)
+      quarantineReport(i, a.job_id, a.attempt, a.local_id, JobState::kPending, now, fx);
     return;
   }
   if (!j || j->attempt != a.attempt || j->site != site) {
@@ -205,12 +210,14 @@ void Broker::Impl::onDispatchAck(size_t i, const DispatchAck& a, Instant now, Ef
   if (j->state != JobState::kDispatched) {
     if (a.accepted && j->local_id.empty() && !a.local_id.empty()) {
       j->local_id = a.local_id;
+      j->at_site = atSite(a);
       emit(*j, fx);
     }
     return;  // a repeated ack
   }
   if (a.accepted) {
     j->local_id = a.local_id;
+    j->at_site = atSite(a);
     j->reason.clear();
     (void)transition(*j, *seq, JobEvent::kAccept, now);
     reservations.acknowledge(j->id, sites.epoch(i));

@@ -70,6 +70,7 @@ void Broker::Impl::dispatch(JobRecord& j, int64_t seq, PlacementDecision& d,
   j.ended_at.reset();
   j.exit_code.reset();
   j.status_seq = 0;  // a new attempt numbers its statuses anew
+  j.at_site = {};
   (void)transition(j, seq, JobEvent::kPlace, now);
   d.attempt = j.attempt;
   allocations.addDispatch(j.spec, now.wall);

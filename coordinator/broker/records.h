@@ -19,6 +19,16 @@
 
 namespace aifed::broker {
 
+// What the site said about the current attempt when it accepted it (protocol 1.2): who
+// runs it there and where its output goes. Empty when the site said nothing.
+struct AttemptAtSite {
+  std::string local_user;
+  std::string account;
+  std::string stdout_path;
+  std::string stderr_path;
+  bool operator==(const AttemptAtSite&) const = default;
+};
+
 // The coordinator's record of one job. Persisted whole by the store.
 struct JobRecord {
   std::string id;
@@ -43,6 +53,7 @@ struct JobRecord {
   // The sequence number of the current attempt's latest JOB_STATUS taken (protocol 1.1;
   // 0: none yet): an older one is acknowledged and ignored.
   uint64_t status_seq = 0;
+  AttemptAtSite at_site;  // of the current attempt, kept after it ended
 
   bool operator==(const JobRecord&) const = default;
 };

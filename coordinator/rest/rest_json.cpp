@@ -33,6 +33,11 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
   o["started_at"] = optTime(job.started_at);
   o["ended_at"] = optTime(job.ended_at);
   o["exit_code"] = job.exit_code ? json::value(*job.exit_code) : json::value(nullptr);
+  // What the site said when it accepted the current attempt (empty strings: nothing).
+  o["at_site"] = json::object{{"local_user", job.at_site.local_user},
+                              {"account", job.at_site.account},
+                              {"stdout_path", job.at_site.stdout_path},
+                              {"stderr_path", job.at_site.stderr_path}};
   json::array excluded;
   for (const auto& s : job.excluded_sites) excluded.push_back(json::value(s));
   o["excluded_sites"] = std::move(excluded);

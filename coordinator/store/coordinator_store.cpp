@@ -174,6 +174,14 @@ CREATE TABLE federation (
   value TEXT NOT NULL
 );
 )sql",
+    // 6: what the site said when it accepted the current attempt (protocol 1.2): the
+    // local account it runs as and where its output goes.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN local_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN account TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN stdout_path TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN stderr_path TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

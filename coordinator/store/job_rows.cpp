@@ -1,8 +1,7 @@
 // Jobs and sites, and the next job sequence number (coordinator_store_impl.h).
-#include "coordinator/store/coordinator_store_impl.h"
-
 #include <algorithm>
 
+#include "coordinator/store/coordinator_store_impl.h"
 #include "protocol/codec.h"
 
 namespace aifed::store::internal {
@@ -12,8 +11,10 @@ Status CoordinatorStoreImpl::saveJobs(const std::vector<JobRecord>& jobs) {
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO jobs (id, seq, state, site, attempt, local_id, reason, cancel_requested,
                   excluded_sites, spec, submitted_at, updated_at, dispatched_at,
-                  last_sent_at, started_at, ended_at, exit_code, withdrawing, status_seq)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                  last_sent_at, started_at, ended_at, exit_code, withdrawing, status_seq,
+                  local_user, account, stdout_path, stderr_path)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+        ?20, ?21, ?22, ?23)
 ON CONFLICT (id) DO UPDATE SET
   state = excluded.state, site = excluded.site, attempt = excluded.attempt,
   local_id = excluded.local_id, reason = excluded.reason,
@@ -22,7 +23,9 @@ ON CONFLICT (id) DO UPDATE SET
   updated_at = excluded.updated_at, dispatched_at = excluded.dispatched_at,
   last_sent_at = excluded.last_sent_at, started_at = excluded.started_at,
   ended_at = excluded.ended_at, exit_code = excluded.exit_code,
-  withdrawing = excluded.withdrawing, status_seq = excluded.status_seq)sql");
+  withdrawing = excluded.withdrawing, status_seq = excluded.status_seq,
+  local_user = excluded.local_user, account = excluded.account,
+  stdout_path = excluded.stdout_path, stderr_path = excluded.stderr_path)sql");
   if (!st.ok()) return st.status();
   for (const JobRecord& job : jobs) {
     Result<int64_t> seq = jobSeq(job.id);
@@ -50,7 +53,11 @@ ON CONFLICT (id) DO UPDATE SET
         .bindInt64(16, optionalMillis(job.ended_at))
         .bindInt64(17, exit_code)
         .bindBool(18, job.withdrawing)
-        .bindInt64(19, static_cast<int64_t>(job.status_seq));
+        .bindInt64(19, static_cast<int64_t>(job.status_seq))
+        .bindText(20, job.at_site.local_user)
+        .bindText(21, job.at_site.account)
+        .bindText(22, job.at_site.stdout_path)
+        .bindText(23, job.at_site.stderr_path);
     if (Status s = st->run(); !s.ok()) return s;
   }
   return Status::Ok();
@@ -93,7 +100,7 @@ Result<std::vector<JobRecord>> CoordinatorStoreImpl::loadJobs() {
   Result<Statement> st = db_.prepare(R"sql(
 SELECT id, state, site, attempt, local_id, reason, cancel_requested, excluded_sites, spec,
        submitted_at, updated_at, dispatched_at, last_sent_at, started_at, ended_at, exit_code,
-       withdrawing, status_seq
+       withdrawing, status_seq, local_user, account, stdout_path, stderr_path
 FROM jobs ORDER BY seq)sql");
   if (!st.ok()) return st.status();
   std::vector<JobRecord> jobs;
@@ -140,6 +147,7 @@ FROM jobs ORDER BY seq)sql");
     }
     job.withdrawing = st->columnBool(16);
     job.status_seq = static_cast<uint64_t>(std::max<int64_t>(0, st->columnInt64(17)));
+    job.at_site = {st->columnText(18), st->columnText(19), st->columnText(20), st->columnText(21)};
     jobs.push_back(std::move(job));
   }
   return jobs;

@@ -6,10 +6,11 @@
 // modelled nodes, the demo's and the simulator's sites) and the Slurm backend.
 //
 //   auto backend = SimulatedBackend::create(site_config.partitions, options);
-//   Result<std::string> local_id = backend->submit(tag, spec, clock.now());
+//   Result<SubmittedJob> job = backend->submit(tag, spec, LocalIdentity{}, clock.now());
 //   for (const LocalJobUpdate& u : backend->poll(clock.now())) report(u);
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,29 @@ struct JobTag {
   std::string job_id;
   int attempt = 1;
   bool operator==(const JobTag&) const = default;
+};
+
+// Who a job runs as at the site and under which terms, as the agent's identity mapping
+// and the site's rules decide before submission. Empty fields: the agent's own account
+// and the scheduler's defaults (a simulated site ignores all of it).
+struct LocalIdentity {
+  std::string user{};             // local Unix user
+  std::optional<uint32_t> uid{};  // resolved from `user` on this host
+  std::optional<uint32_t> gid{};  // the user's primary group
+  std::string account{};          // the batch system's account to charge
+  std::string partition{};
+  std::string qos{};
+  bool operator==(const LocalIdentity&) const = default;
+};
+
+// What a backend says about a job it accepted.
+struct SubmittedJob {
+  std::string local_id{};
+  // Where the job's output goes at the site (absolute paths); empty: the backend keeps
+  // none it can name.
+  std::string stdout_path{};
+  std::string stderr_path{};
+  bool operator==(const SubmittedJob&) const = default;
 };
 
 // One change of a local job's state, as observed by the backend.
@@ -47,12 +71,13 @@ class Backend {
   // "simulated" or "slurm".
   virtual std::string_view kind() const = 0;
 
-  // Hands a job to the local scheduler. Returns its local id.
-  // kInvalidArgument / kFailedPrecondition: the site refuses this job for good (the
-  // message says why, e.g. "no partition has 8 x h100 per node"); kUnavailable: the
+  // Hands a job to the local scheduler, to run as `as`. Returns its local id and output
+  // paths. kInvalidArgument / kFailedPrecondition: the site refuses this job for good
+  // (the message says why, e.g. "no partition has 8 x h100 per node"); kUnavailable: the
   // scheduler is not answering, try again later. Must not submit a second local job
-  // for a tag it already holds: it returns the existing local id instead.
-  virtual Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) = 0;
+  // for a tag it already holds: it returns the existing job instead.
+  virtual Result<SubmittedJob> submit(const JobTag& tag, const JobSpec& spec,
+                                      const LocalIdentity& as, Time now) = 0;
 
   // Asks the local scheduler to cancel. The resulting kCancelled arrives through poll().
   // kNotFound if the local id is unknown; cancelling a finished job is OK (no effect).

@@ -120,9 +120,11 @@ Result<size_t> SimulatedBackend::choosePartition(const JobSpec& spec) const {
                             ")");
 }
 
-Result<std::string> SimulatedBackend::submit(const JobTag& tag, const JobSpec& spec, Time now) {
+Result<SubmittedJob> SimulatedBackend::submit(const JobTag& tag, const JobSpec& spec,
+                                              const LocalIdentity& as, Time now) {
+  (void)as;  // a simulated site runs everything as itself
   if (auto it = by_tag_.find({tag.job_id, tag.attempt}); it != by_tag_.end()) {
-    return jobs_.at(it->second).current.local_id;  // already held: never a second job
+    return SubmittedJob{.local_id = jobs_.at(it->second).current.local_id};  // never twice
   }
   if (spec.nodes < 1) return invalidArgument("nodes must be at least 1", "nodes");
   if (spec.gpus_per_node < 0) return invalidArgument("must not be negative", "gpus_per_node");
@@ -168,7 +170,7 @@ Result<std::string> SimulatedBackend::submit(const JobTag& tag, const JobSpec& s
   partition.jobs.emplace(*scheduler_id, number);
   // The submit may have started the job (and others) at once.
   for (const LocalSchedulerEvent& e : partition.scheduler.advance(now_)) apply(*index, e);
-  return local_id;
+  return SubmittedJob{.local_id = local_id};
 }
 
 Status SimulatedBackend::cancel(const std::string& local_id, Time now) {

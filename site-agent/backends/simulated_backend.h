@@ -12,7 +12,7 @@
 //   options.mode = SchedulerMode::kEasy;
 //   auto sim = SimulatedBackend::create(site.partitions, options);
 //   if (!sim.ok()) return sim.status();
-//   Result<std::string> id = (*sim)->submit({"job-1", 1}, spec, clock.now());  // "sim-1"
+//   Result<SubmittedJob> job = (*sim)->submit({"job-1", 1}, spec, {}, clock.now());  // "sim-1"
 //   for (const LocalJobUpdate& u : (*sim)->poll(clock.now())) report(u);
 #pragma once
 
@@ -56,7 +56,8 @@ class SimulatedBackend final : public Backend {
 
   // Backend
   std::string_view kind() const override { return "simulated"; }
-  Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) override;
+  Result<SubmittedJob> submit(const JobTag& tag, const JobSpec& spec, const LocalIdentity& as,
+                              Time now) override;
   Status cancel(const std::string& local_id, Time now) override;
   std::vector<LocalJobUpdate> poll(Time now) override;
   Result<SiteCapacity> capacity(Time now) override;

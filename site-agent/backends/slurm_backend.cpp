@@ -605,7 +605,9 @@ void SlurmBackend::indexTags(const std::vector<SlurmJob>& jobs) {
   }
 }
 
-Result<std::string> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec, Time now) {
+Result<SubmittedJob> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec,
+                                          const LocalIdentity& as, Time now) {
+  (void)as;  // TODO(site rules): submit as the mapped user, account, partition, QOS
   Result<std::vector<std::string>> args = sbatchArguments(tag, spec);
   if (!args.ok()) return args.status();
   // Never twice: the tag may already be in Slurm from an earlier run of the agent or
@@ -617,7 +619,7 @@ Result<std::string> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec,
     spdlog::info("{} attempt {} is already Slurm job {}: not submitting again", tag.job_id,
                  tag.attempt, it->second);
     (void)adopt(tag, it->second);
-    return it->second;
+    return SubmittedJob{.local_id = it->second};
   }
   std::string script = spec.script;
   if (script.rfind("#!", 0) != 0) script = "#!/bin/bash\n" + script;
@@ -663,7 +665,7 @@ Result<std::string> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec,
   jobs_at_.reset();  // the next poll reads squeue again
   capacity_at_.reset();
   spdlog::info("submitted {} attempt {} as Slurm job {}", tag.job_id, tag.attempt, id);
-  return id;
+  return SubmittedJob{.local_id = id};
 }
 
 bool SlurmBackend::adopt(const JobTag& tag, const std::string& local_id) {

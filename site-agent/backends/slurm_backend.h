@@ -21,7 +21,7 @@
 //   o.gpu_partitions = {{"h100", "gpu"}};
 //   o.cpu_partition = "cpu";
 //   auto slurm = SlurmBackend::create(o, std::make_unique<ProcessRunner>());
-//   Result<std::string> id = (*slurm)->submit({"job-1", 1}, spec, clock.now());  // "4711"
+//   Result<SubmittedJob> job = (*slurm)->submit({"job-1", 1}, spec, {}, clock.now());  // "4711"
 #pragma once
 
 #include <map>
@@ -96,7 +96,8 @@ class SlurmBackend final : public Backend {
 
   // Backend
   std::string_view kind() const override { return "slurm"; }
-  Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) override;
+  Result<SubmittedJob> submit(const JobTag& tag, const JobSpec& spec, const LocalIdentity& as,
+                              Time now) override;
   Status cancel(const std::string& local_id, Time now) override;
   std::vector<LocalJobUpdate> poll(Time now) override;
   Result<SiteCapacity> capacity(Time now) override;

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <filesystem>
 #include <map>
 
@@ -23,7 +22,9 @@ class FakeBackend final : public Backend {
  public:
   // Backend
   std::string_view kind() const override { return "simulated"; }
-  Result<std::string> submit(const JobTag& tag, const JobSpec& spec, Time now) override {
+  Result<SubmittedJob> submit(const JobTag& tag, const JobSpec& spec, const LocalIdentity& as,
+                              Time now) override {
+    (void)as;
     ++submits;
     if (on_submit) on_submit(tag);
     if (!next_submit_error.ok()) {
@@ -35,7 +36,7 @@ class FakeBackend final : public Backend {
     jobs[id] = {tag, id, JobState::kPending, now, std::nullopt, std::nullopt, std::nullopt, ""};
     (void)spec;
     updates.push_back(jobs[id]);
-    return id;
+    return SubmittedJob{.local_id = id};
   }
   Status cancel(const std::string& local_id, Time now) override {
     cancels.push_back(local_id);

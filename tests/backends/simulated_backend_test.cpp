@@ -81,9 +81,9 @@ std::unique_ptr<SimulatedBackend> makeBackend(std::vector<PartitionConfig> parti
 }
 
 std::string submitOk(Backend& b, const std::string& job_id, const JobSpec& spec, int minute) {
-  Result<std::string> id = b.submit({job_id, 1}, spec, at(minute));
-  EXPECT_TRUE(id.ok()) << id.status().toString();
-  return id.ok() ? *id : std::string();
+  Result<SubmittedJob> job = b.submit({job_id, 1}, spec, {}, at(minute));
+  EXPECT_TRUE(job.ok()) << job.status().toString();
+  return job.ok() ? job->local_id : std::string();
 }
 
 std::vector<JobState> states(const std::vector<LocalJobUpdate>& updates) {
@@ -198,34 +198,34 @@ TEST(SimulatedBackendTest, SubmitIsIdempotentByTag) {
   EXPECT_EQ(submitOk(*sim, "job-1", MakeJob().nodes(2), 100), first);
   EXPECT_THAT(sim->poll(at(200)), IsEmpty());
   // A new attempt is a new local job.
-  Result<std::string> retry = sim->submit({"job-1", 2}, MakeJob().nodes(2), at(200));
+  Result<SubmittedJob> retry = sim->submit({"job-1", 2}, MakeJob().nodes(2), {}, at(200));
   ASSERT_TRUE(retry.ok());
-  EXPECT_EQ(*retry, "sim-2");
+  EXPECT_EQ(retry->local_id, "sim-2");
 }
 
 TEST(SimulatedBackendTest, RejectionsSayWhy) {
   auto sim = makeBackend(threePartitions());
-  Result<std::string> r = sim->submit({"j", 1}, MakeJob().gpus(8, "h100"), at(0));
+  Result<SubmittedJob> r = sim->submit({"j", 1}, MakeJob().gpus(8, "h100"), {}, at(0));
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(r.status().message(),
             "no partition offers 8 x h100 per node (gpu: 4 x h100, 64 cores, 512 GiB; big: 8 x "
             "h200, 112 cores, 2048 GiB; cpu: no accelerators, 128 cores, 256 GiB)");
 
-  r = sim->submit({"j", 1}, MakeJob().nodes(300).gpus(8, "h200"), at(0));
+  r = sim->submit({"j", 1}, MakeJob().nodes(300).gpus(8, "h200"), {}, at(0));
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(r.status().message(), "job needs 300 nodes; largest matching partition big has 256");
 
-  r = sim->submit({"j", 1}, MakeJob().gpus(1, "mi250x").cores(8), at(0));
+  r = sim->submit({"j", 1}, MakeJob().gpus(1, "mi250x").cores(8), {}, at(0));
   EXPECT_THAT(r.status().message(), ::testing::StartsWith("no partition offers 1 x mi250x, 8 "
                                                           "cores per node"));
-  r = sim->submit({"j", 1}, MakeJob().gpus(2).memory(4096), at(0));
+  r = sim->submit({"j", 1}, MakeJob().gpus(2).memory(4096), {}, at(0));
   EXPECT_THAT(r.status().message(),
               ::testing::StartsWith("no partition offers 2 x any accelerator, 4096 GiB per node"));
 
-  r = sim->submit({"j", 1}, MakeJob().nodes(0), at(0));
+  r = sim->submit({"j", 1}, MakeJob().nodes(0), {}, at(0));
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().field(), "nodes");
-  r = sim->submit({"j", 1}, MakeJob().wall(0), at(0));
+  r = sim->submit({"j", 1}, MakeJob().wall(0), {}, at(0));
   EXPECT_EQ(r.status().field(), "walltime");
   EXPECT_THAT(sim->poll(at(0)), IsEmpty());  // nothing was accepted
 }

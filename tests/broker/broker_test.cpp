@@ -455,6 +455,31 @@ TEST_F(BrokerTest, JobStatusIsAcknowledgedAndFollowedToTheEnd) {
   EXPECT_EQ(end->ended_at, at(9));
 }
 
+// Protocol 1.2: the site's account and output paths are kept with the attempt, after its
+// end too, and forgotten when the job is placed again.
+TEST_F(BrokerTest, TheAcceptingSitesAccountAndOutputPathsStayWithTheAttempt) {
+  bringUp("site-a", 16, at(0));
+  JobRecord j = submit(gpuJob(1), at(1));
+  DispatchAck ack{j.id, 1, true, "", "4711"};
+  ack.local_user = "alice_l";
+  ack.account = "llm-eu";
+  ack.stdout_path = "/scratch/alice_l/aifed-j-1-1.out";
+  ack.stderr_path = "/scratch/alice_l/aifed-j-1-1.err";
+  send("site-a", ack, at(2));
+  AttemptAtSite expected{"alice_l", "llm-eu", "/scratch/alice_l/aifed-j-1-1.out",
+                         "/scratch/alice_l/aifed-j-1-1.err"};
+  EXPECT_EQ(broker_.findJob(j.id)->at_site, expected);
+  JobStatus lost{j.id, 1, "4711", JobState::kLost, std::nullopt, std::nullopt, std::nullopt,
+                 std::nullopt, "stopped by the agent"};
+  lost.seq = 1;
+  send("site-a", lost, at(3));
+  Effects fx;
+  broker_.tick(at(4), fx);
+  const JobRecord* again = broker_.findJob(j.id);
+  ASSERT_EQ(again->attempt, 2);
+  EXPECT_EQ(again->at_site, AttemptAtSite{});
+}
+
 TEST_F(BrokerTest, ReportsOfAnotherAttemptOfAKnownJobAreCancelled) {
   bringUp("site-a", 16, at(0));
   JobRecord j = submit(gpuJob(1), at(0));

@@ -230,9 +230,9 @@ TEST(SlurmBackendTest, SubmitPassesScriptAndEnvironmentAndFollowsTheJob) {
     return ok("4711\n");
   };
   Time t0{std::chrono::seconds(1795609000)};
-  auto id = m.backend->submit({"job-1", 1}, gpuJob(), t0);
+  auto id = m.backend->submit({"job-1", 1}, gpuJob(), {}, t0);
   ASSERT_TRUE(id.ok()) << id.status().toString();
-  EXPECT_EQ(*id, "4711");
+  EXPECT_EQ(id->local_id, "4711");
   ASSERT_EQ(m.backend->activeJobs().size(), 1u);
 
   squeue = R"({"errors":[],"jobs":[{"job_id":4711,"comment":"aifed:job-1:1","job_state":"RUNNING",
@@ -262,22 +262,22 @@ TEST(SlurmBackendTest, ATaggedJobAlreadyInSlurmIsNeverSubmittedAgain) {
     return ok(readData("squeue-22.05-finished.json"));  // holds job 1 tagged aifed:j1:1
   };
   m.runner->handlers["sbatch"] = [](const Command&) { return ok("99\n"); };
-  auto id = m.backend->submit({"j1", 1}, gpuJob(), Time{});
+  auto id = m.backend->submit({"j1", 1}, gpuJob(), {}, Time{});
   ASSERT_TRUE(id.ok());
-  EXPECT_EQ(*id, "1");
+  EXPECT_EQ(id->local_id, "1");
   EXPECT_EQ(m.runner->count("sbatch"), 0);
   // Another attempt of the same job is a new Slurm job.
-  auto next = m.backend->submit({"j1", 2}, gpuJob(), Time{});
+  auto next = m.backend->submit({"j1", 2}, gpuJob(), {}, Time{});
   ASSERT_TRUE(next.ok());
-  EXPECT_EQ(*next, "99");
+  EXPECT_EQ(next->local_id, "99");
   // After an sbatch whose outcome is unknown, squeue is read again before resubmitting.
   m.runner->handlers["sbatch"] = [](const Command&) -> Result<CommandOutput> {
     return unavailable("sbatch did not finish within 20000 ms");
   };
   int squeue_before = m.runner->count("squeue");
-  EXPECT_EQ(m.backend->submit({"j5", 1}, gpuJob(), Time{}).status().code(),
+  EXPECT_EQ(m.backend->submit({"j5", 1}, gpuJob(), {}, Time{}).status().code(),
             StatusCode::kUnavailable);
-  (void)m.backend->submit({"j5", 1}, gpuJob(), Time{});
+  (void)m.backend->submit({"j5", 1}, gpuJob(), {}, Time{});
   EXPECT_EQ(m.runner->count("squeue"), squeue_before + 1);
 }
 
@@ -289,7 +289,7 @@ TEST(SlurmBackendTest, RefusalsAndOutagesAreToldApart) {
                 "sbatch: error: Batch job submission failed: Requested node configuration is not "
                 "available\n");
   };
-  auto refused = m.backend->submit({"a", 1}, gpuJob(), Time{});
+  auto refused = m.backend->submit({"a", 1}, gpuJob(), {}, Time{});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("Requested node configuration is not available"),
@@ -299,14 +299,14 @@ TEST(SlurmBackendTest, RefusalsAndOutagesAreToldApart) {
                 "sbatch: error: Batch job submission failed: Invalid account or account/partition "
                 "combination specified\n");
   };
-  EXPECT_EQ(m.backend->submit({"b", 1}, gpuJob(), Time{}).status().code(),
+  EXPECT_EQ(m.backend->submit({"b", 1}, gpuJob(), {}, Time{}).status().code(),
             StatusCode::kInvalidArgument);
   m.runner->handlers["sbatch"] = [](const Command&) {
     return fail(1,
                 "sbatch: error: Batch job submission failed: Unable to contact slurm controller "
                 "(connect failure)\n");
   };
-  EXPECT_EQ(m.backend->submit({"c", 1}, gpuJob(), Time{}).status().code(),
+  EXPECT_EQ(m.backend->submit({"c", 1}, gpuJob(), {}, Time{}).status().code(),
             StatusCode::kUnavailable);
 
   m.runner->handlers["sinfo"] = [](const Command&) {
@@ -348,7 +348,7 @@ TEST(SlurmBackendTest, CancelCallsScancelAndToleratesFinishedJobs) {
   Made m = make();
   m.runner->handlers["squeue"] = [](const Command&) { return ok(R"({"jobs":[]})"); };
   m.runner->handlers["sbatch"] = [](const Command&) { return ok("12\n"); };
-  ASSERT_TRUE(m.backend->submit({"x", 1}, gpuJob(), Time{}).ok());
+  ASSERT_TRUE(m.backend->submit({"x", 1}, gpuJob(), {}, Time{}).ok());
   m.runner->handlers["scancel"] = [](const Command& c) {
     EXPECT_EQ(c.argv.back(), "12");
     return ok("");

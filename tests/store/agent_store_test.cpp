@@ -55,6 +55,17 @@ std::vector<std::string> ids(const std::vector<OutboxEntry>& entries) {
 TEST(AgentStore, DispatchRoundTripsEveryFieldAcrossReopen) {
   TestDir dir;
   DispatchRecord accepted = dispatch("j-1", 2, JobState::kRunning, "98765", 1'700'000'000'001);
+  accepted.status_seq = 3;
+  accepted.started_at = fromMillis(1'700'000'000'500);
+  accepted.spec.partition = "gpu";
+  accepted.identity = {.user = "alice_l",
+                       .uid = 5001,
+                       .gid = 5001,
+                       .account = "nordic-llm",
+                       .partition = "gpu",
+                       .qos = "normal"};
+  accepted.stdout_path = "/scratch/alice_l/aifed-j-1-2.out";
+  accepted.stderr_path = "/scratch/alice_l/aifed-j-1-2.err";
   DispatchRecord rejected = dispatch("j-2", 1, JobState::kPending, "", 1'700'000'000'002);
   rejected.accepted = false;
   rejected.reason = "partition \"gpu\" is closed for maintenance";
@@ -74,6 +85,33 @@ TEST(AgentStore, DispatchRoundTripsEveryFieldAcrossReopen) {
   // Another attempt of the same job is another dispatch.
   EXPECT_EQ((*store)->findDispatch(JobTag{.job_id = "j-1", .attempt = 1}).value(), std::nullopt);
   EXPECT_EQ((*store)->findDispatch(JobTag{.job_id = "j-9", .attempt = 1}).value(), std::nullopt);
+}
+
+// A store written before the site details existed (schema 3) opens, keeps its records and
+// reads them with empty details.
+TEST(AgentStore, ASchema3StoreIsMigratedForward) {
+  TestDir dir;
+  {
+    auto store = openStore(dir);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->saveDispatch(dispatch("j-7", 1, JobState::kRunning, "4711", 1)).ok());
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("agent.db").c_str(), &raw), SQLITE_OK);
+  for (const char* column : {"local_user", "uid", "gid", "account", "partition_name", "qos",
+                             "stdout_path", "stderr_path"}) {
+    std::string sql = std::string("ALTER TABLE dispatches DROP COLUMN ") + column;
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << column;
+  }
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok()) << store.status().toString();
+  auto back = (*store)->findDispatch({"j-7", 1});
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->local_id, "4711");
+  EXPECT_EQ((*back)->identity, LocalIdentity{});
+  EXPECT_TRUE((*back)->stdout_path.empty());
 }
 
 TEST(AgentStore, SaveDispatchReplacesTheRecordForItsTag) {

@@ -83,6 +83,8 @@ JobRecord fullJob(int64_t seq) {
   job.started_at = at(1'700'000'060'003);
   job.ended_at = at(1'700'000'090'004);
   job.exit_code = -9;
+  job.at_site = {"alice_l", "llm-eu", "/scratch/alice_l/aifed-j-1-3.out",
+                 "/scratch/alice_l/aifed-j-1-3.err"};
   return job;
 }
 
@@ -163,7 +165,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 5);
+  EXPECT_EQ((*store)->schemaVersion().value(), 6);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -506,7 +508,7 @@ TEST(CoordinatorStore, AuditQueriesFilterAndPage) {
 }
 
 // A database written by an older schema (3) gains the tokens, audit, quarantine and
-// federation tables and keeps its jobs.
+// federation tables and the attempt's site details, and keeps its jobs.
 TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   TestDir dir;
   const std::string path = dir.file("coordinator.db");
@@ -522,13 +524,16 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE tokens; DROP TABLE audit_log; DROP TABLE quarantine; "
                          "DROP TABLE federation; ALTER TABLE jobs DROP COLUMN status_seq; "
-                         "PRAGMA user_version = 3",
+                         "ALTER TABLE jobs DROP COLUMN local_user; "
+                         "ALTER TABLE jobs DROP COLUMN account; "
+                         "ALTER TABLE jobs DROP COLUMN stdout_path; "
+                         "ALTER TABLE jobs DROP COLUMN stderr_path; PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 5);
+  EXPECT_EQ((*store)->schemaVersion().value(), 6);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
