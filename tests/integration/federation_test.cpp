@@ -14,6 +14,7 @@
 #include "cli/http_client.h"
 #include "cli/local_federation.h"
 #include "protocol/codec.h"
+#include "protocol/messages.h"
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zmq_socket.h"
 #include "tests/integration/local_federation_test.h"
@@ -274,7 +275,9 @@ TEST_F(FederationTest, ClientWrittenFromTheSpecRegistersAndReportsCapacity) {
   EXPECT_EQ(e2->at("body").at("code").as_string(), "version_mismatch");
   std::string msg = json::value_to<std::string>(e2->at("body").at("message"));
   EXPECT_NE(msg.find("2.0"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("1.1"), std::string::npos) << msg;
+  const std::string ours =
+      std::to_string(kProtocolMajor) + "." + std::to_string(kProtocolMinor);
+  EXPECT_NE(msg.find(ours), std::string::npos) << msg;
   EXPECT_EQ(e2->at("body").at("ref_msg_id").as_string(), "raw-3");
 
   ASSERT_TRUE(agent.send(envelope("HEARTBEAT", "site-c", "raw-4", R"({"running_jobs":0})")));
