@@ -220,6 +220,11 @@ json::object toJson(const SiteRules& rules) {
   json::object partitions;
   for (const auto& [project, names] : rules.partitions) partitions[project] = toJsonArray(names);
   o["partitions"] = std::move(partitions);
+  if (!rules.qos.empty()) {  // since 1.2's first frames: written only when set
+    json::object qos;
+    for (const auto& [project, name] : rules.qos) qos[project] = name;
+    o["qos"] = std::move(qos);
+  }
   o["sbatch_directives"] = directivePolicyName(rules.directives);
   return o;
 }
@@ -254,6 +259,16 @@ Result<SiteRules> siteRulesFromJson(const json::value& value, std::string_view p
       std::vector<std::string> names;
       RETURN_IF_ERROR(pr.strings(entry.key(), names));
       rules.partitions[std::string(entry.key())] = std::move(names);
+    }
+  }
+  if (const json::value* qos = object->if_contains("qos")) {
+    const std::string where = r.path("qos");
+    if (!qos->is_object()) return mistyped(where, "an object of strings");
+    FieldReader qr(qos->get_object(), where);
+    for (const auto& entry : qos->get_object()) {
+      std::string name;
+      RETURN_IF_ERROR(qr.str(entry.key(), name));
+      rules.qos[std::string(entry.key())] = std::move(name);
     }
   }
   std::string directives = "refuse";

@@ -19,6 +19,16 @@ const std::vector<std::string>* partitionsOf(const SiteRules& rules, const std::
   return it == rules.partitions.end() ? nullptr : &it->second;
 }
 
+}  // namespace
+
+std::string qosFor(const SiteRules& rules, const JobSpec& spec) {
+  auto it = rules.qos.find(spec.project);
+  if (it == rules.qos.end()) it = rules.qos.find("*");
+  return it == rules.qos.end() ? std::string() : it->second;
+}
+
+namespace {
+
 std::string number(double v) {
   std::ostringstream out;
   out << std::round(v * 10) / 10;

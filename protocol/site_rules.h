@@ -46,6 +46,9 @@ struct SiteRules {
   // The partitions each project may ask for; the key "*" covers projects not listed. The
   // first entry is the one a job that names none gets. No entry: any partition.
   std::map<std::string, std::vector<std::string>> partitions;
+  // The Slurm QOS each project's jobs run under; the key "*" covers projects not listed.
+  // No entry: the account's default QOS.
+  std::map<std::string, std::string> qos;
   DirectivePolicy directives = DirectivePolicy::kRefuse;
   bool operator==(const SiteRules&) const = default;
 };
@@ -65,6 +68,9 @@ std::optional<RuleRefusal> checkSiteRules(const SiteRules& rules, const JobSpec&
 // The partition the job runs in under `rules`: its own, else the first its project may
 // use; empty when the rules name none (the scheduler's default).
 std::string partitionFor(const SiteRules& rules, const JobSpec& spec);
+
+// The QOS the job runs under at this site (empty: the scheduler's default).
+std::string qosFor(const SiteRules& rules, const JobSpec& spec);
 
 // '*' matches any run of characters (none included); everything else matches itself.
 bool globMatch(std::string_view pattern, std::string_view text);

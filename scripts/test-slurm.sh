@@ -16,9 +16,15 @@
 # Use it from a shell:   . DIR/env; sinfo; sbatch --wrap 'hostname'
 #
 # The cluster: one node "aifed-n1" (8 CPUs, 4 fake H100s: gres.conf File= points at
-# plain files) in two partitions, "gpu" and "cpu". cons_tres, backfill, no accounting
-# (slurmctld keeps finished jobs for MinJobAge = 600 s, so `squeue --json` still
-# knows them), OverTimeLimit=0 and a short KillWait so walltime kills are prompt.
+# plain files) in two partitions, "gpu" and "cpu". cons_tres, backfill, accounting in
+# slurmdbd over its own MariaDB (data under DIR/mysql, TCP on 127.0.0.1 only) with
+# GPUs as a TRES, so `sacct` reports allocated GPUs; slurmctld keeps finished jobs for
+# MinJobAge = 600 s, so `squeue --json` still knows them; OverTimeLimit=0 and a short
+# KillWait so walltime kills are prompt.
+#
+# Two local users for the identity-mapping tests, created if missing: aifed-alice and
+# aifed-bob (homes under /var/tmp/aifed-slurm-homes, reachable by the job), with Slurm
+# accounts llm-eu and bio-ai (alice in llm-eu, bob in bio-ai, root in both).
 set -euo pipefail
 
 log() { printf '[test-slurm] %s\n' "$*" >&2; }
@@ -41,7 +47,7 @@ free_port() {
 
 install_if_missing() {
   local missing=()
-  for p in slurm-wlm munge; do
+  for p in slurm-wlm munge slurmdbd mariadb-server; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -91,6 +97,61 @@ wait_idle() {
   die "node aifed-n1 did not become idle (state: ${state:-?}); see $dir/log"
 }
 
+# MariaDB for slurmdbd: its own data directory, socket and loopback port.
+start_mariadb() {
+  local dir=$1 port=$2
+  mkdir -p "$dir/mysql" "$dir/run"
+  mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root \
+    --auth-root-authentication-method=socket --skip-test-db \
+    >"$dir/log/mariadb-install.log" 2>&1 || die "mariadb-install-db failed; see $dir/log"
+  mariadbd --no-defaults --datadir="$dir/mysql" --socket="$dir/run/mysql.sock" --user=root \
+    --bind-address=127.0.0.1 --port="$port" --pid-file="$dir/run/mariadb.pid" \
+    --log-error="$dir/log/mariadb.log" --innodb-buffer-pool-size=32M --skip-name-resolve \
+    </dev/null >/dev/null 2>&1 &
+  for _ in $(seq 1 150); do
+    mariadb --no-defaults -S "$dir/run/mysql.sock" -u root -e 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  mariadb --no-defaults -S "$dir/run/mysql.sock" -u root -e "
+    CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'aifedtest';
+    GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';" ||
+    die "MariaDB did not start; see $dir/log/mariadb.log"
+}
+
+start_dbd() {
+  local dir=$1
+  SLURM_CONF="$dir/etc/slurm.conf" slurmdbd || die "slurmdbd did not start; see $dir/log/slurmdbd.log"
+  for _ in $(seq 1 100); do
+    SLURM_CONF="$dir/etc/slurm.conf" sacctmgr -n list cluster >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "slurmdbd did not answer; see $dir/log/slurmdbd.log"
+}
+
+# The test users, their homes and their Slurm associations.
+add_users() {
+  local dir=$1 homes=/var/tmp/aifed-slurm-homes
+  mkdir -p "$homes"
+  chmod 755 "$homes"
+  for u in aifed-alice aifed-bob; do
+    if id -u "$u" >/dev/null 2>&1; then
+      [ "$(getent passwd "$u" | cut -d: -f6)" = "$homes/$u" ] || usermod --home "$homes/$u" "$u"
+    else
+      useradd --no-create-home --home-dir "$homes/$u" --shell /bin/bash "$u" ||
+        die "cannot create user $u"
+    fi
+    mkdir -p "$homes/$u"
+    chown "$u:" "$homes/$u"
+    chmod 750 "$homes/$u"
+  done
+  local mgr=(env SLURM_CONF="$dir/etc/slurm.conf" sacctmgr -i)
+  "${mgr[@]}" add cluster aifedtest >/dev/null
+  "${mgr[@]}" add account llm-eu,bio-ai cluster=aifedtest >/dev/null
+  "${mgr[@]}" add user aifed-alice account=llm-eu cluster=aifedtest >/dev/null
+  "${mgr[@]}" add user aifed-bob account=bio-ai cluster=aifedtest >/dev/null
+  "${mgr[@]}" add user root account=llm-eu,bio-ai cluster=aifedtest >/dev/null
+}
+
 start() {
   local dir=$1
   [ "$(id -u)" -eq 0 ] || die "must run as root (slurmd runs jobs as their owner)"
@@ -113,6 +174,9 @@ start() {
   ctld_port=$(free_port)
   slurmd_port=$(free_port)
   while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
+  local dbd_port db_port
+  dbd_port=$(free_port)
+  db_port=$(free_port)
 
   cat >"$dir/etc/slurm.conf" <<EOF
 # Written by scripts/test-slurm.sh: a one-node test cluster under $dir.
@@ -136,7 +200,11 @@ SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStoragePort=$dbd_port
+AccountingStorageTRES=gres/gpu
+AccountingStoragePass=$dir/munge/munge.sock
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
@@ -158,6 +226,24 @@ NodeName=aifed-n1 NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=8 RealMemory=40
 PartitionName=gpu Nodes=aifed-n1 Default=YES MaxTime=1-00:00:00 State=UP
 PartitionName=cpu Nodes=aifed-n1 MaxTime=INFINITE State=UP
 EOF
+  cat >"$dir/etc/slurmdbd.conf" <<EOF
+# Written by scripts/test-slurm.sh: accounting for the test cluster under $dir.
+AuthType=auth/munge
+AuthInfo=socket=$dir/munge/munge.sock
+DbdHost=localhost
+DbdPort=$dbd_port
+SlurmUser=root
+PidFile=$dir/run/slurmdbd.pid
+LogFile=$dir/log/slurmdbd.log
+DebugLevel=info
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$db_port
+StorageUser=slurm
+StoragePass=aifedtest
+StorageLoc=slurm_acct_db
+EOF
+  chmod 600 "$dir/etc/slurmdbd.conf"
   cat >"$dir/etc/gres.conf" <<EOF
 NodeName=aifed-n1 Name=gpu Type=h100 File=$dir/gres/gpu[0-3]
 EOF
@@ -171,6 +257,9 @@ EOF
   echo "SLURM_CONF=$dir/etc/slurm.conf" >"$dir/env.tmp"
   echo "export SLURM_CONF" >>"$dir/env.tmp"
 
+  start_mariadb "$dir" "$db_port"
+  start_dbd "$dir"
+  add_users "$dir"
   start_ctld "$dir"
   SLURM_CONF="$dir/etc/slurm.conf" slurmd -f "$dir/etc/slurm.conf" -N aifed-n1 \
     -L "$dir/log/slurmd.log" || die "slurmd did not start; see $dir/log/slurmd.log"
@@ -184,10 +273,14 @@ stop() {
   [ -d "$dir" ] || return 0
   # Jobs first, so no job process outlives the cluster.
   if [ -f "$dir/etc/slurm.conf" ]; then
-    SLURM_CONF="$dir/etc/slurm.conf" timeout 10 scancel --full --quiet -u root 2>/dev/null || true
+    for u in root aifed-alice aifed-bob; do
+      SLURM_CONF="$dir/etc/slurm.conf" timeout 10 scancel --full --quiet -u "$u" 2>/dev/null || true
+    done
   fi
   stop_daemon "$dir" slurmd
   stop_daemon "$dir" slurmctld
+  stop_daemon "$dir" slurmdbd
+  stop_daemon "$dir" mariadb
   stop_daemon "$dir" munged
   rm -rf "$dir"
   log "stopped and removed $dir"

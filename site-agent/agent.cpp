@@ -1,4 +1,5 @@
 #include "site-agent/agent.h"
+#include "site-agent/usage_reports.h"
 
 #include <spdlog/spdlog.h>
 
@@ -24,7 +25,9 @@ SiteAgent::SiteAgent(SiteAgentOptions options, Backend& backend, AgentStore& sto
       backend_(backend),
       store_(store),
       send_(std::move(send)),
-      commands_(backend, store, [this](const std::string& what) { logError(what); }) {}
+      commands_(
+          backend, store, [this](const std::string& what) { logError(what); },
+          options_.admission) {}
 
 Status SiteAgent::start(Instant now) {
   Result<uint64_t> incarnation = store_.startIncarnation();
@@ -94,6 +97,9 @@ void SiteAgent::sendHello(Instant now) {
   hello.agent_version = options_.agent_version;
   hello.backend = std::string(backend_.kind());
   hello.incarnation = incarnation_;
+  if (options_.admission != nullptr && options_.publish_rules) {
+    hello.rules = options_.admission->rules();
+  }
   if (Result<std::vector<DispatchRecord>> active = store_.activeDispatches(); active.ok()) {
     for (const DispatchRecord& r : *active) {
       if (!r.accepted || isTerminal(r.state)) continue;
@@ -337,6 +343,28 @@ void SiteAgent::tick(Instant now) {
   if (now.mono - last_capacity_check_ >= options_.capacity_check) sendCapacity(now, false);
   if (now.mono - last_heartbeat_ >= heartbeat_interval_) sendHeartbeat(now);
   if (now.mono - last_outbox_flush_ >= options_.retry_interval) flushOutbox(now, false);
+  if (now.mono - last_usage_check_ >= options_.usage_retry) reportUsage(now);
+}
+
+void SiteAgent::reportUsage(Instant now) {
+  last_usage_check_ = now.mono;
+  Result<std::vector<DispatchRecord>> due = store_.usageDue(32);
+  if (!due.ok()) {
+    logError("cannot read the attempts whose usage is due: " + due.status().toString());
+    return;
+  }
+  for (DispatchRecord& r : *due) {
+    Result<std::optional<JobUsage>> u = usageOf(backend_, r, now.wall, options_.usage_give_up);
+    if (!u.ok()) {
+      spdlog::warn("usage of {} attempt {}: {} (asking again later)", r.tag.job_id, r.tag.attempt,
+                   u.status().message());
+      return;
+    }
+    if (!*u) continue;  // not in the accounting yet
+    sendDurably(std::move(**u), now);
+    r.usage_reported = true;
+    if (Status s = store_.saveDispatch(r); !s.ok()) logError(s.toString());
+  }
 }
 
 MonoTime SiteAgent::nextWakeup(Instant now) const {

@@ -33,6 +33,12 @@ struct SiteAgentOptions {
   Duration capacity_check = std::chrono::milliseconds(500);  // poll backend capacity
   Duration retry_interval = std::chrono::seconds(3);         // resend unacknowledged outbox
   Duration backend_poll = std::chrono::seconds(1);           // poll backend for job changes
+  Duration usage_retry = std::chrono::seconds(15);  // ask the accounting again for usage
+  Duration usage_give_up = std::chrono::hours(1);   // then report the agent's own record
+  // The site's rules and identity mapping (site_admission.h), checked on every DISPATCH;
+  // null: none. With `publish_rules` its rules go to the coordinator in HELLO.
+  SiteAdmission* admission = nullptr;
+  bool publish_rules = false;
 };
 
 class SiteAgent {
@@ -89,6 +95,8 @@ class SiteAgent {
   JobStatus numberedStatus(const LocalJobUpdate& u, Instant now);
   void flushOutbox(Instant now, bool all);
   void keepLease(Instant now);
+  // JOB_USAGE for ended attempts whose usage the accounting now has (usage_reports.h).
+  void reportUsage(Instant now);
   void logError(const std::string& what);
 
   SiteAgentOptions options_;
@@ -110,6 +118,7 @@ class SiteAgent {
   MonoTime last_capacity_check_{};
   MonoTime last_outbox_flush_{};
   MonoTime last_backend_poll_{};
+  MonoTime last_usage_check_{};
   uint64_t errors_received_ = 0;
   std::string last_error_;
   JobCommands commands_;

@@ -80,7 +80,8 @@ Status readProbes(const common::TomlTable& slurm, SlurmOptions& o) {
 Status readSlurm(common::TomlTable& t, const std::string& base_dir, SlurmOptions& o) {
   RETURN_IF_ERROR(t.expectKeys(
       {"partitions", "gpu_partitions", "gres_types", "gpu_partition", "cpu_partition", "accounts",
-       "default_account", "bin_dir", "slurm_conf", "workdir", "output", "job_path", "tag_prefix",
+       "default_account", "bin_dir", "slurm_conf", "workdir", "output", "output_dir", "job_path",
+       "tag_prefix",
        "use_sacct", "command_timeout_s", "refresh_s", "probe", "probe_interval_s"}));
   RETURN_IF_ERROR(t.strings("partitions", o.partitions));
   for (size_t i = 0; i < o.partitions.size(); ++i) {
@@ -96,7 +97,8 @@ Status readSlurm(common::TomlTable& t, const std::string& base_dir, SlurmOptions
        {std::pair{"gpu_partition", &o.gpu_partition}, std::pair{"cpu_partition", &o.cpu_partition},
         std::pair{"default_account", &o.default_account}, std::pair{"bin_dir", &o.bin_dir},
         std::pair{"slurm_conf", &o.slurm_conf}, std::pair{"workdir", &o.workdir},
-        std::pair{"output", &o.output}, std::pair{"job_path", &o.job_path},
+        std::pair{"output", &o.output}, std::pair{"output_dir", &o.output_dir},
+        std::pair{"job_path", &o.job_path},
         std::pair{"tag_prefix", &o.tag_prefix}}) {
     RETURN_IF_ERROR(t.str(key, *out));
   }
@@ -192,7 +194,7 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   common::TomlTable root = doc.root();
   RETURN_IF_ERROR(root.expectKeys({"site", "coordinator", "coordinator_public_key",
                                    "coordinator_public_key_file", "key_file", "state_db", "backend",
-                                   "log_level", "simulated", "slurm"}));
+                                   "log_level", "simulated", "slurm", "rules", "identity"}));
   AgentConfig cfg;
   RETURN_IF_ERROR(readNonEmpty(root, "site", cfg.site));
   RETURN_IF_ERROR(readNonEmpty(root, "coordinator", cfg.coordinator_endpoint));
@@ -210,6 +212,7 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
                                        ", got \"" + cfg.log_level + "\"");
   }
   RETURN_IF_ERROR(readCoordinatorKey(root, base_dir, cfg));
+  RETURN_IF_ERROR(readSitePolicy(root, base_dir, cfg.policy));
   // The table of the other backend may stay in the file (switching back is one line).
   std::optional<common::TomlTable> backend;
   RETURN_IF_ERROR(root.table(cfg.backend, backend));

@@ -24,6 +24,7 @@
 #include "protocol/federation.h"
 #include "protocol/status.h"
 #include "site-agent/backends/slurm_backend.h"
+#include "site-agent/site_policy_config.h"
 
 namespace aifed::agent {
 
@@ -41,6 +42,8 @@ struct AgentConfig {
   std::string scheduler = "easy";
   // [slurm]
   SlurmOptions slurm;
+  // [rules] and [identity]: the site's own terms (site_policy_config.h)
+  SitePolicyConfig policy;
 };
 
 Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::string& source_name,

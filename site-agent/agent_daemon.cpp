@@ -10,6 +10,8 @@
 #include "protocol/transport/zmq_socket.h"
 #include "site-agent/agent.h"
 #include "site-agent/agent_store.h"
+#include "site-agent/identity_map.h"
+#include "site-agent/site_admission.h"
 #include "site-agent/backends/simulated_backend.h"
 #include "site-agent/backends/slurm_backend.h"
 #include "site-agent/time_scaled_backend.h"
@@ -36,6 +38,26 @@ Result<std::unique_ptr<Backend>> makeBackend(const AgentConfig& config) {
   return backend;
 }
 
+// The site's mapping from its config: a map file (read now, so a bad one stops the start
+// with its line number), a command, or none.
+Result<std::unique_ptr<IdentityMap>> makeIdentityMap(const AgentConfig& config,
+                                                     CommandRunner& runner) {
+  const SitePolicyConfig& p = config.policy;
+  if (!p.map_file.empty()) {
+    auto map = MapFile::load(p.map_file);
+    if (!map.ok()) return map.status();
+    spdlog::info("identity mapping: {} rules from {}", (*map)->size(), p.map_file);
+    return std::unique_ptr<IdentityMap>(std::move(*map));
+  }
+  if (!p.map_command.empty()) {
+    spdlog::info("identity mapping: command {}", p.map_command);
+    return std::unique_ptr<IdentityMap>(
+        std::make_unique<MapCommand>(p.map_command, runner, p.map_timeout));
+  }
+  spdlog::warn("no [identity] mapping: every federation job runs as this agent's own account");
+  return std::unique_ptr<IdentityMap>();
+}
+
 }  // namespace
 
 Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
@@ -54,6 +76,13 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
   auto backend = makeBackend(config);
   if (!backend.ok()) return backend.status();
 
+  ProcessRunner map_runner;
+  auto identity_map = makeIdentityMap(config, map_runner);
+  if (!identity_map.ok()) return identity_map.status();
+  SystemUserDirectory users;
+  SiteAdmission admission(config.site, config.policy.rules.value_or(SiteRules{}),
+                          identity_map->get(), users);
+
   zmq::context_t context;
   transport::DealerSocket dealer(context, config.site, *keys, config.coordinator_public_key);
   if (Status s = dealer.connect(config.coordinator_endpoint); !s.ok()) return s;
@@ -61,6 +90,8 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
   SiteAgentOptions options;
   options.site = config.site;
   options.agent_version = AIFED_VERSION;
+  options.admission = &admission;
+  options.publish_rules = config.policy.rules.has_value();
   SiteAgent agent(options, **backend, **store,
                   [&dealer](const std::string& frame) { return dealer.send(frame); });
   SteadyClock monotonic;

@@ -68,12 +68,20 @@ ALTER TABLE dispatches ADD COLUMN qos TEXT NOT NULL DEFAULT '';
 ALTER TABLE dispatches ADD COLUMN stdout_path TEXT NOT NULL DEFAULT '';
 ALTER TABLE dispatches ADD COLUMN stderr_path TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: the site rule that refused an attempt, and whether its usage (JOB_USAGE) is in the
+    // outbox. Attempts recorded before know no usage to report.
+    R"sql(
+ALTER TABLE dispatches ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+ALTER TABLE dispatches ADD COLUMN usage_reported INTEGER NOT NULL DEFAULT 0;
+UPDATE dispatches SET usage_reported = 1;
+CREATE INDEX dispatches_usage_due ON dispatches(usage_reported) WHERE usage_reported = 0;
+)sql",
 };
 
 constexpr std::string_view kDispatchColumns =
     "job_id, attempt, spec, accepted, reason, local_id, state, received_at, updated_at, "
     "status_seq, started_at, ended_at, local_user, uid, gid, account, partition_name, qos, "
-    "stdout_path, stderr_path";
+    "stdout_path, stderr_path, rule, usage_reported";
 
 Result<DispatchRecord> readDispatch(const Statement& st) {
   DispatchRecord record;
@@ -108,6 +116,8 @@ Result<DispatchRecord> readDispatch(const Statement& st) {
   record.identity.qos = st.columnText(17);
   record.stdout_path = st.columnText(18);
   record.stderr_path = st.columnText(19);
+  record.rule = st.columnText(20);
+  record.usage_reported = st.columnBool(21);
   return record;
 }
 
@@ -128,6 +138,7 @@ class AgentStoreImpl final : public AgentStore {
   // --- AgentStore ---
   Result<std::optional<DispatchRecord>> findDispatch(const JobTag& tag) override;
   Status saveDispatch(const DispatchRecord& record) override;
+  Result<std::vector<DispatchRecord>> usageDue(size_t limit) override;
   Result<std::vector<DispatchRecord>> activeDispatches() override;
   Result<std::optional<DispatchRecord>> findByLocalId(const std::string& local_id) override;
   Status enqueueOutbox(const OutboxEntry& entry) override;
@@ -162,8 +173,9 @@ Status AgentStoreImpl::saveDispatch(const DispatchRecord& record) {
 INSERT INTO dispatches (job_id, attempt, spec, accepted, reason, local_id, state,
                         received_at, updated_at, status_seq, started_at, ended_at,
                         local_user, uid, gid, account, partition_name, qos,
-                        stdout_path, stderr_path)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                        stdout_path, stderr_path, rule, usage_reported)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+        ?21, ?22)
 ON CONFLICT (job_id, attempt) DO UPDATE SET
   spec = excluded.spec, accepted = excluded.accepted, reason = excluded.reason,
   local_id = excluded.local_id, state = excluded.state,
@@ -172,7 +184,8 @@ ON CONFLICT (job_id, attempt) DO UPDATE SET
   ended_at = excluded.ended_at, local_user = excluded.local_user, uid = excluded.uid,
   gid = excluded.gid, account = excluded.account, partition_name = excluded.partition_name,
   qos = excluded.qos, stdout_path = excluded.stdout_path,
-  stderr_path = excluded.stderr_path)sql");
+  stderr_path = excluded.stderr_path, rule = excluded.rule,
+  usage_reported = excluded.usage_reported)sql");
   if (!st.ok()) return st.status();
   st->bindText(1, record.tag.job_id)
       .bindInt64(2, record.tag.attempt)
@@ -196,7 +209,9 @@ ON CONFLICT (job_id, attempt) DO UPDATE SET
       .bindText(17, id.partition)
       .bindText(18, id.qos)
       .bindText(19, record.stdout_path)
-      .bindText(20, record.stderr_path);
+      .bindText(20, record.stderr_path)
+      .bindText(21, record.rule)
+      .bindBool(22, record.usage_reported);
   return st->run();
 }
 
@@ -213,6 +228,24 @@ Result<std::vector<DispatchRecord>> AgentStoreImpl::activeDispatches() {
     Result<DispatchRecord> record = readDispatch(*st);
     if (!record.ok()) return record.status();
     if (!isTerminal(record->state)) out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+Result<std::vector<DispatchRecord>> AgentStoreImpl::usageDue(size_t limit) {
+  Result<Statement> st = db_.prepare(
+      "SELECT " + std::string(kDispatchColumns) +
+      " FROM dispatches WHERE usage_reported = 0 AND accepted = 1 ORDER BY updated_at LIMIT ?1");
+  if (!st.ok()) return st.status();
+  st->bindInt64(1, static_cast<int64_t>(limit));
+  std::vector<DispatchRecord> out;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<DispatchRecord> record = readDispatch(*st);
+    if (!record.ok()) return record.status();
+    if (isTerminal(record->state)) out.push_back(std::move(*record));
   }
   return out;
 }

@@ -32,6 +32,9 @@ class AgentStore : public DispatchLedger {
 
   // Accepted dispatches whose state is not terminal.
   virtual Result<std::vector<DispatchRecord>> activeDispatches() = 0;
+  // Accepted attempts that ended and whose usage is not reported yet (JOB_USAGE), oldest
+  // change first, at most `limit`.
+  virtual Result<std::vector<DispatchRecord>> usageDue(size_t limit) = 0;
   // Finds the accepted dispatch holding this local id.
   virtual Result<std::optional<DispatchRecord>> findByLocalId(const std::string& local_id) = 0;
 

@@ -11,6 +11,7 @@ DispatchAck ackOf(const DispatchRecord& r) {
   ack.accepted = r.accepted;
   ack.reason = r.reason;
   ack.local_id = r.local_id;
+  if (!r.accepted) ack.rule = r.rule;
   if (r.accepted) {
     ack.local_user = r.identity.user;
     ack.account = r.identity.account;
@@ -47,7 +48,20 @@ std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
     logError("cannot persist dispatch " + d.job_id + ": " + s.toString());
     return std::nullopt;
   }
-  Result<SubmittedJob> local = backend_.submit(tag, d.spec, record.identity, now);
+  JobSpec spec = d.spec;
+  if (admission_ != nullptr) {
+    std::variant<Admitted, RuleRefusal> verdict = admission_->admit(d.spec);
+    if (const RuleRefusal* no = std::get_if<RuleRefusal>(&verdict)) return refuse(record, *no);
+    Admitted& yes = std::get<Admitted>(verdict);
+    if (yes.stripped_directives > 0) {
+      logError(d.job_id + ": removed " + std::to_string(yes.stripped_directives) +
+               " #SBATCH line(s) from its script (the site's rules strip them)");
+    }
+    spec = std::move(yes.spec);
+    record.identity = std::move(yes.identity);
+  }
+  Result<SubmittedJob> local = backend_.submit(tag, spec, record.identity, now);
+  record.identity.home.clear();  // not part of the record
   if (!local.ok()) {
     if (local.status().code() == StatusCode::kUnavailable) {
       // The local scheduler is not answering: no answer, the coordinator retries.
@@ -68,6 +82,16 @@ std::optional<DispatchAck> JobCommands::dispatch(const Dispatch& d, Time now) {
   if (Status s = ledger_.saveDispatch(record); !s.ok()) {
     logError("cannot persist local id for " + d.job_id + ": " + s.toString());
   }
+  return ackOf(record);
+}
+
+DispatchAck JobCommands::refuse(DispatchRecord& record, const RuleRefusal& no) {
+  stats_.rejected++;
+  record.reason = no.reason;
+  record.rule = no.rule;
+  record.state = JobState::kFailed;
+  record.identity = LocalIdentity{};
+  if (Status s = ledger_.saveDispatch(record); !s.ok()) logError(s.toString());
   return ackOf(record);
 }
 

@@ -27,6 +27,7 @@
 
 #include "protocol/messages.h"
 #include "site-agent/backends/backend.h"
+#include "site-agent/site_admission.h"
 
 namespace aifed::agent {
 
@@ -51,6 +52,10 @@ struct DispatchRecord {
   LocalIdentity identity;
   std::string stdout_path;
   std::string stderr_path;
+  // When refused by a site rule: which one (RuleRefusal::rule), for a repeated DISPATCH.
+  std::string rule;
+  // Its usage at the site has been put in the outbox (JOB_USAGE) once it ended.
+  bool usage_reported = false;
   bool operator==(const DispatchRecord&) const = default;
 };
 
@@ -75,8 +80,11 @@ class JobCommands {
   // Reports a failure that changes no answer (a record that could not be updated).
   using ErrorLog = std::function<void(const std::string&)>;
 
-  JobCommands(Backend& backend, DispatchLedger& ledger, ErrorLog log = {})
-      : backend_(backend), ledger_(ledger), log_(std::move(log)) {}
+  // `admission`: the site's rules and identity mapping, checked on every DISPATCH before
+  // the backend sees it (null: none, every job runs as the agent's account).
+  JobCommands(Backend& backend, DispatchLedger& ledger, ErrorLog log = {},
+              SiteAdmission* admission = nullptr)
+      : backend_(backend), ledger_(ledger), log_(std::move(log)), admission_(admission) {}
 
   // The answer to a DISPATCH, or nullopt when none can be given now.
   std::optional<DispatchAck> dispatch(const Dispatch& d, Time now);
@@ -111,9 +119,13 @@ class JobCommands {
     if (log_) log_(what);
   }
 
+  // Refuses `record` for a site rule (recorded, so a repeat gets the same answer).
+  DispatchAck refuse(DispatchRecord& record, const RuleRefusal& no);
+
   Backend& backend_;
   DispatchLedger& ledger_;
   ErrorLog log_;
+  SiteAdmission* admission_;
   Stats stats_;
   // Attempts a withdrawal cancelled whose end has not been reported yet.
   std::set<std::pair<std::string, int>> withdrawn_;

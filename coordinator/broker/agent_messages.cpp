@@ -46,7 +46,7 @@ std::string negotiatedVersion(const std::string& peer) {
 }
 
 AttemptAtSite atSite(const DispatchAck& a) {
-  return {a.local_user, a.account, a.stdout_path, a.stderr_path};
+  return {a.local_user, a.account, a.stdout_path, a.stderr_path, std::nullopt};
 }
 
 }  // namespace
@@ -71,6 +71,8 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
         } else if constexpr (std::is_same_v<T, JobStatus>) {
           if (sites.markUp(i, now)) emitSite(i, fx);
           onJobStatus(i, message, body, now, fx);
+        } else if constexpr (std::is_same_v<T, JobUsage>) {
+          onJobUsage(i, message, body, now, fx);
         } else if constexpr (std::is_same_v<T, Ack> || std::is_same_v<T, ErrorReply>) {
           // CANCEL is retried until the terminal JOB_STATUS arrives, so its ACK needs no
           // bookkeeping; an agent's ERROR is logged by the daemon.
@@ -90,6 +92,7 @@ void Broker::Impl::onHello(size_t i, const std::string& peer_version, const Hell
                            Effects& fx) {
   const std::string& site = sites.record(i).id;
   sites.startSession(i, h.agent_version, h.incarnation, now);
+  sites.setRules(i, h.rules);
   Welcome w;
   w.coordinator_version = AIFED_VERSION;
   w.protocol_version = negotiatedVersion(peer_version);
@@ -296,6 +299,29 @@ void Broker::Impl::onJobStatus(size_t i, const Message& m, const JobStatus& st, 
   } else {
     (void)transition(*j, *seq, eventFor(st.state), now, st.state);
   }
+  emit(*j, fx);
+}
+
+void Broker::Impl::onJobUsage(size_t i, const Message& m, const JobUsage& u, Instant now,
+                              Effects& fx) {
+  const std::string& site = sites.record(i).id;
+  send(site, Ack{m.msg_id}, fx);  // once durable, like JOB_STATUS; a repeat sets the same
+  std::optional<int64_t> seq = jobs.seqOf(u.job_id);
+  JobRecord* j = seq ? &jobs.at(*seq) : nullptr;
+  // Only the current attempt is charged (an earlier one, lost or refused, was not the
+  // project's doing); a job no longer held in memory keeps its final charge.
+  if (!j || j->attempt != u.attempt || j->site != site || !isTerminal(j->state)) return;
+  if (u.elapsed < Duration::zero() || u.nodes < 0 || u.gpus < 0 ||
+      u.elapsed > kMaxWalltime * 2) {
+    send(site, ErrorReply{"bad_message", "JOB_USAGE of " + u.job_id + " is out of range", "body",
+                          m.msg_id},
+         fx);
+    return;
+  }
+  j->at_site.usage = SiteUsage{u.source, u.elapsed, u.nodes, u.gpus, u.tres, u.state};
+  if (!u.local_user.empty()) j->at_site.local_user = u.local_user;
+  if (!u.account.empty()) j->at_site.account = u.account;
+  refreshed(*j, *seq, now);
   emit(*j, fx);
 }
 

@@ -17,6 +17,10 @@ bool isActive(JobState s) {
 
 }  // namespace
 
+double usageGpuHours(const SiteUsage& u) {
+  return (u.gpus > 0 ? u.gpus : u.nodes) * hours(u.elapsed);
+}
+
 double allocationCharge(const JobSpec& spec, double h) {
   return spec.nodes * std::max(1, spec.gpus_per_node) * h;
 }
@@ -34,11 +38,13 @@ void AllocationLedger::recharge(int64_t seq, const JobRecord& j) {
   } else if (isTerminal(j.state) && j.started_at && j.ended_at) {
     h = std::max(0.0, hours(*j.ended_at - *j.started_at));
   }
+  const bool measured = isTerminal(j.state) && !j.site.empty() && j.at_site.usage;
+  if (measured) h = usageGpuHours(*j.at_site.usage);  // already GPU-hours
   if (h <= 0) {
     if (old != charges_.end()) charges_.erase(old);
     return;
   }
-  double gpu_hours = allocationCharge(j.spec, h);
+  double gpu_hours = measured ? h : allocationCharge(j.spec, h);
   if (old == charges_.end()) {
     old = charges_.emplace(seq, Charge{&usage_[j.spec.project][j.site], j.site, 0}).first;
   } else if (old->second.site != j.site) {

@@ -103,6 +103,7 @@ struct Broker::Impl {
 
   // --- agent_messages.cpp ---
   void onMessage(size_t i, Message&& message, Instant now, Effects& fx);
+  void onJobUsage(size_t i, const Message& m, const JobUsage& u, Instant now, Effects& fx);
   void onHello(size_t i, const std::string& peer_version, const Hello& h, Instant now,
                Effects& fx);
   void onCapacity(size_t i, const std::string& msg_id, Capacity& c, Instant now, Effects& fx);

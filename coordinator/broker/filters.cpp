@@ -68,6 +68,23 @@ class ExcludedFilter final : public FilterPlugin {
   }
 };
 
+// The rules the site published (protocol/site_rules.h): a job the site would refuse is not
+// sent there. The agent checks them again on DISPATCH, with its identity mapping.
+class SiteRulesFilter final : public FilterPlugin {
+ public:
+  std::string_view name() const override { return "site-rules"; }
+  PluginCode filter(const PlacementInput& in, Candidate& c) const override {
+    const std::optional<SiteRules>& rules = c.view->record->rules;
+    return rules && checkSiteRules(*rules, in.job.spec) ? PluginCode::kUnschedulableAndUnresolvable
+                                                        : PluginCode::kSuccess;
+  }
+  std::string reason(const PlacementInput& in, const Candidate& c) const override {
+    const std::optional<SiteRules>& rules = c.view->record->rules;
+    std::optional<RuleRefusal> no = rules ? checkSiteRules(*rules, in.job.spec) : std::nullopt;
+    return no ? "the site's rule " + no->rule + ": " + no->reason : std::string();
+  }
+};
+
 class ResidencyFilter final : public FilterPlugin {
  public:
   std::string_view name() const override { return "residency"; }
@@ -228,12 +245,13 @@ const std::vector<const FilterPlugin*>& defaultFilters() {
   static const SiteStateFilter site_state;
   static const DrainingFilter draining;
   static const ExcludedFilter excluded;
+  static const SiteRulesFilter site_rules;
   static const ResidencyFilter residency;
   static const AcceleratorFilter accelerator;
   static const FitsFilter fits;
   static const AllocationFilter allocation;
   static const std::vector<const FilterPlugin*> filters = {
-      &site_state, &draining, &excluded, &residency, &accelerator, &fits, &allocation};
+      &site_state, &draining, &excluded, &site_rules, &residency, &accelerator, &fits, &allocation};
   return filters;
 }
 

@@ -15,17 +15,35 @@
 #include <vector>
 
 #include "protocol/messages.h"
+#include "protocol/site_rules.h"
 #include "protocol/types.h"
 
 namespace aifed::broker {
 
 // What the site said about the current attempt when it accepted it (protocol 1.2): who
 // runs it there and where its output goes. Empty when the site said nothing.
+// What the site's accounting says an ended attempt used (JOB_USAGE, protocol 1.2).
+struct SiteUsage {
+  std::string source;  // "sacct" | "scheduler"
+  Duration elapsed{0};
+  int nodes = 0;
+  int gpus = 0;
+  std::string tres;
+  std::string state;
+  bool operator==(const SiteUsage&) const = default;
+};
+
+// GPU-hours (node-hours for a CPU job) the site says an attempt used.
+double usageGpuHours(const SiteUsage& u);
+
 struct AttemptAtSite {
   std::string local_user;
   std::string account;
   std::string stdout_path;
   std::string stderr_path;
+  // Once the site reported it; then the allocation is charged from it, not from the
+  // coordinator's own start and end times.
+  std::optional<SiteUsage> usage;
   bool operator==(const AttemptAtSite&) const = default;
 };
 
@@ -71,6 +89,10 @@ struct SiteRecord {
   std::optional<Time> unreachable_since;
   std::string agent_version;
   int64_t jobs_placed = 0;  // dispatches accepted by this site, ever
+  // The rules the site's agent published in its last HELLO (protocol 1.2); none: it
+  // published none (an older agent, or a site that admits any job). Not stored: every
+  // session starts with a HELLO.
+  std::optional<SiteRules> rules;
 
   bool operator==(const SiteRecord&) const = default;
 };

@@ -69,6 +69,8 @@ class SiteTable {
   bool markUp(size_t i, Instant now);
   // HELLO: a new session; the next CAPACITY is taken whatever its epoch.
   void startSession(size_t i, std::string agent_version, uint64_t incarnation, Instant now);
+  // The rules the site published in its HELLO (none: it published none).
+  void setRules(size_t i, std::optional<SiteRules> rules) { records_[i].rules = std::move(rules); }
   // The agent run of the current session (HELLO's incarnation; 0: unknown).
   uint64_t incarnation(size_t i) const { return live_[i].incarnation; }
   // CAPACITY: false for a late duplicate (an epoch not above the last one within the

@@ -38,6 +38,19 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
                               {"account", job.at_site.account},
                               {"stdout_path", job.at_site.stdout_path},
                               {"stderr_path", job.at_site.stderr_path}};
+  if (const std::optional<broker::SiteUsage>& u = job.at_site.usage) {
+    // What the site's accounting says the attempt used; the allocation is charged from it.
+    o["at_site"].as_object()["usage"] =
+        json::object{{"source", u->source},
+                     {"elapsed_s", std::chrono::duration<double>(u->elapsed).count()},
+                     {"nodes", u->nodes},
+                     {"gpus", u->gpus},
+                     {"gpu_hours", broker::usageGpuHours(*u)},
+                     {"tres", u->tres},
+                     {"state", u->state}};
+  } else {
+    o["at_site"].as_object()["usage"] = nullptr;
+  }
   json::array excluded;
   for (const auto& s : job.excluded_sites) excluded.push_back(json::value(s));
   o["excluded_sites"] = std::move(excluded);
@@ -168,6 +181,8 @@ json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, 
   o["running_jobs"] = running;
   o["pending_jobs"] = pending;
   o["jobs_placed"] = site.jobs_placed;
+  if (site.rules) o["rules"] = toJson(*site.rules);  // null: the site published none
+  else o["rules"] = nullptr;
   o["reserved_nodes"] = reserved_nodes;
   o["partitions"] = std::move(partitions);
   return o;

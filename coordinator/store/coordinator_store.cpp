@@ -182,6 +182,11 @@ ALTER TABLE jobs ADD COLUMN account TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN stdout_path TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN stderr_path TEXT NOT NULL DEFAULT '';
 )sql",
+    // 7: what the site's accounting says the current attempt used (JOB_USAGE, protocol
+    // 1.2), as JSON; '' until it arrives.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN site_usage TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

@@ -5,6 +5,38 @@
 #include "protocol/codec.h"
 
 namespace aifed::store::internal {
+namespace {
+
+using broker::SiteUsage;
+
+boost::json::object siteUsageJson(const SiteUsage& u) {
+  return {{"source", u.source},
+          {"elapsed_s", std::chrono::duration<double>(u.elapsed).count()},
+          {"nodes", u.nodes},
+          {"gpus", u.gpus},
+          {"tres", u.tres},
+          {"state", u.state}};
+}
+
+Result<SiteUsage> siteUsageFromJson(const boost::json::value& v) {
+  const boost::json::object* o = v.if_object();
+  if (!o) return internalError("not an object");
+  SiteUsage u;
+  try {
+    u.source = boost::json::value_to<std::string>(o->at("source"));
+    u.elapsed = std::chrono::milliseconds(
+        static_cast<int64_t>(boost::json::value_to<double>(o->at("elapsed_s")) * 1000));
+    u.nodes = boost::json::value_to<int>(o->at("nodes"));
+    u.gpus = boost::json::value_to<int>(o->at("gpus"));
+    u.tres = boost::json::value_to<std::string>(o->at("tres"));
+    u.state = boost::json::value_to<std::string>(o->at("state"));
+  } catch (const std::exception& e) {
+    return internalError(e.what());
+  }
+  return u;
+}
+
+}  // namespace
 
 Status CoordinatorStoreImpl::saveJobs(const std::vector<JobRecord>& jobs) {
   if (jobs.empty()) return Status::Ok();
@@ -12,9 +44,9 @@ Status CoordinatorStoreImpl::saveJobs(const std::vector<JobRecord>& jobs) {
 INSERT INTO jobs (id, seq, state, site, attempt, local_id, reason, cancel_requested,
                   excluded_sites, spec, submitted_at, updated_at, dispatched_at,
                   last_sent_at, started_at, ended_at, exit_code, withdrawing, status_seq,
-                  local_user, account, stdout_path, stderr_path)
+                  local_user, account, stdout_path, stderr_path, site_usage)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-        ?20, ?21, ?22, ?23)
+        ?20, ?21, ?22, ?23, ?24)
 ON CONFLICT (id) DO UPDATE SET
   state = excluded.state, site = excluded.site, attempt = excluded.attempt,
   local_id = excluded.local_id, reason = excluded.reason,
@@ -25,7 +57,8 @@ ON CONFLICT (id) DO UPDATE SET
   ended_at = excluded.ended_at, exit_code = excluded.exit_code,
   withdrawing = excluded.withdrawing, status_seq = excluded.status_seq,
   local_user = excluded.local_user, account = excluded.account,
-  stdout_path = excluded.stdout_path, stderr_path = excluded.stderr_path)sql");
+  stdout_path = excluded.stdout_path, stderr_path = excluded.stderr_path,
+  site_usage = excluded.site_usage)sql");
   if (!st.ok()) return st.status();
   for (const JobRecord& job : jobs) {
     Result<int64_t> seq = jobSeq(job.id);
@@ -57,7 +90,9 @@ ON CONFLICT (id) DO UPDATE SET
         .bindText(20, job.at_site.local_user)
         .bindText(21, job.at_site.account)
         .bindText(22, job.at_site.stdout_path)
-        .bindText(23, job.at_site.stderr_path);
+        .bindText(23, job.at_site.stderr_path)
+        .bindText(24, job.at_site.usage ? boost::json::serialize(siteUsageJson(*job.at_site.usage))
+                                        : std::string());
     if (Status s = st->run(); !s.ok()) return s;
   }
   return Status::Ok();
@@ -100,7 +135,7 @@ Result<std::vector<JobRecord>> CoordinatorStoreImpl::loadJobs() {
   Result<Statement> st = db_.prepare(R"sql(
 SELECT id, state, site, attempt, local_id, reason, cancel_requested, excluded_sites, spec,
        submitted_at, updated_at, dispatched_at, last_sent_at, started_at, ended_at, exit_code,
-       withdrawing, status_seq, local_user, account, stdout_path, stderr_path
+       withdrawing, status_seq, local_user, account, stdout_path, stderr_path, site_usage
 FROM jobs ORDER BY seq)sql");
   if (!st.ok()) return st.status();
   std::vector<JobRecord> jobs;
@@ -147,7 +182,15 @@ FROM jobs ORDER BY seq)sql");
     }
     job.withdrawing = st->columnBool(16);
     job.status_seq = static_cast<uint64_t>(std::max<int64_t>(0, st->columnInt64(17)));
-    job.at_site = {st->columnText(18), st->columnText(19), st->columnText(20), st->columnText(21)};
+    job.at_site = {st->columnText(18), st->columnText(19), st->columnText(20), st->columnText(21),
+                   std::nullopt};
+    if (std::string usage = st->columnText(22); !usage.empty()) {
+      Result<boost::json::value> u = parseJson(usage, where);
+      if (!u.ok()) return u.status();
+      Result<SiteUsage> parsed = siteUsageFromJson(*u);
+      if (!parsed.ok()) return internalError(where + ": site_usage: " + parsed.status().message());
+      job.at_site.usage = std::move(*parsed);
+    }
     jobs.push_back(std::move(job));
   }
   return jobs;

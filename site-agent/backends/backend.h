@@ -39,6 +39,9 @@ struct LocalIdentity {
   std::string account{};          // the batch system's account to charge
   std::string partition{};
   std::string qos{};
+  // The user's home directory (where a backend puts output when the site names no
+  // directory); not kept in the agent's records.
+  std::string home{};
   bool operator==(const LocalIdentity&) const = default;
 };
 
@@ -62,6 +65,18 @@ struct LocalJobUpdate {
   std::optional<Time> ended_at;
   std::optional<int> exit_code;
   std::string reason;
+};
+
+// What the site's accounting says an ended job used.
+struct LocalUsage {
+  Duration elapsed{0};
+  int nodes = 0;  // allocated
+  int gpus = 0;   // allocated, all nodes
+  std::string tres;  // the accounting's allocated TRES, as it spells them
+  std::optional<int> exit_code;
+  std::string state;  // the accounting's final state ("COMPLETED", ...)
+  std::string local_user;
+  std::string account;
 };
 
 class Backend {
@@ -95,6 +110,17 @@ class Backend {
 
   // When poll() next has something to do on its own (a simulated job ending), if known.
   virtual std::optional<Time> nextEventTime() const = 0;
+
+  // Whether usage() reads a real accounting (Slurm's sacct). Without one the agent reports
+  // what its own records say (source "scheduler").
+  virtual bool keepsAccounting() const { return false; }
+  // The accounting's record of an ended job; nullopt while it has none yet (accounting
+  // lags the end by seconds). kUnavailable: the accounting is not answering.
+  virtual Result<std::optional<LocalUsage>> usage(const std::string& local_id, Time now) {
+    (void)local_id;
+    (void)now;
+    return std::optional<LocalUsage>();
+  }
 
   // After an agent restart: asks the backend to follow a job an earlier run of the
   // agent submitted. True if it will (the job's state then arrives through poll(), and

@@ -239,6 +239,29 @@ Result<std::vector<SlurmBackend::SlurmJob>> readJobs(const std::string& json_tex
   return out;
 }
 
+// sacct's "tres": {"allocated": [{"type": "gres", "name": "gpu", "count": 2}, ...]}.
+void readAllocatedTres(const json::object& j, SlurmBackend::SlurmJob& job) {
+  const json::value* tres = field(j, "tres");
+  if (!tres || !tres->is_object()) return;
+  const json::value* allocated = field(tres->as_object(), "allocated");
+  if (!allocated || !allocated->is_array()) return;
+  std::vector<std::string> parts;
+  for (const json::value& v : allocated->as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& t = v.as_object();
+    std::string type = stringField(t, "type");
+    std::string name = stringField(t, "name");
+    int64_t count = intField(t, "count").value_or(0);
+    std::string key = name.empty() ? type : type + "/" + name;
+    parts.push_back(key + "=" + std::to_string(count));
+    if (type == "gres" && (name == "gpu" || name.rfind("gpu:", 0) == 0) && name.find(':') == std::string::npos) {
+      job.alloc_gpus = static_cast<int>(count);
+    }
+    if (type == "node" && job.alloc_nodes == 0) job.alloc_nodes = static_cast<int>(count);
+  }
+  job.alloc_tres = common::join(parts, ",");
+}
+
 }  // namespace
 
 Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSqueue(
@@ -278,8 +301,13 @@ Result<std::vector<SlurmBackend::SlurmJob>> SlurmBackend::parseSacct(const std::
       job.reason = stringField(s->as_object(), "reason");
       if (job.reason == "None") job.reason.clear();
     }
+    job.user = stringField(j, "user");
+    job.account = stringField(j, "account");
+    job.alloc_nodes = static_cast<int>(intField(j, "allocation_nodes").value_or(0));
+    readAllocatedTres(j, job);
     if (const json::value* t = field(j, "time"); t && t->is_object()) {
       const json::object& time = t->as_object();
+      job.elapsed_s = intField(time, "elapsed").value_or(0);
       job.submit_time = intField(time, "submission").value_or(0);
       job.start_time = intField(time, "start").value_or(0);
       job.end_time = intField(time, "end").value_or(0);
@@ -607,9 +635,9 @@ void SlurmBackend::indexTags(const std::vector<SlurmJob>& jobs) {
 
 Result<SubmittedJob> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec,
                                           const LocalIdentity& as, Time now) {
-  (void)as;  // TODO(site rules): submit as the mapped user, account, partition, QOS
   Result<std::vector<std::string>> args = sbatchArguments(tag, spec);
   if (!args.ok()) return args.status();
+  SubmittedJob paths = applyIdentity(tag, spec, as, *args);
   // Never twice: the tag may already be in Slurm from an earlier run of the agent or
   // from an sbatch whose answer was lost.
   if (!tags_known_) {
@@ -619,7 +647,8 @@ Result<SubmittedJob> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec
     spdlog::info("{} attempt {} is already Slurm job {}: not submitting again", tag.job_id,
                  tag.attempt, it->second);
     (void)adopt(tag, it->second);
-    return SubmittedJob{.local_id = it->second};
+    paths.local_id = it->second;
+    return paths;
   }
   std::string script = spec.script;
   if (script.rfind("#!", 0) != 0) script = "#!/bin/bash\n" + script;
@@ -664,8 +693,77 @@ Result<SubmittedJob> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec
   tracked_[id] = t;
   jobs_at_.reset();  // the next poll reads squeue again
   capacity_at_.reset();
-  spdlog::info("submitted {} attempt {} as Slurm job {}", tag.job_id, tag.attempt, id);
-  return SubmittedJob{.local_id = id};
+  spdlog::info("submitted {} attempt {} as Slurm job {}{}", tag.job_id, tag.attempt, id,
+               as.user.empty() ? "" : " for local user " + as.user);
+  paths.local_id = id;
+  return paths;
+}
+
+SubmittedJob SlurmBackend::applyIdentity(const JobTag& tag, const JobSpec& spec,
+                                         const LocalIdentity& as,
+                                         std::vector<std::string>& args) const {
+  auto set = [&args](const std::string& option, const std::string& value) {
+    std::string prefix = option + "=";
+    std::erase_if(args, [&](const std::string& a) { return a.rfind(prefix, 0) == 0; });
+    args.push_back(prefix + value);
+  };
+  // The site's rules name the partition and QOS; its mapping the account and the user.
+  if (!as.partition.empty()) set("--partition", as.partition);
+  if (!as.qos.empty()) set("--qos", as.qos);
+  if (!as.account.empty()) set("--account", as.account);
+  if (as.uid) set("--uid", std::to_string(*as.uid));
+  if (as.gid) set("--gid", std::to_string(*as.gid));
+  SubmittedJob paths;
+  if (!options_.output.empty()) return paths;  // the site's own --output pattern
+  // A mapped user's job starts in its own working directory or the user's home, never in
+  // the agent's (the site's `workdir` is for jobs run as the agent's account).
+  const bool mapped = !as.home.empty();
+  if (mapped && spec.workdir.empty()) set("--chdir", as.home);
+  // Output where its owner can read it: the site's output_dir, else the job's working
+  // directory, else the mapped user's home, else the site's workdir or the agent's.
+  std::string dir = options_.output_dir;
+  if (dir.empty()) dir = spec.workdir;
+  if (dir.empty()) dir = mapped ? as.home : options_.workdir;
+  if (dir.empty()) {
+    std::error_code ec;
+    dir = std::filesystem::current_path(ec).string();
+  }
+  for (auto [key, value] : {std::pair{"{user}", as.user}, {"{home}", as.home}}) {
+    for (size_t at = dir.find(key); at != std::string::npos; at = dir.find(key)) {
+      dir.replace(at, std::string_view(key).size(), value);
+    }
+  }
+  std::string base = dir + "/aifed-" + tag.job_id + "." + std::to_string(tag.attempt);
+  paths.stdout_path = base + ".out";
+  paths.stderr_path = base + ".err";
+  set("--output", paths.stdout_path);
+  set("--error", paths.stderr_path);
+  return paths;
+}
+
+Result<std::optional<LocalUsage>> SlurmBackend::usage(const std::string& local_id, Time now) {
+  (void)now;
+  if (!options_.use_sacct) return std::optional<LocalUsage>();
+  Result<CommandOutput> out = runSlurm("sacct", {"--json", "-X", "-j", local_id});
+  if (!out.ok()) return out.status();
+  if (out->exit_code != 0) return unavailable("sacct: " + slurmReason(out->err));
+  Result<std::vector<SlurmJob>> jobs = parseSacct(out->out);
+  if (!jobs.ok()) return jobs.status();
+  for (const SlurmJob& j : *jobs) {
+    std::optional<JobState> state = mapState(j.state);
+    if (j.id != local_id || !state || !isTerminal(*state)) continue;
+    LocalUsage u;
+    u.elapsed = std::chrono::seconds(std::max<int64_t>(0, j.elapsed_s));
+    u.nodes = j.alloc_nodes;
+    u.gpus = j.alloc_gpus;
+    u.tres = j.alloc_tres;
+    u.exit_code = j.exit_code;
+    u.state = j.state;
+    u.local_user = j.user;
+    u.account = j.account;
+    return std::optional<LocalUsage>(std::move(u));
+  }
+  return std::optional<LocalUsage>();  // not (or not yet ended) in accounting
 }
 
 bool SlurmBackend::adopt(const JobTag& tag, const std::string& local_id) {

@@ -52,7 +52,12 @@ struct SlurmOptions {
   std::string bin_dir;     // directory of sbatch, squeue, ... (empty: look them up in PATH)
   std::string slurm_conf;  // SLURM_CONF for every command (empty: Slurm's default)
   std::string workdir;     // --chdir for jobs that name none (empty: the agent's cwd)
-  std::string output;      // --output pattern (empty: Slurm's slurm-%j.out in the workdir)
+  // --output pattern, used as it is (the agent cannot name the files for `aifed logs`).
+  // Empty: aifed-<job>.<attempt>.out and .err in output_dir.
+  std::string output;
+  // Where job output goes ({user} and {home}: the local user's); empty: the job's
+  // working directory, else the mapped user's home, else `workdir`, else the agent's.
+  std::string output_dir;
   std::string job_path = "/usr/local/bin:/usr/bin:/bin";  // PATH inside jobs
   std::string tag_prefix = "aifed";
   bool use_sacct = false;  // look up jobs that left squeue in accounting
@@ -104,6 +109,10 @@ class SlurmBackend final : public Backend {
   std::vector<LocalJobUpdate> activeJobs() const override;
   std::optional<Time> nextEventTime() const override { return std::nullopt; }
   bool adopt(const JobTag& tag, const std::string& local_id) override;
+  bool keepsAccounting() const override { return options_.use_sacct; }
+  // `sacct --json -X -j ID`: elapsed, allocated nodes and GPUs (TRES), state, exit code,
+  // user and account, once the job's record there has ended.
+  Result<std::optional<LocalUsage>> usage(const std::string& local_id, Time now) override;
 
   // One job as squeue or sacct shows it.
   struct SlurmJob {
@@ -118,6 +127,13 @@ class SlurmBackend final : public Backend {
     int64_t submit_time = 0, start_time = 0, end_time = 0;  // Unix seconds, 0: not yet
     std::optional<int> exit_code;                           // decoded, when ended
     bool refused = false;  // a record sbatch left behind for a job it refused
+    // From accounting (sacct) only:
+    int64_t elapsed_s = 0;
+    int alloc_nodes = 0;
+    int alloc_gpus = 0;
+    std::string alloc_tres;  // "cpu=2,gres/gpu=2,node=1"
+    std::string user;
+    std::string account;
   };
   // Parses `squeue --json` (Slurm 22.05+). kInternal with the parser's message if the
   // text is not what 22.05 prints.
@@ -133,6 +149,11 @@ class SlurmBackend final : public Backend {
   static std::optional<JobState> mapState(const std::string& slurm_state);
 
  private:
+  // Sets the arguments the site's rules and mapping decide (partition, QOS, account,
+  // --uid/--gid) and the output files, whose paths it returns.
+  SubmittedJob applyIdentity(const JobTag& tag, const JobSpec& spec, const LocalIdentity& as,
+                             std::vector<std::string>& args) const;
+
   struct Tracked {
     JobTag tag;
     std::string local_id;

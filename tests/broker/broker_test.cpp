@@ -467,7 +467,7 @@ TEST_F(BrokerTest, TheAcceptingSitesAccountAndOutputPathsStayWithTheAttempt) {
   ack.stderr_path = "/scratch/alice_l/aifed-j-1-1.err";
   send("site-a", ack, at(2));
   AttemptAtSite expected{"alice_l", "llm-eu", "/scratch/alice_l/aifed-j-1-1.out",
-                         "/scratch/alice_l/aifed-j-1-1.err"};
+                         "/scratch/alice_l/aifed-j-1-1.err", std::nullopt};
   EXPECT_EQ(broker_.findJob(j.id)->at_site, expected);
   JobStatus lost{j.id, 1, "4711", JobState::kLost, std::nullopt, std::nullopt, std::nullopt,
                  std::nullopt, "stopped by the agent"};

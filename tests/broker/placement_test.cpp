@@ -304,8 +304,8 @@ TEST(FilterOrder, TheFirstRejectingFilterIsNamed) {
   EXPECT_EQ(d.verdicts[0].rejected_by, "site-state");
   std::vector<std::string> names;
   for (const FilterPlugin* f : defaultFilters()) names.emplace_back(f->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"site-state", "draining", "excluded", "residency",
-                                             "accelerator", "fits", "allocation"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"site-state", "draining", "excluded", "site-rules",
+                                             "residency", "accelerator", "fits", "allocation"}));
 }
 
 // --- Score plugins ---------------------------------------------------------------------

@@ -98,7 +98,9 @@ TEST(AgentStore, ASchema3StoreIsMigratedForward) {
   }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(dir.file("agent.db").c_str(), &raw), SQLITE_OK);
-  for (const char* column : {"local_user", "uid", "gid", "account", "partition_name", "qos",
+  ASSERT_EQ(sqlite3_exec(raw, "DROP INDEX dispatches_usage_due", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  for (const char* column : {"rule", "usage_reported", "local_user", "uid", "gid", "account", "partition_name", "qos",
                              "stdout_path", "stderr_path"}) {
     std::string sql = std::string("ALTER TABLE dispatches DROP COLUMN ") + column;
     ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << column;
@@ -112,6 +114,9 @@ TEST(AgentStore, ASchema3StoreIsMigratedForward) {
   EXPECT_EQ((*back)->local_id, "4711");
   EXPECT_EQ((*back)->identity, LocalIdentity{});
   EXPECT_TRUE((*back)->stdout_path.empty());
+  // Attempts from before JOB_USAGE have no usage to report (schema 5).
+  EXPECT_TRUE((*back)->usage_reported);
+  EXPECT_TRUE((*back)->rule.empty());
 }
 
 TEST(AgentStore, SaveDispatchReplacesTheRecordForItsTag) {

@@ -84,7 +84,9 @@ JobRecord fullJob(int64_t seq) {
   job.ended_at = at(1'700'000'090'004);
   job.exit_code = -9;
   job.at_site = {"alice_l", "llm-eu", "/scratch/alice_l/aifed-j-1-3.out",
-                 "/scratch/alice_l/aifed-j-1-3.err"};
+                 "/scratch/alice_l/aifed-j-1-3.err",
+                 broker::SiteUsage{"sacct", std::chrono::milliseconds(29'500), 2, 8,
+                                   "billing=2,cpu=2,gres/gpu=8,node=2", "COMPLETED"}};
   return job;
 }
 
@@ -165,7 +167,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 6);
+  EXPECT_EQ((*store)->schemaVersion().value(), 7);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -527,13 +529,14 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
                          "ALTER TABLE jobs DROP COLUMN local_user; "
                          "ALTER TABLE jobs DROP COLUMN account; "
                          "ALTER TABLE jobs DROP COLUMN stdout_path; "
-                         "ALTER TABLE jobs DROP COLUMN stderr_path; PRAGMA user_version = 3",
+                         "ALTER TABLE jobs DROP COLUMN stderr_path; "
+                         "ALTER TABLE jobs DROP COLUMN site_usage; PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 6);
+  EXPECT_EQ((*store)->schemaVersion().value(), 7);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
