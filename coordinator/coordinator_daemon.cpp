@@ -433,8 +433,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
 
   // A refused CURVE handshake (on the ZAP handler's thread; spdlog is thread-safe).
   static void logRefusedKey(const transport::ZapHandler::Refusal& r) {
-    spdlog::warn("key-refused key={} claimed_site={} address={} {} count={}",
-                 r.key.empty() ? "-" : r.key, r.claimed_site.empty() ? "-" : r.claimed_site,
+    spdlog::warn("key-refused key={} address={} {} count={}", r.key.empty() ? "-" : r.key,
                  r.address.empty() ? "-" : r.address, quoted("why", r.why), r.count);
   }
 
@@ -465,6 +464,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     if (m.site != key_site) {
       ++wrong_site_;
+      spdlog::warn("wrong-site key_site={} claimed_site={} type={}", key_site,
+                   m.site.empty() ? "-" : m.site, messageTypeName(m.body));
       replyError(in.route, key_site,
                  {"wrong_site",
                   "the key of site \"" + key_site + "\" cannot speak for site \"" + m.site + "\"",

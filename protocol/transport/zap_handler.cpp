@@ -88,11 +88,7 @@ void ZapHandler::serve() {
       }
     }
     (status == "200" ? accepted_ : refused_)++;
-    if (status != "200") {
-      std::string identity = request.size() > 4 ? request[4].to_string() : "";
-      report({key, identity.substr(0, identity.find('/')),
-              request.size() > 3 ? request[3].to_string() : "", status_text});
-    }
+    if (status != "200") report({key, request.size() > 3 ? request[3].to_string() : "", status_text});
     try {
       socket_.send(zmq::buffer(std::string_view("1.0")), zmq::send_flags::sndmore);
       socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);

@@ -33,10 +33,11 @@ class ZapHandler {
     uint64_t refused = 0;
   };
 
-  // A handshake refused.
+  // A handshake refused. Which site the peer meant to be is not known here: a ZAP
+  // request carries no identity of the client (its routing id travels in the encrypted
+  // handshake, which libzmq reads only for accepted peers).
   struct Refusal {
     std::string key;            // the Z85 public key presented ("" without CURVE)
-    std::string claimed_site;   // the site its routing id names ("<site>/<nonce>"), or ""
     std::string address;        // the peer's IP address
     std::string why;            // "unknown key", "CURVE required", ...
     uint64_t count = 1;         // refusals of this key since the last report
