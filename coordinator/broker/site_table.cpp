@@ -7,6 +7,15 @@
 #include "protocol/maintenance.h"
 
 namespace aifed::broker {
+namespace {
+
+bool activeWindowIsListed(const SiteRecord& r) {
+  return r.maintenance_active.empty() ||
+         std::any_of(r.maintenance.begin(), r.maintenance.end(),
+                     [&](const MaintenanceWindow& w) { return w.id == r.maintenance_active; });
+}
+
+}  // namespace
 
 SiteTable::SiteTable(const Federation& federation, Timing timing) : timing_(timing) {
   for (const SiteConfig& s : federation.sites) {
@@ -108,6 +117,8 @@ void SiteTable::setMaintenance(size_t i, std::vector<MaintenanceWindow> windows)
     if (!kept) r.maintenance_retired.push_back(std::move(old));
   }
   r.maintenance = std::move(windows);
+  // A cancelled window in force is no longer: placements may resume at once.
+  if (!activeWindowIsListed(r)) r.maintenance_active.clear();
 }
 
 bool SiteTable::retireAcknowledged(size_t i, const std::vector<std::string>& held) {
@@ -298,6 +309,8 @@ void SiteTable::checkInvariants() const {
     // An unreachable spell has its start on both clocks; no other state has one.
     assert((l.liveness == SiteState::kUnreachable) == l.unreachable_since.has_value());
     assert(l.unreachable_since.has_value() == r.unreachable_since.has_value());
+    // The window in force is one of the declared windows (advance() derives it from them).
+    assert(activeWindowIsListed(r));
   }
 #endif
 }
