@@ -455,6 +455,15 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   CLI::App* resume = app.add_subcommand("resume", "place jobs at a drained site again");
   resume->add_option("SITE", id, "site id")->required();
   resume->add_option("--reason", reason, "why, for the audit log");
+  std::string mw_start, mw_end, mw_cancel;
+  CLI::App* maintenance = app.add_subcommand(
+      "maintenance", "list a site's maintenance windows; --end declares one, --cancel cancels one");
+  maintenance->add_option("SITE", id, "site id")->required();
+  maintenance->add_option("--start", mw_start,
+                          "when it starts, UTC (2026-12-08T06:00:00Z); default now");
+  maintenance->add_option("--end", mw_end, "when it ends, UTC (2026-12-08T14:00:00Z)");
+  maintenance->add_option("--reason", reason, "why (required to declare)");
+  maintenance->add_option("--cancel", mw_cancel, "the window to cancel (mw-<n>)");
 
   app.add_subcommand("projects", "list projects with GPU-hours used and allocated");
   CLI::App* project = app.add_subcommand("project", "show one project's allocations and usage");
@@ -613,6 +622,25 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
                             (draining ? ": no new jobs will be placed there\n"
                                       : ": it takes new jobs again\n");
                    });
+  }
+  if (maintenance->parsed()) {
+    std::string path = "/api/v1/sites/" + percentEncode(id) + "/maintenance";
+    if (!mw_cancel.empty()) {
+      return api.run("DELETE", path + "/" + percentEncode(mw_cancel), "", [](const json::value& v) {
+        return "Cancelled maintenance window " + std::string(v.as_object().at("id").as_string()) +
+               "\n";
+      });
+    }
+    if (mw_end.empty()) {
+      return api.run("GET", "/api/v1/sites/" + percentEncode(id), "", renderMaintenance);
+    }
+    json::object body{{"end", mw_end}, {"reason", reason}};
+    if (!mw_start.empty()) body["start"] = mw_start;
+    return api.run("POST", path, json::serialize(body), [](const json::value& v) {
+      return "Declared maintenance window " + std::string(v.as_object().at("id").as_string()) +
+             ": no new jobs go to the site from its start, and its jobs' leases pause until "
+             "its end plus the grace period\n";
+    });
   }
   if (app.got_subcommand("projects")) {
     return api.run("GET", "/api/v1/projects", "", renderProjectList);

@@ -128,7 +128,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
         << "suspect_after_missed = " << o.suspect_after_missed << "\n"
         << "unreachable_after_missed = " << o.unreachable_after_missed << "\n"
         << "lost_lease_ms = " << o.lost_lease_ms << "\n"
-        << "retry_interval_ms = " << o.retry_interval_ms << "\n";
+        << "retry_interval_ms = " << o.retry_interval_ms << "\n"
+        << "maintenance_grace_ms = " << o.maintenance_grace_ms << "\n";
   RETURN_IF_ERROR(common::writeFileAtomically(o.state_dir + "/coordinator.toml", coord.str()));
 
   for (const std::string& site : lf->sites_) {

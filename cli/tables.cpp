@@ -220,20 +220,73 @@ std::string renderJob(const json::value& job) {
   return renderKeyValues(rows);
 }
 
+namespace {
+
+// "drained by alice at 2026-12-07 12:00:00Z: disk swap", or "-" when not drained.
+std::string drainText(const json::value& s) {
+  if (!flag(s, "drained")) return "-";
+  std::string out = "drained";
+  if (text(s, "drained_by") != "-") out += " by " + text(s, "drained_by");
+  if (const json::value* at = field(s, "drained_at"); at && at->is_number()) {
+    out += " at " + formatInstant(at);
+  }
+  if (text(s, "drain_reason") != "-") out += ": " + text(s, "drain_reason");
+  return out;
+}
+
+// "mw-3 2026-12-08 06:00:00Z .. 2026-12-08 14:00:00Z by ops: Slurm upgrade".
+std::string windowText(const json::value& w) {
+  return text(w, "id") + " " + formatInstant(field(w, "start_at")) + " .. " +
+         formatInstant(field(w, "end_at")) + " by " + text(w, "declared_by") + ": " +
+         text(w, "reason");
+}
+
+// The window in force ("mw-3 until ..."), else the next one ("mw-4 from ..."), else "-".
+std::string maintenanceCell(const json::value& s) {
+  const json::value* ws = field(s, "maintenance");
+  if (!ws || !ws->is_array() || ws->get_array().empty()) return "-";
+  std::string active = text(s, "maintenance_active");
+  for (const json::value& w : ws->get_array()) {
+    if (text(w, "id") == active) return active + " until " + formatInstant(field(w, "end_at"));
+  }
+  const json::value& first = ws->get_array().front();
+  return text(first, "id") + " from " + formatInstant(field(first, "start_at"));
+}
+
+}  // namespace
+
 std::string renderSiteList(const json::value& body) {
   TextTable t({"SITE", "NAME", "CC", "STATE", "NODES IDLE/TOTAL", "ACCEL FREE/TOTAL", "TYPES",
-               "RUNNING", "PENDING", "PLACED", "REPORT AGE"});
+               "RUNNING", "PENDING", "PLACED", "REPORT AGE", "MAINTENANCE", "DRAIN"});
   const json::value* sites = field(body, "sites");
   if (sites && sites->is_array()) {
     for (const json::value& s : sites->get_array()) {
       std::string state = text(s, "state");
       if (flag(s, "drained")) state += " (drained)";
       if (flag(s, "degraded")) state += " (degraded)";
+      if (text(s, "maintenance_active") != "-") state += " (maintenance)";
+      std::string drain = drainText(s);  // "drained by ...": the column says the rest
+      if (drain.rfind("drained ", 0) == 0) drain = drain.substr(std::string("drained ").size());
       t.addRow({text(s, "id"), text(s, "name"), text(s, "country"), state,
                 ratio(number(s, "nodes_idle"), number(s, "nodes_total")),
                 ratio(number(s, "accelerators_free"), number(s, "accelerators_total")),
                 text(s, "accelerator_types"), text(s, "running_jobs"), text(s, "pending_jobs"),
-                text(s, "jobs_placed"), ageText(s, "report_age_ms")});
+                text(s, "jobs_placed"), ageText(s, "report_age_ms"), maintenanceCell(s),
+                drain == "drained" ? "yes" : drain});
+    }
+  }
+  return t.render();
+}
+
+std::string renderMaintenance(const json::value& site) {
+  TextTable t({"WINDOW", "START", "END", "DECLARED BY", "IN FORCE", "REASON"});
+  const json::value* ws = field(site, "maintenance");
+  std::string active = text(site, "maintenance_active");
+  if (ws && ws->is_array()) {
+    for (const json::value& w : ws->get_array()) {
+      t.addRow({text(w, "id"), formatInstant(field(w, "start_at")),
+                formatInstant(field(w, "end_at")), text(w, "declared_by"),
+                text(w, "id") == active ? "yes" : "no", text(w, "reason")});
     }
   }
   return t.render();
@@ -245,7 +298,7 @@ std::string renderSite(const json::value& site) {
       {"name", text(site, "name")},
       {"location", text(site, "city") + ", " + text(site, "country")},
       {"state", text(site, "state")},
-      {"drained", text(site, "drained")},
+      {"drained", drainText(site) == "-" ? "no" : drainText(site)},
       {"degraded", text(site, "degraded") + (text(site, "degraded_reason") == "-"
                                                  ? ""
                                                  : " (" + text(site, "degraded_reason") + ")")},
@@ -262,6 +315,12 @@ std::string renderSite(const json::value& site) {
       {"jobs placed", text(site, "jobs_placed")},
       {"reserved nodes", text(site, "reserved_nodes")},
   };
+  if (const json::value* ws = field(site, "maintenance"); ws && ws->is_array()) {
+    for (const json::value& w : ws->get_array()) {
+      bool in_force = text(w, "id") == text(site, "maintenance_active");
+      rows.emplace_back(in_force ? "maintenance (in force)" : "maintenance", windowText(w));
+    }
+  }
   std::string out = renderKeyValues(rows);
   const json::value* parts = field(site, "partitions");
   if (parts && parts->is_array() && !parts->get_array().empty()) {

@@ -47,6 +47,8 @@ std::string renderJobList(const boost::json::value& body);   // GET /api/v1/jobs
 std::string renderJob(const boost::json::value& job);        // GET /api/v1/jobs/{id}
 std::string renderSiteList(const boost::json::value& body);  // GET /api/v1/sites
 std::string renderSite(const boost::json::value& site);      // GET /api/v1/sites/{id}
+// The site's maintenance windows, one row each (`aifed maintenance SITE`).
+std::string renderMaintenance(const boost::json::value& site);
 // GET /api/v1/jobs/{id}/explain: "why here" (placed) or "why not yet" (waiting), a row
 // per site with its verdict, and per feasible site each plugin's raw input and score.
 std::string renderExplain(const boost::json::value& body);

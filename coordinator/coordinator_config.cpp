@@ -34,10 +34,15 @@ Status readMillis(const common::TomlTable& t, std::string_view key, Duration& ou
 // [liveness]: heartbeats, suspicion, leases and retries (docs/operations.md).
 Status readLiveness(common::TomlTable& t, broker::BrokerConfig& b) {
   RETURN_IF_ERROR(t.expectKeys({"heartbeat_interval_ms", "suspect_after_missed",
-                                "unreachable_after_missed", "lost_lease_ms", "retry_interval_ms"}));
+                                "unreachable_after_missed", "lost_lease_ms", "retry_interval_ms",
+                                "maintenance_grace_ms"}));
   RETURN_IF_ERROR(readMillis(t, "heartbeat_interval_ms", b.heartbeat_interval));
   RETURN_IF_ERROR(readMillis(t, "retry_interval_ms", b.retry_interval));
   RETURN_IF_ERROR(readMillis(t, "lost_lease_ms", b.lost_lease));
+  int64_t grace_ms = b.maintenance_grace.count();
+  RETURN_IF_ERROR(t.integer("maintenance_grace_ms", grace_ms, common::kOptional, 0,
+                            int64_t{24} * 3600 * 1000));
+  b.maintenance_grace = Duration(grace_ms);
   RETURN_IF_ERROR(t.integer("suspect_after_missed", b.suspect_after_missed));
   RETURN_IF_ERROR(t.integer("unreachable_after_missed", b.unreachable_after_missed));
   if (b.suspect_after_missed < 1) return t.error("suspect_after_missed", "must be at least 1");

@@ -25,7 +25,9 @@
 #include "coordinator/api/tls.h"
 #include "coordinator/group_commit.h"
 #include "coordinator/id_lease.h"
+#include "coordinator/maintenance_notices.h"
 #include "coordinator/rest/rest_api.h"
+#include "coordinator/site_transition_log.h"
 #include "coordinator/store/coordinator_store.h"
 #include "protocol/transport/curve_keys.h"
 #include "protocol/transport/zap_handler.h"
@@ -131,7 +133,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     for (const SiteConfig& s : federation.sites) {
       if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
     }
-    zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
+    zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public),
+                                                   logRefusedKey);
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
@@ -162,11 +165,15 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (!quarantined.ok()) return quarantined.status();
     auto seq = store_->nextJobSeq();
     if (!seq.ok()) return seq.status();
+    auto window_seq = store_->nextWindowSeq();
+    if (!window_seq.ok()) return window_seq.status();
     spdlog::info("restored {} jobs, {} sites and {} quarantined attempts from {}", jobs->size(),
                  sites->size(), quarantined->size(), config_.database);
     b.restore({std::move(*jobs), std::move(*sites), std::move(*quarantined),
-               std::max(*seq, id_lease_.floor())},
+               std::max(*seq, id_lease_.floor()), *window_seq},
               instant());
+    notices_.seed(b.sites());
+    transitions_.seed(b.sites());
     events_.seed(b.sites(), b.listJobs(std::nullopt, "", 0, SIZE_MAX));
     // A policy switched at run time outlives a restart: the last recorded switch wins.
     auto changes = store_->policyChanges();
@@ -376,7 +383,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   void onDurable(GroupCommit::Batch& batch) {
     events_.publish(batch.fx, clock_.now());
     bool sent = !batch.fx.messages.empty();
+    for (const LogLine& l : transitions_.observe(batch.fx.sites)) {
+      l.warn ? spdlog::warn("{}", l.text) : spdlog::info("{}", l.text);
+    }
+    notices_.observe(batch.fx);  // before the messages are taken apart by sending
     for (broker::OutboundMessage& out : batch.fx.messages) sendToSite(out.site, std::move(out.body));
+    sent = sendMaintenance() || sent;  // after the batch's WELCOMEs went out
     deliverEvents();
     if (sent) {
       // Sending may consume ZMQ_FD's edge: look for input that arrived meanwhile.
@@ -389,20 +401,40 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     return "coordinator-" + std::to_string(boot_ms_) + "-" + std::to_string(++msg_counter_);
   }
 
-  void sendFrame(const std::string& route, const std::string& site, Body body) {
+  // The message's id, or "" when it could not be sent.
+  std::string sendFrame(const std::string& route, const std::string& site, Body body) {
     Message m = makeMessage(site, nextMsgId(), clock_.now(), std::move(body));
     if (Status s = router_socket_->send(route, encodeMessage(m)); !s.ok()) {
       spdlog::debug("not sent to {}: {}", site, s.toString());
-      return;
+      return {};
     }
     ++frames_out_;
     countOne(counters_.messages_sent, messageTypeName(m.body));
+    return m.msg_id;
   }
 
-  void sendToSite(const std::string& site, Body body) {
+  std::string sendToSite(const std::string& site, Body body) {
     auto it = routes_.find(site);
-    if (it == routes_.end()) return;  // never connected; retries cover it
-    sendFrame(it->second, site, std::move(body));
+    if (it == routes_.end()) return {};  // never connected; retries cover it
+    return sendFrame(it->second, site, std::move(body));
+  }
+
+  // MAINTENANCE that is due (maintenance_notices.h); true when something was sent.
+  bool sendMaintenance() {
+    MonoTime now = monotonic_.now();
+    bool any = false;
+    for (MaintenanceNotices::Notice& n : notices_.due(now)) {
+      std::string id = sendToSite(n.site, std::move(n.body));
+      notices_.sent(n.site, id, now);
+      any = any || !id.empty();
+    }
+    return any;
+  }
+
+  // A refused CURVE handshake (on the ZAP handler's thread; spdlog is thread-safe).
+  static void logRefusedKey(const transport::ZapHandler::Refusal& r) {
+    spdlog::warn("key-refused key={} address={} {} count={}", r.key.empty() ? "-" : r.key,
+                 r.address.empty() ? "-" : r.address, quoted("why", r.why), r.count);
   }
 
   void replyError(const std::string& route, const std::string& site, ErrorReply error) {
@@ -432,6 +464,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     if (m.site != key_site) {
       ++wrong_site_;
+      spdlog::warn("wrong-site key_site={} claimed_site={} type={}", key_site,
+                   m.site.empty() ? "-" : m.site, messageTypeName(m.body));
       replyError(in.route, key_site,
                  {"wrong_site",
                   "the key of site \"" + key_site + "\" cannot speak for site \"" + m.site + "\"",
@@ -444,6 +478,11 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                  {"hello_required", "no session for site \"" + key_site + "\": send HELLO first",
                   "type", m.msg_id});
       return;
+    }
+    if (const Ack* ack = std::get_if<Ack>(&m.body)) {
+      if (auto held = notices_.acknowledged(key_site, ack->ack_msg_id)) {
+        broker_->maintenanceAcknowledged(key_site, *held, fx);
+      }
     }
     broker_->onMessage(*broker_->siteIndex(key_site), std::move(m), now, fx);
   }
@@ -491,6 +530,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       broker::Effects fx;
       if (commit_.writable()) tick(instant(), fx);
       commitAsync(std::move(fx), {}, nullptr);
+      if (sendMaintenance()) asio::post(io_, [this] { onZmqReadable(); });
       armTimer();
     });
   }
@@ -651,6 +691,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   asio::steady_timer events_timer_;
   bool events_timer_armed_ = false;
   api::CoordinatorCounters counters_;
+  MaintenanceNotices notices_{config_.broker.retry_interval, config_.broker.maintenance_grace};
+  SiteTransitionLog transitions_;
   // Before the server: connections it closes on destruction may still unsubscribe.
   api::EventHub events_;
   struct EventPeer {

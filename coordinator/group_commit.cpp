@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <utility>
 
@@ -26,6 +27,10 @@ void appendEffects(broker::Effects& into, broker::Effects& from) {
   move_all(into.messages, from.messages);
   move_all(into.policy_changes, from.policy_changes);
   move_all(into.quarantined, from.quarantined);
+  if (from.next_window_seq) {
+    into.next_window_seq = std::max(into.next_window_seq.value_or(0), *from.next_window_seq);
+    from.next_window_seq.reset();
+  }
 }
 
 // The rows of changes that were not made durable: they still say what was asked, and that
@@ -42,7 +47,8 @@ void markNotDurable(std::vector<identity::AuditRecord>& rows) {
 
 bool GroupCommit::Batch::hasDurable() const {
   return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
-         !fx.policy_changes.empty() || !fx.quarantined.empty() || !audit.empty();
+         !fx.policy_changes.empty() || !fx.quarantined.empty() || fx.next_window_seq ||
+         !audit.empty();
 }
 
 void GroupCommit::Batch::add(broker::Effects& more, std::vector<identity::AuditRecord> more_audit) {

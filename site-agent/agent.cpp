@@ -38,6 +38,7 @@ Status SiteAgent::start(Instant now) {
   epoch_ = *epoch;
   Result<AgentStore::LeaseState> lease = store_.loadLease();
   if (!lease.ok()) return lease.status();
+  RETURN_IF_ERROR(restoreMaintenance());
   lease_.restore(lease->lease, lease->last_contact, now);
 
   // Jobs this agent accepted that the backend no longer holds cannot be followed: HELLO
@@ -150,6 +151,8 @@ void SiteAgent::onFrame(const std::string& frame, Instant now) {
           }
         } else if constexpr (std::is_same_v<T, ErrorReply>) {
           onError(body, now);
+        } else if constexpr (std::is_same_v<T, Maintenance>) {
+          onMaintenance(m, body, now);
         } else {
           send(ErrorReply{"bad_message",
                           std::string(messageTypeName(m.body)) + " is not sent to an agent", "type",
@@ -309,6 +312,7 @@ void SiteAgent::flushOutbox(Instant now, bool all) {
 // The job lease: the last contact made durable now and then; once the lease has run out,
 // every re-placeable job is stopped (again each tick for one the scheduler would not stop).
 void SiteAgent::keepLease(Instant now) {
+  lease_.observe(now);  // maintenance windows pause the lease
   if (std::optional<Time> contact = lease_.contactToPersist(now)) {
     if (Status s = store_.saveLastContact(*contact); !s.ok()) logError(s.toString());
   }

@@ -90,6 +90,10 @@ class SiteAgent {
   void onError(const ErrorReply& e, Instant now);
   void handleDispatch(const Message& m, const Dispatch& d, Instant now);
   void handleCancel(const Message& m, const Cancel& c, Instant now);
+  // MAINTENANCE (agent_maintenance.cpp): persists the windows, pauses the lease, ACKs.
+  void onMaintenance(const Message& m, const Maintenance& body, Instant now);
+  // At start, before the lease is restored: the windows made durable last.
+  Status restoreMaintenance();
   void reportUpdates(Instant now);
   // The status of one update: numbered in its attempt's sequence, its record updated.
   JobStatus numberedStatus(const LocalJobUpdate& u, Instant now);

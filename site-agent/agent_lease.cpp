@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/maintenance.h"
+
 namespace aifed::agent {
 namespace {
 constexpr size_t kMaxProbes = 64;  // HEARTBEATs in flight remembered (older ones: no answer)
@@ -14,8 +16,23 @@ void AgentLease::restore(Duration lease, std::optional<Time> last_contact, Insta
     return;
   }
   Duration elapsed = std::max(Duration::zero(), now.wall - *last_contact);
+  elapsed -= std::min(elapsed, pausedWithin(windows_, grace_, *last_contact, now.wall));
   last_contact_ = now.mono - elapsed;
   last_contact_wall_ = *last_contact;
+  observed_ = now;
+}
+
+void AgentLease::setMaintenance(std::vector<MaintenanceWindow> windows, Duration grace) {
+  windows_ = std::move(windows);
+  grace_ = grace;
+}
+
+void AgentLease::observe(Instant now) {
+  if (observed_ && now.mono > observed_->mono) {
+    Duration delta = now.mono - observed_->mono;
+    paused_ += std::min(delta, pausedWithin(windows_, grace_, observed_->wall, now.wall));
+  }
+  observed_ = now;
 }
 
 void AgentLease::sent(const std::string& msg_id, MonoTime at) {
@@ -46,10 +63,12 @@ void AgentLease::contact(MonoTime sent_at, Instant now) {
   last_contact_ = sent_at;
   last_contact_wall_ = now.wall - (now.mono - sent_at);
   ran_out_ = false;
+  paused_ = Duration::zero();  // the lease counts afresh from the contact
+  observed_ = now;
 }
 
 bool AgentLease::expired(MonoTime now) const {
-  return lease_ > Duration::zero() && last_contact_ && now - *last_contact_ >= lease_;
+  return lease_ > Duration::zero() && last_contact_ && now - *last_contact_ - paused_ >= lease_;
 }
 
 bool AgentLease::runsOutNow(MonoTime now) {
@@ -60,7 +79,7 @@ bool AgentLease::runsOutNow(MonoTime now) {
 
 std::optional<MonoTime> AgentLease::deadline() const {
   if (lease_ <= Duration::zero() || !last_contact_ || ran_out_) return std::nullopt;
-  return *last_contact_ + lease_;
+  return *last_contact_ + lease_ + paused_;
 }
 
 std::optional<Time> AgentLease::contactToPersist(Instant now) {

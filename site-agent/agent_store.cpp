@@ -14,6 +14,7 @@ namespace {
 
 using sqlite::Database;
 using sqlite::Statement;
+using sqlite::Transaction;
 
 // "aiFA" in the file header: a coordinator database is refused and vice versa.
 constexpr int32_t kApplicationId = 0x61694641;
@@ -75,6 +76,17 @@ ALTER TABLE dispatches ADD COLUMN rule TEXT NOT NULL DEFAULT '';
 ALTER TABLE dispatches ADD COLUMN usage_reported INTEGER NOT NULL DEFAULT 0;
 UPDATE dispatches SET usage_reported = 1;
 CREATE INDEX dispatches_usage_due ON dispatches(usage_reported) WHERE usage_reported = 0;
+)sql",
+    // 6: the site's maintenance windows as the coordinator last sent them (MAINTENANCE);
+    // their grace is meta 'maintenance_grace_ms'. They pause the job lease across restarts.
+    R"sql(
+CREATE TABLE maintenance_windows (
+  id          TEXT PRIMARY KEY,               -- "mw-<n>"
+  start_at    INTEGER NOT NULL,               -- ms since the Unix epoch
+  end_at      INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  declared_by TEXT NOT NULL
+);
 )sql",
 };
 
@@ -150,6 +162,8 @@ class AgentStoreImpl final : public AgentStore {
   Result<LeaseState> loadLease() override;
   Status saveLease(Duration lease) override;
   Status saveLastContact(Time at) override;
+  Result<Maintenance> loadMaintenance() override;
+  Status saveMaintenance(const Maintenance& m) override;
 
  private:
   Result<int64_t> meta(std::string_view key, int64_t missing);
@@ -360,6 +374,47 @@ Status AgentStoreImpl::saveLease(Duration lease) {
 
 Status AgentStoreImpl::saveLastContact(Time at) {
   return setMeta("last_contact_ms", toMillis(at));
+}
+
+Result<Maintenance> AgentStoreImpl::loadMaintenance() {
+  Maintenance m;
+  Result<int64_t> grace = meta("maintenance_grace_ms", 0);
+  if (!grace.ok()) return grace.status();
+  m.grace = Duration(std::max<int64_t>(0, *grace));
+  Result<Statement> st = db_.prepare(
+      "SELECT id, start_at, end_at, reason, declared_by FROM maintenance_windows ORDER BY start_at, "
+      "id");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    m.windows.push_back({st->columnText(0), fromMillis(st->columnInt64(1)),
+                         fromMillis(st->columnInt64(2)), st->columnText(3), st->columnText(4)});
+  }
+  return m;
+}
+
+Status AgentStoreImpl::saveMaintenance(const Maintenance& m) {
+  // The whole list or nothing: a window half-replaced could stop the lease's pause early.
+  Result<Transaction> tx = Transaction::begin(db_);
+  if (!tx.ok()) return tx.status();
+  if (Status s = db_.exec("DELETE FROM maintenance_windows"); !s.ok()) return s;
+  Result<Statement> st = db_.prepare(
+      "INSERT INTO maintenance_windows (id, start_at, end_at, reason, declared_by) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING");
+  if (!st.ok()) return st.status();
+  for (const MaintenanceWindow& w : m.windows) {
+    st->reset();
+    st->bindText(1, w.id)
+        .bindInt64(2, toMillis(w.start))
+        .bindInt64(3, toMillis(w.end))
+        .bindText(4, w.reason)
+        .bindText(5, w.declared_by);
+    if (Status s = st->run(); !s.ok()) return s;
+  }
+  if (Status s = setMeta("maintenance_grace_ms", m.grace.count()); !s.ok()) return s;
+  return tx->commit();
 }
 
 }  // namespace

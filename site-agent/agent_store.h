@@ -1,6 +1,7 @@
 // The site agent's durable state in one SQLite file (WAL): every dispatch it accepted
 // (the idempotency record: written *before* the job is handed to the local scheduler),
-// the outbox of messages not yet acknowledged by the coordinator, and the capacity epoch.
+// the outbox of messages not yet acknowledged by the coordinator, the capacity epoch, the
+// job lease and the site's maintenance windows.
 //
 //   auto store = AgentStore::open(path);
 //   if (auto known = (*store)->findDispatch(tag); known.ok() && *known) reAck(**known);
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages.h"
 #include "protocol/status.h"
 #include "protocol/types.h"
 #include "site-agent/backends/backend.h"
@@ -60,6 +62,12 @@ class AgentStore : public DispatchLedger {
   virtual Result<LeaseState> loadLease() = 0;
   virtual Status saveLease(Duration lease) = 0;
   virtual Status saveLastContact(Time at) = 0;
+
+  // The site's maintenance windows and their grace as the coordinator last sent them
+  // (schema 6; none and 0 before the first MAINTENANCE). Saving replaces the whole list
+  // in one transaction.
+  virtual Result<Maintenance> loadMaintenance() = 0;
+  virtual Status saveMaintenance(const Maintenance& m) = 0;
 };
 
 }  // namespace aifed::agent

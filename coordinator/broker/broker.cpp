@@ -3,6 +3,8 @@
 // builds) checks the parts still agree before it returns.
 #include "coordinator/broker/broker.h"
 
+#include <cstdlib>
+
 #include "common/ids.h"
 #include "coordinator/broker/admission.h"
 #include "coordinator/broker/broker_impl.h"
@@ -12,7 +14,7 @@ namespace {
 
 SiteTable::Timing timingOf(const BrokerConfig& c) {
   return {c.heartbeat_interval * c.suspect_after_missed,
-          c.heartbeat_interval * c.unreachable_after_missed, c.lost_lease};
+          c.heartbeat_interval * c.unreachable_after_missed, c.lost_lease, c.maintenance_grace};
 }
 
 }  // namespace
@@ -76,6 +78,18 @@ void Broker::restore(Restored stored_state, Instant now) {
     }
   }
   m.jobs.reserveSequence(stored_state.next_job_seq);
+  m.next_window_seq = std::max(stored_state.next_window_seq, m.next_window_seq);
+  for (const SiteRecord& r : m.sites.records()) {
+    for (const auto* list : {&r.maintenance, &r.maintenance_retired}) {
+      for (const MaintenanceWindow& w : *list) {
+        // A stored window's id is below the counter; should the counter have been lost,
+        // it still is never handed out twice.
+        if (w.id.rfind("mw-", 0) == 0) {
+          m.next_window_seq = std::max<int64_t>(m.next_window_seq, std::atoll(w.id.c_str() + 3) + 1);
+        }
+      }
+    }
+  }
   m.jobs.reserveSequence(m.quarantine.highestSeq() + 1);
   for (const auto& [seq, j] : m.jobs.all()) {
     m.allocations.recharge(seq, j);
@@ -127,13 +141,13 @@ Result<JobRecord> Broker::cancel(const std::string& job_id, Instant now, Effects
   return j;  // a copy, taken before the guard may drop the job
 }
 
-Status Broker::setDrained(const std::string& site, bool drained, Instant now, Effects& fx) {
+Status Broker::setDrained(const std::string& site, bool drained, Instant now, Effects& fx,
+                          const std::string& reason, const std::string& actor) {
   Impl& m = *impl_;
   Impl::CallGuard guard(m);
-  (void)now;
   std::optional<size_t> i = m.sites.find(site);
   if (!i) return notFound("no site " + site);
-  if (m.sites.setDrained(*i, drained)) m.emitSite(*i, fx);
+  if (m.sites.setDrained(*i, drained, reason, actor, now.wall)) m.emitSite(*i, fx);
   return Status::Ok();
 }
 

@@ -52,6 +52,8 @@ struct BrokerConfig {
   // lease); jobs that may not be re-placed wait for the site. Time the coordinator heard
   // from no site at all does not count. Agents learn it from WELCOME.
   Duration lost_lease = std::chrono::hours(1);
+  // A maintenance window pauses its site's lease (both sides) until its end plus this.
+  Duration maintenance_grace = std::chrono::minutes(30);
   Duration retry_interval = std::chrono::seconds(3);  // resend unacknowledged DISPATCH/CANCEL
   Duration reservation_timeout = std::chrono::minutes(2);
   int max_attempts = 5;  // attempts before a job that keeps being refused fails
@@ -89,6 +91,7 @@ class Broker {
     std::vector<SiteRecord> sites;
     std::vector<QuarantinedJob> quarantined;
     int64_t next_job_seq = 1;  // ids below this were handed out once: never again
+    int64_t next_window_seq = 1;  // the same for maintenance windows ("mw-<seq>")
   };
   // Rebuilds state after a restart from what the store loaded. Jobs in kDispatched are
   // re-sent on the next tick; sites start kUnknown until their agent says HELLO again
@@ -105,8 +108,31 @@ class Broker {
   // CANCEL (retried until the site reports a terminal state). kNotFound, or
   // kFailedPrecondition if already terminal.
   Result<JobRecord> cancel(const std::string& job_id, Instant now, Effects& fx);
-  // Admin: stop / allow new placements on a site.
-  Status setDrained(const std::string& site, bool drained, Instant now, Effects& fx);
+  // Admin: stop / allow new placements on a site. Draining keeps `reason`, `actor` and
+  // the time on the site's record; resuming clears them.
+  Status setDrained(const std::string& site, bool drained, Instant now, Effects& fx,
+                    const std::string& reason = {}, const std::string& actor = {});
+
+  // --- Maintenance windows (docs/operations.md, "Maintenance windows") ---
+  // Declares a window [start, end) at `site`: kInvalidArgument naming the field when end
+  // is not after start, not in the future, longer than kMaxMaintenanceWindow, the reason
+  // is empty, or the site holds kMaxMaintenanceWindows already; kNotFound for an unknown
+  // site. The new window gets the next "mw-<n>" (never reused: fx.next_window_seq
+  // carries the counter to the store).
+  Result<MaintenanceWindow> declareMaintenance(const std::string& site, Time start, Time end,
+                                               const std::string& reason,
+                                               const std::string& actor, Instant now,
+                                               Effects& fx);
+  // Cancels one: kNotFound for an unknown site or window. The window no longer keeps
+  // jobs away; it keeps pausing the lease until the agent acknowledges the new list
+  // (maintenanceAcknowledged).
+  Result<MaintenanceWindow> cancelMaintenance(const std::string& site, const std::string& window,
+                                              Instant now, Effects& fx);
+  // The site's agent acknowledged a MAINTENANCE listing the windows `held`.
+  void maintenanceAcknowledged(const std::string& site, const std::vector<std::string>& held,
+                               Effects& fx);
+  // The MAINTENANCE the site's agent should hold now.
+  Maintenance maintenanceFor(const std::string& site) const;
 
   // --- Agent messages, already authenticated ---
   // The index of a federation site (the first argument of onMessage), or nullopt.

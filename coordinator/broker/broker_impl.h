@@ -7,6 +7,7 @@
 //   agent_messages.cpp    HELLO (reconciliation), CAPACITY, DISPATCH_ACK, JOB_STATUS
 //   placement_pass.cpp    placement of queued jobs, late binding, withdrawal
 //   broker_time.cpp       liveness and leases, missing jobs, retries, deadlines
+//   maintenance.cpp       maintenance windows: declare, cancel, acknowledged by the agent
 //   broker_invariants.cpp the cross-part checks run after every public call (Debug)
 //
 // The facade holds no index of its own beyond the two small maps of reconciliation and
@@ -70,6 +71,8 @@ struct Broker::Impl {
   // Why a withdrawal was asked, by seq, for the re-queued job's reason (lost on restart:
   // the reason then is shorter).
   std::map<int64_t, std::string> withdraw_why;
+  // The next maintenance window's "mw-<seq>" (never below any stored one).
+  int64_t next_window_seq = 1;
   // Jobs that ended during the current call: dropped at its end unless ended jobs are kept.
   std::vector<int64_t> ended_now;
   // Buffers kept from call to call.

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "coordinator/broker/placement.h"
+#include "protocol/maintenance.h"
 
 namespace aifed::broker {
 namespace {
@@ -22,19 +23,25 @@ std::string formatNumber(double v) {
   return buf;
 }
 
-// Only sites that talk, are healthy and have said what they have.
+// Only sites that talk, are healthy, have said what they have and are not inside a
+// declared maintenance window (judged at the decision's time).
 class SiteStateFilter final : public FilterPlugin {
  public:
   std::string_view name() const override { return "site-state"; }
-  PluginCode filter(const PlacementInput&, Candidate& c) const override {
+  PluginCode filter(const PlacementInput& in, Candidate& c) const override {
     const SiteRecord& r = *c.view->record;
-    if (c.view->liveness != SiteState::kUp || r.degraded || !r.capacity) {
+    if (c.view->liveness != SiteState::kUp || r.degraded || !r.capacity ||
+        activeWindow(r.maintenance, in.now)) {
       return PluginCode::kUnschedulable;
     }
     return PluginCode::kSuccess;
   }
-  std::string reason(const PlacementInput&, const Candidate& c) const override {
+  std::string reason(const PlacementInput& in, const Candidate& c) const override {
     const SiteRecord& r = *c.view->record;
+    if (const MaintenanceWindow* w = activeWindow(r.maintenance, in.now)) {
+      return "site is in maintenance window " + w->id + " until " + formatUtc(w->end) + ": " +
+             w->reason;
+    }
     if (c.view->liveness != SiteState::kUp) {
       return "site is " + std::string(siteStateName(c.view->liveness));
     }
@@ -49,8 +56,12 @@ class DrainingFilter final : public FilterPlugin {
   PluginCode filter(const PlacementInput&, Candidate& c) const override {
     return c.view->record->drained ? PluginCode::kUnschedulable : PluginCode::kSuccess;
   }
-  std::string reason(const PlacementInput&, const Candidate&) const override {
-    return "an admin drained the site";
+  std::string reason(const PlacementInput&, const Candidate& c) const override {
+    const SiteRecord& r = *c.view->record;
+    std::string why = "drained";
+    if (!r.drained_by.empty()) why += " by " + r.drained_by;
+    if (r.drained_at) why += " at " + formatUtc(*r.drained_at);
+    return why + (r.drain_reason.empty() ? "" : ": " + r.drain_reason);
   }
 };
 

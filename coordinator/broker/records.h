@@ -81,6 +81,9 @@ struct SiteRecord {
   std::string id;
   SiteState state = SiteState::kUnknown;
   bool drained = false;  // admin drain: no new jobs, state shown as kDraining
+  std::string drain_reason;        // what the admin said when draining ("" when not drained)
+  std::string drained_by;          // who drained it (the token's name)
+  std::optional<Time> drained_at;  // when
   std::optional<SiteCapacity> capacity;
   bool degraded = false;
   std::string degraded_reason;
@@ -93,6 +96,17 @@ struct SiteRecord {
   // published none (an older agent, or a site that admits any job). Not stored: every
   // session starts with a HELLO.
   std::optional<SiteRules> rules;
+  // Declared maintenance windows, oldest first (protocol/maintenance.h): inside [start,
+  // end) no new job goes here; inside [start, end + grace) the site's job lease is paused.
+  // A window leaves the list once its end plus grace has passed.
+  std::vector<MaintenanceWindow> maintenance;
+  // Windows cancelled while the agent may still hold them (it has not acknowledged a
+  // MAINTENANCE without them): they keep pausing the coordinator's lease, as they pause
+  // the agent's, so the coordinator never re-places a job its agent still runs.
+  std::vector<MaintenanceWindow> maintenance_retired;
+  // The id of the window in force at the last tick ("" when none). Derived from the
+  // windows and the time, not stored.
+  std::string maintenance_active;
 
   bool operator==(const SiteRecord&) const = default;
 };
@@ -177,10 +191,12 @@ struct Effects {
   std::vector<OutboundMessage> messages;
   std::vector<PolicyChange> policy_changes;
   std::vector<QuarantinedJob> quarantined;  // latest version of every entry that changed
+  // The next maintenance window id ("mw-<seq>") after a declaration: stored, never reused.
+  std::optional<int64_t> next_window_seq;
 
   bool empty() const {
     return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
-           policy_changes.empty() && quarantined.empty();
+           policy_changes.empty() && quarantined.empty() && !next_window_seq;
   }
   void clear() {
     jobs.clear();
@@ -189,6 +205,7 @@ struct Effects {
     messages.clear();
     policy_changes.clear();
     quarantined.clear();
+    next_window_seq.reset();
   }
 };
 

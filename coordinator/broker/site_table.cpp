@@ -1,9 +1,21 @@
 #include "coordinator/broker/site_table.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
+#include "protocol/maintenance.h"
+
 namespace aifed::broker {
+namespace {
+
+bool activeWindowIsListed(const SiteRecord& r) {
+  return r.maintenance_active.empty() ||
+         std::any_of(r.maintenance.begin(), r.maintenance.end(),
+                     [&](const MaintenanceWindow& w) { return w.id == r.maintenance_active; });
+}
+
+}  // namespace
 
 SiteTable::SiteTable(const Federation& federation, Timing timing) : timing_(timing) {
   for (const SiteConfig& s : federation.sites) {
@@ -83,11 +95,66 @@ Result<bool> SiteTable::applyCapacity(size_t i, const Capacity& report, Capacity
   return true;
 }
 
-bool SiteTable::setDrained(size_t i, bool drained) {
-  if (records_[i].drained == drained) return false;
-  records_[i].drained = drained;
+bool SiteTable::setDrained(size_t i, bool drained, std::string reason, std::string by,
+                           std::optional<Time> at) {
+  SiteRecord& r = records_[i];
+  if (r.drained == drained) return false;
+  r.drained = drained;
+  r.drain_reason = drained ? std::move(reason) : std::string();
+  r.drained_by = drained ? std::move(by) : std::string();
+  r.drained_at = drained ? at : std::nullopt;
   refreshDisplayedState(i);
   return true;
+}
+
+void SiteTable::setMaintenance(size_t i, std::vector<MaintenanceWindow> windows) {
+  SiteRecord& r = records_[i];
+  for (MaintenanceWindow& old : r.maintenance) {
+    bool kept = std::any_of(windows.begin(), windows.end(),
+                            [&](const MaintenanceWindow& w) { return w.id == old.id; });
+    // The agent may hold it (a MAINTENANCE that listed it may have arrived): it pauses
+    // until the agent acknowledges a list without it.
+    if (!kept) r.maintenance_retired.push_back(std::move(old));
+  }
+  r.maintenance = std::move(windows);
+  // A cancelled window in force is no longer: placements may resume at once.
+  if (!activeWindowIsListed(r)) r.maintenance_active.clear();
+}
+
+bool SiteTable::retireAcknowledged(size_t i, const std::vector<std::string>& held) {
+  std::vector<MaintenanceWindow>& retired = records_[i].maintenance_retired;
+  size_t before = retired.size();
+  std::erase_if(retired, [&](const MaintenanceWindow& w) {
+    return std::find(held.begin(), held.end(), w.id) == held.end();
+  });
+  return retired.size() != before;
+}
+
+std::vector<MaintenanceWindow> SiteTable::pausingWindows(size_t i) const {
+  const SiteRecord& r = records_[i];
+  if (r.maintenance_retired.empty()) return r.maintenance;
+  std::vector<MaintenanceWindow> all = r.maintenance;
+  all.insert(all.end(), r.maintenance_retired.begin(), r.maintenance_retired.end());
+  return all;
+}
+
+bool SiteTable::advanceMaintenance(size_t i, Time now) {
+  SiteRecord& r = records_[i];
+  if (r.maintenance.empty() && r.maintenance_retired.empty() && r.maintenance_active.empty()) {
+    return false;
+  }
+  auto over = [&](const MaintenanceWindow& w) { return w.end + timing_.maintenance_grace <= now; };
+  size_t before = r.maintenance.size() + r.maintenance_retired.size();
+  std::erase_if(r.maintenance, over);
+  std::erase_if(r.maintenance_retired, over);
+  bool changed = r.maintenance.size() + r.maintenance_retired.size() != before;
+  const MaintenanceWindow* active = activeWindow(r.maintenance, now);
+  std::string id = active ? active->id : std::string();
+  if (id != r.maintenance_active) {
+    r.maintenance_active = std::move(id);
+    changed = true;
+  }
+  return changed;
 }
 
 bool SiteTable::setLiveness(size_t i, SiteState s, Instant now) {
@@ -97,7 +164,7 @@ bool SiteTable::setLiveness(size_t i, SiteState s, Instant now) {
   if (s == SiteState::kUnreachable) {
     records_[i].unreachable_since = now.wall;
     l.unreachable_since = now.mono;
-    l.unreachable_connected = connected_;
+    l.lease_elapsed = Duration::zero();
     l.lease_handled = false;
   } else if (s == SiteState::kUp) {
     records_[i].unreachable_since.reset();
@@ -120,12 +187,24 @@ bool SiteTable::connectedAt(MonoTime now) const {
   return false;
 }
 
+void SiteTable::accrueLeases(Instant now) {
+  if (!last_advance_ || !connected_at_last_advance_ || now.mono <= *last_advance_) return;
+  Duration delta = now.mono - *last_advance_;
+  for (size_t i = 0; i < live_.size(); ++i) {
+    Liveness& l = live_[i];
+    if (l.liveness != SiteState::kUnreachable || l.lease_handled) continue;
+    Duration paused = std::min(
+        delta, pausedWithin(pausingWindows(i), timing_.maintenance_grace, last_advance_wall_,
+                            now.wall));
+    l.lease_elapsed += delta - paused;
+  }
+}
+
 void SiteTable::advance(Instant now, std::vector<size_t>& changed,
                         std::vector<size_t>& lease_expired) {
-  if (last_advance_ && connected_at_last_advance_ && now.mono > *last_advance_) {
-    connected_ += now.mono - *last_advance_;
-  }
+  accrueLeases(now);
   last_advance_ = now.mono;
+  last_advance_wall_ = now.wall;
   connected_at_last_advance_ = connectedAt(now.mono);
   for (size_t i = 0; i < records_.size(); ++i) {
     Liveness& l = live_[i];
@@ -149,9 +228,14 @@ void SiteTable::advance(Instant now, std::vector<size_t>& changed,
     }
   }
   for (size_t i = 0; i < records_.size(); ++i) {
+    bool listed = std::find(changed.begin(), changed.end(), i) != changed.end();
+    if (advanceMaintenance(i, now.wall) && !listed) changed.push_back(i);
+  }
+  std::sort(changed.begin(), changed.end());
+  for (size_t i = 0; i < records_.size(); ++i) {
     Liveness& l = live_[i];
     if (l.liveness != SiteState::kUnreachable || l.lease_handled || !l.unreachable_since) continue;
-    if (connected_ - l.unreachable_connected < timing_.lost_lease) continue;
+    if (l.lease_elapsed < timing_.lost_lease) continue;
     l.lease_handled = true;
     lease_expired.push_back(i);
   }
@@ -162,7 +246,16 @@ std::optional<MonoTime> SiteTable::nextDeadline() const {
   auto consider = [&](MonoTime t) {
     if (!next || t < *next) next = t;
   };
-  for (const Liveness& l : live_) {
+  for (size_t i = 0; i < live_.size(); ++i) {
+    const Liveness& l = live_[i];
+    std::vector<MaintenanceWindow> windows = pausingWindows(i);
+    if (last_advance_ && !windows.empty()) {
+      // A window starts or ends, or a pause ends: maintenance_active and the lease change.
+      if (std::optional<Time> b =
+              nextMaintenanceBoundary(windows, timing_.maintenance_grace, last_advance_wall_)) {
+        consider(*last_advance_ + (*b - last_advance_wall_));
+      }
+    }
     if (l.liveness == SiteState::kUnknown && l.unknown_since) {
       consider(*l.unknown_since + timing_.unreachable_after);
     } else if (l.liveness == SiteState::kUp && l.last_heard) {
@@ -170,9 +263,11 @@ std::optional<MonoTime> SiteTable::nextDeadline() const {
     } else if (l.liveness == SiteState::kSuspect && l.last_heard) {
       consider(*l.last_heard + timing_.unreachable_after);
     } else if (l.liveness == SiteState::kUnreachable && !l.lease_handled &&
-               l.unreachable_since && last_advance_ && connected_at_last_advance_) {
-      // Paused while the coordinator hears from nobody; the next message resumes it.
-      consider(*last_advance_ + (timing_.lost_lease - (connected_ - l.unreachable_connected)));
+               l.unreachable_since && last_advance_ && connected_at_last_advance_ &&
+               !leasePausedAt(windows, timing_.maintenance_grace, last_advance_wall_)) {
+      // Paused while the coordinator hears from nobody (the next message resumes it) and
+      // inside a window (its boundary, above, resumes it).
+      consider(*last_advance_ + (timing_.lost_lease - l.lease_elapsed));
     }
   }
   return next;
@@ -184,6 +279,11 @@ void SiteTable::restore(const std::vector<SiteRecord>& stored) {
     if (it == index_.end()) continue;  // removed from the federation file
     SiteRecord& s = records_[it->second];
     s.drained = r.drained;
+    s.drain_reason = r.drain_reason;
+    s.drained_by = r.drained_by;
+    s.drained_at = r.drained_at;
+    s.maintenance = r.maintenance;
+    s.maintenance_retired = r.maintenance_retired;
     s.jobs_placed = r.jobs_placed;
     s.agent_version = r.agent_version;
     // A report stored before reports were validated (or damaged since) is not trusted:
@@ -209,6 +309,8 @@ void SiteTable::checkInvariants() const {
     // An unreachable spell has its start on both clocks; no other state has one.
     assert((l.liveness == SiteState::kUnreachable) == l.unreachable_since.has_value());
     assert(l.unreachable_since.has_value() == r.unreachable_since.has_value());
+    // The window in force is one of the declared windows (advance() derives it from them).
+    assert(activeWindowIsListed(r));
   }
 #endif
 }

@@ -16,6 +16,13 @@
 // lesson, armadaproject/armada#315). Time the coordinator was down never counts either:
 // after a restart every site starts `unknown`.
 //
+// Maintenance windows (protocol/maintenance.h) pause the lease: time whose wall clock
+// lies in [start, end + grace) of one of the site's windows (or of a cancelled window its
+// agent has not yet acknowledged dropping) does not count. advance() converts windows
+// into a pause of monotonic time for the stretch since the previous advance(). It also
+// keeps `maintenance_active` (a changed record when a window starts or ends) and drops
+// windows whose end plus grace has passed.
+//
 // The displayed state is `draining` for an up site an admin drained. Intervals run on
 // the monotonic clock (Instant::mono); the records carry wall-clock times for people.
 //
@@ -42,6 +49,7 @@ class SiteTable {
     Duration suspect_after{};
     Duration unreachable_after{};
     Duration lost_lease{};
+    Duration maintenance_grace{};  // a window pauses the lease until its end plus this
   };
 
   SiteTable(const Federation& federation, Timing timing);
@@ -81,11 +89,22 @@ class SiteTable {
   Result<bool> applyCapacity(size_t i, const Capacity& report, Capacity* take, Instant now);
   // Within a session epochs move by one per change; more than this is not an agent's.
   static constexpr uint64_t kMaxEpochJump = 1'000'000;
-  // False when already in that state.
-  bool setDrained(size_t i, bool drained);
+  // False when already in that state. Draining records who, why and when; resuming
+  // clears them.
+  bool setDrained(size_t i, bool drained, std::string reason = {}, std::string by = {},
+                  std::optional<Time> at = std::nullopt);
+  // Replaces the site's windows (validated by the caller); a window no longer listed that
+  // has begun pausing, or may pause an agent that has not yet heard, is kept in
+  // maintenance_retired until retireAcknowledged().
+  void setMaintenance(size_t i, std::vector<MaintenanceWindow> windows);
+  // The agent acknowledged a MAINTENANCE listing `held`: retired windows not among them
+  // stop pausing. True when the record changed.
+  bool retireAcknowledged(size_t i, const std::vector<std::string>& held);
+  // The lease time counted so far in the site's current unreachable spell (0 otherwise).
+  Duration leaseElapsed(size_t i) const { return live_[i].lease_elapsed; }
   void countPlacement(size_t i) { ++records_[i].jobs_placed; }
 
-  // Liveness transitions due at `now`, in site order: the sites whose record changed
+  // Liveness and maintenance transitions due at `now`, in site order: the sites whose record changed
   // are appended to `changed`, those whose lease ran out (once per unreachable spell)
   // to `lease_expired`.
   void advance(Instant now, std::vector<size_t>& changed, std::vector<size_t>& lease_expired);
@@ -110,19 +129,25 @@ class SiteTable {
     std::optional<MonoTime> last_heard;
     std::optional<MonoTime> unreachable_since;
     std::optional<MonoTime> unknown_since;  // never heard since this process started
-    Duration unreachable_connected{0};      // connected_ when the unreachable spell began
+    // Lease time counted in this unreachable spell: connected, outside maintenance.
+    Duration lease_elapsed{0};
   };
   // Whether some site was heard within unreachable_after at `now`.
   bool connectedAt(MonoTime now) const;
+  // Counts the stretch since the last advance() toward the leases that run.
+  void accrueLeases(Instant now);
+  // Drops windows past their end plus grace and updates maintenance_active; true when
+  // the record changed.
+  bool advanceMaintenance(size_t i, Time now);
+  // Every window that pauses site i's lease: declared and retired.
+  std::vector<MaintenanceWindow> pausingWindows(size_t i) const;
 
   bool setLiveness(size_t i, SiteState s, Instant now);
   void refreshDisplayedState(size_t i);
 
   Timing timing_;
-  // Time, on the monotonic clock, during which the coordinator heard from some site, as
-  // of the last advance(); leases count only this.
-  Duration connected_{0};
   std::optional<MonoTime> last_advance_;
+  Time last_advance_wall_{};
   bool connected_at_last_advance_ = false;
   std::vector<SiteRecord> records_;
   std::vector<Liveness> live_;

@@ -73,6 +73,7 @@ class RestContext : public std::enable_shared_from_this<RestContext> {
 void addSessionRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addJobRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addSiteRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
+void addMaintenanceRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addPolicyRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addProjectRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addTokenRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);

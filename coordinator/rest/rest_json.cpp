@@ -6,6 +6,7 @@
 
 #include "coordinator/broker/placement.h"
 #include "protocol/codec.h"
+#include "protocol/maintenance.h"
 
 namespace aifed::coordinator {
 namespace json = boost::json;
@@ -132,6 +133,14 @@ json::object policyJson(const broker::PolicySpec& p) {
   };
 }
 
+json::object maintenanceWindowJson(const MaintenanceWindow& w) {
+  return json::object{{"id", w.id},
+                      {"start_at", toMillis(w.start)},
+                      {"end_at", toMillis(w.end)},
+                      {"reason", w.reason},
+                      {"declared_by", w.declared_by}};
+}
+
 json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
                       Time now) {
   json::object o;
@@ -141,6 +150,15 @@ json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, 
   o["city"] = config.city;
   o["state"] = siteStateName(site.state);
   o["drained"] = site.drained;
+  o["drain_reason"] = site.drain_reason;
+  o["drained_by"] = site.drained_by;
+  o["drained_at"] = optTime(site.drained_at);
+  json::array windows;
+  for (const MaintenanceWindow& w : site.maintenance) windows.push_back(maintenanceWindowJson(w));
+  o["maintenance"] = std::move(windows);
+  // The window in force now ("" when none): no new jobs go to the site.
+  const MaintenanceWindow* active = activeWindow(site.maintenance, now);
+  o["maintenance_active"] = active ? active->id : "";
   o["degraded"] = site.degraded;
   o["degraded_reason"] = site.degraded_reason;
   o["agent_version"] = site.agent_version;

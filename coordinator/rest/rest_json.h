@@ -21,6 +21,8 @@ boost::json::object auditJson(const identity::AuditRecord& row);
 boost::json::object policyChangeJson(const broker::PolicyChange& change);
 // GET /api/v1/quarantine: an attempt an agent reported that the coordinator had no record of.
 boost::json::object quarantinedJson(const broker::QuarantinedJob& q);
+// A maintenance window: id, start_at, end_at (ms), reason, declared_by.
+boost::json::object maintenanceWindowJson(const MaintenanceWindow& w);
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
                              int reserved_nodes, Time now);
 

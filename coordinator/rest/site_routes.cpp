@@ -38,7 +38,7 @@ HttpResponse drain(JobService& svc, const HttpRequest& req, const std::string& i
   if (!reason.ok()) return api::errorResponse(reason.status());
   c.audit.detail = *reason;
   Instant now = svc.instant();
-  if (Status s = svc.broker().setDrained(id, drained, now, c.fx); !s.ok()) {
+  if (Status s = svc.broker().setDrained(id, drained, now, c.fx, *reason, who.name); !s.ok()) {
     return api::errorResponse(s);
   }
   svc.tick(now, c.fx);  // a resumed site may take waiting jobs at once

@@ -187,6 +187,20 @@ ALTER TABLE jobs ADD COLUMN stderr_path TEXT NOT NULL DEFAULT '';
     R"sql(
 ALTER TABLE jobs ADD COLUMN site_usage TEXT NOT NULL DEFAULT '';
 )sql",
+    // 8: maintenance windows and who drained a site, why and when (docs/operations.md,
+    // "Maintenance windows"); counters that are never reused (the next window id).
+    R"sql(
+ALTER TABLE sites ADD COLUMN drain_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE sites ADD COLUMN drained_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE sites ADD COLUMN drained_at INTEGER;
+ALTER TABLE sites ADD COLUMN maintenance TEXT NOT NULL DEFAULT '[]';          -- JSON windows
+ALTER TABLE sites ADD COLUMN maintenance_retired TEXT NOT NULL DEFAULT '[]';  -- JSON windows
+
+CREATE TABLE counters (
+  name  TEXT PRIMARY KEY,                     -- 'next_window_seq'
+  value INTEGER NOT NULL
+);
+)sql",
 };
 
 }  // namespace
@@ -218,7 +232,7 @@ Result<boost::json::value> parseJson(const std::string& text, const std::string&
 Status CoordinatorStoreImpl::apply(const Effects& fx,
                                    const std::vector<identity::AuditRecord>& audit) {
   if (fx.jobs.empty() && fx.sites.empty() && fx.decisions.empty() && fx.policy_changes.empty() &&
-      fx.quarantined.empty() && audit.empty()) {
+      fx.quarantined.empty() && !fx.next_window_seq && audit.empty()) {
     return Status::Ok();
   }
   Result<Transaction> tx = Transaction::begin(db_);
@@ -228,6 +242,7 @@ Status CoordinatorStoreImpl::apply(const Effects& fx,
   if (Status s = saveDecisions(fx.decisions); !s.ok()) return s;
   if (Status s = savePolicyChanges(fx.policy_changes); !s.ok()) return s;
   if (Status s = saveQuarantined(fx.quarantined); !s.ok()) return s;
+  if (Status s = saveWindowSeq(fx.next_window_seq); !s.ok()) return s;
   if (Status s = saveAudit(audit); !s.ok()) return s;
   return tx->commit();
 }

@@ -64,6 +64,8 @@ class CoordinatorStore {
   virtual Result<std::vector<broker::SiteRecord>> loadSites() = 0;
   // 1 + the highest job sequence number ever stored (job ids are "j-<seq>").
   virtual Result<int64_t> nextJobSeq() = 0;
+  // The next maintenance window sequence number ("mw-<seq>"; schema 8): 1 before any.
+  virtual Result<int64_t> nextWindowSeq() = 0;
   // Every decision stored for a job, oldest first.
   virtual Result<std::vector<broker::PlacementDecision>> decisions(const std::string& job_id) = 0;
   // Every recorded policy switch, oldest first. The last one's `to` is the policy to

@@ -7,6 +7,7 @@
 //   decision_rows.cpp      placement decisions with their verdicts and scores, policy switches
 //   identity_rows.cpp      API tokens and the audit log
 //   quarantine_rows.cpp    quarantined attempts and the federation's identity
+//   maintenance_rows.cpp   maintenance windows (JSON columns of sites), the window counter
 #pragma once
 
 #include <boost/json.hpp>
@@ -33,6 +34,10 @@ std::optional<Time> optionalTime(const Statement& st, int column);
 // The <seq> of a job id "j-<seq>" (common::parseJobSeq), or kInvalidArgument.
 Result<int64_t> jobSeq(const std::string& id);
 Result<boost::json::value> parseJson(const std::string& text, const std::string& where);
+// Maintenance windows as a JSON array (the sites table's maintenance columns), and back.
+std::string windowsJson(const std::vector<MaintenanceWindow>& windows);
+Result<std::vector<MaintenanceWindow>> windowsFromJson(const std::string& text,
+                                                       const std::string& where);
 
 class CoordinatorStoreImpl final : public CoordinatorStore {
  public:
@@ -43,6 +48,7 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Result<std::vector<JobRecord>> loadJobs() override;
   Result<std::vector<SiteRecord>> loadSites() override;
   Result<int64_t> nextJobSeq() override;
+  Result<int64_t> nextWindowSeq() override;
   Result<std::vector<PlacementDecision>> decisions(const std::string& job_id) override;
   Result<std::vector<broker::PolicyChange>> policyChanges() override;
   Result<int> schemaVersion() override { return db_.schemaVersion(); }
@@ -62,6 +68,7 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Status saveSites(const std::vector<SiteRecord>& sites);
   Status saveDecisions(const std::vector<PlacementDecision>& decisions);
   Status saveQuarantined(const std::vector<broker::QuarantinedJob>& entries);
+  Status saveWindowSeq(std::optional<int64_t> next);
 
   Database db_;
 };

@@ -102,9 +102,13 @@ Status CoordinatorStoreImpl::saveSites(const std::vector<SiteRecord>& sites) {
   if (sites.empty()) return Status::Ok();
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO sites (id, state, drained, capacity, degraded, degraded_reason, last_heard,
-                   last_report, unreachable_since, agent_version, jobs_placed)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                   last_report, unreachable_since, agent_version, jobs_placed, drain_reason,
+                   drained_by, drained_at, maintenance, maintenance_retired)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 ON CONFLICT (id) DO UPDATE SET
+  drain_reason = excluded.drain_reason, drained_by = excluded.drained_by,
+  drained_at = excluded.drained_at, maintenance = excluded.maintenance,
+  maintenance_retired = excluded.maintenance_retired,
   state = excluded.state, drained = excluded.drained, capacity = excluded.capacity,
   degraded = excluded.degraded, degraded_reason = excluded.degraded_reason,
   last_heard = excluded.last_heard, last_report = excluded.last_report,
@@ -125,7 +129,12 @@ ON CONFLICT (id) DO UPDATE SET
         .bindInt64(8, optionalMillis(site.last_report))
         .bindInt64(9, optionalMillis(site.unreachable_since))
         .bindText(10, site.agent_version)
-        .bindInt64(11, site.jobs_placed);
+        .bindInt64(11, site.jobs_placed)
+        .bindText(12, site.drain_reason)
+        .bindText(13, site.drained_by)
+        .bindInt64(14, optionalMillis(site.drained_at))
+        .bindText(15, windowsJson(site.maintenance))
+        .bindText(16, windowsJson(site.maintenance_retired));
     if (Status s = st->run(); !s.ok()) return s;
   }
   return Status::Ok();
@@ -199,7 +208,8 @@ FROM jobs ORDER BY seq)sql");
 Result<std::vector<SiteRecord>> CoordinatorStoreImpl::loadSites() {
   Result<Statement> st = db_.prepare(R"sql(
 SELECT id, state, drained, capacity, degraded, degraded_reason, last_heard, last_report,
-       unreachable_since, agent_version, jobs_placed
+       unreachable_since, agent_version, jobs_placed, drain_reason, drained_by, drained_at,
+       maintenance, maintenance_retired
 FROM sites ORDER BY rowid)sql");
   if (!st.ok()) return st.status();
   std::vector<SiteRecord> sites;
@@ -232,6 +242,15 @@ FROM sites ORDER BY rowid)sql");
     site.unreachable_since = optionalTime(*st, 8);
     site.agent_version = st->columnText(9);
     site.jobs_placed = st->columnInt64(10);
+    site.drain_reason = st->columnText(11);
+    site.drained_by = st->columnText(12);
+    site.drained_at = optionalTime(*st, 13);
+    Result<std::vector<MaintenanceWindow>> windows = windowsFromJson(st->columnText(14), where);
+    if (!windows.ok()) return windows.status();
+    site.maintenance = std::move(*windows);
+    windows = windowsFromJson(st->columnText(15), where);
+    if (!windows.ok()) return windows.status();
+    site.maintenance_retired = std::move(*windows);
     sites.push_back(std::move(site));
   }
   return sites;

@@ -5,8 +5,17 @@
 
 namespace aifed::transport {
 
-ZapHandler::ZapHandler(zmq::context_t& context, std::map<std::string, std::string> keys)
-    : context_(context), keys_(std::move(keys)), socket_(context_, zmq::socket_type::rep) {
+namespace {
+constexpr auto kReportEvery = std::chrono::minutes(1);
+constexpr size_t kMaxRemembered = 1024;  // keys whose reports are spaced out
+}  // namespace
+
+ZapHandler::ZapHandler(zmq::context_t& context, std::map<std::string, std::string> keys,
+                       RefusalFn on_refused)
+    : context_(context),
+      keys_(std::move(keys)),
+      socket_(context_, zmq::socket_type::rep),
+      on_refused_(std::move(on_refused)) {
   socket_.set(zmq::sockopt::linger, 0);
   // Poll with a short receive timeout so the destructor can stop the thread.
   socket_.set(zmq::sockopt::rcvtimeo, 100);
@@ -17,6 +26,24 @@ ZapHandler::ZapHandler(zmq::context_t& context, std::map<std::string, std::strin
 ZapHandler::~ZapHandler() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+void ZapHandler::report(Refusal r) {
+  if (!on_refused_) return;
+  auto now = std::chrono::steady_clock::now();
+  auto it = reported_.find(r.key);
+  if (it != reported_.end() && now - it->second.at < kReportEvery) {
+    ++it->second.since;
+    return;
+  }
+  if (it != reported_.end()) {
+    r.count = it->second.since + 1;
+    it->second = {now, 0};
+  } else {
+    if (reported_.size() >= kMaxRemembered) reported_.clear();
+    reported_[r.key] = {now, 0};
+  }
+  on_refused_(r);
 }
 
 void ZapHandler::serve() {
@@ -41,14 +68,19 @@ void ZapHandler::serve() {
     std::string status = "400";
     std::string status_text = "unknown key";
     std::string user_id;
+    std::string key;
+    if (version == "1.0" && mechanism == "CURVE" && request.size() >= 7 &&
+        request[6].size() == 32) {
+      std::array<char, 41> z85{};
+      zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(request[6].data()), 32);
+      key.assign(z85.data(), 40);
+    }
     if (version != "1.0") {
       status_text = "unsupported ZAP version";
     } else if (mechanism != "CURVE" || request.size() < 7 || request[6].size() != 32) {
       status_text = "CURVE required";
     } else {
-      std::array<char, 41> z85{};
-      zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(request[6].data()), 32);
-      auto it = keys_.find(std::string(z85.data(), 40));
+      auto it = keys_.find(key);
       if (it != keys_.end()) {
         status = "200";
         status_text = "OK";
@@ -56,6 +88,7 @@ void ZapHandler::serve() {
       }
     }
     (status == "200" ? accepted_ : refused_)++;
+    if (status != "200") report({key, request.size() > 3 ? request[3].to_string() : "", status_text});
     try {
       socket_.send(zmq::buffer(std::string_view("1.0")), zmq::send_flags::sndmore);
       socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);

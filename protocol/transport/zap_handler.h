@@ -8,11 +8,17 @@
 //   ... bind the ROUTER with ZMQ_ZAP_DOMAIN set ...
 //   zap.stats().refused   // handshakes refused so far
 //
+// Each refused key is reported to `on_refused` (on the handler's thread): the first time,
+// then at most once a minute per key with the number of refusals since, so an agent
+// retrying with a wrong key cannot flood the log.
+//
 // The handler runs on its own thread because libzmq's I/O thread waits for its answer
 // while the handshake is in progress; the key table is fixed at construction.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -27,9 +33,21 @@ class ZapHandler {
     uint64_t refused = 0;
   };
 
+  // A handshake refused. Which site the peer meant to be is not known here: a ZAP
+  // request carries no identity of the client (its routing id travels in the encrypted
+  // handshake, which libzmq reads only for accepted peers).
+  struct Refusal {
+    std::string key;            // the Z85 public key presented ("" without CURVE)
+    std::string address;        // the peer's IP address
+    std::string why;            // "unknown key", "CURVE required", ...
+    uint64_t count = 1;         // refusals of this key since the last report
+  };
+  using RefusalFn = std::function<void(const Refusal&)>;
+
   // `keys`: Z85 public key -> site id. Binds inproc://zeromq.zap.01 in `context`; at
   // most one handler may exist per context.
-  ZapHandler(zmq::context_t& context, std::map<std::string, std::string> keys);
+  ZapHandler(zmq::context_t& context, std::map<std::string, std::string> keys,
+             RefusalFn on_refused = nullptr);
   ~ZapHandler();
   ZapHandler(const ZapHandler&) = delete;
   ZapHandler& operator=(const ZapHandler&) = delete;
@@ -38,6 +56,7 @@ class ZapHandler {
 
  private:
   void serve();
+  void report(Refusal r);
 
   zmq::context_t& context_;
   std::map<std::string, std::string> keys_;
@@ -45,6 +64,12 @@ class ZapHandler {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> refused_{0};
+  RefusalFn on_refused_;
+  struct Reported {
+    std::chrono::steady_clock::time_point at;
+    uint64_t since = 0;  // refusals not reported since `at`
+  };
+  std::map<std::string, Reported> reported_;  // by key; the handler thread's only
   std::thread thread_;
 };
 

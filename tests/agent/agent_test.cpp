@@ -216,6 +216,61 @@ TEST_F(SiteAgentTest, CutOffForTheLeaseItStopsReplaceableJobsOnly) {
   EXPECT_LE(*stored.last_contact, now_ - std::chrono::minutes(10));
 }
 
+// MAINTENANCE: the agent keeps the windows (durably), acknowledges them, and its lease
+// does not run from the window's start to its end plus grace.
+TEST_F(SiteAgentTest, AMaintenanceWindowPausesTheLeaseUntilItsEndPlusGrace) {
+  ASSERT_TRUE(agent_->start(now_).ok());
+  deliver(Welcome{"test", "1.2", seconds(5), seconds(30), std::chrono::minutes(10)});
+  deliver(dispatch("j-1"));
+  backend_.start("local-1", now_);
+  Time t0 = now_;  // the last contact: WELCOME answered the HELLO sent now
+  Maintenance m{{{"mw-3", t0 + std::chrono::minutes(1), t0 + std::chrono::minutes(31),
+                  "Slurm upgrade", "ops"}},
+                std::chrono::minutes(5)};
+  drain();
+  agent_->onFrame(encodeMessage(makeMessage("mimer", "c-maint", now_, m)), now_);
+  std::vector<Ack> acks = bodies<Ack>(drain());
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].ack_msg_id, "c-maint");
+  EXPECT_EQ(store_->loadMaintenance().value(), m);
+  // Cut off from now on. Without the window the lease would run out at 10 min; the
+  // pause (1..36 min) makes that 45 min.
+  std::optional<Duration> stopped_at;
+  for (Time t = t0 + seconds(30); t <= t0 + std::chrono::minutes(50); t += seconds(30)) {
+    now_ = t;
+    agent_->tick(now_);
+    if (!backend_.cancels.empty() && !stopped_at) stopped_at = t - t0;
+  }
+  ASSERT_TRUE(stopped_at.has_value());
+  EXPECT_EQ(*stopped_at, std::chrono::minutes(45));
+}
+
+// A restarted agent still holds the windows, and counts the time it was down inside one
+// as paused: restarted inside its window, it does not stop its jobs.
+TEST_F(SiteAgentTest, ARestartedAgentKeepsItsWindowsAndTheirPause) {
+  ASSERT_TRUE(agent_->start(now_).ok());
+  deliver(Welcome{"test", "1.2", seconds(5), seconds(30), std::chrono::minutes(10)});
+  deliver(dispatch("j-1"));
+  backend_.start("local-1", now_);
+  Time t0 = now_;
+  agent_->tick(now_);  // the last contact is made durable
+  deliver(Maintenance{{{"mw-1", t0, t0 + std::chrono::hours(2), "rack move", "ops"}},
+                      std::chrono::minutes(30)});
+  agent_.reset();
+  now_ = t0 + std::chrono::minutes(90);  // down for 90 min, all inside the window
+  agent_ = makeAgent();
+  ASSERT_TRUE(agent_->start(now_).ok());
+  EXPECT_EQ(agent_->lease().maintenance().size(), 1u);
+  agent_->tick(now_);
+  EXPECT_TRUE(backend_.cancels.empty()) << "paused while the agent was down";
+  now_ = t0 + std::chrono::hours(2) + std::chrono::minutes(30) + std::chrono::minutes(9);
+  agent_->tick(now_);
+  EXPECT_TRUE(backend_.cancels.empty()) << "9 min after end + grace: within the lease";
+  now_ += std::chrono::minutes(2);
+  agent_->tick(now_);
+  EXPECT_EQ(backend_.cancels, std::vector<std::string>{"local-1"});
+}
+
 TEST_F(SiteAgentTest, WithoutALeaseFromTheCoordinatorNothingIsStopped) {
   ASSERT_TRUE(agent_->start(now_).ok());
   welcome();  // a 1.0 coordinator: no job_lease

@@ -131,6 +131,22 @@ class MakeSite {
     record_.drained = true;
     return *this;
   }
+  // An admin's drain with who and why.
+  MakeSite& drainedBy(std::string who, std::string why) {
+    record_.drained = true;
+    record_.drained_by = std::move(who);
+    record_.drain_reason = std::move(why);
+    record_.drained_at = Time{} - std::chrono::hours(1);
+    return *this;
+  }
+  // A maintenance window from `start_s` to `end_s` seconds around the decision's time.
+  MakeSite& maintenance(int64_t start_s, int64_t end_s, std::string reason) {
+    int n = static_cast<int>(record_.maintenance.size()) + 1;
+    record_.maintenance.push_back({"mw-" + std::to_string(n), Time{} + std::chrono::seconds(start_s),
+                                   Time{} + std::chrono::seconds(end_s), std::move(reason),
+                                   "ops"});
+    return *this;
+  }
   MakeSite& degraded(std::string why) {
     record_.degraded = true;
     record_.degraded_reason = std::move(why);
@@ -271,6 +287,28 @@ INSTANTIATE_TEST_SUITE_P(
                    "no capacity report"},
         FilterCase{"drained", MakeSite("s").gpu(16, 16).drained(), MakeJob().build(), "draining",
                    "drained"},
+        FilterCase{"drained_by", MakeSite("s").gpu(16, 16).drainedBy("alice", "disk swap"),
+                   MakeJob().build(), "draining",
+                   "drained by alice at 1969-12-31 23:00:00Z: disk swap"},
+        // Inside [start, end): the window and its end are named (what `aifed explain` shows).
+        FilterCase{"in_maintenance",
+                   MakeSite("s").gpu(16, 16).maintenance(-3600, 7200, "Slurm upgrade"),
+                   MakeJob().build(), "site-state",
+                   "maintenance window mw-1 until 1970-01-01 02:00:00Z: Slurm upgrade"},
+        // It starts at the decision's very time: already in force.
+        FilterCase{"maintenance_starts_now", MakeSite("s").gpu(16, 16).maintenance(0, 60, "x"),
+                   MakeJob().build(), "site-state", "maintenance window mw-1"},
+        // Before the start and from the end on, the site takes jobs (the grace only
+        // extends the lease, not the refusal).
+        FilterCase{"maintenance_later", MakeSite("s").gpu(16, 16).maintenance(1, 7200, "later"),
+                   MakeJob().build(), "", ""},
+        FilterCase{"maintenance_over", MakeSite("s").gpu(16, 16).maintenance(-7200, 0, "over"),
+                   MakeJob().build(), "", ""},
+        // A window says more than the liveness it causes.
+        FilterCase{"unreachable_in_maintenance",
+                   MakeSite("s").gpu(16, 16).liveness(SiteState::kUnreachable).maintenance(
+                       -60, 60, "power work"),
+                   MakeJob().build(), "site-state", "maintenance window mw-1"},
         FilterCase{"excluded", MakeSite("s").gpu(16, 16), MakeJob().excluded("s").build(),
                    "excluded", "refused or lost"},
         FilterCase{"residency", MakeSite("s").gpu(16, 16).country("IT"),

@@ -36,8 +36,9 @@ Capacity report(uint64_t epoch, int idle) {
 
 class SiteTableTest : public ::testing::Test {
  protected:
-  // suspect after 3 s of silence, unreachable after 6 s, lease 30 s.
-  SiteTableTest() : sites_(twoSites(), {seconds(3), seconds(6), seconds(30)}) {}
+  // suspect after 3 s of silence, unreachable after 6 s, lease 30 s; a maintenance
+  // window pauses the lease until 5 s after its end.
+  SiteTableTest() : sites_(twoSites(), {seconds(3), seconds(6), seconds(30), seconds(5)}) {}
 
   // The wall clock sits far from the monotonic one, as it does on a real host.
   Instant at(int64_t s) {
@@ -224,6 +225,102 @@ TEST_F(SiteTableTest, RestoreKeepsWhatTheStoreHadAndEverySiteStartsUnknown) {
   EXPECT_EQ(b.state, SiteState::kUnknown);
   EXPECT_FALSE(sites_.find("removed-from-the-file").has_value());
   sites_.checkInvariants();
+}
+
+// --- Maintenance windows: the lease paused from start to end + grace ---
+
+MaintenanceWindow window(std::string id, Time start, Time end) {
+  return {std::move(id), start, end, "Slurm upgrade", "ops"};
+}
+
+TEST_F(SiteTableTest, AWindowPausesTheLeaseUntilItsEndPlusGraceAndThenLeaves) {
+  sites_.heard(0, at(0));
+  sites_.markUp(0, at(0));
+  // a: unreachable at 6. Window 10..20, grace 5: the lease does not count 10..25.
+  sites_.setMaintenance(0, {window("mw-1", at(10).wall, at(20).wall)});
+  std::optional<int64_t> expired_at;
+  for (int64_t s = 0; s <= 60; ++s) {
+    sites_.heard(1, at(s));  // b keeps the coordinator connected
+    sites_.markUp(1, at(s));
+    advance(s);
+    if (!expired_.empty() && !expired_at) expired_at = s;
+    if (s == 10) {
+      EXPECT_EQ(sites_.record(0).maintenance_active, "mw-1");
+    }
+    if (s == 19) {
+      EXPECT_EQ(sites_.record(0).maintenance_active, "mw-1");
+    }
+    if (s == 20) {
+      EXPECT_EQ(sites_.record(0).maintenance_active, "");  // ended: placements may resume
+      EXPECT_EQ(sites_.record(0).maintenance.size(), 1u);  // still pausing (grace)
+    }
+    if (s == 25) {
+      EXPECT_TRUE(sites_.record(0).maintenance.empty()) << "gone after end + grace";
+    }
+  }
+  // 4 s counted (6..10), paused 10..25, then 26 s more: out at 51, not 36.
+  EXPECT_EQ(expired_at, std::optional<int64_t>(51));
+}
+
+TEST_F(SiteTableTest, AWindowIsPausedTimeOfTheWallClockConvertedOnTheMonotonicClock) {
+  sites_.heard(0, at(0));
+  sites_.markUp(0, at(0));
+  sites_.setMaintenance(0, {window("mw-1", at(20).wall, at(21).wall)});  // pause 20..26
+  for (int64_t s = 0; s <= 10; ++s) {
+    sites_.heard(1, at(s));
+    advance(s);
+  }
+  EXPECT_EQ(sites_.leaseElapsed(0), seconds(4));  // unreachable at 6
+  // The wall clock jumps an hour ahead while 1 s passes: the window lies inside that
+  // stretch, but a pause never exceeds the monotonic time that passed.
+  sites_.heard(1, at(11));
+  Instant jumped{at(11).wall + std::chrono::hours(1), at(11).mono};
+  changed_.clear();
+  sites_.advance(jumped, changed_, expired_);
+  EXPECT_EQ(sites_.leaseElapsed(0), seconds(4));  // the 1 s was all paused (clamped)
+  // And a wall clock stepped back pauses nothing.
+  sites_.heard(1, at(12));
+  Instant back{at(12).wall - std::chrono::hours(2), at(12).mono};
+  sites_.advance(back, changed_, expired_);
+  EXPECT_EQ(sites_.leaseElapsed(0), seconds(5));
+}
+
+TEST_F(SiteTableTest, ACancelledWindowKeepsPausingUntilTheAgentAcknowledgesTheNewList) {
+  sites_.heard(0, at(0));
+  sites_.markUp(0, at(0));
+  MaintenanceWindow w = window("mw-1", at(0).wall, at(1000).wall);
+  sites_.setMaintenance(0, {w});
+  sites_.setMaintenance(0, {});  // cancelled
+  EXPECT_TRUE(sites_.record(0).maintenance.empty());
+  ASSERT_EQ(sites_.record(0).maintenance_retired, (std::vector<MaintenanceWindow>{w}));
+  for (int64_t s = 0; s <= 40; ++s) {
+    sites_.heard(1, at(s));
+    sites_.markUp(1, at(s));
+    advance(s);
+    EXPECT_TRUE(expired_.empty()) << s;  // the agent may still pause: so do we
+  }
+  EXPECT_TRUE(sites_.retireAcknowledged(0, {"mw-9"}));
+  EXPECT_TRUE(sites_.record(0).maintenance_retired.empty());  // mw-1 not held: retired
+  EXPECT_FALSE(sites_.retireAcknowledged(0, {}));              // nothing left to change
+  std::optional<int64_t> expired_at;
+  for (int64_t s = 41; s <= 80; ++s) {
+    sites_.heard(1, at(s));
+    sites_.markUp(1, at(s));
+    advance(s);
+    if (!expired_.empty() && !expired_at) expired_at = s;
+  }
+  EXPECT_EQ(expired_at, std::optional<int64_t>(70));  // 30 s counted from 40
+}
+
+TEST_F(SiteTableTest, DrainKeepsWhoWhyAndWhenAndResumeClearsThem) {
+  EXPECT_TRUE(sites_.setDrained(0, true, "disk swap", "alice", at(3).wall));
+  EXPECT_EQ(sites_.record(0).drain_reason, "disk swap");
+  EXPECT_EQ(sites_.record(0).drained_by, "alice");
+  EXPECT_EQ(sites_.record(0).drained_at, at(3).wall);
+  EXPECT_TRUE(sites_.setDrained(0, false));
+  EXPECT_EQ(sites_.record(0).drain_reason, "");
+  EXPECT_EQ(sites_.record(0).drained_by, "");
+  EXPECT_FALSE(sites_.record(0).drained_at.has_value());
 }
 
 }  // namespace

@@ -324,6 +324,31 @@ TEST(TablesTest, RendersSitesAndOneSite) {
   EXPECT_NE(text.find("2.5"), std::string::npos) << text;
 }
 
+// Who drained a site, when and why, and its maintenance windows (the one in force first).
+TEST(TablesTest, SitesShowTheDrainAndTheMaintenanceWindow) {
+  json::value site = json::parse(R"({"id":"mimer","state":"draining","drained":true,
+    "drain_reason":"disk swap","drained_by":"alice","drained_at":1800000000000,
+    "maintenance":[{"id":"mw-3","start_at":1800000000000,"end_at":1800003600000,
+                    "reason":"Slurm upgrade","declared_by":"ops"},
+                   {"id":"mw-4","start_at":1800007200000,"end_at":1800010800000,
+                    "reason":"power","declared_by":"ops"}],
+    "maintenance_active":"mw-3"})");
+  std::string list = renderSiteList(json::value{{"sites", json::array{site}}});
+  EXPECT_NE(list.find("draining (drained) (maintenance)"), std::string::npos) << list;
+  EXPECT_NE(list.find("mw-3 until 2027-01-15 09:00:00Z"), std::string::npos) << list;
+  EXPECT_NE(list.find("by alice at 2027-01-15 08:00:00Z: disk swap"), std::string::npos) << list;
+  std::string one = renderSite(site);
+  EXPECT_NE(one.find("drained by alice at 2027-01-15 08:00:00Z: disk swap"), std::string::npos)
+      << one;
+  EXPECT_NE(one.find("maintenance (in force):"), std::string::npos) << one;
+  EXPECT_NE(one.find("mw-4 2027-01-15 10:00:00Z .. 2027-01-15 11:00:00Z by ops: power"),
+            std::string::npos)
+      << one;
+  std::string windows = renderMaintenance(site);
+  EXPECT_NE(windows.find("WINDOW"), std::string::npos) << windows;
+  EXPECT_NE(windows.find("yes"), std::string::npos) << windows;
+}
+
 // ---- keygen ---------------------------------------------------------------------------
 
 TEST(KeygenTest, WritesValidKeysWithPrivateSecret) {

@@ -53,7 +53,8 @@ TEST_F(CoordinatorConfigTest, ReadsEveryKey) {
       "tls_cert = 'c.pem'\ntls_key = 'k.pem'\nlog_level = 'debug'\n"
       "admin_token_file = '/secret/admin.token'\n"
       "[liveness]\nheartbeat_interval_ms = 1000\nsuspect_after_missed = 2\n"
-      "unreachable_after_missed = 4\nlost_lease_ms = 60000\nretry_interval_ms = 500\n");
+      "unreachable_after_missed = 4\nlost_lease_ms = 60000\nretry_interval_ms = 500\n"
+      "maintenance_grace_ms = 0\n");
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->zmq_bind, "tcp://0.0.0.0:9000");
   EXPECT_EQ(c->http_address, "0.0.0.0");
@@ -67,6 +68,7 @@ TEST_F(CoordinatorConfigTest, ReadsEveryKey) {
   EXPECT_EQ(c->broker.unreachable_after_missed, 4);
   EXPECT_EQ(c->broker.lost_lease, std::chrono::minutes(1));
   EXPECT_EQ(c->broker.retry_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->broker.maintenance_grace, std::chrono::milliseconds(0));  // none: allowed
 }
 
 TEST_F(CoordinatorConfigTest, ReadsPolicyFileSharesAndHalfLife) {
@@ -102,6 +104,9 @@ TEST_F(CoordinatorConfigTest, MistakesNameTheFileTheLineAndTheKey) {
        "placment"},
       // A value of the wrong type is an error, not a fall back to the default.
       {"http_port = \"8080\"\n", "4: http_port: must be an integer, got a string", "http_port"},
+      {"[liveness]\nmaintenance_grace_ms = -1\n",
+       "5: liveness.maintenance_grace_ms: must be an integer within 0..86400000, got -1",
+       "liveness.maintenance_grace_ms"},
       {"[liveness]\nlost_lease_ms = 1.5\n",
        "5: liveness.lost_lease_ms: must be an integer, got a float", "liveness.lost_lease_ms"},
       {"[placement]\nproject_shares = { a = 'big' }\n",

@@ -7,8 +7,10 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "cli/http_client.h"
@@ -308,6 +310,18 @@ TEST_F(FederationTest, UnknownKeyCannotRegister) {
   EXPECT_GE(agent.socket().pollEvents().auth_failed, 1u);
   EXPECT_EQ(siteStates()["site-a"], "unknown");
   EXPECT_GE(get("/api/v1/federation").at("transport").at("handshakes_refused").as_int64(), 1);
+  // The refusal is logged with the key presented and the peer's address (docs/operations.md,
+  // "Log lines").
+  std::string wanted = "key-refused key=" + stranger->public_key + " address=127.0.0.1";
+  EXPECT_TRUE(waitFor(
+      [&] {
+        std::ifstream in(fed_->logPath("coordinator"));
+        std::stringstream text;
+        text << in.rdbuf();
+        return text.str().find(wanted) != std::string::npos;
+      },
+      5s))
+      << wanted;
 }
 
 TEST_F(FederationTest, OneSitesKeyCannotSpeakForAnother) {
@@ -323,6 +337,12 @@ TEST_F(FederationTest, OneSitesKeyCannotSpeakForAnother) {
   EXPECT_EQ(states["site-b"], "unknown");
   EXPECT_EQ(states["site-a"], "unknown");
   EXPECT_EQ(get("/api/v1/federation").at("transport").at("wrong_site_refused").as_int64(), 1);
+  std::ifstream in(fed_->logPath("coordinator"));
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("wrong-site key_site=site-a claimed_site=site-b type=HELLO"),
+            std::string::npos)
+      << text.str();
 }
 
 TEST_F(FederationTest, CoordinatorRestartKeepsEveryJobAndAgentsComeBack) {

@@ -105,7 +105,9 @@ TEST(AgentStore, ASchema3StoreIsMigratedForward) {
     std::string sql = std::string("ALTER TABLE dispatches DROP COLUMN ") + column;
     ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << column;
   }
-  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE maintenance_windows; PRAGMA user_version = 3", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(raw);
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
@@ -117,6 +119,30 @@ TEST(AgentStore, ASchema3StoreIsMigratedForward) {
   // Attempts from before JOB_USAGE have no usage to report (schema 5).
   EXPECT_TRUE((*back)->usage_reported);
   EXPECT_TRUE((*back)->rule.empty());
+  EXPECT_TRUE((*store)->loadMaintenance().value().windows.empty());
+}
+
+// Schema 6: the maintenance windows the coordinator sent, whole lists, across reopens.
+TEST(AgentStore, MaintenanceWindowsReplaceTheWholeListAndSurviveReopen) {
+  TestDir dir;
+  Maintenance m;
+  m.windows = {{"mw-3", fromMillis(1'000'000), fromMillis(2'000'000), "Slurm upgrade", "ops"},
+               {"mw-5", fromMillis(3'000'000), fromMillis(4'000'000), "power", "admin"}};
+  m.grace = std::chrono::minutes(30);
+  {
+    auto store = openStore(dir);
+    ASSERT_TRUE(store.ok());
+    Result<Maintenance> none = (*store)->loadMaintenance();
+    ASSERT_TRUE(none.ok()) << none.status().toString();
+    EXPECT_EQ(*none, Maintenance{});
+    ASSERT_TRUE((*store)->saveMaintenance(m).ok());
+  }
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->loadMaintenance().value(), m);
+  Maintenance fewer{{m.windows[1]}, std::chrono::minutes(5)};
+  ASSERT_TRUE((*store)->saveMaintenance(fewer).ok());
+  EXPECT_EQ((*store)->loadMaintenance().value(), fewer);
 }
 
 TEST(AgentStore, SaveDispatchReplacesTheRecordForItsTag) {

@@ -128,6 +128,12 @@ SiteRecord fullSite() {
   site.unreachable_since = at(1'500'000);
   site.agent_version = "0.1.0";
   site.jobs_placed = 1234567890123;
+  site.drain_reason = "cooling \"loop\" repair";
+  site.drained_by = "alice";
+  site.drained_at = at(1'900'000);
+  site.maintenance = {{"mw-3", at(2'100'000), at(2'200'000), "Slurm 24.11 upgrade", "ops-mimer"},
+                      {"mw-4", at(2'300'000), at(2'400'000), "fäbric work", "admin"}};
+  site.maintenance_retired = {{"mw-2", at(1'000'000), at(3'000'000), "power", "admin"}};
   return site;
 }
 
@@ -167,7 +173,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 7);
+  EXPECT_EQ((*store)->schemaVersion().value(), 8);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -530,19 +536,67 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
                          "ALTER TABLE jobs DROP COLUMN account; "
                          "ALTER TABLE jobs DROP COLUMN stdout_path; "
                          "ALTER TABLE jobs DROP COLUMN stderr_path; "
-                         "ALTER TABLE jobs DROP COLUMN site_usage; PRAGMA user_version = 3",
+                         "ALTER TABLE jobs DROP COLUMN site_usage; DROP TABLE counters; "
+                         "ALTER TABLE sites DROP COLUMN drain_reason; "
+                         "ALTER TABLE sites DROP COLUMN drained_by; "
+                         "ALTER TABLE sites DROP COLUMN drained_at; "
+                         "ALTER TABLE sites DROP COLUMN maintenance; "
+                         "ALTER TABLE sites DROP COLUMN maintenance_retired; "
+                         "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 7);
+  EXPECT_EQ((*store)->schemaVersion().value(), 8);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
   EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
   ASSERT_TRUE((*store)->saveToken(tokenRecord("00000000000c", identity::Role::kViewer, {})).ok());
   EXPECT_EQ((*store)->loadTokens().value().size(), 1u);
+}
+
+// Schema 8: a site stored by schema 7 comes back with no windows and no drain details;
+// the window counter starts at 1 and never moves back.
+TEST(CoordinatorStore, MigratesSchema7SitesAndKeepsTheWindowCounter) {
+  TestDir dir;
+  const std::string path = dir.file("coordinator.db");
+  {
+    auto store = CoordinatorStore::open(path, /*create=*/true);
+    ASSERT_TRUE(store.ok());
+    Effects fx;
+    fx.sites = {fullSite()};
+    ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE counters; ALTER TABLE sites DROP COLUMN drain_reason; "
+                         "ALTER TABLE sites DROP COLUMN drained_by; "
+                         "ALTER TABLE sites DROP COLUMN drained_at; "
+                         "ALTER TABLE sites DROP COLUMN maintenance; "
+                         "ALTER TABLE sites DROP COLUMN maintenance_retired; "
+                         "PRAGMA user_version = 7",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = CoordinatorStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().toString();
+  EXPECT_EQ((*store)->schemaVersion().value(), 8);
+  auto sites = (*store)->loadSites();
+  ASSERT_TRUE(sites.ok()) << sites.status().toString();
+  ASSERT_EQ(sites->size(), 1u);
+  EXPECT_TRUE((*sites)[0].drained);
+  EXPECT_EQ((*sites)[0].drain_reason, "");
+  EXPECT_TRUE((*sites)[0].maintenance.empty());
+  EXPECT_EQ((*store)->nextWindowSeq().value(), 1);
+  Effects fx;
+  fx.next_window_seq = 9;
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  fx.next_window_seq = 4;  // an older batch's value never lowers it
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  EXPECT_EQ((*store)->nextWindowSeq().value(), 9);
 }
 
 // A missing or empty file is no database: opening it without `create` (--init) is refused,

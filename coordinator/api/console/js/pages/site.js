@@ -1,7 +1,19 @@
-// Site detail: state, partitions, recent jobs, and drain/resume for roles that may.
+// Site detail: state, drain (who, when, why), maintenance windows, partitions, recent jobs,
+// and drain/resume and windows for roles that may.
 import { api, query } from '../api.js';
 import { h, clear, badge, fmtTime, fmtAge, table, field, toast } from '../dom.js';
 import { reportAgeMs } from '../live.js';
+import { maintenancePanel } from './site_maintenance.js';
+
+// "yes, by alice at 2026-12-07 09:12:00: cooling repair — takes no new jobs".
+function drainText(site) {
+  if (!site.drained) return 'no';
+  let text = 'yes';
+  if (site.drained_by) text += `, by ${site.drained_by}`;
+  if (site.drained_at) text += ` at ${fmtTime(site.drained_at)}`;
+  if (site.drain_reason) text += `: ${site.drain_reason}`;
+  return `${text} — takes no new jobs`;
+}
 
 function partitionsTable(site) {
   const parts = site.partitions || [];
@@ -27,7 +39,8 @@ export async function render(root, ctx, params) {
   const info = h('section', { class: 'panel', 'aria-labelledby': 'site-info-title' });
   const parts = h('section', { class: 'panel', 'aria-labelledby': 'parts-title' });
   const jobsBox = h('section', { class: 'panel', 'aria-labelledby': 'recent-title' });
-  root.append(head, info, parts, jobsBox);
+  const maint = h('div', {});
+  root.append(head, info, maint, parts, jobsBox);
 
   let site = null;
   const drawSite = () => {
@@ -39,7 +52,9 @@ export async function render(root, ctx, params) {
     info.append(h('h2', { id: 'site-info-title' }, 'Status'),
       h('dl', { class: 'kv' },
         h('dt', {}, 'State'), h('dd', {}, site.state),
-        h('dt', {}, 'Drained'), h('dd', { id: 'site-drained' }, site.drained ? 'yes: takes no new jobs' : 'no'),
+        h('dt', {}, 'Drained'), h('dd', { id: 'site-drained' }, drainText(site)),
+        site.maintenance_active ? [h('dt', {}, 'Maintenance'),
+          h('dd', { id: 'site-maintenance' }, `${site.maintenance_active} in force: no new jobs`)] : null,
         h('dt', {}, 'Last report'), h('dd', {}, fmtAge(reportAgeMs(site))),
         h('dt', {}, 'Last heard'), h('dd', {}, fmtTime(site.last_heard_at)),
         h('dt', {}, 'Accelerators free'), h('dd', {}, `${site.accelerators_free ?? 0} / ${site.accelerators_total ?? 0}`),
@@ -49,7 +64,15 @@ export async function render(root, ctx, params) {
         h('dt', {}, 'Agent'), h('dd', {}, site.agent_version || '—'),
         site.degraded ? [h('dt', {}, 'Degraded'), h('dd', {}, site.degraded_reason || 'yes')] : null));
     if (ctx.can.drain(site.id)) info.append(drainForm());
+    clear(maint);
+    maint.append(maintenancePanel(site, ctx.can.drain(site.id), reload));
     parts.append(h('h2', { id: 'parts-title' }, 'Partitions'), partitionsTable(site));
+  };
+
+  const reload = async () => {
+    site = await api('GET', `/api/v1/sites/${encodeURIComponent(id)}`);
+    site.received_at = Date.now();
+    drawSite();
   };
 
   const drainForm = () => {
@@ -109,7 +132,8 @@ export async function render(root, ctx, params) {
   const offs = [
     ctx.live.on('site', (s) => {
       if (s.id !== id) return;
-      const focused = document.activeElement && document.activeElement.id === 'drain-reason';
+      const typing = ['drain-reason', 'maint-start', 'maint-end', 'maint-reason'];
+      const focused = document.activeElement && typing.includes(document.activeElement.id);
       if (focused) return;  // do not redraw under someone typing a reason
       site = s;
       drawSite();
