@@ -61,6 +61,7 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
   SiteAgentOptions options;
   options.site = config.site;
   options.agent_version = AIFED_VERSION;
+  options.output_max_bytes = config.output_max_bytes;
   SiteAgent agent(options, **backend, **store,
                   [&dealer](const std::string& frame) { return dealer.send(frame); });
   SteadyClock monotonic;
