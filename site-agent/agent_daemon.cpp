@@ -27,6 +27,8 @@ Result<std::unique_ptr<Backend>> makeBackend(const AgentConfig& config) {
   // Validated by parseAgentConfig: "fcfs", "easy" or "conservative".
   Result<SchedulerMode> mode = parseSchedulerMode(config.scheduler);
   options.mode = mode.ok() ? *mode : SchedulerMode::kEasy;
+  options.output_dir = config.output_dir;  // jobs write real output files (logs work)
+  options.site = config.site;
   auto sim = SimulatedBackend::create(config.partitions, options);
   if (!sim.ok()) return sim.status();
   std::unique_ptr<Backend> backend = std::move(*sim);
