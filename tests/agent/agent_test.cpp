@@ -588,13 +588,15 @@ TEST(AgentConfigTest, OutputSettings) {
       "site = \"mimer\"\ncoordinator = \"tcp://127.0.0.1:7781\"\n"
       "coordinator_public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n"
       "key_file = \"k\"\nstate_db = \"db/agent.db\"\n";
-  std::string sim = "[simulated]\n[[simulated.partition]]\nname = \"gpu\"\nnodes = 2\n";
+  std::string partition = "[[simulated.partition]]\nname = \"gpu\"\nnodes = 2\n";
+  std::string sim = "[simulated]\n" + partition;
   auto defaults = parseAgentConfig(head + sim, "agent.toml", "/etc/aifed");
   ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
   EXPECT_EQ(defaults->output_max_bytes, 1u << 20);
   EXPECT_EQ(defaults->output_dir, "/etc/aifed/db/output");
-  auto set = parseAgentConfig(head + "output_max_bytes = 4096\n" + sim + "output_dir = \"out\"\n",
-                              "agent.toml", "/etc/aifed");
+  auto set = parseAgentConfig(
+      head + "output_max_bytes = 4096\n[simulated]\noutput_dir = \"out\"\n" + partition,
+      "agent.toml", "/etc/aifed");
   ASSERT_TRUE(set.ok()) << set.status().toString();
   EXPECT_EQ(set->output_max_bytes, 4096u);
   EXPECT_EQ(set->output_dir, "/etc/aifed/out");
