@@ -348,10 +348,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return done(
           {Failure::kUnreachable, "site " + site + " is not connected to the coordinator", {}});
     }
-    if (auto v = site_minor_.find(site); v == site_minor_.end() || v->second < 2) {
+    auto v = site_minor_.find(site);
+    int minor = v == site_minor_.end() ? 0 : v->second;
+    if (minor < 2) {
       return done({Failure::kOldAgent,
-                   "the agent of site " + site + " speaks protocol 1." +
-                       std::to_string(site_minor_[site]) + ": job output needs 1.2",
+                   "the agent of site " + site + " speaks protocol 1." + std::to_string(minor) +
+                       ": job output needs 1.2",
                    {}});
     }
     Result<std::string> id = output_requests_.add(site, done, monotonic_.now());
