@@ -5,9 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "cli/config.h"
 #include "cli/http_client.h"
+#include "cli/logs_command.h"
 #include "cli/tables.h"
 #include "common/files.h"
 #include "common/strings.h"
@@ -82,18 +84,7 @@ class ApiCall {
   int run(const std::string& method, const std::string& target, const std::string& body,
           const std::function<std::string(const json::value&)>& render) {
     Result<HttpResult> r = client_.request(method, target, body);
-    if (!r.ok()) {
-      err_ << "aifed: " << r.status().message() << "\n";
-      if (r.status().code() == StatusCode::kInvalidArgument) return kExitUsage;
-      if (r.status().code() == StatusCode::kUnauthenticated) {  // the server's certificate
-        err_ << "aifed: the coordinator prints its certificate's fingerprint at start; pass "
-                "it with --fingerprint (or AIFED_FINGERPRINT), or its CA with --ca-file.\n";
-        return kExitUnavailable;
-      }
-      err_ << "aifed: is the coordinator running? Set the server with --server URL or "
-              "AIFED_SERVER.\n";
-      return kExitUnavailable;
-    }
+    if (!r.ok()) return report(r);
     if (r->status >= 200 && r->status < 300) {
       if (json_) {
         out_ << r->body << (r->body.empty() || r->body.back() != '\n' ? "\n" : "");
@@ -114,6 +105,23 @@ class ApiCall {
       return kExitOk;
     }
     return reportError(*r);
+  }
+
+  Result<HttpResult> get(const std::string& target) { return client_.request("GET", target, ""); }
+
+  // Reports a request that got no answer or an error answer; the exit code.
+  int report(const Result<HttpResult>& r) {
+    if (r.ok()) return reportError(*r);
+    err_ << "aifed: " << r.status().message() << "\n";
+    if (r.status().code() == StatusCode::kInvalidArgument) return kExitUsage;
+    if (r.status().code() == StatusCode::kUnauthenticated) {  // the server's certificate
+      err_ << "aifed: the coordinator prints its certificate's fingerprint at start; pass "
+              "it with --fingerprint (or AIFED_FINGERPRINT), or its CA with --ca-file.\n";
+      return kExitUnavailable;
+    }
+    err_ << "aifed: is the coordinator running? Set the server with --server URL or "
+            "AIFED_SERVER.\n";
+    return kExitUnavailable;
   }
 
  private:
@@ -436,6 +444,19 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   CLI::App* explain =
       app.add_subcommand("explain", "why a job went where it went, or why it still waits");
   explain->add_option("JOB", id, "job id")->required();
+  LogsOptions lo;
+  double logs_interval_s = 2;
+  CLI::App* logs = app.add_subcommand("logs", "the tail of a job's output, from its site");
+  logs->add_option("JOB", lo.job, "job id (j-12 or 12)")->required();
+  logs->add_flag("--stderr", lo.stderr_stream, "the job's stderr instead of its stdout");
+  logs->add_flag("-f,--follow", lo.follow,
+                 "keep printing new output until the job has ended and its output stopped");
+  logs->add_option("--bytes", lo.bytes, "how much of the end to show first (at most 1 MiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20))
+      ->capture_default_str();
+  logs->add_option("--interval", logs_interval_s, "seconds between polls of --follow")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   std::string new_policy, policy_reason;
   bool policy_history = false;
   CLI::App* policy = app.add_subcommand("policy", "show the placement policies; --set switches");
@@ -578,6 +599,14 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return api.run("GET", "/api/v1/jobs" + query, "", renderJobList);
   }
   if (job->parsed()) return api.run("GET", "/api/v1/jobs/" + percentEncode(id), "", renderJob);
+  if (logs->parsed()) {
+    lo.json = json_output;
+    lo.interval = Duration(static_cast<int64_t>(logs_interval_s * 1000));
+    return runLogs(
+        lo, [&](const std::string& target) { return api.get(target); },
+        [&](const Result<HttpResult>& r) { return api.report(r); }, out, err,
+        [](Duration d) { std::this_thread::sleep_for(d); });
+  }
   if (explain->parsed()) {
     return api.run("GET", "/api/v1/jobs/" + percentEncode(id) + "/explain", "", renderExplain);
   }

@@ -145,7 +145,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
           << "[simulated]\n"
           << "federation = \"../federation.toml\"\n"
           << "speedup = " << o.speedup << "\n"
-          << "scheduler = " << tomlString(o.scheduler) << "\n";
+          << "scheduler = " << tomlString(o.scheduler) << "\n"
+          << "output_dir = \"../output/" << site << "\"   # the jobs' output files\n";
     RETURN_IF_ERROR(common::writeFileAtomically(lf->agentConfigPath(site), agent.str()));
   }
   return lf;

@@ -208,6 +208,14 @@ std::string renderJob(const json::value& job) {
       {"ended", formatInstant(field(job, "ended_at"))},
       {"exit code", text(job, "exit_code")},
   };
+  // Where the current attempt runs at its site and where its output goes there
+  // (`aifed logs` reads it from there).
+  const json::value* at = field(job, "at_site");
+  const json::value& at_site = at ? *at : kEmpty;
+  rows.emplace_back("local user", text(at_site, "local_user"));
+  rows.emplace_back("account", text(at_site, "account"));
+  rows.emplace_back("stdout", text(at_site, "stdout_path"));
+  rows.emplace_back("stderr", text(at_site, "stderr_path"));
   const json::value* placement = field(job, "placement");
   if (placement && placement->is_object()) {
     rows.emplace_back("placement", "policy " + text(*placement, "policy") + ", chose " +

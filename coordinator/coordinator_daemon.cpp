@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -26,6 +27,7 @@
 #include "coordinator/group_commit.h"
 #include "coordinator/id_lease.h"
 #include "coordinator/maintenance_notices.h"
+#include "coordinator/output_requests.h"
 #include "coordinator/rest/rest_api.h"
 #include "coordinator/site_transition_log.h"
 #include "coordinator/store/coordinator_store.h"
@@ -56,6 +58,12 @@ void keepLatest(std::vector<Record>& records) {
     if (last[records[i].id] == i) out.push_back(std::move(records[i]));
   }
   records = std::move(out);
+}
+
+// The minor of a "major.minor" version (0 when it has none).
+int minorVersion(const std::string& v) {
+  size_t dot = v.find('.');
+  return dot == std::string::npos ? 0 : std::atoi(v.c_str() + dot + 1);
 }
 
 // Adds one to the counter of `key`, creating it at zero.
@@ -336,6 +344,32 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   Result<std::vector<broker::PolicyChange>> policyChanges() override {
     return store_->policyChanges();
   }
+  // Sends LOG_REQUEST and answers from the matching LOG_DATA (handleFrame) or the
+  // timeout (the timer): the HTTP handler never waits (docs/api.md, job output).
+  void requestOutput(const std::string& site, LogRequest request,
+                     std::function<void(OutputAnswer)> done) override {
+    using Failure = OutputAnswer::Failure;
+    const broker::SiteRecord* record = broker_->findSite(site);
+    if (!broker_->hasSession(site) || !routes_.count(site) || !record ||
+        record->state == SiteState::kUnreachable) {
+      return done(
+          {Failure::kUnreachable, "site " + site + " is not connected to the coordinator", {}});
+    }
+    auto v = site_minor_.find(site);
+    int minor = v == site_minor_.end() ? 0 : v->second;
+    if (minor < 2) {
+      return done({Failure::kOldAgent,
+                   "the agent of site " + site + " speaks protocol 1." + std::to_string(minor) +
+                       ": job output needs 1.2",
+                   {}});
+    }
+    Result<std::string> id = output_requests_.add(site, done, monotonic_.now());
+    if (!id.ok()) return done({Failure::kBusy, id.status().message(), {}});
+    request.request_id = *id;
+    sendToSite(site, std::move(request));
+    asio::post(io_, [this] { onZmqReadable(); });  // sending may consume ZMQ_FD's edge
+    rearmTimerIfSooner();
+  }
   json::object transportStats() const override {
     return json::object{{"frames_in", frames_in_},
                         {"frames_out", frames_out_},
@@ -473,6 +507,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     routes_[key_site] = in.route;
+    if (std::holds_alternative<Hello>(m.body)) site_minor_[key_site] = minorVersion(m.v);
     if (!std::holds_alternative<Hello>(m.body) && !broker_->hasSession(key_site)) {
       replyError(in.route, key_site,
                  {"hello_required", "no session for site \"" + key_site + "\": send HELLO first",
@@ -483,6 +518,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       if (auto held = notices_.acknowledged(key_site, ack->ack_msg_id)) {
         broker_->maintenanceAcknowledged(key_site, *held, fx);
       }
+    }
+    if (auto* data = std::get_if<LogData>(&m.body)) {
+      // Not the broker's: the answer to a REST request waiting in output_requests_.
+      if (!output_requests_.complete(key_site, std::move(*data))) {
+        spdlog::debug("LOG_DATA from {} answers no waiting request (late?)", key_site);
+      }
+      return;
     }
     broker_->onMessage(*broker_->siteIndex(key_site), std::move(m), now, fx);
   }
@@ -516,17 +558,26 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
   }
 
+  // The broker's next deadline or an output request's, whichever comes first.
+  std::optional<MonoTime> nextDeadline() const {
+    std::optional<MonoTime> d = broker_->nextDeadline();
+    std::optional<MonoTime> out = output_requests_.nextDeadline();
+    if (!d || (out && *out < *d)) return out;
+    return d;
+  }
+
   void armTimer() {
     if (stopping_) return;
     MonoTime now = monotonic_.now();
     MonoTime next = now + std::chrono::seconds(1);
-    if (std::optional<MonoTime> d = broker_->nextDeadline()) {
+    if (std::optional<MonoTime> d = nextDeadline()) {
       next = std::min(next, std::max(*d, now));
     }
     timer_deadline_ = next;
     timer_.expires_after(next - now);
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
+      output_requests_.expire(monotonic_.now());  // 504 for LOG_REQUESTs left unanswered
       broker::Effects fx;
       if (commit_.writable()) tick(instant(), fx);
       commitAsync(std::move(fx), {}, nullptr);
@@ -536,7 +587,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
 
   void rearmTimerIfSooner() {
-    std::optional<MonoTime> d = broker_->nextDeadline();
+    std::optional<MonoTime> d = nextDeadline();
     if (d && *d < timer_deadline_ && !stopping_) {
       timer_.cancel();  // the cancelled handler returns; arm anew
       armTimer();
@@ -706,6 +757,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   // Last but the commit: its writer thread finishes before anything it uses goes away.
   GroupCommit commit_{io_, commitHooks()};
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
+  std::map<std::string, int> site_minor_;      // site -> protocol minor of its last HELLO
+  OutputRequests output_requests_;             // REST output reads waiting for LOG_DATA
   std::string zmq_endpoint_;
   uint16_t http_port_ = 0;
   bool stopping_ = false;

@@ -332,6 +332,7 @@ json::object bodyToJson(const LogData& m) {
   o["size"] = m.size;
   o["offset"] = m.offset;
   o["data"] = m.data;
+  if (m.error.empty()) o["end"] = m.end;
   if (!m.error.empty()) {
     o["error"] = m.error;
     o["message"] = m.message;
@@ -415,6 +416,8 @@ Status bodyFromJson(const FieldReader& r, LogData& m) {
   RETURN_IF_ERROR(r.uint64("size", m.size, false));
   RETURN_IF_ERROR(r.uint64("offset", m.offset, false));
   RETURN_IF_ERROR(r.str("data", m.data, false));
+  m.end = m.offset + m.data.size();
+  RETURN_IF_ERROR(r.uint64("end", m.end, false));
   RETURN_IF_ERROR(r.str("error", m.error, false));
   RETURN_IF_ERROR(r.str("message", m.message, false));
   return Status::Ok();

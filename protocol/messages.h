@@ -202,6 +202,11 @@ struct LogData {
   uint64_t size = 0;    // its size now
   uint64_t offset = 0;  // where `data` starts
   std::string data{};
+  // The byte after the last one `data` stands for: the offset to ask from next. Not
+  // offset + data's length when bytes were replaced by U+FFFD or a character cut by the
+  // read was left for the next one. Absent on the wire (an agent that does not write it):
+  // offset + data's length.
+  uint64_t end = 0;
   // Why there is no data: "not_found" (no such attempt here), "no_output" (the backend
   // keeps none), "unreadable" (the file cannot be read); empty when `data` is the answer.
   std::string error{};

@@ -27,7 +27,8 @@ SiteAgent::SiteAgent(SiteAgentOptions options, Backend& backend, AgentStore& sto
       send_(std::move(send)),
       commands_(
           backend, store, [this](const std::string& what) { logError(what); },
-          options_.admission) {}
+          options_.admission),
+      output_({.hard_cap = options_.output_max_bytes}) {}
 
 Status SiteAgent::start(Instant now) {
   Result<uint64_t> incarnation = store_.startIncarnation();
@@ -144,6 +145,9 @@ void SiteAgent::onFrame(const std::string& frame, Instant now) {
           handleDispatch(m, body, now);
         } else if constexpr (std::is_same_v<T, Cancel>) {
           handleCancel(m, body, now);
+        } else if constexpr (std::is_same_v<T, LogRequest>) {
+          // One bounded read of a local file; not acknowledged, not kept (protocol 5.7).
+          send(output_.answer(body, store_), now);
         } else if constexpr (std::is_same_v<T, Ack>) {
           lease_.acknowledged(body.ack_msg_id, now);
           if (Status s = store_.acknowledgeOutbox(body.ack_msg_id); !s.ok()) {

@@ -1,6 +1,7 @@
 // The site agent's logic: session with the coordinator (HELLO/WELCOME), capacity
 // reports with a strictly increasing epoch, heartbeats, dispatch handling with
-// exactly-once effect, job status reporting through a durable outbox.
+// exactly-once effect, job status reporting through a durable outbox, and the jobs'
+// output on request (LOG_REQUEST, job_output.h).
 //
 // Everything it touches is injected: the Backend (local scheduler), the AgentStore
 // (SQLite), the transport (a function that sends one frame) and time (every call takes
@@ -23,6 +24,7 @@
 #include "site-agent/agent_store.h"
 #include "site-agent/backends/backend.h"
 #include "site-agent/job_commands.h"
+#include "site-agent/job_output.h"
 
 namespace aifed::agent {
 
@@ -39,6 +41,7 @@ struct SiteAgentOptions {
   // null: none. With `publish_rules` its rules go to the coordinator in HELLO.
   SiteAdmission* admission = nullptr;
   bool publish_rules = false;
+  uint64_t output_max_bytes = 1 << 20;                       // per LOG_DATA (job_output.h)
 };
 
 class SiteAgent {
@@ -126,6 +129,7 @@ class SiteAgent {
   uint64_t errors_received_ = 0;
   std::string last_error_;
   JobCommands commands_;
+  JobOutputReader output_;
   AgentLease lease_;
   // Attempts found gone at start: every HELLO of this run reports them lost.
   std::vector<JobReport> lost_at_start_;

@@ -140,7 +140,11 @@ Status readPartitions(const common::TomlTable& sim, std::vector<PartitionConfig>
 }
 
 Status readSimulated(common::TomlTable& t, const std::string& base_dir, AgentConfig& cfg) {
-  RETURN_IF_ERROR(t.expectKeys({"federation", "speedup", "scheduler", "partition"}));
+  RETURN_IF_ERROR(t.expectKeys({"federation", "speedup", "scheduler", "partition", "output_dir"}));
+  RETURN_IF_ERROR(t.str("output_dir", cfg.output_dir));
+  cfg.output_dir = cfg.output_dir.empty()
+                       ? (std::filesystem::path(cfg.state_db).parent_path() / "output").string()
+                       : common::resolvePath(base_dir, cfg.output_dir);
   RETURN_IF_ERROR(t.number("speedup", cfg.speedup));
   if (cfg.speedup <= 0) return t.error("speedup", "must be positive");
   RETURN_IF_ERROR(t.str("scheduler", cfg.scheduler));
@@ -194,7 +198,8 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   common::TomlTable root = doc.root();
   RETURN_IF_ERROR(root.expectKeys({"site", "coordinator", "coordinator_public_key",
                                    "coordinator_public_key_file", "key_file", "state_db", "backend",
-                                   "log_level", "simulated", "slurm", "rules", "identity"}));
+                                   "log_level", "output_max_bytes", "simulated", "slurm", "rules",
+                                   "identity"}));
   AgentConfig cfg;
   RETURN_IF_ERROR(readNonEmpty(root, "site", cfg.site));
   RETURN_IF_ERROR(readNonEmpty(root, "coordinator", cfg.coordinator_endpoint));
@@ -213,6 +218,13 @@ Result<AgentConfig> parseAgentConfig(std::string_view toml_text, const std::stri
   }
   RETURN_IF_ERROR(readCoordinatorKey(root, base_dir, cfg));
   RETURN_IF_ERROR(readSitePolicy(root, base_dir, cfg.policy));
+  int64_t output_max_bytes = static_cast<int64_t>(cfg.output_max_bytes);
+  RETURN_IF_ERROR(root.integer("output_max_bytes", output_max_bytes));
+  if (output_max_bytes < 1 || output_max_bytes > kOutputMaxBytesLimit) {
+    return root.error("output_max_bytes",
+                      "must be between 1 and " + std::to_string(kOutputMaxBytesLimit) + " bytes");
+  }
+  cfg.output_max_bytes = static_cast<uint64_t>(output_max_bytes);
   // The table of the other backend may stay in the file (switching back is one line).
   std::optional<common::TomlTable> backend;
   RETURN_IF_ERROR(root.table(cfg.backend, backend));

@@ -28,6 +28,10 @@
 
 namespace aifed::agent {
 
+// output_max_bytes at most this (2 MiB): a LOG_DATA frame stays far below the 16 MiB a
+// receiver may refuse even when JSON escapes every byte.
+inline constexpr int64_t kOutputMaxBytesLimit = 2 << 20;
+
 struct AgentConfig {
   std::string site;
   std::string coordinator_endpoint;
@@ -36,10 +40,14 @@ struct AgentConfig {
   std::string state_db;
   std::string backend = "simulated";
   std::string log_level = "info";
+  // The most bytes of a job's output one LOG_DATA carries (docs/operations.md).
+  uint64_t output_max_bytes = 1 << 20;
   // [simulated]
   std::vector<PartitionConfig> partitions;
   double speedup = 1.0;
   std::string scheduler = "easy";
+  // Where simulated jobs write their output files; default: `output` beside state_db.
+  std::string output_dir;
   // [slurm]
   SlurmOptions slurm;
   // [rules] and [identity]: the site's own terms (site_policy_config.h)

@@ -29,6 +29,8 @@ Result<std::unique_ptr<Backend>> makeBackend(const AgentConfig& config) {
   // Validated by parseAgentConfig: "fcfs", "easy" or "conservative".
   Result<SchedulerMode> mode = parseSchedulerMode(config.scheduler);
   options.mode = mode.ok() ? *mode : SchedulerMode::kEasy;
+  options.output_dir = config.output_dir;  // jobs write real output files (logs work)
+  options.site = config.site;
   auto sim = SimulatedBackend::create(config.partitions, options);
   if (!sim.ok()) return sim.status();
   std::unique_ptr<Backend> backend = std::move(*sim);
@@ -92,6 +94,7 @@ Status runAgentDaemon(const AgentConfig& config, const Clock& clock,
   options.agent_version = AIFED_VERSION;
   options.admission = &admission;
   options.publish_rules = config.policy.rules.has_value();
+  options.output_max_bytes = config.output_max_bytes;
   SiteAgent agent(options, **backend, **store,
                   [&dealer](const std::string& frame) { return dealer.send(frame); });
   SteadyClock monotonic;

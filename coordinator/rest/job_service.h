@@ -14,6 +14,20 @@
 
 namespace aifed::coordinator {
 
+// What became of asking a site for part of a job's output (LOG_REQUEST, protocol 1.2).
+struct OutputAnswer {
+  enum class Failure {
+    kNone,         // `data` is the agent's LOG_DATA (which may carry the agent's own error)
+    kUnreachable,  // the site has no open session: nothing was sent
+    kOldAgent,     // the site's agent speaks a protocol older than 1.2
+    kBusy,         // too many output requests are waiting for their sites
+    kTimeout,      // sent, but no LOG_DATA came in time
+  };
+  Failure failure = Failure::kNone;
+  std::string message;  // for kUnreachable..kTimeout: the reason in words
+  LogData data;
+};
+
 // What the REST layer needs from the daemon.
 class JobService {
  public:
@@ -64,6 +78,17 @@ class JobService {
   // An audit row of a request that changed nothing (refused, or failed before any
   // effect): made durable with the next group commit, so refusals cost no transaction each.
   virtual void recordAudit(identity::AuditRecord row) = 0;
+  // Asks `site` for part of an attempt's output: sends `request` (its request_id is the
+  // daemon's to fill) and calls `done` once, on the event-loop thread, with the LOG_DATA
+  // or why there is none. Never blocks: `done` may run after this returns. The default
+  // reaches no site.
+  virtual void requestOutput(const std::string& site, LogRequest request,
+                             std::function<void(OutputAnswer)> done) {
+    (void)request;
+    done(
+        {OutputAnswer::Failure::kUnreachable, "site " + site + " cannot be reached from here", {}});
+  }
+
   // Every policy switch ever made, oldest first. The default: this process's only.
   virtual Result<std::vector<broker::PolicyChange>> policyChanges() {
     return broker().policyHistory();

@@ -86,7 +86,9 @@ Result<std::unique_ptr<SimulatedBackend>> SimulatedBackend::create(
 
 SimulatedBackend::SimulatedBackend(std::vector<Partition> partitions,
                                    SimulatedBackendOptions options)
-    : partitions_(std::move(partitions)), options_(options) {}
+    : partitions_(std::move(partitions)), options_(std::move(options)) {
+  if (!options_.output_dir.empty()) output_.emplace(options_.output_dir, options_.site);
+}
 
 Status SimulatedBackend::setNodesDown(std::string_view partition, int count, Time now) {
   for (size_t i = 0; i < partitions_.size(); ++i) {
@@ -124,7 +126,9 @@ Result<SubmittedJob> SimulatedBackend::submit(const JobTag& tag, const JobSpec& 
                                               const LocalIdentity& as, Time now) {
   (void)as;  // a simulated site runs everything as itself
   if (auto it = by_tag_.find({tag.job_id, tag.attempt}); it != by_tag_.end()) {
-    return SubmittedJob{.local_id = jobs_.at(it->second).current.local_id};  // never twice
+    SubmittedJob known = output_ ? output_->paths(tag) : SubmittedJob{};
+    known.local_id = jobs_.at(it->second).current.local_id;  // never twice
+    return known;
   }
   if (spec.nodes < 1) return invalidArgument("nodes must be at least 1", "nodes");
   if (spec.gpus_per_node < 0) return invalidArgument("must not be negative", "gpus_per_node");
@@ -158,6 +162,7 @@ Result<SubmittedJob> SimulatedBackend::submit(const JobTag& tag, const JobSpec& 
   job.scheduler_id = *scheduler_id;
   job.nodes = spec.nodes;
   job.exit_code = spec.simulated_exit_code;
+  if (output_) job.script = spec.script;
   job.current.tag = tag;
   job.current.local_id = std::string(kIdPrefix) + std::to_string(number);
   job.current.state = JobState::kPending;
@@ -170,7 +175,9 @@ Result<SubmittedJob> SimulatedBackend::submit(const JobTag& tag, const JobSpec& 
   partition.jobs.emplace(*scheduler_id, number);
   // The submit may have started the job (and others) at once.
   for (const LocalSchedulerEvent& e : partition.scheduler.advance(now_)) apply(*index, e);
-  return SubmittedJob{.local_id = local_id};
+  SubmittedJob submitted = output_ ? output_->paths(tag) : SubmittedJob{};
+  submitted.local_id = local_id;
+  return submitted;
 }
 
 Status SimulatedBackend::cancel(const std::string& local_id, Time now) {
@@ -325,6 +332,7 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
       u.reason = u.started_at ? "cancelled while running" : "cancelled while pending";
       break;
   }
+  if (output_) writeOutput(job, partition.config.name, event);
   if (event.kind != LocalEventKind::kStarted) {
     job.active = false;
     uint64_t number = it->second;
@@ -337,6 +345,16 @@ void SimulatedBackend::apply(size_t index, const LocalSchedulerEvent& event) {
     }
   }
   updates_.push_back(u);
+}
+
+void SimulatedBackend::writeOutput(const SimJob& job, const std::string& partition,
+                                   const LocalSchedulerEvent& event) const {
+  const LocalJobUpdate& u = job.current;
+  if (event.kind == LocalEventKind::kStarted) {
+    output_->started(job.tag, job.script, partition, job.nodes, event.at);
+  } else {
+    output_->ended(job.tag, u.state, u.exit_code, u.reason, event.at);
+  }
 }
 
 std::string SimulatedBackend::pendingReason(const SimJob& job, size_t position) const {

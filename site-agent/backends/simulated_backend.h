@@ -29,6 +29,7 @@
 #include "protocol/federation.h"
 #include "site-agent/backends/backend.h"
 #include "site-agent/backends/local_scheduler.h"
+#include "site-agent/backends/simulated_output.h"
 
 namespace aifed::agent {
 
@@ -39,6 +40,11 @@ struct SimulatedBackendOptions {
   // a new job, and cancel() of its id answers kNotFound. For the offline simulator,
   // which never repeats a submission; the agent keeps every job (default).
   bool forget_ended = false;
+  // When set, every job writes its output files there (simulated_output.h) and submit()
+  // returns their paths; `site` names the site in them. The agent sets it; the offline
+  // simulator does not (its jobs have no output).
+  std::string output_dir{};
+  std::string site{};
 };
 
 class SimulatedBackend final : public Backend {
@@ -87,6 +93,7 @@ class SimulatedBackend final : public Backend {
     int nodes = 1;
     int exit_code = 0;
     bool active = true;      // pending or running
+    std::string script;      // with output files only: its echo lines go to stdout
     LocalJobUpdate current;  // the last state reported
   };
 
@@ -97,11 +104,15 @@ class SimulatedBackend final : public Backend {
   // Brings every partition up to `now`, appending their events to updates_ in time order.
   void catchUp(Time now);
   void apply(size_t partition, const LocalSchedulerEvent& event);
+  // The job's output files at its start or end (with output_ only).
+  void writeOutput(const SimJob& job, const std::string& partition,
+                   const LocalSchedulerEvent& event) const;
   // Why a pending job waits, given its place in its partition's queue (0: the head).
   std::string pendingReason(const SimJob& job, size_t position) const;
 
   std::vector<Partition> partitions_;
   SimulatedBackendOptions options_;
+  std::optional<SimulatedOutput> output_;  // when options_.output_dir is set
   Time now_{};
   uint64_t next_job_ = 1;
   struct TagHash {

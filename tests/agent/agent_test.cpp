@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "protocol/messages.h"
@@ -36,7 +37,9 @@ class FakeBackend final : public Backend {
     jobs[id] = {tag, id, JobState::kPending, now, std::nullopt, std::nullopt, std::nullopt, ""};
     (void)spec;
     updates.push_back(jobs[id]);
-    return SubmittedJob{.local_id = id};
+    if (output_dir.empty()) return SubmittedJob{.local_id = id};
+    std::string base = output_dir + "/" + tag.job_id + "-" + std::to_string(tag.attempt);
+    return SubmittedJob{.local_id = id, .stdout_path = base + ".out", .stderr_path = base + ".err"};
   }
   Status cancel(const std::string& local_id, Time now) override {
     cancels.push_back(local_id);
@@ -81,6 +84,7 @@ class FakeBackend final : public Backend {
   Status next_submit_error;
   Status capacity_error;
   std::function<void(const JobTag&)> on_submit;
+  std::string output_dir;  // when set, jobs name their output files there
   std::map<std::string, LocalJobUpdate> jobs;
   std::vector<LocalJobUpdate> updates;
   SiteCapacity cap{
@@ -607,6 +611,53 @@ TEST_F(SiteAgentTest, BadFramesGetErrorsAndChangeNothing) {
   EXPECT_EQ(errors[1].code, "wrong_site");
   EXPECT_EQ(backend_.submits, 0);
   EXPECT_TRUE(agent_->hasSession());
+}
+
+// LOG_REQUEST: the agent answers from the file the backend named for the attempt, at
+// once, without a session change or an ACK; an unknown attempt is not_found.
+TEST_F(SiteAgentTest, LogRequestIsAnsweredFromTheAttemptsFile) {
+  backend_.output_dir = dir_.string();
+  ASSERT_TRUE(agent_->start(now_).ok());
+  welcome();
+  deliver(dispatch("j-1"));
+  { std::ofstream(dir_ / "j-1-1.out") << "step 1\nstep 2\n"; }
+  drain();
+  deliver(LogRequest{.request_id = "out-1", .job_id = "j-1", .attempt = 1, .max_bytes = 7});
+  std::vector<LogData> data = bodies<LogData>(drain());
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].request_id, "out-1");
+  EXPECT_EQ(data[0].error, "");
+  EXPECT_EQ(data[0].path, (dir_ / "j-1-1.out").string());
+  EXPECT_EQ(data[0].data, "step 2\n");
+  EXPECT_EQ(data[0].offset, 7u);
+  EXPECT_EQ(data[0].end, 14u);
+  deliver(LogRequest{.request_id = "out-2", .job_id = "j-9", .attempt = 1, .max_bytes = 7});
+  data = bodies<LogData>(drain());
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].error, "not_found");
+  EXPECT_TRUE(agent_->hasSession());
+}
+
+TEST(AgentConfigTest, OutputSettings) {
+  std::string head =
+      "site = \"mimer\"\ncoordinator = \"tcp://127.0.0.1:7781\"\n"
+      "coordinator_public_key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n"
+      "key_file = \"k\"\nstate_db = \"db/agent.db\"\n";
+  std::string partition = "[[simulated.partition]]\nname = \"gpu\"\nnodes = 2\n";
+  std::string sim = "[simulated]\n" + partition;
+  auto defaults = parseAgentConfig(head + sim, "agent.toml", "/etc/aifed");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().toString();
+  EXPECT_EQ(defaults->output_max_bytes, 1u << 20);
+  EXPECT_EQ(defaults->output_dir, "/etc/aifed/db/output");
+  auto set = parseAgentConfig(
+      head + "output_max_bytes = 4096\n[simulated]\noutput_dir = \"out\"\n" + partition,
+      "agent.toml", "/etc/aifed");
+  ASSERT_TRUE(set.ok()) << set.status().toString();
+  EXPECT_EQ(set->output_max_bytes, 4096u);
+  EXPECT_EQ(set->output_dir, "/etc/aifed/out");
+  auto too_big = parseAgentConfig(head + "output_max_bytes = 3000000\n" + sim, "agent.toml", "/");
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.status().field(), "output_max_bytes");
 }
 
 TEST(AgentConfigTest, ReadsTheSimulatedSiteFromTheFederationFile) {

@@ -1,7 +1,7 @@
 // browser.console_admin: an admin logs in and sees seven sites live; jobs submitted
-// through the API appear and finish without a reload; a job's placement explanation;
-// a drained site takes no new jobs; the audit log records the drain. Screenshots of the
-// overview and a job detail go to the CTest build directory.
+// through the API appear and finish without a reload; a job's placement explanation and
+// its output; a drained site takes no new jobs; the audit log records the drain.
+// Screenshots of the overview and a job detail go to the CTest build directory.
 'use strict';
 
 const path = require('node:path');
@@ -101,6 +101,17 @@ runTest('console_admin', async ({ fed, step, newPage }) => {
     const cell = await chosenRows.locator('td.num').nth(1).textContent();
     if (!/×/.test(cell) || !/raw/.test(cell)) throw new Error(`the chosen site's score cell says "${cell}"`);
     await page.locator('#job-timeline li', { hasText: 'ended: completed' }).waitFor();
+    // Where the output is, and its tail read from the site's agent (re-read when the
+    // job ended); then the other stream.
+    const done = await fed.api('GET', `/api/v1/jobs/${id}`);
+    await page.locator('#output-where dd', { hasText: done.at_site.stdout_path }).waitFor();
+    await page.locator('#job-output', { hasText: 'completed, exit code 0' }).waitFor();
+    const shown = await page.locator('#job-output').textContent();
+    if (!shown.includes(`job ${id} attempt 1`)) throw new Error(`the output panel shows "${shown}"`);
+    await page.getByRole('radio', { name: 'stderr' }).check();
+    await page.locator('#output-status', { hasText: 'stderr is empty' }).waitFor();
+    await page.getByRole('radio', { name: 'stdout' }).check();
+    await page.locator('#job-output', { hasText: 'completed, exit code 0' }).waitFor();
     await page.screenshot({ path: path.join(artifactDir, 'console-job-detail.png'), fullPage: true });
   });
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -74,6 +75,16 @@ class FakeService final : public JobService {
     row.id = static_cast<int64_t>(audit.size()) + 1;
     audit.push_back(std::move(row));
   }
+  // Job output: answered at once by `output` when set (the base class's "unreachable"
+  // otherwise); every request is kept.
+  void requestOutput(const std::string& site, LogRequest request,
+                     std::function<void(OutputAnswer)> done) override {
+    output_requests.emplace_back(site, request);
+    if (!output) return JobService::requestOutput(site, std::move(request), std::move(done));
+    done(output(site, request));
+  }
+  std::function<OutputAnswer(const std::string&, const LogRequest&)> output;
+  std::vector<std::pair<std::string, LogRequest>> output_requests;
 
   ManualClock clock{fromMillis(1'800'000'000'000)};
   std::vector<broker::PolicyChange> committed_changes;

@@ -216,7 +216,8 @@ std::vector<Sample> samples() {
                           .path = "/scratch/alice_l/aifed-j-103-1.err",
                           .size = 31,
                           .offset = 0,
-                          .data = "epoch 3: loss 1.92\nsaved ckpt\n"});
+                          .data = "epoch 3: loss 1.92\nsaved ckpt\n",
+                          .end = 30});
   add("log_data_error", LogData{.request_id = "r-10",
                                 .job_id = "j-105",
                                 .attempt = 2,

@@ -11,6 +11,9 @@ export function permissions(session) {
     cancel: (job) => any('admin', 'operator') ||
       (role === 'submitter' && scope.includes(job.spec && job.spec.project)) ||
       (role === 'site-admin' && scope.includes(job.site)),
+    // GET /api/v1/jobs/{id}/output (docs/api.md): a site-admin reads output at its site.
+    readOutput: (job) => any('admin', 'operator', 'viewer') ||
+      (role === 'submitter' && scope.includes(job.spec && job.spec.project)),
     setPolicy: role === 'admin',
     readAudit: any('admin', 'operator', 'viewer'),
   };

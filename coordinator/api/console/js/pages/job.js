@@ -1,8 +1,10 @@
-// Job detail: the spec, a timeline, and the placement explanation of its latest
-// decision (GET /api/v1/jobs/{id}/explain): every site, with the filter that rejected
-// it or the raw value, score and weight each scoring plugin gave it.
+// Job detail: the spec, a timeline, where its output is and its tail (job_output.js),
+// and the placement explanation of its latest decision (GET /api/v1/jobs/{id}/explain):
+// every site, with the filter that rejected it or the raw value, score and weight each
+// scoring plugin gave it.
 import { api } from '../api.js';
 import { h, clear, badge, fmtTime, fmtNumber, fmtDuration, table, toast } from '../dom.js';
+import { outputPanel } from './job_output.js';
 
 const ENDED = new Set(['completed', 'failed', 'cancelled', 'timeout', 'node_fail', 'lost']);
 
@@ -92,6 +94,7 @@ export async function render(root, ctx, params) {
   const transitions = [];
   const head = h('div', { class: 'page-head' });
   const body = h('div');
+  const output = outputPanel(ctx);
   root.append(head, body);
 
   const draw = async () => {
@@ -115,7 +118,9 @@ export async function render(root, ctx, params) {
             h('dt', {}, 'Site job id'), h('dd', {}, job.local_id || '—'),
             h('dt', {}, 'Excluded sites'), h('dd', {}, (job.excluded_sites || []).join(', ') || 'none'),
             job.cancel_requested ? [h('dt', {}, 'Cancel'), h('dd', {}, 'requested, waiting for the site')] : null))),
+      output.element,
       explanation(ex));
+    output.update(job);
   };
 
   const cancelControls = (job) => {
