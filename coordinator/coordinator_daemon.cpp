@@ -133,6 +133,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     }
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public));
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
+    if (oidc_.enabled()) {
+      auth_.setOidc(&oidc_);
+      for (const identity::OidcIssuer& i : config_.oidc.issuers) {
+        spdlog::info("OIDC: trusting issuer {} (audience {}, keys {})", i.issuer, i.audience,
+                     i.jwks_file);
+      }
+    }
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
     counters_.started_at = clock.now();
@@ -212,6 +219,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     identity::TokenRecord t;
     t.id = fresh->id;
     t.name = "bootstrap-admin";
+    t.user = t.name;
     t.role = identity::Role::kAdmin;
     t.secret_sha256 = fresh->secret_sha256;
     t.created_at = clock_.now();
@@ -658,6 +666,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     api::Principal who;
   };
   std::map<api::EventHub::SubscriberId, EventPeer> event_peers_;
+  identity::FileReaderImpl oidc_files_;
+  identity::OidcVerifier oidc_{config_.oidc, oidc_files_};
   api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;
