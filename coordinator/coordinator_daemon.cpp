@@ -139,6 +139,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
         spdlog::info("OIDC: trusting issuer {} (audience {}, keys {})", i.issuer, i.audience,
                      i.jwks_file);
       }
+      oidc_.preload();
     }
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();

@@ -37,7 +37,7 @@ std::string cookieTail(const Session& s, Time now) {
 Status checkOwnUser(const Principal& who, Action action, const Resource& res) {
   if (action == Action::kJobSubmit && who.user.empty()) {
     return denied(who, action,
-                  ": token " + who.token_id +
+                  "as no one: token " + who.token_id +
                       " belongs to no user (made before tokens had users, with a name that is "
                       "not a user name); ask an admin for a token with a user");
   }

@@ -156,7 +156,8 @@ Result<OidcIdentity> identityOf(const OidcIssuer& cfg, Duration leeway,
   id.issuer = cfg.issuer;
   id.subject = str(payload, "sub");
   id.user = str(payload, cfg.user_claim);
-  id.expires_at = fromMillis(static_cast<int64_t>(*exp * 1000.0));
+  // Clamped, so an absurd exp cannot overflow the conversion (year 33658 is forever).
+  id.expires_at = fromMillis(static_cast<int64_t>(std::min(*exp, 1e12) * 1000.0));
   if (Status s = checkUserName(id.user, "token." + cfg.user_claim); !s.ok()) {
     return refuse(OidcError::kNoUser, "claim \"" + cfg.user_claim + "\": " + s.message(),
                   "token." + cfg.user_claim);
@@ -221,6 +222,10 @@ OidcVerifier::OidcVerifier(OidcConfig config, FileReader& files) : config_(std::
   for (const OidcIssuer& i : config_.issuers) {
     issuers_.push_back(Trusted{i, std::make_unique<JwksFile>(i.jwks_file, files)});
   }
+}
+
+void OidcVerifier::preload() {
+  for (Trusted& t : issuers_) (void)t.jwks->keys();  // JwksFile logs what it loads or why not
 }
 
 bool OidcVerifier::looksLikeJwt(std::string_view text) {

@@ -95,6 +95,9 @@ class OidcVerifier {
 
   // Verifies `token` at `now` (the checks in the header comment, in that order).
   Result<OidcIdentity> verify(std::string_view token, Time now);
+  // Loads every issuer's JWKS file now, so a missing or broken one is logged at start
+  // rather than at the first token (it is not fatal: the file may be provided later).
+  void preload();
   bool enabled() const { return !config_.issuers.empty(); }
   const OidcConfig& config() const { return config_; }
 

@@ -88,7 +88,7 @@ TEST_F(OidcIntegrationTest, AnOidcUsersJobIsTheirsThroughRestAndTheCli) {
   // REST: the owner is the token's user; naming another one is refused.
   std::string erin = tokenFor("erin");
   const std::string spec =
-      R"({"nodes":1,"gpus_per_node":4,"gpu_type":"h100","walltime_s":600,"project":"nordic-llm")";
+      R"({"nodes":1,"gpus_per_node":4,"gpu_type":"h200","walltime_s":600,"project":"nordic-llm")";
   HttpResult job = request(erin, "POST", "/api/v1/jobs", spec + "}");
   ASSERT_EQ(job.status, 201) << job.body;
   EXPECT_EQ(json::parse(job.body).at("spec").at("user"), "erin");
@@ -98,7 +98,7 @@ TEST_F(OidcIntegrationTest, AnOidcUsersJobIsTheirsThroughRestAndTheCli) {
 
   // The CLI with AIFED_TOKEN: submit (no --user: the token's user), then show the job.
   setenv("AIFED_TOKEN", erin.c_str(), 1);
-  CliRun submitted = cli({"submit", "-N", "1", "--gpus-per-node", "4", "--gpu-type", "h100",
+  CliRun submitted = cli({"submit", "-N", "1", "--gpus-per-node", "4", "--gpu-type", "h200",
                           "-t", "10", "-A", "nordic-llm"});
   unsetenv("AIFED_TOKEN");
   ASSERT_EQ(submitted.code, 0) << submitted.out << submitted.err;
