@@ -612,7 +612,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       // since then ends the stream before it is sent anything more.
       if (!auth_.stillValid(it->second.who)) {
         (void)events_.take(id);
-        peer->close(1008, "the token was revoked or the session ended");
+        peer->close(1008, "the token was revoked or has expired, or the session ended");
         continue;
       }
       api::EventHub::Delivery d = events_.take(id);

@@ -151,6 +151,24 @@ class AuthenticatorTest : public ::testing::Test {
   std::string token_, id_;
 };
 
+// An OpenID Connect principal holds until its token's exp (a long-lived event stream is
+// closed after that); a JWT without [oidc] is refused naming the configuration.
+TEST_F(AuthenticatorTest, OidcPrincipalsHoldUntilTheirTokenExpires) {
+  Principal p;
+  p.token_id = "oidc:sub-1";
+  p.oidc_issuer = "https://idp";
+  p.oidc_expires_at = clock_.now() + std::chrono::minutes(5);
+  EXPECT_TRUE(auth_.stillValid(p));
+  clock_.advance(std::chrono::minutes(5));
+  EXPECT_FALSE(auth_.stillValid(p));
+  HttpRequest r = request();
+  r.headers["authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+  Result<Principal> who = auth_.authenticate(r);
+  ASSERT_FALSE(who.ok());
+  EXPECT_EQ(who.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(who.status().message(), HasSubstr("trusts no issuer"));
+}
+
 TEST_F(AuthenticatorTest, BearerTokenAuthenticatesAndMarksUse) {
   HttpRequest r = request();
   r.headers["authorization"] = "Bearer " + token_;
