@@ -14,6 +14,7 @@ PACKAGES=(
   libboost1.81-all-dev libboost-json1.81-dev
   libzmq3-dev cppzmq-dev
   libsqlite3-dev sqlite3 libssl-dev
+  libjwt-dev   # OpenID Connect token signatures (coordinator/identity/oidc.h)
   libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev python3

@@ -284,16 +284,10 @@ Result<json::object> buildSubmitBody(const SubmitOptions& o) {
     body.erase("walltime_s");  // no default time: the user must say, as --time
   }
 
-  std::string user = o.user;
-  if (user.empty()) {
-    const char* env_user = std::getenv("USER");
-    if (env_user) user = env_user;
-  }
-  auto* existing_user = body.if_contains("user");
-  if (!user.empty() &&
-      (!existing_user || !existing_user->is_string() || existing_user->get_string().empty())) {
-    body["user"] = user;
-  }
+  // The job's owner is the token's user, decided by the coordinator; a user is sent only
+  // when asked for (--user, or the spec file's), which only admin and portal tokens may
+  // make another user's (docs/security.md, "Job owners").
+  if (!o.user.empty()) body["user"] = o.user;
 
   if (o.nodes) body["nodes"] = *o.nodes;
   if (o.gpus_per_node) body["gpus_per_node"] = *o.gpus_per_node;
@@ -425,7 +419,9 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   submit->add_option("--env", so.env, "environment variable KEY=VALUE (repeatable)");
   submit->add_option("--simulated-runtime", so.simulated_runtime,
                      "simulated sites only: how long the job really runs (same forms as --time)");
-  submit->add_option("--user", so.user, "user name (default: $USER)");
+  submit->add_option("--user", so.user,
+                     "submit for this user (admin and portal tokens only; default: the token's "
+                     "user)");
 
   std::optional<std::string> state, site_filter, project_filter, id_prefix;
   std::optional<int64_t> limit, offset;
@@ -502,18 +498,22 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
 
   CLI::App* token = app.add_subcommand("token", "manage API tokens (admin)");
   token->require_subcommand(1);
-  std::string token_name, token_role;
+  std::string token_name, token_role, token_user;
   std::vector<std::string> token_scope;
   CLI::App* token_create = token->add_subcommand("create", "create a token; prints it once");
   token_create->add_option("--name", token_name, "what the token is for")->required();
-  token_create->add_option("--role", token_role, "admin, operator, viewer, submitter or site-admin")
+  token_create
+      ->add_option("--role", token_role, "admin, operator, viewer, submitter, site-admin or portal")
       ->required();
   token_create->add_option("--scope", token_scope,
-                           "submitter: a project (repeatable); site-admin: the site");
+                           "submitter, portal: a project (repeatable); site-admin: the site");
+  token_create->add_option("--user", token_user,
+                           "the user the token belongs to, owner of the jobs it submits "
+                           "(default: --name)");
   token->add_subcommand("list", "list tokens (never their secrets)");
   CLI::App* token_revoke = token->add_subcommand("revoke", "revoke a token at once");
   token_revoke->add_option("ID", id, "token id (the 12 hex characters)")->required();
-  app.add_subcommand("whoami", "show the token's name, role and scope");
+  app.add_subcommand("whoami", "show the token's name, user, role and scope");
 
   std::string out_prefix;
   bool force = false;
@@ -691,6 +691,7 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   if (token_create->parsed()) {
     json::array scope = listFlag(token_scope, false);
     json::object body{{"name", token_name}, {"role", token_role}, {"scope", std::move(scope)}};
+    if (!token_user.empty()) body["user"] = token_user;
     return api.run("POST", "/api/v1/tokens", json::serialize(body), renderTokenCreated);
   }
   if (token->got_subcommand("list")) return api.run("GET", "/api/v1/tokens", "", renderTokenList);
@@ -704,8 +705,12 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return api.run("GET", "/api/v1/session", "", [](const json::value& v) {
       std::string scope = common::join(v.as_object().at("scope").as_array(), ",",
                                        [](const json::value& s) { return s.as_string(); });
+      const json::value* user = v.as_object().if_contains("user");
       return renderKeyValues({{"token", std::string(v.as_object().at("token_id").as_string())},
                               {"name", std::string(v.as_object().at("name").as_string())},
+                              {"user", user && user->is_string() && !user->get_string().empty()
+                                           ? std::string(user->get_string())
+                                           : "-"},
                               {"role", std::string(v.as_object().at("role").as_string())},
                               {"scope", scope.empty() ? "-" : scope}});
     });

@@ -458,11 +458,12 @@ std::string renderPolicy(const json::value& body) {
 }
 
 std::string renderTokenList(const json::value& body) {
-  TextTable t({"ID", "NAME", "ROLE", "SCOPE", "CREATED", "CREATED BY", "LAST USED", "REVOKED"});
+  TextTable t(
+      {"ID", "NAME", "USER", "ROLE", "SCOPE", "CREATED", "CREATED BY", "LAST USED", "REVOKED"});
   const json::value* tokens = field(body, "tokens");
   if (tokens && tokens->is_array()) {
     for (const json::value& k : tokens->get_array()) {
-      t.addRow({text(k, "id"), text(k, "name"), text(k, "role"), text(k, "scope"),
+      t.addRow({text(k, "id"), text(k, "name"), text(k, "user"), text(k, "role"), text(k, "scope"),
                 formatInstant(field(k, "created_at")), text(k, "created_by"),
                 formatInstant(field(k, "last_used_at")), formatInstant(field(k, "revoked_at"))});
     }
@@ -473,6 +474,7 @@ std::string renderTokenList(const json::value& body) {
 std::string renderTokenCreated(const json::value& token) {
   std::string out = renderKeyValues({{"id", text(token, "id")},
                                      {"name", text(token, "name")},
+                                     {"user", text(token, "user")},
                                      {"role", text(token, "role")},
                                      {"scope", text(token, "scope")}});
   out += "\nToken (shown once; store it now, e.g. in a file with mode 0600):\n" +

@@ -89,6 +89,61 @@ Status readPlacement(common::TomlTable& t, const std::string& base, broker::Brok
   return Status::Ok();
 }
 
+// One [[oidc.issuer]]: who it is, where its keys are, which claims say what.
+Status readOidcIssuer(common::TomlTable& t, const std::string& base, identity::OidcIssuer& i) {
+  RETURN_IF_ERROR(t.expectKeys({"issuer", "audience", "jwks_file", "user_claim", "roles_claim",
+                                "projects_claim", "sites_claim", "roles"}));
+  RETURN_IF_ERROR(t.str("issuer", i.issuer, common::kRequired));
+  RETURN_IF_ERROR(t.str("audience", i.audience, common::kRequired));
+  if (i.issuer.empty()) return t.error("issuer", "must not be empty");
+  if (i.audience.empty()) return t.error("audience", "must not be empty");
+  RETURN_IF_ERROR(readPath(t, "jwks_file", base, i.jwks_file, common::kRequired));
+  for (auto [key, out] : {std::pair{"user_claim", &i.user_claim}, {"roles_claim", &i.roles_claim},
+                          {"projects_claim", &i.projects_claim}, {"sites_claim", &i.sites_claim}}) {
+    RETURN_IF_ERROR(t.str(key, *out));
+    if (out->empty()) return t.error(key, "must not be empty");
+  }
+  std::vector<common::TomlTable> rules;
+  RETURN_IF_ERROR(t.tables("roles", rules, common::kRequired));
+  if (rules.empty()) return t.error("roles", "must map at least one claim value to a role");
+  for (common::TomlTable& r : rules) {
+    RETURN_IF_ERROR(r.expectKeys({"value", "role"}));
+    identity::OidcRoleRule rule;
+    std::string role;
+    RETURN_IF_ERROR(r.str("value", rule.value, common::kRequired));
+    RETURN_IF_ERROR(r.str("role", role, common::kRequired));
+    std::optional<identity::Role> parsed = identity::parseRole(role);
+    if (!parsed) {
+      return r.error("role", "must be one of admin, operator, viewer, submitter, site-admin, "
+                             "portal, got \"" + role + "\"");
+    }
+    rule.role = *parsed;
+    i.roles.push_back(std::move(rule));
+  }
+  return Status::Ok();
+}
+
+// [oidc]: the leeway and the trusted issuers (docs/security.md, "OpenID Connect").
+Status readOidc(common::TomlTable& t, const std::string& base, identity::OidcConfig& oidc) {
+  RETURN_IF_ERROR(t.expectKeys({"leeway_s", "issuer"}));
+  int64_t leeway_s = std::chrono::duration_cast<std::chrono::seconds>(oidc.leeway).count();
+  RETURN_IF_ERROR(t.integer("leeway_s", leeway_s, common::kOptional, 0, 600));
+  oidc.leeway = std::chrono::seconds(leeway_s);
+  std::vector<common::TomlTable> issuers;
+  RETURN_IF_ERROR(t.tables("issuer", issuers, common::kRequired));
+  for (common::TomlTable& it : issuers) {
+    identity::OidcIssuer issuer;
+    RETURN_IF_ERROR(readOidcIssuer(it, base, issuer));
+    for (const identity::OidcIssuer& other : oidc.issuers) {
+      if (other.issuer == issuer.issuer) {
+        return it.error("issuer", "\"" + issuer.issuer + "\" is configured twice");
+      }
+    }
+    oidc.issuers.push_back(std::move(issuer));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
@@ -96,7 +151,7 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   common::TomlTable root = doc.root();
   RETURN_IF_ERROR(root.expectKeys({"federation", "key_file", "database", "zmq_bind", "http_address",
                                    "http_port", "tls_cert", "tls_key", "log_level",
-                                   "admin_token_file", "liveness", "placement"}));
+                                   "admin_token_file", "liveness", "placement", "oidc"}));
   std::string base = std::filesystem::absolute(path).parent_path().string();
   CoordinatorConfig c;
   RETURN_IF_ERROR(readPath(root, "federation", base, c.federation_file, common::kRequired));
@@ -125,6 +180,9 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   std::optional<common::TomlTable> placement;
   RETURN_IF_ERROR(root.table("placement", placement));
   if (placement) RETURN_IF_ERROR(readPlacement(*placement, base, c.broker));
+  std::optional<common::TomlTable> oidc;
+  RETURN_IF_ERROR(root.table("oidc", oidc));
+  if (oidc) RETURN_IF_ERROR(readOidc(*oidc, base, c.oidc));
   return c;
 }
 

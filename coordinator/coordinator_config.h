@@ -12,6 +12,7 @@
 #include <string>
 
 #include "coordinator/broker/broker.h"
+#include "coordinator/identity/oidc.h"
 #include "protocol/status.h"
 
 namespace aifed::coordinator {
@@ -39,6 +40,8 @@ struct CoordinatorConfig {
   // Set by the command line, not by the file.
   bool init = false;
   broker::BrokerConfig broker;
+  // [oidc]: trusted OpenID Connect issuers (docs/security.md); none by default.
+  identity::OidcConfig oidc;
 };
 
 // Reads the coordinator's TOML file; relative paths are resolved against its directory.

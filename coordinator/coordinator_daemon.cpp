@@ -144,6 +144,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public),
                                                    logRefusedKey);
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
+    if (oidc_.enabled()) {
+      auth_.setOidc(&oidc_);
+      for (const identity::OidcIssuer& i : config_.oidc.issuers) {
+        spdlog::info("OIDC: trusting issuer {} (audience {}, keys {})", i.issuer, i.audience,
+                     i.jwks_file);
+      }
+      oidc_.preload();
+    }
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
     counters_.started_at = clock.now();
@@ -227,6 +235,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     identity::TokenRecord t;
     t.id = fresh->id;
     t.name = "bootstrap-admin";
+    t.user = t.name;
     t.role = identity::Role::kAdmin;
     t.secret_sha256 = fresh->secret_sha256;
     t.created_at = clock_.now();
@@ -694,7 +703,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       // since then ends the stream before it is sent anything more.
       if (!auth_.stillValid(it->second.who)) {
         (void)events_.take(id);
-        peer->close(1008, "the token was revoked or the session ended");
+        peer->close(1008, "the token was revoked or has expired, or the session ended");
         continue;
       }
       api::EventHub::Delivery d = events_.take(id);
@@ -751,6 +760,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     api::Principal who;
   };
   std::map<api::EventHub::SubscriberId, EventPeer> event_peers_;
+  identity::FileReaderImpl oidc_files_;
+  identity::OidcVerifier oidc_{config_.oidc, oidc_files_};
   api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <spdlog/spdlog.h>
+
 #include "common/strings.h"
 
 namespace aifed::api {
@@ -28,6 +30,56 @@ std::string header(const HttpRequest& r, const std::string& name) {
 std::string cookieTail(const Session& s, Time now) {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(s.expires_at - now).count();
   return "; Secure; SameSite=Strict; Path=/; Max-Age=" + std::to_string(std::max<int64_t>(left, 0));
+}
+
+// The owner rule (docs/security.md, "Job owners") for the roles that act for one user:
+// a job of another user is not theirs to submit, see or cancel.
+Status checkOwnUser(const Principal& who, Action action, const Resource& res) {
+  if (action == Action::kJobSubmit && who.user.empty()) {
+    return denied(who, action,
+                  "as no one: token " + who.token_id +
+                      " belongs to no user (made before tokens had users, with a name that is "
+                      "not a user name); ask an admin for a token with a user");
+  }
+  if (res.user.empty() || res.user == who.user) return Status::Ok();
+  if (action == Action::kJobSubmit) {
+    return denied(who, action,
+                  "for user \"" + res.user + "\": a " + std::string(identity::roleName(who.role)) +
+                      " submits as its own user \"" + who.user +
+                      "\" only (admin and portal tokens may submit for others)");
+  }
+  return denied(who, action,
+                "on a job of user \"" + res.user + "\" (the token's user is \"" + who.user + "\")");
+}
+
+// The project-scoped job and project actions of submitter and portal.
+Status authorizeProjectScoped(const Principal& who, Action action, const Resource& res) {
+  switch (action) {
+    case Action::kSiteRead:
+    case Action::kPolicyRead:
+    case Action::kFederationRead:
+      return Status::Ok();
+    case Action::kJobSubmit:
+    case Action::kJobRead:
+    case Action::kJobCancel:
+    case Action::kProjectRead:
+      // A list (no project named) is allowed and filtered by the caller.
+      if (res.project.empty() && action != Action::kJobSubmit) return Status::Ok();
+      if (!contains(who.scope, res.project)) {
+        return denied(who, action,
+                      "on project \"" + res.project + "\" (token scope: " +
+                          common::join(who.scope, ",") + ")");
+      }
+      if (who.role == identity::Role::kSubmitter && action != Action::kProjectRead) {
+        return checkOwnUser(who, action, res);
+      }
+      if (action == Action::kJobSubmit && res.user.empty() && who.user.empty()) {
+        return checkOwnUser(who, action, res);
+      }
+      return Status::Ok();
+    default:
+      return denied(who, action);
+  }
 }
 
 }  // namespace
@@ -96,24 +148,8 @@ Status authorize(const Principal& who, Action action, const Resource& res) {
           return denied(who, action);
       }
     case identity::Role::kSubmitter:
-      switch (action) {
-        case Action::kSiteRead:
-        case Action::kPolicyRead:
-        case Action::kFederationRead:
-          return Status::Ok();
-        case Action::kJobSubmit:
-        case Action::kJobRead:
-        case Action::kJobCancel:
-        case Action::kProjectRead:
-          // A list (no project named) is allowed and filtered by the caller.
-          if (res.project.empty() && action != Action::kJobSubmit) return Status::Ok();
-          if (contains(who.scope, res.project)) return Status::Ok();
-          return denied(who, action,
-                        "on project \"" + res.project +
-                            "\" (token scope: " + common::join(who.scope, ",") + ")");
-        default:
-          return denied(who, action);
-      }
+    case identity::Role::kPortal:
+      return authorizeProjectScoped(who, action, res);
     case identity::Role::kSiteAdmin:
       switch (action) {
         case Action::kSiteRead:
@@ -151,6 +187,8 @@ bool mayRead(const Principal& who, const broker::JobRecord& job) {
     case identity::Role::kViewer:
       return true;
     case identity::Role::kSubmitter:
+      return contains(who.scope, job.spec.project) && job.spec.user == who.user;
+    case identity::Role::kPortal:
       return contains(who.scope, job.spec.project);
     case identity::Role::kSiteAdmin:
       return !job.site.empty() && contains(who.scope, job.site);
@@ -287,6 +325,7 @@ Result<Principal> Authenticator::principalFor(const identity::TokenRecord& recor
   Principal p;
   p.token_id = record.id;
   p.name = record.name;
+  p.user = record.user;
   p.role = record.role;
   p.scope = record.scope;
   if (identity::TokenRecord* t = tokens_.findMutable(record.id)) t->last_used_at = clock_.now();
@@ -318,6 +357,14 @@ Result<Principal> Authenticator::authenticate(const HttpRequest& r) {
     std::string_view token = std::string_view(auth).substr(kBearer.size());
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    if (identity::OidcVerifier::looksLikeJwt(token)) {
+      Result<Principal> p = verifyOidc(token);
+      if (!p.ok()) {
+        spdlog::warn("refused an OpenID Connect token from {}: {} ({})", r.remote_address,
+                     p.status().message(), p.status().field());
+      }
+      return p;
+    }
     return verifyToken(token);
   }
   std::map<std::string, std::string> cookies = parseCookies(header(r, "cookie"));
@@ -345,7 +392,28 @@ Result<Principal> Authenticator::authenticate(const HttpRequest& r) {
   return p;
 }
 
+Result<Principal> Authenticator::verifyOidc(std::string_view jwt) {
+  if (!oidc_ || !oidc_->enabled()) {
+    return Status(StatusCode::kUnauthenticated,
+                  "an OpenID Connect token, but this coordinator trusts no issuer ([oidc] in its "
+                  "configuration)",
+                  "token");
+  }
+  Result<identity::OidcIdentity> id = oidc_->verify(jwt, clock_.now());
+  if (!id.ok()) return id.status();
+  Principal p;
+  p.token_id = "oidc:" + id->subject;
+  p.name = id->user;
+  p.user = id->user;
+  p.role = id->role;
+  p.scope = id->scope;
+  p.oidc_issuer = id->issuer;
+  p.oidc_expires_at = id->expires_at;
+  return p;
+}
+
 bool Authenticator::stillValid(const Principal& who) {
+  if (who.viaOidc()) return who.oidc_expires_at && clock_.now() < *who.oidc_expires_at;
   const identity::TokenRecord* record = tokens_.find(who.token_id);
   if (!record || record->revoked_at) return false;
   if (!who.via_session) return true;

@@ -25,6 +25,7 @@
 
 #include "coordinator/api/http_server.h"
 #include "coordinator/broker/records.h"
+#include "coordinator/identity/oidc.h"
 #include "coordinator/identity/tokens.h"
 #include "protocol/clock.h"
 #include "protocol/status.h"
@@ -51,40 +52,57 @@ enum class Action {
 };
 std::string_view actionName(Action action);
 
-// What an action is applied to. Empty fields mean "not about one project/site" (a
+// What an action is applied to. Empty fields mean "not about one project/site/user" (a
 // list, or the federation as a whole).
 struct Resource {
   std::string project;
   std::string site;
+  std::string user;  // a job's owner
   static Resource none() { return {}; }
-  static Resource ofProject(std::string id) { return {std::move(id), {}}; }
-  static Resource ofSite(std::string id) { return {{}, std::move(id)}; }
-  // A job: its project, and the site of its current attempt ("" while queued).
-  static Resource ofJob(const broker::JobRecord& job) { return {job.spec.project, job.site}; }
+  static Resource ofProject(std::string id) { return {std::move(id), {}, {}}; }
+  static Resource ofSite(std::string id) { return {{}, std::move(id), {}}; }
+  // A new job: its project and the user it is submitted for.
+  static Resource ofSubmission(std::string project, std::string user) {
+    return {std::move(project), {}, std::move(user)};
+  }
+  // A job: its project, the site of its current attempt ("" while queued), its owner.
+  static Resource ofJob(const broker::JobRecord& job) {
+    return {job.spec.project, job.site, job.spec.user};
+  }
 };
 
-// Who is asking: the token behind the request, and how it was presented.
+// Who is asking: the token behind the request, and how it was presented. For an OpenID
+// Connect token, token_id is "oidc:<sub>" (the audit log's actor), name the user and
+// oidc_expires_at the token's exp.
 struct Principal {
   std::string token_id;
   std::string name;
+  std::string user;  // the authenticated user: the owner of the jobs it submits
   identity::Role role = identity::Role::kViewer;
   std::vector<std::string> scope;
   bool via_session = false;  // the session cookie, not a bearer header
   std::string session_id;    // when via_session
   std::string csrf_token;    // when via_session
   std::optional<Time> session_expires_at;
+  std::string oidc_issuer;  // set when authenticated by an OpenID Connect token
+  std::optional<Time> oidc_expires_at;
+  bool viaOidc() const { return !oidc_issuer.empty(); }
 };
 
 // Checks a role and its scope against an action (the table in docs/security.md).
-// kPermissionDenied names the role, the action and, for scoped roles, the scope.
-//   admin       everything
+// kPermissionDenied names the role, the action and, for scoped roles, the scope, or the
+// user when the owner rule refuses.
+//   admin       everything, job.submit for any user
 //   operator    read all; job.cancel any job; site.drain/resume any site; audit.read
 //   viewer      read all; audit.read; changes nothing
-//   submitter   job.submit/read/cancel for its projects; project.read of its projects;
+//   submitter   job.submit/read/cancel for its projects, as its own user only (a job of
+//               another user, res.user, is refused); project.read of its projects;
 //               site/policy/federation read
+//   portal      as submitter, but for any user: job.submit for others, job.read/cancel
+//               of every job of its projects
 //   site-admin  read all sites; site.drain/resume of its site; job.read/cancel of jobs
 //               placed at its site; project/policy/federation read
-// metrics.read: every role but submitter. policy.set, token.manage: admin only.
+// metrics.read: every role but submitter and portal. policy.set, token.manage: admin only.
 // quarantine.read: admin, operator, viewer, site-admin (its site); quarantine.decide:
 // admin, operator, site-admin (its site).
 Status authorize(const Principal& who, Action action, const Resource& resource);
@@ -180,14 +198,20 @@ class Authenticator {
   const identity::TokenDirectory& tokens() const { return tokens_; }
   SessionStore& sessions() { return sessions_; }
 
-  // `Authorization: Bearer <token>` first, else the aifed_session cookie.
-  // kUnauthenticated when neither is present or valid (unknown, revoked, malformed
-  // token; unknown or expired session). Marks the token used (last_used_at, memory only).
+  // Turns on OpenID Connect bearer tokens (null: off). `oidc` must outlive this.
+  void setOidc(identity::OidcVerifier* oidc) { oidc_ = oidc; }
+
+  // `Authorization: Bearer <token>` first, else the aifed_session cookie. A bearer that
+  // looks like a JWT (three base64url parts) is an OpenID Connect token; anything else
+  // an aifed token. kUnauthenticated when neither is present or valid (unknown, revoked,
+  // malformed token; each OIDC refusal with its own message and field; unknown or
+  // expired session). Marks an aifed token used (last_used_at, memory only).
   Result<Principal> authenticate(const HttpRequest& request);
   // Checks a token's text (a bearer header's or a console login's).
   Result<Principal> verifyToken(std::string_view text);
   // Whether a principal authenticated earlier still holds: its token is known and not
-  // revoked and, for a console session, the session has not ended or expired. For
+  // revoked (an OIDC token: not expired) and, for a console session, the session has not
+  // ended or expired. For
   // long-lived connections (the event stream), which authenticate once.
   bool stillValid(const Principal& who);
   // The token id a request claims in its bearer header, if well-formed (for the audit
@@ -196,7 +220,9 @@ class Authenticator {
 
  private:
   Result<Principal> principalFor(const identity::TokenRecord& record);
+  Result<Principal> verifyOidc(std::string_view jwt);
   const Clock& clock_;
+  identity::OidcVerifier* oidc_ = nullptr;
   identity::TokenDirectory tokens_;
   SessionStore sessions_;
 };

@@ -17,6 +17,9 @@ struct AuditRecord {
   std::string actor;       // token id ("" when no token was recognised)
   std::string actor_name;  // the token's name
   std::string role;
+  // The user the action was done for when that is not the actor's own user: an admin or
+  // portal submitting a job for someone else (job.submit), "" otherwise.
+  std::string on_behalf_of;
   std::string action;  // "job.submit", "site.drain", "session.login", ...
   std::string target;  // job, site, token or policy id
   std::string remote_address;

@@ -52,13 +52,15 @@ std::string_view roleName(Role role) {
       return "submitter";
     case Role::kSiteAdmin:
       return "site-admin";
+    case Role::kPortal:
+      return "portal";
   }
   return "?";
 }
 
 std::optional<Role> parseRole(std::string_view name) {
-  for (Role r :
-       {Role::kAdmin, Role::kOperator, Role::kViewer, Role::kSubmitter, Role::kSiteAdmin}) {
+  for (Role r : {Role::kAdmin, Role::kOperator, Role::kViewer, Role::kSubmitter, Role::kSiteAdmin,
+                 Role::kPortal}) {
     if (roleName(r) == name) return r;
   }
   return std::nullopt;
@@ -70,8 +72,11 @@ Status checkScope(Role role, const std::vector<std::string>& scope) {
   }
   switch (role) {
     case Role::kSubmitter:
+    case Role::kPortal:
       if (scope.empty()) {
-        return invalidArgument("a submitter token needs at least one project in scope", "scope");
+        return invalidArgument("a " + std::string(roleName(role)) +
+                                   " token needs at least one project in scope",
+                               "scope");
       }
       return Status::Ok();
     case Role::kSiteAdmin:
@@ -87,6 +92,21 @@ Status checkScope(Role role, const std::vector<std::string>& scope) {
       }
       return Status::Ok();
   }
+}
+
+Status checkUserName(std::string_view user, std::string_view field) {
+  constexpr size_t kMaxUserChars = 128;
+  auto allowed = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == '@';
+  };
+  if (user.empty() || user.size() > kMaxUserChars || !std::all_of(user.begin(), user.end(), allowed)) {
+    return invalidArgument(std::string(field) + " must be a user name of 1 to 128 characters " +
+                               "[A-Za-z0-9._@-], got \"" + std::string(user.substr(0, kMaxUserChars)) +
+                               "\"",
+                           std::string(field));
+  }
+  return Status::Ok();
 }
 
 Result<TokenParts> parseToken(std::string_view text) {

@@ -27,17 +27,24 @@
 
 namespace aifed::identity {
 
-enum class Role { kAdmin, kOperator, kViewer, kSubmitter, kSiteAdmin };
+// kPortal: a service (a science gateway, a portal) that submits jobs on its users'
+// behalf, scoped to projects like a submitter; the only role besides admin that may
+// name another user as a job's owner.
+enum class Role { kAdmin, kOperator, kViewer, kSubmitter, kSiteAdmin, kPortal };
 
-// "admin", "operator", "viewer", "submitter", "site-admin".
+// "admin", "operator", "viewer", "submitter", "site-admin", "portal".
 std::string_view roleName(Role role);
 std::optional<Role> parseRole(std::string_view name);
 
-// A stored API token. `scope` is the projects of a submitter or the one site of a
-// site-admin, empty for the other roles.
+// A stored API token. `scope` is the projects of a submitter or portal or the one site
+// of a site-admin, empty for the other roles. `user` is the federation user the token
+// belongs to: the owner of every job it submits (docs/security.md, "Job owners"). Tokens
+// made before schema 8 got their name as user when the name is a valid user name, ""
+// otherwise (such a token cannot submit).
 struct TokenRecord {
   std::string id;
   std::string name;
+  std::string user;
   Role role = Role::kViewer;
   std::vector<std::string> scope;
   std::string secret_sha256;  // lower-case hex
@@ -48,9 +55,13 @@ struct TokenRecord {
   bool operator==(const TokenRecord&) const = default;
 };
 
-// The scope a role requires: kInvalidArgument (field "scope") when a submitter has no
-// project, a site-admin not exactly one site, or another role any scope.
+// The scope a role requires: kInvalidArgument (field "scope") when a submitter or portal
+// has no project, a site-admin not exactly one site, or another role any scope.
 Status checkScope(Role role, const std::vector<std::string>& scope);
+
+// A federation user name: what JobSpec.user allows (protocol/types.cpp): 1 to 128 of
+// [A-Za-z0-9._@-]. kInvalidArgument naming `field` otherwise.
+Status checkUserName(std::string_view user, std::string_view field = "user");
 
 // --- Token text ---
 struct TokenParts {

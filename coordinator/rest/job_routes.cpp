@@ -33,6 +33,9 @@ class JobRoutes : public std::enable_shared_from_this<JobRoutes> {
   // Checks and queues the job into c.fx (c.audit.target: its id); a refusal otherwise.
   std::optional<HttpResponse> prepareSubmit(const HttpRequest& req, const Principal& who,
                                             Change& c);
+  // Makes the authenticated user the job's owner unless `spec` names another one that
+  // `who` may submit for (admin, portal); the refusal otherwise.
+  std::optional<HttpResponse> applyOwner(const Principal& who, JobSpec& spec, Change& c);
   JobService& svc() { return ctx_->svc(); }
 
   std::shared_ptr<RestContext> ctx_;
@@ -41,7 +44,8 @@ class JobRoutes : public std::enable_shared_from_this<JobRoutes> {
 std::optional<HttpResponse> JobRoutes::prepareSubmit(const HttpRequest& req, const Principal& who,
                                                      Change& c) {
   // A role that may never submit is refused before its body is looked at.
-  if (who.role != identity::Role::kAdmin && who.role != identity::Role::kSubmitter) {
+  if (who.role != identity::Role::kAdmin && who.role != identity::Role::kSubmitter &&
+      who.role != identity::Role::kPortal) {
     return api::errorResponse(api::authorize(who, Action::kJobSubmit, Resource::none()));
   }
   Result<json::value> parsed = parseJsonBody(req);
@@ -50,10 +54,7 @@ std::optional<HttpResponse> JobRoutes::prepareSubmit(const HttpRequest& req, con
   Result<JobSpec> spec = jobSpecFromJson(body);
   if (!spec.ok()) return api::errorResponse(spec.status());
   c.audit.target = "project " + spec->project;
-  if (Status s = api::authorize(who, Action::kJobSubmit, Resource::ofProject(spec->project));
-      !s.ok()) {
-    return api::errorResponse(s);
-  }
+  if (std::optional<HttpResponse> refusal = applyOwner(who, *spec, c)) return refusal;
   const Federation& fed = svc().broker().federation();
   // A named project must be one of the federation's (an empty one is "no project").
   if (!spec->project.empty() && !fed.projects.empty() && !fed.findProject(spec->project)) {
@@ -66,7 +67,28 @@ std::optional<HttpResponse> JobRoutes::prepareSubmit(const HttpRequest& req, con
   Result<broker::JobRecord> job = svc().broker().submit(*spec, svc().instant(), c.fx);
   if (!job.ok()) return api::errorResponse(job.status());
   c.audit.target = job->id;
-  c.audit.detail = "project " + spec->project;
+  c.audit.detail = "project " + spec->project + ", user " + spec->user;
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> JobRoutes::applyOwner(const Principal& who, JobSpec& spec, Change& c) {
+  // The owner is the authenticated user; naming another one is the admin's and the
+  // portal's privilege, and the audit row says for whom (docs/security.md, "Job owners").
+  if (spec.user.empty()) spec.user = who.user;
+  if (spec.user.empty()) {
+    return api::errorResponse(
+        403, "permission_denied",
+        "token " + who.token_id +
+            " belongs to no user (made before tokens had users, with a name that is not a "
+            "user name): name the job's user, or ask an admin for a token with a user",
+        "user");
+  }
+  if (Status s = api::authorize(who, Action::kJobSubmit,
+                                Resource::ofSubmission(spec.project, spec.user));
+      !s.ok()) {
+    return api::errorResponse(s);
+  }
+  if (spec.user != who.user) c.audit.on_behalf_of = spec.user;
   return std::nullopt;
 }
 

@@ -29,7 +29,8 @@ bool mayReadOutput(const Principal& who) {
     case identity::Role::kAdmin:
     case identity::Role::kOperator:
     case identity::Role::kViewer:
-    case identity::Role::kSubmitter:  // mayRead: the job is of one of its projects
+    case identity::Role::kSubmitter:  // mayRead: its own user's job in one of its projects
+    case identity::Role::kPortal:     // mayRead: a job of one of its projects
       return true;
     case identity::Role::kSiteAdmin:
       return false;

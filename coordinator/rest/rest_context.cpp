@@ -72,7 +72,9 @@ Result<api::Principal> RestContext::openChange(const api::HttpRequest& req,
     return who;
   }
   c.audit.actor = who->token_id;
-  c.audit.actor_name = who->name;
+  c.audit.actor_name = who->name == who->user || who->user.empty()
+                           ? who->name
+                           : who->name + " (user " + who->user + ")";
   c.audit.role = identity::roleName(who->role);
   if (Status s = api::checkCsrf(*who, req); !s.ok()) {
     refusal = finish(c, api::errorResponse(s));

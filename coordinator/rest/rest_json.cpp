@@ -211,6 +211,7 @@ json::object tokenJson(const identity::TokenRecord& t) {
   for (const std::string& s : t.scope) scope.emplace_back(s);
   return json::object{{"id", t.id},
                       {"name", t.name},
+                      {"user", t.user},
                       {"role", identity::roleName(t.role)},
                       {"scope", std::move(scope)},
                       {"created_at", toMillis(t.created_at)},
@@ -230,7 +231,8 @@ json::object auditJson(const identity::AuditRecord& a) {
                       {"actor", a.actor},     {"actor_name", a.actor_name},
                       {"role", a.role},       {"action", a.action},
                       {"target", a.target},   {"remote_address", a.remote_address},
-                      {"outcome", a.outcome}, {"detail", a.detail}};
+                      {"outcome", a.outcome}, {"detail", a.detail},
+                      {"on_behalf_of", a.on_behalf_of}};
 }
 
 json::object quarantinedJson(const broker::QuarantinedJob& q) {

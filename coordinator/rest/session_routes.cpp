@@ -81,6 +81,7 @@ HttpResponse Login::operator()(const HttpRequest& req) {
   HttpResponse r =
       api::jsonResponse(200, json::object{{"token_id", who->token_id},
                                           {"name", who->name},
+                                          {"user", who->user},
                                           {"role", identity::roleName(who->role)},
                                           {"scope", scopeJson(*who)},
                                           {"csrf_token", session->csrf_token},
@@ -104,12 +105,16 @@ void addSessionRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& rout
                   200,
                   json::object{{"token_id", who.token_id},
                                {"name", who.name},
+                               {"user", who.user},
                                {"role", identity::roleName(who.role)},
                                {"scope", scopeJson(who)},
                                {"csrf_token", who.csrf_token},
                                {"expires_at", who.session_expires_at
                                                   ? json::value(toMillis(*who.session_expires_at))
-                                                  : json::value(nullptr)}});
+                                              : who.oidc_expires_at
+                                                  ? json::value(toMillis(*who.oidc_expires_at))
+                                                  : json::value(nullptr)},
+                               {"issuer", who.oidc_issuer}});
             });
   RestContext* c = ctx.get();
   ctx->change(

@@ -18,8 +18,8 @@ namespace {
 
 constexpr size_t kMaxTokenNameChars = 100;
 
-// A token's scope from the request: projects for a submitter, sites for a site-admin,
-// each of them in the federation.
+// A token's scope from the request: projects for a submitter or portal, sites for a
+// site-admin, each of them in the federation.
 Result<std::vector<std::string>> scopeOf(const json::object& body, identity::Role role,
                                          const Federation& fed) {
   std::vector<std::string> scope;
@@ -32,7 +32,7 @@ Result<std::vector<std::string>> scopeOf(const json::object& body, identity::Rol
   }
   RETURN_IF_ERROR(identity::checkScope(role, scope));
   for (const std::string& entry : scope) {
-    bool submitter = role == identity::Role::kSubmitter;
+    bool submitter = role == identity::Role::kSubmitter || role == identity::Role::kPortal;
     bool known = submitter ? fed.findProject(entry) != nullptr : fed.findSite(entry) != nullptr;
     if (!known) {
       return invalidArgument(std::string(submitter ? "no project" : "no site") + " \"" + entry +
@@ -62,24 +62,34 @@ HttpResponse createToken(RestContext& ctx, const HttpRequest& req, const Princip
   if (!role) {
     return api::errorResponse(
         400, "invalid_argument",
-        "role must be one of admin, operator, viewer, submitter, site-admin (got \"" + *role_name +
-            "\")",
+        "role must be one of admin, operator, viewer, submitter, site-admin, portal (got \"" +
+            *role_name + "\")",
         "role");
   }
   Result<std::vector<std::string>> scope = scopeOf(*body, *role, ctx.svc().broker().federation());
   if (!scope.ok()) return api::errorResponse(scope.status());
+  // The user the token belongs to: the owner of every job it submits. Default: its name.
+  Result<std::string> user = optionalString(*body, "user");
+  if (!user.ok()) return api::errorResponse(user.status());
+  if (user->empty()) *user = *name;
+  if (Status s = identity::checkUserName(*user); !s.ok()) {
+    return api::errorResponse(invalidArgument(
+        s.message() + (body->contains("user") ? "" : " (the token's name, as no user was given)"),
+        "user"));
+  }
   Result<identity::NewToken> fresh = identity::generateToken();
   if (!fresh.ok()) return api::errorResponse(fresh.status());
   identity::TokenRecord t;
   t.id = fresh->id;
   t.name = *name;
+  t.user = *user;
   t.role = *role;
   t.scope = std::move(*scope);
   t.secret_sha256 = fresh->secret_sha256;
   t.created_at = ctx.svc().now();
   t.created_by = who.token_id;
   c.audit.target = t.id;
-  c.audit.detail = std::string(identity::roleName(t.role)) + " \"" + t.name + "\"";
+  c.audit.detail = std::string(identity::roleName(t.role)) + " \"" + t.name + "\" of user " + t.user;
   if (Status s = ctx.svc().saveToken(t); !s.ok()) return api::errorResponse(s);
   ctx.auth().tokens().put(t);
   json::object o = tokenJson(t);

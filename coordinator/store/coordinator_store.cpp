@@ -201,6 +201,16 @@ CREATE TABLE counters (
   value INTEGER NOT NULL
 );
 )sql",
+    // 9: owners come from authentication (docs/security.md, "Job owners"): each token
+    // belongs to a user. A token made earlier gets its name as user when the name is a
+    // valid user name (JobSpec.user's rule), '' otherwise (it then cannot submit). The
+    // audit log names the user an admin or portal submitted for.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN user TEXT NOT NULL DEFAULT '';
+UPDATE tokens SET user = name
+  WHERE length(name) BETWEEN 1 AND 128 AND name NOT GLOB '*[^A-Za-z0-9._@-]*';
+ALTER TABLE audit_log ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

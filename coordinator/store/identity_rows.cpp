@@ -7,8 +7,8 @@ Status CoordinatorStoreImpl::saveAudit(const std::vector<identity::AuditRecord>&
   if (rows.empty()) return Status::Ok();
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO audit_log (at, actor, actor_name, role, action, target, remote_address, outcome,
-                       detail)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql");
+                       detail, on_behalf_of)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10))sql");
   if (!st.ok()) return st.status();
   for (const identity::AuditRecord& a : rows) {
     st->reset();
@@ -20,7 +20,8 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql");
         .bindText(6, a.target)
         .bindText(7, a.remote_address)
         .bindText(8, a.outcome)
-        .bindText(9, a.detail);
+        .bindText(9, a.detail)
+        .bindText(10, a.on_behalf_of);
     if (Status s = st->run(); !s.ok()) return s;
   }
   return Status::Ok();
@@ -30,7 +31,8 @@ Result<std::vector<identity::AuditRecord>> CoordinatorStoreImpl::audit(const Aud
   // An action ending in '.' is a prefix: "job." matches job.submit and job.cancel.
   bool prefix = !q.action.empty() && q.action.back() == '.';
   Result<Statement> st = db_.prepare(R"sql(
-SELECT id, at, actor, actor_name, role, action, target, remote_address, outcome, detail
+SELECT id, at, actor, actor_name, role, action, target, remote_address, outcome, detail,
+       on_behalf_of
 FROM audit_log
 WHERE (?1 = 0 OR id < ?1)
   AND (?2 = '' OR actor = ?2)
@@ -58,6 +60,7 @@ ORDER BY id DESC LIMIT ?5)sql");
     a.remote_address = st->columnText(7);
     a.outcome = st->columnText(8);
     a.detail = st->columnText(9);
+    a.on_behalf_of = st->columnText(10);
   }
   return out;
 }
@@ -69,10 +72,10 @@ Status CoordinatorStoreImpl::saveToken(const identity::TokenRecord& t) {
   if (!tx.ok()) return tx.status();
   Result<Statement> st = db_.prepare(R"sql(
 INSERT INTO tokens (id, name, role, scope, secret_sha256, created_at, created_by, revoked_at,
-                    last_used_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    last_used_at, user)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 ON CONFLICT (id) DO UPDATE SET
-  name = excluded.name, role = excluded.role, scope = excluded.scope,
+  name = excluded.name, user = excluded.user, role = excluded.role, scope = excluded.scope,
   secret_sha256 = excluded.secret_sha256, created_at = excluded.created_at,
   created_by = excluded.created_by, revoked_at = excluded.revoked_at,
   last_used_at = excluded.last_used_at)sql");
@@ -85,14 +88,16 @@ ON CONFLICT (id) DO UPDATE SET
       .bindInt64(6, toMillis(t.created_at))
       .bindText(7, t.created_by)
       .bindInt64(8, optionalMillis(t.revoked_at))
-      .bindInt64(9, optionalMillis(t.last_used_at));
+      .bindInt64(9, optionalMillis(t.last_used_at))
+      .bindText(10, t.user);
   if (Status s = st->run(); !s.ok()) return s;
   return tx->commit();
 }
 
 Result<std::vector<identity::TokenRecord>> CoordinatorStoreImpl::loadTokens() {
   Result<Statement> st = db_.prepare(R"sql(
-SELECT id, name, role, scope, secret_sha256, created_at, created_by, revoked_at, last_used_at
+SELECT id, name, role, scope, secret_sha256, created_at, created_by, revoked_at, last_used_at,
+       user
 FROM tokens ORDER BY created_at, id)sql");
   if (!st.ok()) return st.status();
   std::vector<identity::TokenRecord> out;
@@ -119,6 +124,7 @@ FROM tokens ORDER BY created_at, id)sql");
     t.created_by = st->columnText(6);
     t.revoked_at = optionalTime(*st, 7);
     t.last_used_at = optionalTime(*st, 8);
+    t.user = st->columnText(9);
   }
   return out;
 }

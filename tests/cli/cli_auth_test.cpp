@@ -268,7 +268,7 @@ TEST_F(CliAgainstApi, TokenCreateListRevoke) {
 }
 
 TEST_F(CliAgainstApi, ProjectsPolicyHistoryAndJobFilters) {
-  submitFor("p1");
+  submitFor("p1", "h100", "submitter");  // the submitter token's user's job
   submitFor("p2");
   Run r = aifed("viewer", {"projects"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
@@ -291,7 +291,7 @@ TEST_F(CliAgainstApi, ProjectsPolicyHistoryAndJobFilters) {
   r = aifed("viewer", {"--json", "jobs", "--project", "p2", "--search", "j-"});
   EXPECT_EQ(json::parse(r.out).at("total"), 1);
   r = aifed("submitter", {"--json", "jobs"});
-  EXPECT_EQ(json::parse(r.out).at("total"), 1);  // its own project's job only
+  EXPECT_EQ(json::parse(r.out).at("total"), 1);  // its own user's job in its project only
 }
 
 TEST_F(CliAgainstApi, TokenFromTheEnvironment) {

@@ -157,10 +157,21 @@ TEST(SubmitBodyTest, InvalidValuesNameTheFlag) {
   EXPECT_EQ(buildSubmitBody(o).status().field(), "--script");
 }
 
+// The owner is the token's user, decided by the coordinator: without --user the CLI
+// sends no user at all, whatever $USER says (docs/security.md, "Job owners").
+TEST(SubmitBodyTest, NoUserIsSentUnlessAskedFor) {
+  SubmitOptions o;
+  o.time = "1:00:00";
+  setenv("USER", "root", 1);
+  Result<json::object> body = buildSubmitBody(o);
+  ASSERT_TRUE(body.ok()) << body.status().toString();
+  EXPECT_FALSE(body->contains("user") && !body->at("user").as_string().empty())
+      << json::serialize(*body);
+}
+
 TEST(SubmitBodyTest, SpecFileWithFlagOverrides) {
   TempDir dir;
   SubmitOptions o;
-  o.user = "bob";
   o.spec_file = dir.file("spec.json", R"({"name":"from-file","nodes":2,"walltime_s":600,
       "env":{"A":"1"},"user":"carol"})");
   o.nodes = 8;
@@ -171,6 +182,8 @@ TEST(SubmitBodyTest, SpecFileWithFlagOverrides) {
   EXPECT_EQ((*body)["nodes"].as_int64(), 8) << "the flag wins";
   EXPECT_EQ((*body)["walltime_s"].as_int64(), 600);
   EXPECT_EQ((*body)["user"].as_string(), "carol") << "the file's user is kept";
+  o.user = "bob";
+  EXPECT_EQ(buildSubmitBody(o)->at("user").as_string(), "bob") << "--user wins, like every flag";
   EXPECT_EQ(json::serialize((*body)["env"]), R"({"A":"1","B":"2"})");
 
   o.spec_file = dir.file("bad.json", "{nope");

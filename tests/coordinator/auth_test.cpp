@@ -13,6 +13,7 @@ Principal as(identity::Role role, std::vector<std::string> scope = {}) {
   Principal p;
   p.token_id = "0123456789ab";
   p.name = "t";
+  p.user = "alice";
   p.role = role;
   p.scope = std::move(scope);
   return p;
@@ -33,7 +34,9 @@ TEST(AuthorizeTest, RolesAndScopes) {
   const Principal sa = as(identity::Role::kSiteAdmin, {"mimer"});
   const Resource p1 = Resource::ofProject("p1"), p3 = Resource::ofProject("p3");
   const Resource mimer = Resource::ofSite("mimer"), lumi = Resource::ofSite("lumi");
-  const Resource job_p1_lumi{"p1", "lumi"}, job_p3_mimer{"p3", "mimer"};
+  const Resource job_p1_lumi{"p1", "lumi", "alice"}, job_p3_mimer{"p3", "mimer", "alice"};
+  const Resource bobs_job_p1{"p1", "lumi", "bob"};
+  const Principal portal = as(identity::Role::kPortal, {"p1"});
   const std::vector<AuthzCase> cases = {
       {admin, Action::kTokenManage, Resource::none(), true},
       {admin, Action::kPolicySet, Resource::none(), true},
@@ -65,6 +68,20 @@ TEST(AuthorizeTest, RolesAndScopes) {
       {sub, Action::kSiteDrain, lumi, false},
       {sub, Action::kAuditRead, Resource::none(), false},
       {sub, Action::kMetricsRead, Resource::none(), false},
+      // submitter: as its own user only (docs/security.md, "Job owners")
+      {sub, Action::kJobSubmit, Resource::ofSubmission("p1", "alice"), true},
+      {sub, Action::kJobSubmit, Resource::ofSubmission("p1", "root"), false},
+      {sub, Action::kJobCancel, bobs_job_p1, false},
+      {sub, Action::kJobRead, bobs_job_p1, false},
+      // portal: its projects, any user
+      {portal, Action::kJobSubmit, Resource::ofSubmission("p1", "bob"), true},
+      {portal, Action::kJobSubmit, Resource::ofSubmission("p3", "bob"), false},
+      {portal, Action::kJobCancel, bobs_job_p1, true},
+      {portal, Action::kJobCancel, job_p3_mimer, false},
+      {portal, Action::kSiteDrain, mimer, false},
+      {portal, Action::kAuditRead, Resource::none(), false},
+      {portal, Action::kTokenManage, Resource::none(), false},
+      {admin, Action::kJobSubmit, Resource::ofSubmission("p3", "bob"), true},
       // site-admin: its site
       {sa, Action::kSiteDrain, mimer, true},
       {sa, Action::kSiteDrain, lumi, false},
@@ -91,10 +108,17 @@ TEST(AuthorizeTest, RolesAndScopes) {
 TEST(AuthorizeTest, JobVisibility) {
   broker::JobRecord job;
   job.spec.project = "p1";
+  job.spec.user = "alice";
   job.site = "mimer";
   EXPECT_TRUE(mayRead(as(identity::Role::kViewer), job));
   EXPECT_TRUE(mayRead(as(identity::Role::kSubmitter, {"p1"}), job));
   EXPECT_FALSE(mayRead(as(identity::Role::kSubmitter, {"p2"}), job));
+  Principal bob = as(identity::Role::kSubmitter, {"p1"});
+  bob.user = "bob";
+  EXPECT_FALSE(mayRead(bob, job)) << "a submitter sees its own user's jobs only";
+  bob.role = identity::Role::kPortal;
+  EXPECT_TRUE(mayRead(bob, job)) << "a portal sees every job of its projects";
+  EXPECT_FALSE(mayRead(as(identity::Role::kPortal, {"p2"}), job));
   EXPECT_TRUE(mayRead(as(identity::Role::kSiteAdmin, {"mimer"}), job));
   EXPECT_FALSE(mayRead(as(identity::Role::kSiteAdmin, {"lumi"}), job));
   job.site.clear();  // queued: placed nowhere yet
@@ -126,6 +150,24 @@ class AuthenticatorTest : public ::testing::Test {
   Authenticator auth_;
   std::string token_, id_;
 };
+
+// An OpenID Connect principal holds until its token's exp (a long-lived event stream is
+// closed after that); a JWT without [oidc] is refused naming the configuration.
+TEST_F(AuthenticatorTest, OidcPrincipalsHoldUntilTheirTokenExpires) {
+  Principal p;
+  p.token_id = "oidc:sub-1";
+  p.oidc_issuer = "https://idp";
+  p.oidc_expires_at = clock_.now() + std::chrono::minutes(5);
+  EXPECT_TRUE(auth_.stillValid(p));
+  clock_.advance(std::chrono::minutes(5));
+  EXPECT_FALSE(auth_.stillValid(p));
+  HttpRequest r = request();
+  r.headers["authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+  Result<Principal> who = auth_.authenticate(r);
+  ASSERT_FALSE(who.ok());
+  EXPECT_EQ(who.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(who.status().message(), HasSubstr("trusts no issuer"));
+}
 
 TEST_F(AuthenticatorTest, BearerTokenAuthenticatesAndMarksUse) {
   HttpRequest r = request();

@@ -138,6 +138,46 @@ TEST_F(CoordinatorConfigTest, MistakesNameTheFileTheLineAndTheKey) {
   }
 }
 
+// [oidc]: trusted OpenID Connect issuers (docs/security.md, "OpenID Connect").
+TEST_F(CoordinatorConfigTest, ReadsOidcIssuers) {
+  EXPECT_TRUE(load("")->oidc.issuers.empty()) << "off unless configured";
+  Result<CoordinatorConfig> c = load(
+      "[oidc]\nleeway_s = 10\n"
+      "[[oidc.issuer]]\nissuer = 'https://idp.example.eu'\naudience = 'aifed'\n"
+      "jwks_file = 'oidc/jwks.json'\nuser_claim = 'sub'\nprojects_claim = 'projects'\n"
+      "roles = [{ value = 'admins', role = 'admin' }, { value = 'gw', role = 'portal' }]\n"
+      "[[oidc.issuer]]\nissuer = 'https://other.example.eu'\naudience = 'aifed'\n"
+      "jwks_file = '/etc/aifed/other.json'\nroles = [{ value = 'u', role = 'submitter' }]\n");
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->oidc.leeway, std::chrono::seconds(10));
+  ASSERT_EQ(c->oidc.issuers.size(), 2u);
+  const identity::OidcIssuer& i = c->oidc.issuers[0];
+  EXPECT_EQ(i.issuer, "https://idp.example.eu");
+  EXPECT_EQ(i.audience, "aifed");
+  EXPECT_EQ(i.jwks_file, file("oidc/jwks.json"));
+  EXPECT_EQ(i.user_claim, "sub");
+  EXPECT_EQ(i.roles_claim, "groups");  // the default
+  EXPECT_EQ(i.projects_claim, "projects");
+  ASSERT_EQ(i.roles.size(), 2u);
+  EXPECT_EQ(i.roles[1].value, "gw");
+  EXPECT_EQ(i.roles[1].role, identity::Role::kPortal);
+  EXPECT_EQ(c->oidc.issuers[1].user_claim, "preferred_username");
+
+  const std::string issuer =
+      "[[oidc.issuer]]\nissuer = 'https://idp'\naudience = 'aifed'\njwks_file = 'j.json'\n";
+  EXPECT_THAT(load("[oidc]\n" + issuer + "roles = [{ value = 'x', role = 'root' }]\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("role: must be one of admin")));
+  EXPECT_THAT(load("[oidc]\n" + issuer), StatusIs(StatusCode::kInvalidArgument,
+                                                   HasSubstr("oidc.issuer[0].roles")));
+  EXPECT_THAT(load("[oidc]\n" + issuer + "roles = [{ value = 'x', role = 'admin' }]\n" + issuer +
+                   "roles = [{ value = 'x', role = 'admin' }]\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("configured twice")));
+  EXPECT_THAT(load("[oidc]\nleeway_s = 3600\n" + issuer),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("oidc.leeway_s")));
+  EXPECT_THAT(load("[oidc]\n" + issuer + "audeince = 'x'\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("did you mean \"audience\"")));
+}
+
 TEST_F(CoordinatorConfigTest, MissingRequiredKeysAndFilesAreNamed) {
   std::string path = write("coordinator.toml", "federation = 'f.toml'\nkey_file = 'k'\n");
   EXPECT_THAT(loadCoordinatorConfig(path),

@@ -114,7 +114,8 @@ TEST_F(RestAuthTest, WrongRoleIs403OnEveryMutatingRoute) {
     std::map<std::string, int> status_by_role;
   };
   auto cancelRoute = [this] {
-    return Route{"POST", "/api/v1/jobs/" + submitFor("p1") + "/cancel", ""};
+    // The submitter's own job (a submitter cancels its own user's jobs only).
+    return Route{"POST", "/api/v1/jobs/" + submitFor("p1", "h100", "submitter") + "/cancel", ""};
   };
   auto spareTokenRoute = [this] {
     std::string id = identity::parseToken(addToken("spare", identity::Role::kViewer, {}))->id;
@@ -234,8 +235,8 @@ TEST_F(RestAuthTest, ReadOnlyRoutesForAdminsOnly) {
 
 TEST_F(RestAuthTest, SubmitterNeverSeesAnotherProjectsJobs) {
   bringUp("site-a", 16);
-  std::string mine = submitFor("p1");
-  std::string theirs = submitFor("p2");
+  std::string mine = submitFor("p1", "h100", "submitter");
+  std::string theirs = submitFor("p2", "h100", "submitter");
   json::value list = call("GET", "/api/v1/jobs", 200, "", "submitter");
   ASSERT_EQ(list.at("jobs").as_array().size(), 1u);
   EXPECT_EQ(list.at("jobs").as_array()[0].at("id"), json::value(mine));

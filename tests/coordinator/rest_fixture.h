@@ -98,7 +98,8 @@ class FakeService final : public JobService {
   broker::Broker broker_;
 };
 
-// The bench: one token per role (submitter scoped to p1, site-admin to site-a).
+// The bench: one token per role (submitter scoped to p1, site-admin to site-a), each
+// belonging to the user of its name.
 class RestBench : public ::testing::Test {
  public:
   RestBench() : auth_(svc_.clock) {
@@ -117,6 +118,7 @@ class RestBench : public ::testing::Test {
     identity::TokenRecord r;
     r.id = t.id;
     r.name = name;
+    r.user = name;
     r.role = role;
     r.scope = std::move(scope);
     r.secret_sha256 = t.secret_sha256;
@@ -176,13 +178,16 @@ class RestBench : public ::testing::Test {
     svc_.broker().onMessage(*svc_.broker().siteIndex(site), makeMessage(site, "c", t, c), t, fx);
   }
 
-  // Submits a one-node job for `project` as admin; returns its id.
-  std::string submitFor(const std::string& project, const std::string& gpu = "h100") {
+  // Submits a one-node job for `project` as admin, owned by `user` (the admin's own
+  // when empty); returns its id.
+  std::string submitFor(const std::string& project, const std::string& gpu = "h100",
+                        const std::string& user = "") {
     boost::json::object spec{{"nodes", 1},
                              {"gpus_per_node", 4},
                              {"gpu_type", gpu},
                              {"walltime_s", 3600},
                              {"project", project}};
+    if (!user.empty()) spec["user"] = user;
     boost::json::value job = call("POST", "/api/v1/jobs", 201, boost::json::serialize(spec));
     return std::string(job.at("id").as_string());
   }

@@ -63,10 +63,11 @@ TEST(TokenTest, Sha256AndBase64UrlMatchKnownVectors) {
 }
 
 TEST(RoleTest, NamesRoundTrip) {
-  for (Role r :
-       {Role::kAdmin, Role::kOperator, Role::kViewer, Role::kSubmitter, Role::kSiteAdmin}) {
+  for (Role r : {Role::kAdmin, Role::kOperator, Role::kViewer, Role::kSubmitter, Role::kSiteAdmin,
+                 Role::kPortal}) {
     EXPECT_EQ(parseRole(roleName(r)), r);
   }
+  EXPECT_EQ(roleName(Role::kPortal), "portal");
   EXPECT_EQ(parseRole("root"), std::nullopt);
 }
 
@@ -78,6 +79,19 @@ TEST(RoleTest, ScopeMustFitTheRole) {
   EXPECT_EQ(checkScope(Role::kSiteAdmin, {"a", "b"}).field(), "scope");
   EXPECT_THAT(checkScope(Role::kSiteAdmin, {"a"}), IsOk());
   EXPECT_EQ(checkScope(Role::kSubmitter, {""}).field(), "scope");
+  EXPECT_EQ(checkScope(Role::kPortal, {}).field(), "scope");
+  EXPECT_THAT(checkScope(Role::kPortal, {"p1"}), IsOk());
+}
+
+// A token's user is a JobSpec user name: what sites map to accounts.
+TEST(RoleTest, UserNamesAreAccountNames) {
+  for (const char* ok : {"alice", "a.b-c_d", "erin@example.eu", "U2"}) {
+    EXPECT_THAT(checkUserName(ok), IsOk()) << ok;
+  }
+  for (std::string bad : {std::string(""), std::string("my ci"), std::string("a/b"),
+                          std::string(129, 'u'), std::string("root;rm")}) {
+    EXPECT_EQ(checkUserName(bad).field(), "user") << bad;
+  }
 }
 
 TEST(TokenDirectoryTest, FindsByIdAndListsByCreationTime) {

@@ -409,6 +409,7 @@ TEST_F(MetricsIntegrationTest, MetricsAndEventsNeedATokenAndMetricsRefuseSubmitt
   for (const char* project : {"climate-ai", "nordic-llm"}) {
     JobSpec spec;
     spec.project = project;
+    spec.user = "sub";  // the submitter token's user (the admin submits for it)
     spec.nodes = 1;
     spec.walltime = 60s;
     HttpResult job = request("POST", "/api/v1/jobs", json::serialize(toJson(spec)));
@@ -427,7 +428,7 @@ TEST_F(MetricsIntegrationTest, MetricsAndEventsNeedATokenAndMetricsRefuseSubmitt
   std::this_thread::sleep_for(200ms);  // the same commit fed both streams; allow delivery
   std::set<std::string> seen = jobIds(mine);
   ASSERT_EQ(seen.size(), 1u);
-  EXPECT_EQ(project_of[*seen.begin()], "nordic-llm") << "a submitter sees only its projects' jobs";
+  EXPECT_EQ(project_of[*seen.begin()], "nordic-llm") << "a submitter sees only its user's jobs in its projects";
 }
 
 TEST_F(MetricsIntegrationTest, ServesTheOpenApiDocument) {

@@ -173,7 +173,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 8);
+  EXPECT_EQ((*store)->schemaVersion().value(), 9);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -379,6 +379,42 @@ TEST(CoordinatorStore, WaitsForAShortLockHeldElsewhere) {
   EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
 }
 
+// Schema 9 gives each token a user: a token made before it gets its name when that is a
+// valid user name, "" otherwise (docs/security.md, "Job owners").
+TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
+  TestDir dir;
+  const std::string path = dir.file("coordinator.db");
+  {
+    auto store = CoordinatorStore::open(path, /*create=*/true);
+    ASSERT_TRUE(store.ok());
+    identity::TokenRecord alice = tokenRecord("00000000000a", identity::Role::kSubmitter, {"p1"});
+    alice.name = "alice";
+    identity::TokenRecord ci = tokenRecord("00000000000b", identity::Role::kViewer, {});
+    ci.name = "ci bot";  // a space: not a user name
+    ASSERT_TRUE((*store)->saveToken(alice).ok());
+    ASSERT_TRUE((*store)->saveToken(ci).ok());
+    ASSERT_TRUE((*store)->apply(Effects{}, {auditRow(10, "00000000000a", "job.submit", "ok")}).ok());
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "ALTER TABLE tokens DROP COLUMN user; "
+                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; PRAGMA user_version = 8",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = CoordinatorStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().toString();
+  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].user, "alice");
+  EXPECT_EQ(tokens[1].user, "");
+  std::vector<identity::AuditRecord> rows = (*store)->audit({}).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].on_behalf_of, "");
+}
+
 }  // namespace
 }  // namespace aifed::store
 
@@ -406,6 +442,7 @@ identity::TokenRecord tokenRecord(const std::string& id, identity::Role role,
   identity::TokenRecord t;
   t.id = id;
   t.name = "token " + id;
+  t.user = "user-" + id;
   t.role = role;
   t.scope = std::move(scope);
   t.secret_sha256 = identity::sha256Hex("secret of " + id);
@@ -447,6 +484,7 @@ identity::AuditRecord auditRow(int64_t ms, std::string actor, std::string action
   a.remote_address = "127.0.0.1:4000";
   a.outcome = std::move(outcome);
   a.detail = "because";
+  a.on_behalf_of = a.action == "job.submit" ? "alice" : "";
   return a;
 }
 
@@ -548,7 +586,7 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 8);
+  EXPECT_EQ((*store)->schemaVersion().value(), 9);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
@@ -577,13 +615,15 @@ TEST(CoordinatorStore, MigratesSchema7SitesAndKeepsTheWindowCounter) {
                          "ALTER TABLE sites DROP COLUMN drained_at; "
                          "ALTER TABLE sites DROP COLUMN maintenance; "
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
+                         "ALTER TABLE tokens DROP COLUMN user; "
+                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
                          "PRAGMA user_version = 7",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 8);
+  EXPECT_EQ((*store)->schemaVersion().value(), 9);
   auto sites = (*store)->loadSites();
   ASSERT_TRUE(sites.ok()) << sites.status().toString();
   ASSERT_EQ(sites->size(), 1u);

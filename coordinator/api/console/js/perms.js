@@ -9,7 +9,9 @@ export function permissions(session) {
     role,
     drain: (siteId) => any('admin', 'operator') || (role === 'site-admin' && scope.includes(siteId)),
     cancel: (job) => any('admin', 'operator') ||
-      (role === 'submitter' && scope.includes(job.spec && job.spec.project)) ||
+      (role === 'submitter' && scope.includes(job.spec && job.spec.project) &&
+        job.spec.user === session.user) ||
+      (role === 'portal' && scope.includes(job.spec && job.spec.project)) ||
       (role === 'site-admin' && scope.includes(job.site)),
     // GET /api/v1/jobs/{id}/output (docs/api.md): a site-admin reads output at its site.
     readOutput: (job) => any('admin', 'operator', 'viewer') ||
