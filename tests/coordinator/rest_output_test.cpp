@@ -17,7 +17,8 @@ class RestOutputTest : public testing_support::RestBench {
   // A job of project p1 placed at site-a (attempt 1).
   std::string placedJob() {
     bringUp("site-a", 16);
-    std::string id = submitFor("p1");
+    // Owned by the user of the "submitter" token (owners come from authentication).
+    std::string id = submitFor("p1", "h100", "submitter");
     EXPECT_EQ(svc_.broker().findJob(id)->site, "site-a");
     return id;
   }

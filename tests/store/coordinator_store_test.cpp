@@ -379,41 +379,6 @@ TEST(CoordinatorStore, WaitsForAShortLockHeldElsewhere) {
   EXPECT_EQ((*store)->loadJobs().value().size(), 1u);
 }
 
-// Schema 9 gives each token a user: a token made before it gets its name when that is a
-// valid user name, "" otherwise (docs/security.md, "Job owners").
-TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
-  TestDir dir;
-  const std::string path = dir.file("coordinator.db");
-  {
-    auto store = CoordinatorStore::open(path, /*create=*/true);
-    ASSERT_TRUE(store.ok());
-    identity::TokenRecord alice = tokenRecord("00000000000a", identity::Role::kSubmitter, {"p1"});
-    alice.name = "alice";
-    identity::TokenRecord ci = tokenRecord("00000000000b", identity::Role::kViewer, {});
-    ci.name = "ci bot";  // a space: not a user name
-    ASSERT_TRUE((*store)->saveToken(alice).ok());
-    ASSERT_TRUE((*store)->saveToken(ci).ok());
-    ASSERT_TRUE((*store)->apply(Effects{}, {auditRow(10, "00000000000a", "job.submit", "ok")}).ok());
-  }
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "ALTER TABLE tokens DROP COLUMN user; "
-                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; PRAGMA user_version = 8",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
-  auto store = CoordinatorStore::open(path);
-  ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
-  std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
-  ASSERT_EQ(tokens.size(), 2u);
-  EXPECT_EQ(tokens[0].user, "alice");
-  EXPECT_EQ(tokens[1].user, "");
-  std::vector<identity::AuditRecord> rows = (*store)->audit({}).value();
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].on_behalf_of, "");
-}
 
 }  // namespace
 }  // namespace aifed::store
@@ -703,6 +668,42 @@ TEST(CoordinatorStore, QuarantineAndStatusSeqRoundTripAndQuarantinedIdsAreNeverR
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0], q);
   EXPECT_EQ((*store)->nextJobSeq().value(), 91);  // above j-90, held by a site
+}
+
+// Schema 9 gives each token a user: a token made before it gets its name when that is a
+// valid user name, "" otherwise (docs/security.md, "Job owners").
+TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
+  TestDir dir;
+  const std::string path = dir.file("coordinator.db");
+  {
+    auto store = CoordinatorStore::open(path, /*create=*/true);
+    ASSERT_TRUE(store.ok());
+    identity::TokenRecord alice = tokenRecord("00000000000a", identity::Role::kSubmitter, {"p1"});
+    alice.name = "alice";
+    identity::TokenRecord ci = tokenRecord("00000000000b", identity::Role::kViewer, {});
+    ci.name = "ci bot";  // a space: not a user name
+    ASSERT_TRUE((*store)->saveToken(alice).ok());
+    ASSERT_TRUE((*store)->saveToken(ci).ok());
+    ASSERT_TRUE((*store)->apply(Effects{}, {auditRow(10, "00000000000a", "job.submit", "ok")}).ok());
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "ALTER TABLE tokens DROP COLUMN user; "
+                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; PRAGMA user_version = 8",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = CoordinatorStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().toString();
+  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].user, "alice");
+  EXPECT_EQ(tokens[1].user, "");
+  std::vector<identity::AuditRecord> rows = (*store)->audit({}).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].on_behalf_of, "");
 }
 
 }  // namespace
