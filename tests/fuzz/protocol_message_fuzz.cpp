@@ -6,6 +6,7 @@
 // still give an ERROR reply.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 #include <variant>
@@ -24,7 +25,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string encoded = aifed::encodeMessage(message);
   std::variant<aifed::Message, aifed::DecodeFailure> again = aifed::decodeMessage(encoded);
   // What this side encodes, the other side must decode, to the message this side meant.
-  if (!std::holds_alternative<aifed::Message>(again)) abort();
-  if (aifed::encodeMessage(std::get<aifed::Message>(again)) != encoded) abort();
+  if (auto* failure = std::get_if<aifed::DecodeFailure>(&again)) {
+    std::fprintf(stderr, "encoded:\n%s\ndoes not decode: %s\n", encoded.c_str(),
+                 failure->status.toString().c_str());
+    abort();
+  }
+  std::string encoded_again = aifed::encodeMessage(std::get<aifed::Message>(again));
+  if (encoded_again != encoded) {
+    std::fprintf(stderr, "encoded:\n%s\nencoded again:\n%s\n", encoded.c_str(),
+                 encoded_again.c_str());
+    abort();
+  }
   return 0;
 }
