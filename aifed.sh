@@ -2,8 +2,8 @@
 # aifed's two commands. On a fresh Debian 12 machine, as root:
 #   ./aifed.sh demo [--duration N]   install what is missing, build (Release), run a
 #                                    local federation of seven simulated sites
-#   ./aifed.sh test                  install what is missing, build (Debug + ASan),
-#                                    run every test with ctest
+#   ./aifed.sh test                  install what is missing, build (Debug + ASan) and
+#                                    the fuzz targets (clang), run every test with ctest
 # Other verbs: build, install-deps, help.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
@@ -22,6 +22,7 @@ PACKAGES=(
   slurm-wlm munge   # the Slurm backend's integration tests (scripts/test-slurm.sh)
   prometheus   # promtool checks /metrics (tests/integration/metrics_test.cpp)
   iproute2 util-linux curl   # the chaos suite: ip netns + veth, mount, headers of a 503
+  clang-14 libfuzzer-14-dev   # the libFuzzer targets (tests/fuzz), built in build/fuzz
 )
 
 log() { printf '\033[1m[aifed]\033[0m %s\n' "$*" >&2; }
@@ -71,12 +72,24 @@ browser_test_deps() {
 build() {
   local dir=$1 type=$2
   shift 2
-  if [ ! -f "$dir/build.ninja" ]; then
-    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
-  fi
+  # Configured every time (seconds when nothing changed), so an option added to a call
+  # here reaches a build directory made before.
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
   log "building $type in $dir"
   # Progress lines hidden; with pipefail the build's own status decides.
   cmake --build "$dir" -- -j"$(nproc)" 2>&1 | { grep -v '^\[[0-9]*/[0-9]*\]' || true; }
+}
+
+# The libFuzzer targets (tests/fuzz) with clang-14 in build/fuzz: only the libraries they
+# link are built.
+build_fuzz() {
+  local dir=build/fuzz
+  if [ ! -f "$dir/build.ninja" ]; then
+    CC=clang-14 CXX=clang++-14 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+      -DAIFED_FUZZ=ON >/dev/null
+  fi
+  log "building the fuzz targets (clang-14) in $dir"
+  cmake --build "$dir" -t aifed_fuzzers -- -j"$(nproc)" 2>&1 | { grep -v '^\[[0-9]*/[0-9]*\]' || true; }
 }
 
 cmd=${1:-help}
@@ -97,7 +110,9 @@ case "$cmd" in
     ;;
   test)
     install_deps
-    build build/asan Debug -DASAN=ON -DAIFED_WERROR=ON
+    build_fuzz
+    # The asan build registers a bounded run of each fuzz target (fuzz.<target>).
+    build build/asan Debug -DASAN=ON -DAIFED_WERROR=ON -DAIFED_FUZZ_BUILD_DIR="$PWD/build/fuzz"
     browser_test_deps
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export AIFED_BIN_DIR="$PWD/build/asan"

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -124,6 +125,9 @@ class FieldReader {
     if (v == nullptr) return Status::Ok();
     if (!v->is_number()) return mistyped(path(key), "a number");
     out = v->to_number<double>();
+    // Boost.JSON reads 1e999 as infinity, which no JSON writer can put back: a message
+    // holding it could be read but never sent on or stored.
+    if (!std::isfinite(out)) return mistyped(path(key), "a finite number");
     return Status::Ok();
   }
 

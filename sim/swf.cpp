@@ -25,6 +25,11 @@ bool parseNumber(std::string_view token, double& out) {
   return ec == std::errc() && p == e && std::isfinite(out);
 }
 
+// Whether `v` rounds to an int64_t: converting a double outside that range is undefined.
+bool fitsInt64(double v) {
+  return v > -9223372036854775808.0 && v < 9223372036854775808.0;  // -2^63 < v < 2^63
+}
+
 }  // namespace
 
 std::optional<int64_t> SwfTrace::headerInt(std::string_view key) const {
@@ -34,7 +39,7 @@ std::optional<int64_t> SwfTrace::headerInt(std::string_view key) const {
   std::string_view s = common::trim(it->second);
   // "MaxProcs: 128" may be followed by a comment in some traces: take the first token.
   s = s.substr(0, s.find_first_of(" \t"));
-  if (!parseNumber(s, v) || v < 0) return std::nullopt;
+  if (!parseNumber(s, v) || v < 0 || !fitsInt64(v)) return std::nullopt;
   return static_cast<int64_t>(v);
 }
 
@@ -83,6 +88,10 @@ Result<SwfTrace> parseSwf(std::string_view text, std::string_view source) {
       if (!parseNumber(tokens[f], v[f])) {
         return invalidArgument(where() + "field " + std::to_string(f + 1) + " (" + kFieldNames[f] +
                                ") is not a number: '" + std::string(tokens[f]) + "'");
+      }
+      if (!fitsInt64(v[f])) {  // whole() below would be undefined; no trace has such a value
+        return invalidArgument(where() + "field " + std::to_string(f + 1) + " (" + kFieldNames[f] +
+                               ") is out of range: '" + std::string(tokens[f]) + "'");
       }
     }
     auto whole = [](double x) { return static_cast<int64_t>(std::llround(x)); };

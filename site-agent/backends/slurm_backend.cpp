@@ -514,7 +514,9 @@ Result<std::vector<std::string>> SlurmBackend::sbatchArguments(const JobTag& tag
     } else if (type.empty() && options_.gpu_partitions.size() == 1) {
       partition = options_.gpu_partitions.begin()->second;
     } else {
-      std::string offered = common::join(std::views::keys(options_.gpu_partitions), ", ");
+      // Not std::views::keys: clang 14 (the fuzz build) cannot use libstdc++ 12's ranges.
+      std::string offered = common::join(options_.gpu_partitions, ", ",
+                                         [](const auto& entry) { return entry.first; });
       return invalidArgument("this site has no partition for GPU model \"" + spec.gpu_type +
                                  "\" (it maps: " + (offered.empty() ? "none" : offered) + ")",
                              "spec.gpu_type");

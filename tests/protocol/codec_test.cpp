@@ -550,6 +550,24 @@ TEST(DecodeBad, MissingCapacityEpochIsMissingField) {
   EXPECT_EQ(errorFor(f).code, "missing_field");
 }
 
+// Found by the protocol_message fuzz target (tests/fuzz/regressions/protocol_message):
+// Boost.JSON reads 1e999 as infinity, which encodeMessage() then wrote as `Infinity`, a
+// frame no JSON reader accepts.
+TEST(DecodeBad, NumberBeyondDoubleIsRefused) {
+  DecodeFailure f = decodeFails(
+      R"({"v":"1.2","type":"CAPACITY","msg_id":"c-1","site":"s","sent_at":1,"body":{"capacity":)"
+      R"({"epoch":1,"partitions":[{"name":"gpu","node_type":{"accelerator":"h200",)"
+      R"("accelerators_per_node":8,"cores":112,"memory_gib":2048},"nodes_total":1,)"
+      R"("nodes_idle":1,"nodes_allocated":0,"nodes_down":0,"nodes_draining":0,)"
+      R"("pending_jobs":0,"pending_node_hours":1e999,"running_jobs":0}]}}})");
+  EXPECT_EQ(f.status.field(), "body.capacity.partitions[0].pending_node_hours");
+  EXPECT_THAT(f.status.message(), HasSubstr("must be a finite number"));
+  EXPECT_FALSE(jobSpecFromJson(boost::json::parse(
+                                   R"({"nodes":1,"walltime_s":60,)"
+                                   R"("datasets":[{"id":"d","size_gb":-1e999}]})"))
+                   .ok());
+}
+
 std::string dispatchWithSpec(const std::string& spec) {
   return R"({"v":"1.0","type":"DISPATCH","msg_id":"d-1","site":"mimer","sent_at":1,)"
          R"("body":{"job_id":"j-1","attempt":1,"spec":)" +

@@ -75,6 +75,23 @@ TEST(SwfTest, MalformedFieldNamesFieldAndLine) {
   EXPECT_EQ(extra.status().message(), "x.swf:1: expected 18 fields, got 19");
 }
 
+// Found by the swf fuzz target (tests/fuzz/regressions/swf): converting a number beyond
+// int64_t to an integer was undefined behaviour.
+TEST(SwfTest, NumbersBeyondInt64AreRefusedNotConverted) {
+  Result<SwfTrace> t =
+      parseSwf("1 0 -1 5 1e19 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1\n", "x.swf");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message(), "x.swf:1: field 5 (allocated procs) is out of range: '1e19'");
+  Result<SwfTrace> huge =
+      parseSwf("; MaxProcs: 1e43\n; MaxNodes: 9223372036854775807\n", "x.swf");
+  ASSERT_TRUE(huge.ok()) << huge.status().toString();
+  EXPECT_EQ(huge->maxProcs(), std::nullopt);
+  EXPECT_EQ(huge->maxNodes(), std::nullopt);  // 2^63 - 1 is 2^63 as a double
+  Result<SwfTrace> big = parseSwf("; MaxProcs: 9007199254740992\n", "x.swf");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->maxProcs(), 9007199254740992);  // 2^53
+}
+
 TEST(SwfTest, ReadsGzipAndReportsMissingAndTruncatedFiles) {
   std::string line = "1 0 -1 5 1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1\n";
   std::string path = ::testing::TempDir() + "/swf_test.swf.gz";
