@@ -44,6 +44,24 @@ class SlurmSiteRulesTest : public SlurmIntegrationTest {
     s.gpus_per_node = gpus;
     return s;
   }
+  // A token of `role` for federation user `user` in `project`; its secret.
+  std::string tokenFor(const std::string& user, const std::string& project) {
+    json::object body{{"name", user}, {"user", user}, {"role", "submitter"},
+                      {"scope", json::array{json::value(project)}}};
+    auto r = client_->request("POST", "/api/v1/tokens", json::serialize(body));
+    EXPECT_TRUE(r.ok() && r->status == 201) << (r.ok() ? r->body : r.status().toString());
+    return r.ok() && r->status == 201 ? std::string(json::parse(r->body).at("token").as_string())
+                                      : "";
+  }
+  // GET as the holder of `token`.
+  std::pair<int, json::value> getAs(const std::string& target, const std::string& token) {
+    cli::HttpClientOptions o = fed_->clientOptions();
+    o.bearer_token = token;
+    cli::HttpClient client(fed_->baseUrl(), o);
+    auto r = client.request("GET", target, "");
+    if (!r.ok()) return {0, json::value()};
+    return {r->status, r->body.empty() ? json::value() : json::parse(r->body)};
+  }
   json::object explain(const std::string& id) {
     json::value v = get("/api/v1/jobs/" + id + "/explain");
     return v.is_object() ? v.as_object() : json::object{};
@@ -108,9 +126,21 @@ TEST_F(SlurmSiteRulesTest, SlurmTwoUsersRunAsTheirOwnAccountsAndAreChargedWhatSa
     ASSERT_EQ(::stat(out_path.c_str(), &st), 0) << out_path;
     EXPECT_EQ(st.st_uid, owner->uid);
     EXPECT_NE(testing_support::readTestFile(out_path).find(w.local_user), std::string::npos);
+    // squeue, which still holds the ended job (MinJobAge), shows it under its own user.
+    std::string local(j.at("local_id").as_string());
+    auto sq = SlurmCluster::get().slurm({"squeue", "--json"});
+    ASSERT_EQ(sq.exit_code, 0) << sq.err;
+    std::string squeue_user;
+    const json::value squeue = json::parse(sq.out);
+    for (const json::value& v : squeue.at("jobs").as_array()) {
+      if (std::to_string(v.at("job_id").to_number<int64_t>()) == local) {
+        squeue_user = std::string(v.at("user_name").as_string());
+      }
+    }
+    EXPECT_EQ(squeue_user, w.local_user);
 
     // sacct shows the job under its own user and account...
-    std::string local_id(j.at("local_id").as_string());
+    const std::string& local_id = local;
     Accounted acc;
     ASSERT_TRUE(waitFor(
         [&] {
@@ -129,6 +159,17 @@ TEST_F(SlurmSiteRulesTest, SlurmTwoUsersRunAsTheirOwnAccountsAndAreChargedWhatSa
     EXPECT_EQ(usage.at("gpus").as_int64(), w.gpus);
     EXPECT_DOUBLE_EQ(usage.at("elapsed_s").to_number<double>(), double(acc.elapsed_s));
     std::string project = w.account;  // same names in this federation
+    // The owner reads the job's output through its agent (GET /output is what `aifed
+    // logs` calls); the other user of the test gets nothing, not even that the job exists.
+    std::string owner_token = tokenFor(w.id == a ? "alice@csc.fi" : "bob@kth.se", project);
+    std::string other_token =
+        tokenFor(w.id == a ? "bob@kth.se" : "alice@csc.fi", w.id == a ? "bio-ai" : "llm-eu");
+    auto [status, out] = getAs("/api/v1/jobs/" + w.id + "/output", owner_token);
+    ASSERT_EQ(status, 200) << json::serialize(out);
+    EXPECT_EQ(out.at("path").as_string(), out_path);
+    EXPECT_NE(std::string(out.at("data").as_string()).find(w.local_user), std::string::npos)
+        << json::serialize(out);
+    EXPECT_EQ(getAs("/api/v1/jobs/" + w.id + "/output", other_token).first, 404);
     json::value p = get("/api/v1/projects/" + project);
     ASSERT_TRUE(p.is_object());
     EXPECT_NEAR(p.at("used_gpu_hours").to_number<double>(), w.gpus * acc.elapsed_s / 3600.0, 1e-9);
