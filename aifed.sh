@@ -88,7 +88,7 @@ build_fuzz() {
     # Short runs only here: -O0 with line tables builds ~40 % faster than the -O1 -g that
     # long runs want (docs/testing.md, "Fuzzing").
     CC=clang-14 CXX=clang++-14 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-      -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_C_FLAGS_DEBUG=-gline-tables-only \
+      -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only \
       -DAIFED_FUZZ_OPT=-O0 -DAIFED_FUZZ=ON >/dev/null
   fi
   log "building the fuzz targets (clang-14) in $dir"
