@@ -158,6 +158,20 @@ runTest('console_admin', async ({ fed, step, newPage }) => {
     if (!/ok/.test(text)) throw new Error(`the drain's audit row says ${text}`);
   });
 
+  await step('the projects page shows each project\'s allocation and use per site', async () => {
+    await page.getByRole('link', { name: 'Projects', exact: true }).click();
+    await page.locator('#projects .project-table').first().waitFor();
+    const api = await fed.api('GET', '/api/v1/projects');
+    const shown = await page.locator('#projects .project-table').count();
+    if (shown !== api.projects.length) throw new Error(`${shown} project tables for ${api.projects.length} projects`);
+    const p = api.projects[0];
+    const total = page.locator(`.project-table[data-project="${p.id}"] tr.total`);
+    const text = await total.textContent();
+    if (!text.includes(String(Math.round(p.allocated_gpu_hours)))) {
+      throw new Error(`${p.id}'s total row "${text}" does not show its ${p.allocated_gpu_hours} GPU-h`);
+    }
+  });
+
   await step('resume the site from its page', async () => {
     await page.goto(`${fed.consoleUrl}#/sites/${chosen}`);
     await page.locator('#resume-site').click();

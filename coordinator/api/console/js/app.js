@@ -1,6 +1,6 @@
 // The aifed console: session, hash routing, the top bar and the live connection.
 // Routes: #/login, #/ (overview), #/jobs?state=&site=&project=&q=&page=, #/jobs/{id},
-// #/sites/{id}, #/policy, #/audit.
+// #/sites/{id}, #/policy, #/audit, #/projects.
 
 import { api, ApiError, setUnauthenticatedHandler } from './api.js';
 import { h, clear, toast } from './dom.js';
@@ -13,6 +13,7 @@ import * as jobPage from './pages/job.js';
 import * as sitePage from './pages/site.js';
 import * as policyPage from './pages/policy.js';
 import * as auditPage from './pages/audit.js';
+import * as projectsPage from './pages/projects.js';
 
 const main = document.getElementById('main');
 const ctx = {
@@ -40,6 +41,7 @@ function routeFor(parts) {
   if (parts[0] === 'sites' && parts.length === 2) return { page: sitePage, nav: 'overview', params: { id: parts[1] } };
   if (parts[0] === 'policy') return { page: policyPage, nav: 'policy', params: {} };
   if (parts[0] === 'audit') return { page: auditPage, nav: 'audit', params: {} };
+  if (parts[0] === 'projects') return { page: projectsPage, nav: 'projects', params: {} };
   return null;
 }
 
