@@ -173,7 +173,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -551,7 +551,7 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
@@ -588,7 +588,7 @@ TEST(CoordinatorStore, MigratesSchema7SitesAndKeepsTheWindowCounter) {
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   auto sites = (*store)->loadSites();
   ASSERT_TRUE(sites.ok()) << sites.status().toString();
   ASSERT_EQ(sites->size(), 1u);
@@ -696,7 +696,7 @@ TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
   ASSERT_EQ(tokens.size(), 2u);
   EXPECT_EQ(tokens[0].user, "alice");
