@@ -28,6 +28,14 @@ struct OutputAnswer {
   LogData data;
 };
 
+// Where GET /api/v1/history and GET /api/v1/sites/{id}/events read (docs/api.md,
+// "History"): the store holding the samples and site events, and how they are kept.
+struct HistoryAccess {
+  store::CoordinatorStore* store = nullptr;  // null: no history is kept
+  Duration interval = std::chrono::seconds(60);
+  Duration retention = std::chrono::hours(24 * 14);
+};
+
 // What the REST layer needs from the daemon.
 class JobService {
  public:
@@ -93,6 +101,10 @@ class JobService {
   virtual Result<std::vector<broker::PolicyChange>> policyChanges() {
     return broker().policyHistory();
   }
+
+  // --- Console history ---
+  // The store the history routes read (reads only, on the caller's thread). Default: none.
+  virtual HistoryAccess history() { return {}; }
 };
 
 }  // namespace aifed::coordinator
