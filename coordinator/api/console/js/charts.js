@@ -60,9 +60,9 @@ export function yTicks(max, count = 4, integer = false) {
 // Instants for the time axis: whole minutes, hours or days, about `count` of them.
 export function timeTicks(since, until, count = 5) {
   const span = Math.max(1, until - since);
-  const steps = [60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3, 172800e3];
-  let step = steps.find((s) => span / s <= count) || 86400e3 * Math.ceil(span / 86400e3 / count);
-  if (span < 60e3 * count) step = Math.max(1000, niceStep(span / 1000, count) * 1000);
+  const steps = [1e3, 2e3, 5e3, 10e3, 15e3, 20e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3,
+    7200e3, 10800e3, 21600e3, 43200e3, 86400e3, 172800e3];
+  const step = steps.find((s) => span / s <= count) || 86400e3 * Math.ceil(span / 86400e3 / count);
   const offset = new Date(since).getTimezoneOffset() * 60e3;  // ticks on local whole units
   const first = Math.ceil((since - offset) / step) * step + offset;
   const ticks = [];

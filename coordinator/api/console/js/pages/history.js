@@ -114,12 +114,17 @@ export function historyPanel({ id, title, site, currentState }) {
       site ? api('GET', `/api/v1/sites/${encodeURIComponent(site)}/events${query({ limit: 200 })}`) : Promise.resolve(null),
     ]);
     const points = (hist.points || []).map((p) => ({ ...p, ms: Date.parse(p.t) }));
-    last = { points, events: ev ? ev.events || [] : [], range: { since, until }, intervalS: hist.interval_s || 60 };
+    const intervalS = hist.interval_s || 60;
+    // Samples began inside the window (a new coordinator): the time axis starts with them.
+    const first = points.length ? points[0].ms : since;
+    const shownSince = first > since + 3 * intervalS * 1000 ? first : since;
+    last = { points, events: ev ? ev.events || [] : [], range: { since: shownSince, until }, intervalS };
     status.textContent = points.length === 0
-      ? `No samples in this window yet (one every ${hist.interval_s} s).`
-      : `${points.length} samples, one every ${hist.interval_s} s; latest ${fmtWhen(points[points.length - 1].ms)}.`;
+      ? `No samples in this window yet (one every ${intervalS} s).`
+      : `${points.length} samples, one every ${intervalS} s${shownSince > since ? `, since ${fmtWhen(first)} (when sampling began)` : ''}; ` +
+        `latest ${fmtWhen(points[points.length - 1].ms)}.`;
     draw();
-    return hist.interval_s || 60;
+    return intervalS;
   };
   const schedule = (intervalS) => {
     if (stopped) return;

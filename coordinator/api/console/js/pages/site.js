@@ -62,9 +62,9 @@ export async function render(root, ctx, params) {
     const stale = Boolean(site.stale);
     const asOf = stale ? ' (as last reported, not current)' : '';
     info.append(h('h2', { id: 'site-info-title' }, 'Status'),
-      stale ? h('p', { class: 'last-heard', id: 'site-stale' },
+      ...(stale ? [h('p', { class: 'last-heard', id: 'site-stale' },
         site.last_heard_at ? `Last heard ${fmtAge(Date.now() - site.last_heard_at)} (${fmtTime(site.last_heard_at)}): the figures below are as of then.`
-          : 'Never heard from: no current figures.') : null,
+          : 'Never heard from: no current figures.')] : []),
       h('dl', { class: stale ? 'kv stale' : 'kv' },
         h('dt', {}, 'State'), h('dd', {}, site.state),
         h('dt', {}, 'Drained'), h('dd', { id: 'site-drained' }, drainText(site)),
