@@ -358,7 +358,10 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     return store_->policyChanges();
   }
   HistoryAccess history() override {
-    return {store_.get(), config_.history.interval, config_.history.retention};
+    return {store_.get(), config_.history.interval, config_.history.retention,
+            [this](std::function<void(store::CoordinatorStore&)> read, std::function<void()> done) {
+              history_.read(std::move(read), std::move(done));
+            }};
   }
   // Sends LOG_REQUEST and answers from the matching LOG_DATA (handleFrame) or the
   // timeout (the timer): the HTTP handler never waits (docs/api.md, job output).

@@ -99,6 +99,15 @@ void HistoryWriter::finished(Pending& written, const Status& s) {
   start();
 }
 
+void HistoryWriter::read(std::function<void(store::CoordinatorStore&)> read,
+                         std::function<void()> done) {
+  if (stopped_) return;
+  asio::post(thread_, [this, read = std::move(read), done = std::move(done)]() mutable {
+    read(*store_);
+    asio::post(io_, std::move(done));
+  });
+}
+
 void HistoryWriter::stop() {
   if (stopped_) return;
   stopped_ = true;

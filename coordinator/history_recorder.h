@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -62,6 +63,10 @@ class HistoryWriter {
   // samples dropped (a gap in the charts).
   void add(std::vector<store::HistorySample> samples, std::vector<store::SiteEvent> events,
            Time now);
+  // Runs `read` with the writer's store connection on its thread (after the writes
+  // queued before it), then `done` on the io thread. Reads that would hold the event loop
+  // (a federation chart over days) go here. After stop(), neither runs.
+  void read(std::function<void(store::CoordinatorStore&)> read, std::function<void()> done);
   // Writes what waits on this thread and stops (at shutdown).
   void stop();
   uint64_t writes() const { return writes_; }

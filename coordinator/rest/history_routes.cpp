@@ -1,7 +1,8 @@
 // GET /api/v1/history (a site's samples, or the federation's totals) and
 // GET /api/v1/sites/{id}/events (its state transitions, newest first): the console's
 // charts and health timeline (docs/api.md, "History"). Every role may read them, as it
-// may read the sites.
+// may read the sites. The history is read off the event loop: summing a federation's
+// samples over days reads every site's rows.
 #include <chrono>
 #include <cstdio>
 
@@ -138,38 +139,74 @@ json::object pointJson(const store::FederationSample& f) {
                       {"sites_stale", f.sites_stale}};
 }
 
-HttpResponse readHistory(JobService& svc, const HttpRequest& req) {
-  HistoryAccess h = svc.history();
-  std::string site = queryParam(req, "site");
-  if (!site.empty() && !svc.broker().findSite(site)) {
-    return api::errorResponse(notFound("no site \"" + site + "\""));
-  }
-  Result<Time> until = timeParam(req, "until", svc.now());
-  if (!until.ok()) return api::errorResponse(until.status());
-  Result<Time> since = timeParam(req, "since", *until - kDefaultWindow);
-  if (!since.ok()) return api::errorResponse(since.status());
-  if (*since > *until) {
-    return api::errorResponse(invalidArgument("since must not be after until", "since"));
-  }
+// One GET /api/v1/history: what was asked, then (off the event loop) what was read.
+struct HistoryRead {
+  std::string site;
+  Time since{}, until{};
+  Status status;
   json::array points;
-  if (h.store && !site.empty()) {
-    Result<std::vector<store::HistorySample>> rows = h.store->siteHistory(site, *since, *until);
-    if (!rows.ok()) return api::errorResponse(rows.status());
-    for (const store::HistorySample& s : *rows) points.push_back(pointJson(s));
-  } else if (h.store) {
-    Result<std::vector<store::FederationSample>> rows = h.store->federationHistory(*since, *until);
-    if (!rows.ok()) return api::errorResponse(rows.status());
-    for (const store::FederationSample& f : *rows) points.push_back(pointJson(f));
+};
+
+void readPoints(store::CoordinatorStore& st, HistoryRead& r) {
+  if (!r.site.empty()) {
+    Result<std::vector<store::HistorySample>> rows = st.siteHistory(r.site, r.since, r.until);
+    if (!rows.ok()) {
+      r.status = rows.status();
+      return;
+    }
+    for (const store::HistorySample& s : *rows) r.points.push_back(pointJson(s));
+  } else {
+    Result<std::vector<store::FederationSample>> rows = st.federationHistory(r.since, r.until);
+    if (!rows.ok()) {
+      r.status = rows.status();
+      return;
+    }
+    for (const store::FederationSample& f : *rows) r.points.push_back(pointJson(f));
   }
-  thin(points);
+  thin(r.points);
+}
+
+HttpResponse historyResponse(const HistoryAccess& h, HistoryRead& r) {
+  if (!r.status.ok()) return api::errorResponse(r.status);
   using Seconds = std::chrono::duration<double>;
   return api::jsonResponse(
       200, json::object{{"interval_s", Seconds(h.interval).count()},
                         {"retention_s", Seconds(h.retention).count()},
-                        {"site", site.empty() ? json::value(nullptr) : json::value(site)},
-                        {"since", formatRfc3339(*since)},
-                        {"until", formatRfc3339(*until)},
-                        {"points", std::move(points)}});
+                        {"site", r.site.empty() ? json::value(nullptr) : json::value(r.site)},
+                        {"since", formatRfc3339(r.since)},
+                        {"until", formatRfc3339(r.until)},
+                        {"points", std::move(r.points)}});
+}
+
+// Asynchronous: the rows are read (and a federation's summed) off the event loop when
+// the daemon offers it (HistoryAccess::off_loop), and the answer follows.
+void readHistory(RestContext& ctx, const HttpRequest& req, api::Reply reply) {
+  Result<Principal> who = ctx.authenticate(req);
+  if (!who.ok()) return reply(unauthenticated(who.status()));
+  JobService& svc = ctx.svc();
+  auto r = std::make_shared<HistoryRead>();
+  r->site = queryParam(req, "site");
+  if (!r->site.empty() && !svc.broker().findSite(r->site)) {
+    return reply(api::errorResponse(notFound("no site \"" + r->site + "\"")));
+  }
+  Result<Time> until = timeParam(req, "until", svc.now());
+  if (!until.ok()) return reply(api::errorResponse(until.status()));
+  Result<Time> since = timeParam(req, "since", *until - kDefaultWindow);
+  if (!since.ok()) return reply(api::errorResponse(since.status()));
+  if (*since > *until) {
+    return reply(api::errorResponse(invalidArgument("since must not be after until", "since")));
+  }
+  r->since = *since;
+  r->until = *until;
+  HistoryAccess h = svc.history();
+  if (!h.store) return reply(historyResponse(h, *r));  // no history kept: no points
+  auto done = [h, r, reply] { reply(historyResponse(h, *r)); };
+  if (h.off_loop) {
+    h.off_loop([r](store::CoordinatorStore& st) { readPoints(st, *r); }, std::move(done));
+  } else {
+    readPoints(*h.store, *r);
+    done();
+  }
 }
 
 HttpResponse readEvents(JobService& svc, const HttpRequest& req, const std::string& site) {
@@ -195,10 +232,10 @@ HttpResponse readEvents(JobService& svc, const HttpRequest& req, const std::stri
 
 void addHistoryRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router) {
   JobService* svc = &ctx->svc();
-  ctx->read(router, "GET", "/api/v1/history",
-            [svc](const HttpRequest& req, const PathParams&, const Principal&) {
-              return readHistory(*svc, req);
-            });
+  router.addAsync("GET", "/api/v1/history",
+                  [ctx](const HttpRequest& req, const PathParams&, api::Reply reply) {
+                    readHistory(*ctx, req, std::move(reply));
+                  });
   ctx->read(router, "GET", "/api/v1/sites/{id}/events",
             [svc](const HttpRequest& req, const PathParams& p, const Principal&) {
               return readEvents(*svc, req, p.at("id"));

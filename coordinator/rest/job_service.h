@@ -34,6 +34,11 @@ struct HistoryAccess {
   store::CoordinatorStore* store = nullptr;  // null: no history is kept
   Duration interval = std::chrono::seconds(60);
   Duration retention = std::chrono::hours(24 * 14);
+  // Runs `read` with a store connection off the event loop, then `done` on it: a
+  // federation chart over a long window sums many rows (docs/operations.md, "History").
+  // Null: `read` runs at once with `store`, on the caller's thread.
+  std::function<void(std::function<void(store::CoordinatorStore&)> read, std::function<void()> done)>
+      off_loop;
 };
 
 // What the REST layer needs from the daemon.

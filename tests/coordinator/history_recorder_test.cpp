@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "coordinator/site_transition_log.h"
 #include "tests/store/test_dir.h"
 
@@ -145,6 +147,31 @@ TEST(HistoryWriter, WritesSamplesAndEventsAndPrunesBeyondRetention) {
   auto events = (*reader)->siteEvents("a", 10);
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ(events->front().reason, "cooling");
+}
+
+TEST(HistoryWriter, ReadsRunOnItsThreadAndAnswerOnTheEventLoop) {
+  testing_support::TestDir dir;
+  auto created = store::CoordinatorStore::open(dir.file("c.db"), /*create=*/true);
+  ASSERT_TRUE(created.ok());
+  boost::asio::io_context io;
+  HistoryWriter writer(io, std::move(*created), seconds(3600));
+  writer.add({sampleOf(reported("a", 4, 10, wall(0)), wall(0), seconds(5))}, {}, wall(0));
+  std::thread::id reader, answered;
+  size_t rows = 0;
+  bool done = false;
+  writer.read(
+      [&](store::CoordinatorStore& st) {
+        reader = std::this_thread::get_id();
+        rows = st.siteHistory("a", wall(0), wall(0))->size();  // after the write queued first
+      },
+      [&] {
+        answered = std::this_thread::get_id();
+        done = true;
+      });
+  ASSERT_TRUE(runUntil(io, [&] { return done; }));
+  EXPECT_NE(reader, std::this_thread::get_id());
+  EXPECT_EQ(answered, std::this_thread::get_id());
+  EXPECT_EQ(rows, 1u);
 }
 
 TEST(SiteTransitionLog, EveryTransitionIsAlsoASiteEvent) {

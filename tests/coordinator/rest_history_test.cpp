@@ -18,7 +18,9 @@ class RestHistory : public RestBench {
     auto store = store::CoordinatorStore::open(dir_.file("c.db"), /*create=*/true);
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
-    svc_.history_access = {store_.get(), std::chrono::seconds(60), std::chrono::hours(24)};
+    svc_.history_access.store = store_.get();
+    svc_.history_access.interval = std::chrono::seconds(60);
+    svc_.history_access.retention = std::chrono::hours(24);
   }
   // Sample `s` seconds before the fake clock's now.
   Time ago(int64_t s) { return svc_.now() - std::chrono::seconds(s); }
@@ -87,6 +89,32 @@ TEST_F(RestHistory, FederationTotalsAreSummedFromTheSites) {
   EXPECT_EQ(points[1].at("stale").as_bool(), true);
   EXPECT_EQ(points[1].at("sites_stale").as_int64(), 1);
   EXPECT_EQ(points[1].at("state").as_string(), "up");
+}
+
+TEST_F(RestHistory, RowsAreReadOffTheEventLoopWhenTheDaemonOffersIt) {
+  ASSERT_TRUE(store_->saveHistory({sample("site-a", ago(60), 8, false)}, {}, ago(100000)).ok());
+  std::vector<std::pair<std::function<void(store::CoordinatorStore&)>, std::function<void()>>> queued;
+  svc_.history_access.off_loop = [&queued](auto read, auto done) {
+    queued.emplace_back(std::move(read), std::move(done));
+  };
+  std::optional<api::HttpResponse> answer;
+  router_.dispatch(request("GET", "/api/v1/history", "", "viewer"),
+                   [&answer](api::HttpResponse r) { answer = std::move(r); });
+  EXPECT_FALSE(answer.has_value()) << "answered before the rows were read";
+  ASSERT_EQ(queued.size(), 1u);
+  queued[0].first(*store_);  // the history thread
+  queued[0].second();        // back on the event loop
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(json::parse(answer->body).at("points").as_array().size(), 1u);
+  // Refusals need no read.
+  answer.reset();
+  router_.dispatch(request("GET", "/api/v1/history?until=soon"), [&answer](api::HttpResponse r) {
+    answer = std::move(r);
+  });
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 400);
+  EXPECT_EQ(queued.size(), 1u);
 }
 
 TEST_F(RestHistory, BadParametersAreRefusedByName) {

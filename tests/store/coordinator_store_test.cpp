@@ -545,6 +545,7 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
                          "ALTER TABLE sites DROP COLUMN drained_at; "
                          "ALTER TABLE sites DROP COLUMN maintenance; "
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -582,6 +583,7 @@ TEST(CoordinatorStore, MigratesSchema7SitesAndKeepsTheWindowCounter) {
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
                          "ALTER TABLE tokens DROP COLUMN user; "
                          "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version = 7",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -690,7 +692,8 @@ TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "ALTER TABLE tokens DROP COLUMN user; "
-                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; PRAGMA user_version = 8",
+                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; PRAGMA user_version = 8",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
