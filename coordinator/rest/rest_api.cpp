@@ -17,6 +17,7 @@ void addRestRoutes(api::Router& router, JobService& svc, api::Authenticator& aut
   addTokenRoutes(ctx, router);
   addAuditRoutes(ctx, router);
   addQuarantineRoutes(ctx, router);
+  addHistoryRoutes(ctx, router);
 }
 
 }  // namespace aifed::coordinator

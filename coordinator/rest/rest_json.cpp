@@ -141,8 +141,13 @@ json::object maintenanceWindowJson(const MaintenanceWindow& w) {
                       {"declared_by", w.declared_by}};
 }
 
+bool siteIsStale(const broker::SiteRecord& site, Time now, Duration heartbeat_interval) {
+  if (site.state != SiteState::kUnreachable && site.state != SiteState::kUnknown) return false;
+  return !site.last_report || now - *site.last_report > 3 * heartbeat_interval;
+}
+
 json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
-                      Time now) {
+                      Time now, Duration heartbeat_interval) {
   json::object o;
   o["id"] = site.id;
   o["name"] = config.name;
@@ -165,6 +170,7 @@ json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, 
   o["last_heard_at"] = optTime(site.last_heard);
   o["report_age_ms"] =
       site.last_report ? json::value((now - *site.last_report).count()) : json::value(nullptr);
+  o["stale"] = siteIsStale(site, now, heartbeat_interval);
   o["epoch"] = site.capacity ? json::value(site.capacity->epoch) : json::value(nullptr);
   int64_t nodes_total = 0, nodes_idle = 0, acc_total = 0, acc_free = 0;
   int64_t running = 0, pending = 0;

@@ -23,7 +23,13 @@ boost::json::object policyChangeJson(const broker::PolicyChange& change);
 boost::json::object quarantinedJson(const broker::QuarantinedJob& q);
 // A maintenance window: id, start_at, end_at (ms), reason, declared_by.
 boost::json::object maintenanceWindowJson(const MaintenanceWindow& w);
+// A site; "stale" (siteIsStale) needs the heartbeat interval the liveness rules use.
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
-                             int reserved_nodes, Time now);
+                             int reserved_nodes, Time now,
+                             Duration heartbeat_interval = std::chrono::seconds(5));
+// Whether a site's figures are not current: it is unreachable or unknown and its last
+// capacity report (if any) is older than three heartbeat intervals. The console greys
+// them and says when the site was last heard.
+bool siteIsStale(const broker::SiteRecord& site, Time now, Duration heartbeat_interval);
 
 }  // namespace aifed::coordinator

@@ -211,6 +211,39 @@ UPDATE tokens SET user = name
   WHERE length(name) BETWEEN 1 AND 128 AND name NOT GLOB '*[^A-Za-z0-9._@-]*';
 ALTER TABLE audit_log ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
 )sql",
+    // 10: the console's history (docs/api.md, "History"): one sample per site every
+    // history_interval and every site state transition, both pruned beyond
+    // history_retention. Federation totals are summed from the samples when asked.
+    R"sql(
+CREATE TABLE site_samples (
+  site               TEXT NOT NULL,
+  t                  INTEGER NOT NULL,        -- ms since the Unix epoch
+  state              TEXT NOT NULL,
+  accelerators_total INTEGER NOT NULL,
+  accelerators_used  INTEGER NOT NULL,
+  accelerators_free  INTEGER NOT NULL,
+  nodes_total        INTEGER NOT NULL,
+  nodes_idle         INTEGER NOT NULL,
+  pending_jobs       INTEGER NOT NULL,
+  pending_node_hours REAL NOT NULL,
+  running_jobs       INTEGER NOT NULL,
+  stale              INTEGER NOT NULL,
+  PRIMARY KEY (site, t)
+) WITHOUT ROWID;
+CREATE INDEX site_samples_by_t ON site_samples(t);
+
+CREATE TABLE site_events (
+  id     INTEGER PRIMARY KEY,
+  site   TEXT NOT NULL,
+  t      INTEGER NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state   TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  actor  TEXT NOT NULL
+);
+CREATE INDEX site_events_by_site ON site_events(site, t, id);
+CREATE INDEX site_events_by_t ON site_events(t);
+)sql",
 };
 
 }  // namespace

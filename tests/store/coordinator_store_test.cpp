@@ -173,7 +173,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -545,13 +545,14 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
                          "ALTER TABLE sites DROP COLUMN drained_at; "
                          "ALTER TABLE sites DROP COLUMN maintenance; "
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
@@ -582,13 +583,14 @@ TEST(CoordinatorStore, MigratesSchema7SitesAndKeepsTheWindowCounter) {
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
                          "ALTER TABLE tokens DROP COLUMN user; "
                          "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version = 7",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   auto sites = (*store)->loadSites();
   ASSERT_TRUE(sites.ok()) << sites.status().toString();
   ASSERT_EQ(sites->size(), 1u);
@@ -690,13 +692,14 @@ TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "ALTER TABLE tokens DROP COLUMN user; "
-                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; PRAGMA user_version = 8",
+                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; PRAGMA user_version = 8",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 10);
   std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
   ASSERT_EQ(tokens.size(), 2u);
   EXPECT_EQ(tokens[0].user, "alice");
