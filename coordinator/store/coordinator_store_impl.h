@@ -8,6 +8,7 @@
 //   identity_rows.cpp      API tokens and the audit log
 //   quarantine_rows.cpp    quarantined attempts and the federation's identity
 //   maintenance_rows.cpp   maintenance windows (JSON columns of sites), the window counter
+//   array_rows.cpp         job arrays and the array counter
 #pragma once
 
 #include <boost/json.hpp>
@@ -60,6 +61,8 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Result<FederationIdentity> initialise(const std::string& name, Time now) override;
   Result<bool> holdsRecords() override;
   Status probeWrite(Time now) override;
+  Result<std::vector<broker::ArrayRecord>> loadArrays() override;
+  Result<int64_t> nextArraySeq() override;
 
  private:
   Status saveAudit(const std::vector<identity::AuditRecord>& rows);
@@ -69,6 +72,7 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Status saveDecisions(const std::vector<PlacementDecision>& decisions);
   Status saveQuarantined(const std::vector<broker::QuarantinedJob>& entries);
   Status saveWindowSeq(std::optional<int64_t> next);
+  Status saveArrays(const std::vector<broker::ArrayRecord>& arrays, std::optional<int64_t> next);
 
   Database db_;
 };
