@@ -192,5 +192,50 @@ TEST_F(ArraysIntegrationTest, ADependencyThatCanNeverHoldEndsCancelled) {
   ASSERT_TRUE(waitFor([&] { return state(cleanup) == "completed"; }, 30s)) << state(cleanup);
 }
 
+// Restart-safe: a coordinator killed while an array runs under its throttle and a job
+// waits on another comes back with the array, its tasks and the held job; the throttle
+// holds afterwards, every task completes, the held job runs after its dependency, and
+// the next array gets a new id.
+TEST_F(ArraysIntegrationTest, ArraysAndDependenciesSurviveACoordinatorKill) {
+  json::object body = toJson(task("sweep", 60));  // 1 s at speedup 60
+  body["array"] = {{"indices", "1-60"}, {"max_running", 10}};
+  json::value made = call("POST", "/api/v1/jobs", json::serialize(body), 201);
+  ASSERT_TRUE(made.is_object());
+  const std::string id(made.at("array").at("id").as_string());
+  JobSpec first = task("first", 360);  // 6 s: still running after the restart
+  std::string a = submit(first);
+  JobSpec second = task("second", 30);
+  second.dependencies = {{a, DependencyCondition::kAfterAny}};
+  std::string b = submit(second);
+  ASSERT_TRUE(waitFor([&] { return state(a) == "running"; }, 20s));
+  ASSERT_TRUE(fed_->stopCoordinator(9).ok());
+  ASSERT_NO_FATAL_FAILURE(startCoordinator());
+  EXPECT_EQ(state(b), "queued");
+  EXPECT_EQ(std::string(get("/api/v1/jobs/" + b).at("reason").as_string()),
+            "waiting for " + a + " to complete (afterany)");
+  bool done = waitFor(
+      [&] {
+        json::value arr = get("/api/v1/arrays/" + id);
+        if (!arr.is_object()) return false;
+        int64_t total = 0, active = 0, completed = 0;
+        for (const auto& [st, n] : arr.at("counts").as_object()) {
+          total += n.as_int64();
+          if (st == "dispatched" || st == "pending" || st == "running") active += n.as_int64();
+          if (st == "completed") completed = n.as_int64();
+        }
+        EXPECT_EQ(total, 60);
+        EXPECT_LE(active, 10);
+        return completed == 60;
+      },
+      40s);
+  EXPECT_TRUE(done) << json::serialize(get("/api/v1/arrays/" + id));
+  ASSERT_TRUE(waitFor([&] { return state(b) == "completed"; }, 20s)) << state(b);
+  EXPECT_GE(get("/api/v1/jobs/" + b).at("dispatched_at").as_int64(),
+            get("/api/v1/jobs/" + a).at("ended_at").as_int64());
+  body["array"] = {{"indices", "0"}};
+  json::value next = call("POST", "/api/v1/jobs", json::serialize(body), 201);
+  EXPECT_NE(next.at("array").at("id"), made.at("array").at("id"));
+}
+
 }  // namespace
 }  // namespace aifed::cli
