@@ -47,7 +47,7 @@ Status dependenciesFromJson(const json::object& object, std::string_view path,
     if (!c) {
       return invalidArgument(dr.path("condition") + ": \"" + condition +
                                  "\" is not afterok, afterany or afternotok",
-                             dr.path("condition"));
+                             where);
     }
     d.condition = *c;
     out.push_back(std::move(d));

@@ -95,8 +95,10 @@ Status checkDependencies(const std::vector<JobDependency>& deps) {
   }
   for (size_t i = 0; i < deps.size(); ++i) {
     if (!isJobId(deps[i].job)) {
-      return invalidArgument("dependency \"" + deps[i].job + "\" is not a job id (j-<n>)",
-                             "dependencies[" + std::to_string(i) + "].job");
+      // The field is "dependencies" for every dependency error (the REST contract).
+      return invalidArgument("dependencies[" + std::to_string(i) + "]: \"" + deps[i].job +
+                                 "\" is not a job id (j-<n> or <n>)",
+                             "dependencies");
     }
   }
   return Status::Ok();
