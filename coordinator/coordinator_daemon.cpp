@@ -186,10 +186,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (!seq.ok()) return seq.status();
     auto window_seq = store_->nextWindowSeq();
     if (!window_seq.ok()) return window_seq.status();
+    auto arrays = store_->loadArrays();
+    if (!arrays.ok()) return arrays.status();
+    auto array_seq = store_->nextArraySeq();
+    if (!array_seq.ok()) return array_seq.status();
     spdlog::info("restored {} jobs, {} sites and {} quarantined attempts from {}", jobs->size(),
                  sites->size(), quarantined->size(), config_.database);
     b.restore({std::move(*jobs), std::move(*sites), std::move(*quarantined),
-               std::max(*seq, id_lease_.floor()), *window_seq},
+               std::max(*seq, id_lease_.floor()), *window_seq, std::move(*arrays), *array_seq},
               instant());
     notices_.seed(b.sites());
     transitions_.seed(b.sites());
@@ -213,6 +217,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   void rebuild() {
     auto fresh = std::make_unique<broker::Broker>(federation_, config_.broker);
     int64_t ids_used = broker_->nextJobSeq();
+    int64_t arrays_used = broker_->nextArraySeq();
     if (Status s = loadBroker(*fresh); !s.ok()) {
       // Reads fail too: keep serving what the old broker knows, refusing changes, and
       // try again at the next failure or tick.
@@ -221,6 +226,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     fresh->reserveJobSeq(ids_used);
+    fresh->reserveArraySeq(arrays_used);
     broker_ = std::move(fresh);
     ++counters_.state_rebuilds;
     spdlog::warn("rebuilt the coordinator's state from {} after a failed write", config_.database);
@@ -334,8 +340,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (commit_.writable()) return Status::Ok();
     return unavailable("the coordinator's database refuses writes");
   }
-  Status reserveJobId() override {
-    if (Status s = id_lease_.ensure(broker_->nextJobSeq() + 1); !s.ok()) {
+  Status reserveJobId() override { return reserveJobIds(1); }
+  Status reserveJobIds(int64_t count) override {
+    if (Status s = id_lease_.ensure(broker_->nextJobSeq() + count); !s.ok()) {
       spdlog::error("{}", s.toString());
       return unavailable("the coordinator cannot record new job ids now");
     }

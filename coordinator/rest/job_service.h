@@ -72,6 +72,11 @@ class JobService {
   // Before a new job takes an id: kUnavailable when no id may be handed out now (the
   // daemon's id lease cannot be made durable). The default has no lease.
   virtual Status reserveJobId() { return Status::Ok(); }
+  // The same for `count` new ids at once (an array's tasks).
+  virtual Status reserveJobIds(int64_t count) {
+    (void)count;
+    return reserveJobId();
+  }
   // Per-connection counters for the federation summary.
   virtual boost::json::object transportStats() const = 0;
   // Every decision stored for a job, oldest first; explain falls back to the last one

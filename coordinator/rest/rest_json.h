@@ -15,6 +15,10 @@ boost::json::object jobJson(const broker::JobRecord& job, const broker::Placemen
 boost::json::object explainJson(const broker::JobRecord& job,
                                 const broker::PlacementDecision* decision);
 boost::json::object policyJson(const broker::PolicySpec& policy);
+// A job array (GET /api/v1/arrays/{id}): the record with its tasks counted by state and
+// by site (every state and site with at least one task; the counts add up to "tasks").
+boost::json::object arrayJson(const broker::ArrayRecord& array,
+                              const std::vector<const broker::JobRecord*>& tasks);
 // A token without its secret hash (GET /api/v1/tokens).
 boost::json::object tokenJson(const identity::TokenRecord& token);
 boost::json::object auditJson(const identity::AuditRecord& row);

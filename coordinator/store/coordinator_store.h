@@ -119,6 +119,10 @@ class CoordinatorStore {
   virtual Result<int64_t> nextJobSeq() = 0;
   // The next maintenance window sequence number ("mw-<seq>"; schema 8): 1 before any.
   virtual Result<int64_t> nextWindowSeq() = 0;
+  // Job arrays (schema 11), oldest first; their tasks are jobs naming them.
+  virtual Result<std::vector<broker::ArrayRecord>> loadArrays() = 0;
+  // The next array sequence number ("a-<seq>"): 1 before any, never lowered.
+  virtual Result<int64_t> nextArraySeq() = 0;
   // Every decision stored for a job, oldest first.
   virtual Result<std::vector<broker::PlacementDecision>> decisions(const std::string& job_id) = 0;
   // Every recorded policy switch, oldest first. The last one's `to` is the policy to

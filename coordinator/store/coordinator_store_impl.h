@@ -9,6 +9,7 @@
 //   quarantine_rows.cpp    quarantined attempts and the federation's identity
 //   maintenance_rows.cpp   maintenance windows (JSON columns of sites), the window counter
 //   history_rows.cpp       the console's history: site samples and site events
+//   array_rows.cpp         job arrays and the array counter
 #pragma once
 
 #include <boost/json.hpp>
@@ -67,6 +68,8 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
                                                  Time until) override;
   Result<std::vector<FederationSample>> federationHistory(Time since, Time until) override;
   Result<std::vector<SiteEvent>> siteEvents(const std::string& site, size_t limit) override;
+  Result<std::vector<broker::ArrayRecord>> loadArrays() override;
+  Result<int64_t> nextArraySeq() override;
 
  private:
   Status saveAudit(const std::vector<identity::AuditRecord>& rows);
@@ -78,6 +81,7 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Status saveWindowSeq(std::optional<int64_t> next);
   Status saveSamples(const std::vector<HistorySample>& samples);
   Status saveSiteEvents(const std::vector<SiteEvent>& events);
+  Status saveArrays(const std::vector<broker::ArrayRecord>& arrays, std::optional<int64_t> next);
 
   Database db_;
 };

@@ -138,13 +138,16 @@ TEST(HistoryStore, MigratesASchema9Database) {
   std::string path = dir.file("coordinator.db");
   {
     auto store = openStore(dir);
-    ASSERT_EQ(store->schemaVersion().value(), 10);
+    ASSERT_EQ(store->schemaVersion().value(), 11);
     ASSERT_TRUE(store->initialise("fed", at(0)).ok());
   }
-  // Back to schema 9: without the tables migration 10 makes.
+  // Back to schema 9: without the tables migrations 10 (history) and 11 (arrays) make.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP INDEX jobs_by_array; DROP TABLE arrays; "
+                         "ALTER TABLE jobs DROP COLUMN array_id; "
+                         "ALTER TABLE jobs DROP COLUMN array_index; "
                          "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version=9;",
                          nullptr, nullptr, nullptr),
@@ -152,7 +155,7 @@ TEST(HistoryStore, MigratesASchema9Database) {
   sqlite3_close(raw);
   auto reopened = CoordinatorStore::open(path);
   ASSERT_TRUE(reopened.ok()) << reopened.status().toString();
-  EXPECT_EQ((*reopened)->schemaVersion().value(), 10);
+  EXPECT_EQ((*reopened)->schemaVersion().value(), 11);
   EXPECT_EQ((*reopened)->federationIdentity().value()->name, "fed");
   ASSERT_TRUE((*reopened)->saveHistory({sample("mimer", 0, 4)}, {}, at(-10)).ok());
   EXPECT_EQ((*reopened)->siteHistory("mimer", at(0), at(0))->size(), 1u);
