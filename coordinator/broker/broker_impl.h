@@ -6,6 +6,7 @@
 //   job_transitions.cpp   the one place a job's state changes, and the changes built on it
 //   agent_messages.cpp    HELLO (reconciliation), CAPACITY, DISPATCH_ACK, JOB_STATUS
 //   placement_pass.cpp    placement of queued jobs, late binding, withdrawal
+//   planning.cpp          plan(): the decision for a spec, changing nothing
 //   broker_time.cpp       liveness and leases, missing jobs, retries, deadlines
 //   maintenance.cpp       maintenance windows: declare, cancel, acknowledged by the agent
 //   broker_invariants.cpp the cross-part checks run after every public call (Debug)
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -127,10 +129,23 @@ struct Broker::Impl {
   void place(Instant now, Effects& fx);
   void withdraw(Instant now, Effects& fx);
   void fillViews();
-  void holdIfLate(PlacementDecision& d) const;
+  // The views of every site into `out`, with the reservations held (`live_at`: the
+  // liveness and reservations the next tick at that moment would see).
+  void viewsInto(std::vector<SiteView>& out, std::optional<MonoTime> live_at) const;
+  // Late binding: clears the choice of a decision whose best site starts the job too late;
+  // whether it did.
+  bool holdIfLate(PlacementDecision& d) const;
   // The CANCEL only_if_pending that asks a site to give a job back.
   static Cancel withdrawal(const JobRecord& j);
   void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx);
+
+  // --- planning.cpp ---
+  // Charges to `views` the dispatches the next pass would make before it reached a new
+  // job of `priority`.
+  void placeAhead(int priority, Instant now, std::vector<SiteView>& views,
+                  DecisionBuffers& buffers) const;
+  // Where a cancel comes from, for the CANCEL sent to the site.
+  static std::string cancelReason(const JobRecord& j);
 
   // --- broker_time.cpp ---
   void advanceSites(Instant now, Effects& fx);
