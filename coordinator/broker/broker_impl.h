@@ -92,6 +92,9 @@ struct Broker::Impl {
   void refreshed(JobRecord& j, int64_t seq, Instant now);
   void dispatch(JobRecord& j, int64_t seq, PlacementDecision& d, const std::string& partition,
                 Instant now, Effects& fx);
+  // The reason of a user's CANCEL: the job's "cancelled by <user>" (broker.cpp cancel()),
+  // or "cancelled by user" when a site report has replaced it.
+  static std::string cancelReason(const JobRecord& j);
   // The site no longer holds the current attempt: re-queued if the job allows, else lost.
   void loseJob(JobRecord& j, int64_t seq, const std::string& why, Instant now, Effects& fx);
   // The site cancelled a job we asked back: nobody holds it, it may be placed again.
@@ -144,9 +147,6 @@ struct Broker::Impl {
   // job of `priority`.
   void placeAhead(int priority, Instant now, std::vector<SiteView>& views,
                   DecisionBuffers& buffers) const;
-  // Where a cancel comes from, for the CANCEL sent to the site.
-  static std::string cancelReason(const JobRecord& j);
-
   // --- broker_time.cpp ---
   void advanceSites(Instant now, Effects& fx);
   void expireMissing(Instant now, Effects& fx);

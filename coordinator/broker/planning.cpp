@@ -33,10 +33,6 @@ std::string_view planActionName(PlanAction action) {
   return "wait";
 }
 
-std::string Broker::Impl::cancelReason(const JobRecord& j) {
-  return j.reason.starts_with("cancelled by ") ? j.reason : std::string("cancelled by user");
-}
-
 // The next pass decides every queued job again, in queue order, against views that its
 // dispatches charge as it goes; a new job comes after every queued job of its priority or
 // higher. So the plan decides those jobs first, as the pass would (without explanations:

@@ -279,5 +279,44 @@ TEST_F(PlanTest, TieBreakNamesFederationOrder) {
   EXPECT_EQ(plan(gpuJob(2, "a100"), at(1)).decision.tie_break, "");
 }
 
+// A user's cancel names the user in the job's reason and in the CANCEL (first and
+// resent), and site reports do not replace it until the job ends otherwise.
+TEST_F(PlanTest, CancelReasonNamesWhoCancelled) {
+  allUp(at(0));
+  ASSERT_EQ(submit(gpuJob(1), at(1)), "site-b");
+  Effects fx;
+  Result<JobRecord> c = broker_.cancel("j-1", at(2), fx, "alice");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->reason, "cancelled by alice");
+  auto cancelReason = [](const Effects& e) {
+    for (const OutboundMessage& m : e.messages) {
+      if (const auto* x = std::get_if<Cancel>(&m.body)) return x->reason;
+    }
+    return std::string("(no CANCEL)");
+  };
+  EXPECT_EQ(cancelReason(fx), "cancelled by alice");
+  JobStatus pending;
+  pending.job_id = "j-1";
+  pending.state = JobState::kPending;
+  pending.local_id = "77";
+  pending.reason = "Priority";
+  send("site-b", pending, at(3));
+  EXPECT_EQ(broker_.findJob("j-1")->reason, "cancelled by alice");
+  Effects resent;
+  broker_.tick(at(10), resent);  // the retry interval passed without an answer
+  EXPECT_EQ(cancelReason(resent), "cancelled by alice");
+  JobStatus done = pending;
+  done.state = JobState::kCancelled;
+  done.reason = "";
+  done.ended_at = at(11);
+  hear("site-b", at(11));
+  send("site-b", done, at(11));
+  EXPECT_EQ(broker_.findJob("j-1")->state, JobState::kCancelled);
+  EXPECT_EQ(broker_.findJob("j-1")->reason, "cancelled by alice");
+  // Without a name (the simulator, older callers): "cancelled by user".
+  ASSERT_EQ(submit(gpuJob(1, "a100"), at(12)), "site-c");
+  EXPECT_EQ(broker_.cancel("j-2", at(13), fx)->reason, "cancelled by user");
+}
+
 }  // namespace
 }  // namespace aifed::broker
