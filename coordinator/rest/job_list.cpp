@@ -68,20 +68,42 @@ bool matches(const broker::JobRecord& j, const JobListQuery& q) {
   return true;
 }
 
-// Sorts `jobs` (in id order) by `q`'s key; equal keys keep id order in the sort's direction.
-void sortJobs(std::vector<const broker::JobRecord*>& jobs, const JobListQuery& q, Time now) {
+// Id order without parsing: "j-9" < "j-10" (shorter first, then by text).
+bool idLess(const broker::JobRecord* a, const broker::JobRecord* b) {
+  if (a->id.size() != b->id.size()) return a->id.size() < b->id.size();
+  return a->id < b->id;
+}
+
+// Puts the first `first` of `jobs` (in id order) in `q`'s order: its key, then id in the
+// key's direction. Only the page is ordered: a partial sort costs n log(first), not
+// n log n. Jobs are submitted in id order, so by submission time they usually are
+// ordered already, and the default order is then a reversal.
+void sortJobs(std::vector<const broker::JobRecord*>& jobs, const JobListQuery& q, Time now,
+              size_t first) {
   using J = const broker::JobRecord*;
-  if (q.descending) std::reverse(jobs.begin(), jobs.end());
-  auto order = [&](auto key) {
-    if (q.descending) {
-      std::stable_sort(jobs.begin(), jobs.end(), [&](J a, J b) { return key(b) < key(a); });
-    } else {
-      std::stable_sort(jobs.begin(), jobs.end(), [&](J a, J b) { return key(a) < key(b); });
+  first = std::min(first, jobs.size());
+  if (q.sort == JobSortKey::kId || q.sort == JobSortKey::kSubmitted) {
+    bool in_order = q.sort == JobSortKey::kId ||
+                    std::is_sorted(jobs.begin(), jobs.end(),
+                                   [](J a, J b) { return a->submitted_at < b->submitted_at; });
+    if (in_order) {
+      if (q.descending) std::reverse(jobs.begin(), jobs.end());
+      return;
     }
+  }
+  auto order = [&](auto key) {
+    auto less = [&](J a, J b) {
+      auto ka = key(a);
+      auto kb = key(b);
+      if (ka != kb) return ka < kb;
+      return idLess(a, b);
+    };
+    auto cmp = [&](J a, J b) { return q.descending ? less(b, a) : less(a, b); };
+    std::partial_sort(jobs.begin(), jobs.begin() + static_cast<std::ptrdiff_t>(first), jobs.end(),
+                      cmp);
   };
   switch (q.sort) {
     case JobSortKey::kId:
-      return;  // the jobs are in id order already
     case JobSortKey::kSubmitted:
       return order([](J j) { return j->submitted_at; });
     case JobSortKey::kState:  // life-cycle order: queued first, lost last
@@ -130,14 +152,15 @@ Result<JobListQuery> readJobListQuery(const api::HttpRequest& req, const api::Pr
 }
 
 std::vector<const broker::JobRecord*> listJobs(const broker::Broker& broker, const JobListQuery& q,
-                                               const api::Principal& who, Time now) {
+                                               const api::Principal& who, Time now,
+                                               size_t ordered) {
   std::optional<JobState> one_state;
   if (q.states.size() == 1) one_state = *q.states.begin();
   std::vector<const broker::JobRecord*> out;
   for (const broker::JobRecord* j : broker.listJobs(one_state, q.site, 0, SIZE_MAX)) {
     if (matches(*j, q) && api::mayRead(who, *j)) out.push_back(j);
   }
-  sortJobs(out, q, now);
+  sortJobs(out, q, now, ordered);
   return out;
 }
 

@@ -5,10 +5,12 @@
 //   if (!q.ok()) return api::errorResponse(q.status());             // 400 naming the param
 //   std::vector<const broker::JobRecord*> jobs = listJobs(broker, *q, who, now);
 //
-// Cost: one pass over the jobs in memory to filter, then a sort of the matching pointers
-// (n log n comparisons of one field); only the page is rendered as JSON.
+// Cost: one pass over the jobs in memory to filter, then a partial sort of the matching
+// pointers up to the page's end (n log(offset + limit) comparisons of one field, none for
+// the default order when submission times follow ids); only the page is rendered.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,9 +43,12 @@ struct JobListQuery {
 // The query of a GET /api/v1/jobs request, or kInvalidArgument naming the bad parameter.
 Result<JobListQuery> readJobListQuery(const api::HttpRequest& req, const api::Principal& who);
 
-// Every job in memory that matches `q` and `who` may read, in `q`'s order (not paged).
+// Every job in memory that matches `q` and `who` may read (not paged); the first
+// `ordered` of them in `q`'s order, the rest in no particular order (a page needs
+// offset + limit).
 std::vector<const broker::JobRecord*> listJobs(const broker::Broker& broker, const JobListQuery& q,
-                                               const api::Principal& who, Time now);
+                                               const api::Principal& who, Time now,
+                                               size_t ordered = SIZE_MAX);
 
 // Seconds the job has run: running, now - started_at; ended after starting, ended_at -
 // started_at; otherwise 0.

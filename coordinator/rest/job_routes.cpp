@@ -87,7 +87,8 @@ HttpResponse JobRoutes::list(const HttpRequest& req, const Principal& who) {
   broker::Broker& b = svc().broker();
   Time now = svc().now();
   // `total`: every job matching the filters that `who` may see, ignoring paging.
-  std::vector<const broker::JobRecord*> matching = listJobs(b, *q, who, now);
+  std::vector<const broker::JobRecord*> matching =
+      listJobs(b, *q, who, now, q->offset + q->limit);
   json::array jobs;
   for (size_t i = q->offset; i < matching.size() && jobs.size() < q->limit; ++i) {
     jobs.push_back(jobJson(*matching[i], b.lastDecision(matching[i]->id), now));
