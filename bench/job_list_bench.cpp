@@ -66,7 +66,8 @@ broker::Broker& jobs() {
         j.attempt = 1;
         j.site = "site-a";
         j.dispatched_at = j.started_at = j.submitted_at + std::chrono::seconds(5);
-        if (j.state == JobState::kCompleted) j.ended_at = *j.started_at + std::chrono::seconds(i % 977);
+        if (j.state == JobState::kCompleted)
+          j.ended_at = *j.started_at + std::chrono::seconds(i % 977);
       }
       r.jobs.push_back(std::move(j));
     }
@@ -123,13 +124,17 @@ void BM_List(benchmark::State& state, JobSortKey key, bool descending) {
   }
   state.SetItemsProcessed(state.iterations() * kJobs);
 }
-BENCHMARK_CAPTURE(BM_List, sort:-submitted, JobSortKey::kSubmitted, true)
+BENCHMARK_CAPTURE(BM_List, sort
+                  : -submitted, JobSortKey::kSubmitted, true)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_List, sort:submitted, JobSortKey::kSubmitted, false)
+BENCHMARK_CAPTURE(BM_List, sort
+                  : submitted, JobSortKey::kSubmitted, false)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_List, sort:project, JobSortKey::kProject, false)
+BENCHMARK_CAPTURE(BM_List, sort
+                  : project, JobSortKey::kProject, false)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_List, sort:-elapsed, JobSortKey::kElapsed, true)
+BENCHMARK_CAPTURE(BM_List, sort
+                  : -elapsed, JobSortKey::kElapsed, true)
     ->Unit(benchmark::kMillisecond);
 
 void BM_ListActiveMine(benchmark::State& state) {

@@ -49,7 +49,8 @@ Status checkNames(const JobSpec& spec, const Federation& fed) {
 // "h100 nodes", "accelerator nodes", "nodes with 64 cores, 512 GiB": the kind of node the
 // job needs, in refusals.
 std::string nodeWords(const JobSpec& spec) {
-  if (spec.gpus_per_node > 0) return (spec.gpu_type.empty() ? "accelerator" : spec.gpu_type) + " nodes";
+  if (spec.gpus_per_node > 0)
+    return (spec.gpu_type.empty() ? "accelerator" : spec.gpu_type) + " nodes";
   std::vector<std::string> per_node;
   if (spec.cores_per_node > 0) per_node.push_back(std::to_string(spec.cores_per_node) + " cores");
   if (spec.memory_gib_per_node > 0) {

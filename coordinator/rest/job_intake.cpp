@@ -49,8 +49,8 @@ void canonicalSpellings(boost::json::value& body) {
 
 }  // namespace
 
-Status readSubmission(const api::HttpRequest& req, const api::Principal& who,
-                      const Federation& fed, JobSpec& spec) {
+Status readSubmission(const api::HttpRequest& req, const api::Principal& who, const Federation& fed,
+                      JobSpec& spec) {
   // A role that may never submit is refused before its body is looked at.
   if (who.role != identity::Role::kAdmin && !submitsForProjects(who.role)) {
     Status s = api::authorize(who, api::Action::kJobSubmit, api::Resource::none());
@@ -69,8 +69,7 @@ Status readSubmission(const api::HttpRequest& req, const api::Principal& who,
   if (Status s = applyOwner(who, spec); !s.ok()) return s;
   // A named project must be one of the federation's (an empty one is "no project").
   if (!spec.project.empty() && !fed.projects.empty() && !fed.findProject(spec.project)) {
-    return invalidArgument("project \"" + spec.project + "\" is not in the federation",
-                           "project");
+    return invalidArgument("project \"" + spec.project + "\" is not in the federation", "project");
   }
   return Status::Ok();
 }

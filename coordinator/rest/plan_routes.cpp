@@ -74,8 +74,9 @@ api::HttpResponse plan(RestContext& ctx, const api::HttpRequest& req) {
 }  // namespace
 
 void addPlanRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router) {
-  router.add("POST", "/api/v1/jobs/plan",
-             [ctx](const api::HttpRequest& req, const api::PathParams&) { return plan(*ctx, req); });
+  router.add(
+      "POST", "/api/v1/jobs/plan",
+      [ctx](const api::HttpRequest& req, const api::PathParams&) { return plan(*ctx, req); });
 }
 
 }  // namespace aifed::coordinator

@@ -97,9 +97,9 @@ class PlanningTest : public ::testing::TestWithParam<std::string> {
   // A heartbeat from `site`, without a tick.
   void hear(const std::string& site, Time now) {
     Effects fx;
-    broker_.onMessage(*broker_.siteIndex(site),
-                      makeMessage(site, "m-" + std::to_string(++msg_), now, Heartbeat{epoch_, 0, 0}),
-                      now, fx);
+    broker_.onMessage(
+        *broker_.siteIndex(site),
+        makeMessage(site, "m-" + std::to_string(++msg_), now, Heartbeat{epoch_, 0, 0}), now, fx);
   }
 
   void allUp(Time now) {
@@ -135,10 +135,9 @@ TEST_P(PlanningTest, SubmittingRightAfterTakesThePlannedSite) {
   Effects fx;
   ASSERT_TRUE(broker_.setPolicy(GetParam(), "test", "", at(0), fx).ok());
   allUp(at(0));
-  const std::vector<JobSpec> specs = {gpuJob(4),  gpuJob(8),          gpuJob(2, "a100"),
-                                      gpuJob(12), gpuJob(1, "", 5),   gpuJob(16),
-                                      gpuJob(6, "a100"), gpuJob(3),   gpuJob(16, "h100", 9),
-                                      gpuJob(1)};
+  const std::vector<JobSpec> specs = {
+      gpuJob(4),         gpuJob(8), gpuJob(2, "a100"),     gpuJob(12), gpuJob(1, "", 5), gpuJob(16),
+      gpuJob(6, "a100"), gpuJob(3), gpuJob(16, "h100", 9), gpuJob(1)};
   int dispatched = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
     Time now = at(1 + static_cast<int64_t>(i));
@@ -251,7 +250,8 @@ TEST_F(PlanTest, RefusesWhatSubmitRefuses) {
   EXPECT_EQ(p.status().field(), "gpu_type");
   JobSpec bad = gpuJob(4);
   bad.nodes = 0;
-  EXPECT_EQ(broker_.plan(bad, at(1)).status().field(), broker_.submit(bad, at(1), fx).status().field());
+  EXPECT_EQ(broker_.plan(bad, at(1)).status().field(),
+            broker_.submit(bad, at(1), fx).status().field());
 }
 
 TEST_F(PlanTest, LateBindingHoldsLikeThePass) {

@@ -37,7 +37,8 @@ class RestPlanTest : public RestBench {
   }
   std::vector<std::string> ids(const json::value& list) {
     std::vector<std::string> out;
-    for (const json::value& j : list.at("jobs").as_array()) out.emplace_back(j.at("id").as_string());
+    for (const json::value& j : list.at("jobs").as_array())
+      out.emplace_back(j.at("id").as_string());
     return out;
   }
 };
@@ -48,8 +49,8 @@ TEST_F(RestPlanTest, SubmittingRightAfterAPlanTakesItsSite) {
   bringUp("site-a", 10);
   bringUp("site-b", 16);
   const std::vector<json::object> specs = {
-      gpuJob(4, "h100"),       gpuJob(2, "a100", "p2"), gpuJob(6, "h100"), gpuJob(16, "a100"),
-      gpuJob(1, "", "p2"),     gpuJob(12, "h100"),      gpuJob(3, "a100"), gpuJob(8, ""),
+      gpuJob(4, "h100"),   gpuJob(2, "a100", "p2"), gpuJob(6, "h100"), gpuJob(16, "a100"),
+      gpuJob(1, "", "p2"), gpuJob(12, "h100"),      gpuJob(3, "a100"), gpuJob(8, ""),
   };
   int dispatched = 0, compared = 0;
   for (const char* policy : {"first-fit", "least-loaded", "earliest-start", "balanced"}) {
@@ -206,8 +207,8 @@ TEST_F(RestPlanTest, ListsNewestFirstWithSortsAndFilters) {
   bringUp("site-a", 16);
   std::vector<std::string> made;
   for (int i = 0; i < 5; ++i) {
-    made.push_back(submitFor(i % 2 ? "p2" : "p1", i < 3 ? "h100" : "a100",
-                             i == 4 ? "submitter" : ""));
+    made.push_back(
+        submitFor(i % 2 ? "p2" : "p1", i < 3 ? "h100" : "a100", i == 4 ? "submitter" : ""));
     svc_.clock.advance(std::chrono::seconds(1));
   }
   // j-1..j-3 run at site-a, j-4 (admin) and j-5 (submitter) wait for a100.
