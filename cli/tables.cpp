@@ -383,7 +383,9 @@ std::string renderExplain(const json::value& body) {
   }
   out << "Policy " << text(*d, "policy") << " v" << text(*d, "policy_version") << ", decided "
       << formatInstant(field(*d, "decided_at")) << "\n"
-      << text(*d, "summary") << "\n\n";
+      << text(*d, "summary") << "\n"
+      << (text(*d, "tie_break") == "-" ? "" : "Tie broken by " + text(*d, "tie_break") + "\n")
+      << "\n";
   TextTable t({"SITE", "VERDICT", "PARTITION", "FREE", "START", "TOTAL", "WHY"});
   const json::value* sites = field(*d, "sites");
   if (sites && sites->is_array()) {

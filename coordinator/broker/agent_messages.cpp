@@ -221,7 +221,7 @@ void Broker::Impl::onDispatchAck(size_t i, const DispatchAck& a, Instant now, Ef
   if (a.accepted) {
     j->local_id = a.local_id;
     j->at_site = atSite(a);
-    j->reason.clear();
+    if (!j->cancel_requested) j->reason.clear();
     (void)transition(*j, *seq, JobEvent::kAccept, now);
     reservations.acknowledge(j->id, sites.epoch(i));
     sites.countPlacement(i);
@@ -229,7 +229,7 @@ void Broker::Impl::onDispatchAck(size_t i, const DispatchAck& a, Instant now, Ef
     if (j->cancel_requested) {
       j->last_sent_at = now.wall;
       retries.sent(*seq, now.mono);
-      send(site, Cancel{j->id, j->attempt, "cancelled by user"}, fx);
+      send(site, Cancel{j->id, j->attempt, cancelReason(*j)}, fx);
     }
     emit(*j, fx);
     return;
@@ -293,7 +293,11 @@ void Broker::Impl::onJobStatus(size_t i, const Message& m, const JobStatus& st, 
   if (st.started_at) j->started_at = st.started_at;
   if (st.ended_at) j->ended_at = st.ended_at;
   if (st.exit_code) j->exit_code = st.exit_code;
-  j->reason = st.reason;  // the site's word on the current state, or none
+  // The site's word on the current state, or none; while a user's cancel is outstanding
+  // and when it ends the job, the reason stays "cancelled by <user>".
+  if (!j->cancel_requested || (isTerminal(st.state) && st.state != JobState::kCancelled)) {
+    j->reason = st.reason;
+  }
   if (st.state == j->state) {
     refreshed(*j, *seq, now);
   } else {

@@ -118,7 +118,8 @@ Result<std::string> Broker::enqueue(const JobSpec& spec, Instant now, Effects& f
   return j.id;
 }
 
-Result<JobRecord> Broker::cancel(const std::string& job_id, Instant now, Effects& fx) {
+Result<JobRecord> Broker::cancel(const std::string& job_id, Instant now, Effects& fx,
+                                 const std::string& actor) {
   Impl& m = *impl_;
   Impl::CallGuard guard(m);
   std::optional<int64_t> seq = m.jobs.seqOf(job_id);
@@ -129,14 +130,14 @@ Result<JobRecord> Broker::cancel(const std::string& job_id, Instant now, Effects
     return failedPrecondition("job " + job_id +
                               " already ended: " + std::string(jobStateName(j.state)));
   }
+  j.reason = "cancelled by " + (actor.empty() ? std::string("user") : actor);
   if (j.state == JobState::kQueued) {
-    j.reason = "cancelled by user";
     (void)m.transition(j, *seq, JobEvent::kCancelQueued, now);
   } else {
     (void)m.transition(j, *seq, JobEvent::kRequestCancel, now);
     j.last_sent_at = now.wall;
     m.retries.sent(*seq, now.mono);
-    m.send(j.site, Cancel{j.id, j.attempt, "cancelled by user"}, fx);
+    m.send(j.site, Cancel{j.id, j.attempt, j.reason}, fx);
   }
   m.emit(j, fx);
   return j;  // a copy, taken before the guard may drop the job

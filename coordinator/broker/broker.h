@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "coordinator/broker/job_arrays.h"
+#include "coordinator/broker/planning.h"
 #include "coordinator/broker/policy.h"
 #include "coordinator/broker/quarantine.h"
 #include "coordinator/broker/record_keeping.h"
@@ -134,10 +135,15 @@ class Broker {
   int64_t nextArraySeq() const;
   void reserveArraySeq(int64_t next);
 
+  // What submit() would do with `spec` now (planning.h): its refusal, or the decision the
+  // next placement pass would take. Creates, reserves and records nothing.
+  Result<JobPlan> plan(const JobSpec& spec, Instant now) const;
   // Cancels a job: a queued job ends at once; a dispatched/pending/running one gets a
-  // CANCEL (retried until the site reports a terminal state). kNotFound, or
+  // CANCEL (retried until the site reports a terminal state). The job's reason becomes
+  // "cancelled by <actor>" ("cancelled by user" when no actor is named). kNotFound, or
   // kFailedPrecondition if already terminal.
-  Result<JobRecord> cancel(const std::string& job_id, Instant now, Effects& fx);
+  Result<JobRecord> cancel(const std::string& job_id, Instant now, Effects& fx,
+                           const std::string& actor = {});
   // Admin: stop / allow new placements on a site. Draining keeps `reason`, `actor` and
   // the time on the site's record; resuming clears them.
   Status setDrained(const std::string& site, bool drained, Instant now, Effects& fx,

@@ -6,6 +6,7 @@
 //   job_transitions.cpp   the one place a job's state changes, and the changes built on it
 //   agent_messages.cpp    HELLO (reconciliation), CAPACITY, DISPATCH_ACK, JOB_STATUS
 //   placement_pass.cpp    placement of queued jobs, late binding, withdrawal
+//   planning.cpp          plan(): the decision for a spec, changing nothing
 //   broker_time.cpp       liveness and leases, missing jobs, retries, deadlines
 //   maintenance.cpp       maintenance windows: declare, cancel, acknowledged by the agent
 //   broker_arrays.cpp     job arrays: submission, throttle, array-wide cancel
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,6 +98,9 @@ struct Broker::Impl {
   void refreshed(JobRecord& j, int64_t seq, Instant now);
   void dispatch(JobRecord& j, int64_t seq, PlacementDecision& d, const std::string& partition,
                 Instant now, Effects& fx);
+  // The reason of a user's CANCEL: the job's "cancelled by <user>" (broker.cpp cancel()),
+  // or "cancelled by user" when a site report has replaced it.
+  static std::string cancelReason(const JobRecord& j);
   // The site no longer holds the current attempt: re-queued if the job allows, else lost.
   void loseJob(JobRecord& j, int64_t seq, const std::string& why, Instant now, Effects& fx);
   // The site cancelled a job we asked back: nobody holds it, it may be placed again.
@@ -133,7 +138,12 @@ struct Broker::Impl {
   void place(Instant now, Effects& fx);
   void withdraw(Instant now, Effects& fx);
   void fillViews();
-  void holdIfLate(PlacementDecision& d) const;
+  // The views of every site into `out`, with the reservations held (`live_at`: the
+  // liveness and reservations the next tick at that moment would see).
+  void viewsInto(std::vector<SiteView>& out, std::optional<MonoTime> live_at) const;
+  // Late binding: clears the choice of a decision whose best site starts the job too late;
+  // whether it did.
+  bool holdIfLate(PlacementDecision& d) const;
   // The CANCEL only_if_pending that asks a site to give a job back.
   static Cancel withdrawal(const JobRecord& j);
   void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx);
@@ -168,6 +178,11 @@ struct Broker::Impl {
   // the queue or held by its dependencies.
   void restoreArrays(std::vector<ArrayRecord> stored, int64_t next_array_seq);
 
+  // --- planning.cpp ---
+  // Charges to `views` the dispatches the next pass would make before it reached a new
+  // job of `priority`.
+  void placeAhead(int priority, Instant now, std::vector<SiteView>& views,
+                  DecisionBuffers& buffers) const;
   // --- broker_time.cpp ---
   void advanceSites(Instant now, Effects& fx);
   void expireMissing(Instant now, Effects& fx);

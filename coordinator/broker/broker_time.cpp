@@ -60,7 +60,7 @@ void Broker::Impl::retry(Instant now, Effects& fx) {
         send(j.site, withdrawal(j), fx);
         break;
       default:  // a ·cancelling phase: the user's CANCEL
-        send(j.site, Cancel{j.id, j.attempt, "cancelled by user"}, fx);
+        send(j.site, Cancel{j.id, j.attempt, cancelReason(j)}, fx);
         break;
     }
     return true;

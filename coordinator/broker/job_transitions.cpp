@@ -61,6 +61,10 @@ void Broker::Impl::refreshed(JobRecord& j, int64_t seq, Instant now) {
   allocations.recharge(seq, j);
 }
 
+std::string Broker::Impl::cancelReason(const JobRecord& j) {
+  return j.reason.starts_with("cancelled by ") ? j.reason : std::string("cancelled by user");
+}
+
 void Broker::Impl::dispatch(JobRecord& j, int64_t seq, PlacementDecision& d,
                             const std::string& partition, Instant now, Effects& fx) {
   j.attempt += 1;

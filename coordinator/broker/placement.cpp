@@ -18,6 +18,23 @@ Result<Policy> Policy::make(const PolicySpec& spec) {
   return p;
 }
 
+// Which rule chose `best` among the feasible sites of its score (see PlacementDecision).
+std::string_view Policy::tieBreak(const PlacementDecision& d, const std::vector<size_t>& feasible,
+                                  size_t best) const {
+  const SiteVerdict& bv = d.verdicts[best];
+  std::string_view rule;
+  for (size_t i : feasible) {
+    if (i == best) continue;
+    const SiteVerdict& v = d.verdicts[i];
+    if (!scorers_.empty() && std::fabs(v.score - bv.score) > 1e-9) continue;
+    // First fit takes the first feasible site; equal scores with equal free nodes go to
+    // the earlier site; otherwise the chosen site had more free nodes.
+    if (scorers_.empty() || v.free_nodes == bv.free_nodes) return "federation order";
+    rule = "more free nodes";
+  }
+  return rule;
+}
+
 void Policy::decide(const PlacementInput& in_arg, const std::vector<SiteView>& sites,
                     PlacementDecision& d, DecideOptions options) const {
   PlacementInput in = in_arg;
@@ -31,6 +48,7 @@ void Policy::decide(const PlacementInput& in_arg, const std::vector<SiteView>& s
   d.policy_version = spec_.version;
   d.chosen_site.clear();
   d.summary.clear();
+  d.tie_break.clear();
   filterSites(in, sites, d, options.explain, b);
   scoreSites(in, d, options.explain, b);
 
@@ -49,6 +67,7 @@ void Policy::decide(const PlacementInput& in_arg, const std::vector<SiteView>& s
     bool same = std::fabs(v.score - bv.score) <= 1e-9;
     if (higher || (same && v.free_nodes > bv.free_nodes)) best = static_cast<int>(i);
   }
+  if (best >= 0) d.tie_break = tieBreak(d, b.feasible, static_cast<size_t>(best));
 
   // Plain appends: a string stream here cost as much as a filter pass (one per decision).
   std::string& s = d.summary;

@@ -19,8 +19,9 @@
 // Filters, in order: site-state, draining, excluded, residency, accelerator, fits,
 // allocation. The first that rejects a site names it in the decision.
 // Scores are 0..100 per plugin; the total is their weighted mean. Ties go to the site
-// with more free nodes, then to federation order. A policy without score plugins
-// (first-fit) takes the first feasible site in federation order.
+// with more free nodes, then to federation order (the decision's tie_break names the rule
+// that decided). A policy without score plugins (first-fit) takes the first feasible site
+// in federation order.
 #pragma once
 
 #include <map>
@@ -145,6 +146,8 @@ class Policy {
                    PlacementDecision& d, bool explain, DecisionBuffers& b) const;
   void scoreSites(const PlacementInput& in, PlacementDecision& d, bool explain,
                   DecisionBuffers& b) const;
+  std::string_view tieBreak(const PlacementDecision& d, const std::vector<size_t>& feasible,
+                            size_t best) const;
 
   PolicySpec spec_;
   std::vector<std::shared_ptr<const ScorePlugin>> scorers_;  // parallel to spec_.weights

@@ -22,16 +22,24 @@ Cancel Broker::Impl::withdrawal(const JobRecord& j) {
 }
 
 void Broker::Impl::fillViews() {
-  views.resize(sites.size());
+  viewsInto(views, std::nullopt);
+}
+
+void Broker::Impl::viewsInto(std::vector<SiteView>& out, std::optional<MonoTime> live_at) const {
+  out.resize(sites.size());
   for (size_t i = 0; i < sites.size(); ++i) {
-    SiteView& v = views[i];
+    SiteView& v = out[i];
     v.config = &fed.sites[i];
     v.record = &sites.record(i);
-    v.liveness = sites.liveness(i);
+    v.liveness = live_at ? sites.livenessAt(i, *live_at) : sites.liveness(i);
     v.reserved_nodes.clear();
     v.reserved_node_hours.clear();
   }
-  reservations.addTo(views);
+  if (live_at) {
+    reservations.addLiveTo(out, *live_at);
+  } else {
+    reservations.addTo(out);
+  }
 }
 
 void Broker::Impl::recordDecision(int64_t seq, PlacementDecision& d, Effects& fx) {
@@ -43,16 +51,17 @@ void Broker::Impl::recordDecision(int64_t seq, PlacementDecision& d, Effects& fx
 // coordinator; the decision says where it would go and when. Only the queue wait counts:
 // data staging starts after binding, so holding the job cannot shorten it (counting it
 // would hold a job with a large remote data set for ever).
-void Broker::Impl::holdIfLate(PlacementDecision& d) const {
+bool Broker::Impl::holdIfLate(PlacementDecision& d) const {
   const PolicySpec& spec = policies.active().spec();
-  if (spec.binding != BindingMode::kLate || d.chosen_site.empty()) return;
+  if (spec.binding != BindingMode::kLate || d.chosen_site.empty()) return false;
   const SiteVerdict* best = chosenVerdict(d);
   double limit_s = std::chrono::duration<double>(spec.bind_within).count();
-  if (best->queue_wait_s <= limit_s) return;
+  if (best->queue_wait_s <= limit_s) return false;
   d.summary = "held at the coordinator: the best site, " + best->site + ", starts it " +
               formatStart(best->queue_wait_s) + "; binds when a site can start it " +
               formatStart(limit_s);
   d.chosen_site.clear();
+  return true;
 }
 
 void Broker::Impl::place(Instant now, Effects& fx) {
@@ -81,7 +90,7 @@ void Broker::Impl::place(Instant now, Effects& fx) {
     if (throttle(j, fx)) continue;  // its array has max_running tasks at sites
     PlacementInput in{j, fed, now.wall, &allocations.usage()};
     policy.decide(in, views, decision, options);
-    holdIfLate(decision);
+    (void)holdIfLate(decision);
     if (!decision.chosen_site.empty()) {
       std::string partition = chosenVerdict(decision)->partition;
       dispatch(j, *seq, decision, partition, now, fx);

@@ -164,6 +164,10 @@ struct PlacementDecision {
   int policy_version = 0;
   std::string chosen_site;            // empty: waiting
   std::string summary;                // one line: "placed on mimer: starts now, 12 nodes free"
+  // The rule that chose between feasible sites of equal score: "more free nodes",
+  // "federation order" (also first-fit's choice among several feasible sites), or ""
+  // when no other feasible site had the chosen one's score (or none was chosen).
+  std::string tie_break;
   std::vector<SiteVerdict> verdicts;  // one per site of the federation, in site order
   bool operator==(const PlacementDecision&) const = default;
 };

@@ -77,4 +77,13 @@ void ReservationLedger::addTo(std::vector<SiteView>& views) const {
   }
 }
 
+void ReservationLedger::addLiveTo(std::vector<SiteView>& views, MonoTime now) const {
+  for (const auto& [id, r] : held_) {
+    if (now - r.created >= timeout_) continue;  // expire(now) releases it
+    SiteView& v = views[r.site];
+    v.reserved_nodes[r.partition] += r.nodes;
+    v.reserved_node_hours[r.partition] += r.node_hours;
+  }
+}
+
 }  // namespace aifed::broker

@@ -55,6 +55,8 @@ class ReservationLedger {
   int reservedNodes(size_t site) const;
   // Adds the nodes and node-hours held to each view's partitions (views in site order).
   void addTo(std::vector<SiteView>& views) const;
+  // The same, leaving out what expire(now) would release.
+  void addLiveTo(std::vector<SiteView>& views, MonoTime now) const;
   // Calls f(job_id, site) for every reservation (the broker's Debug checks).
   template <typename F>
   void forEachHeld(F&& f) const {

@@ -200,6 +200,17 @@ void SiteTable::accrueLeases(Instant now) {
   }
 }
 
+SiteState SiteTable::livenessAt(size_t i, MonoTime now) const {
+  const Liveness& l = live_[i];
+  if (l.liveness == SiteState::kUnknown || !l.last_heard) return l.liveness;
+  Duration silent = now - *l.last_heard;
+  if (l.liveness != SiteState::kUnreachable && silent >= timing_.unreachable_after) {
+    return SiteState::kUnreachable;
+  }
+  if (l.liveness == SiteState::kUp && silent >= timing_.suspect_after) return SiteState::kSuspect;
+  return l.liveness;
+}
+
 void SiteTable::advance(Instant now, std::vector<size_t>& changed,
                         std::vector<size_t>& lease_expired) {
   accrueLeases(now);

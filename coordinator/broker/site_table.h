@@ -59,6 +59,9 @@ class SiteTable {
   const std::vector<SiteRecord>& records() const { return records_; }
   const SiteRecord& record(size_t i) const { return records_[i]; }
   SiteState liveness(size_t i) const { return live_[i].liveness; }
+  // The liveness advance(now) would give the site (planning looks ahead without changing
+  // anything): up turns suspect, and up or suspect unreachable, after their silences.
+  SiteState livenessAt(size_t i, MonoTime now) const;
   // The epoch of the last capacity report taken (0 before the first).
   uint64_t epoch(size_t i) const {
     return records_[i].capacity ? records_[i].capacity->epoch : 0;

@@ -2,6 +2,8 @@
 // its explanation, cancel.
 #include <memory>
 
+#include "coordinator/rest/job_intake.h"
+#include "coordinator/rest/job_list.h"
 #include "coordinator/rest/request_parsing.h"
 #include "coordinator/rest/rest_context.h"
 #include "coordinator/rest/rest_json.h"
@@ -33,9 +35,6 @@ class JobRoutes : public std::enable_shared_from_this<JobRoutes> {
   // Checks and queues the job into c.fx (c.audit.target: its id); a refusal otherwise.
   std::optional<HttpResponse> prepareSubmit(const HttpRequest& req, const Principal& who,
                                             Change& c);
-  // Makes the authenticated user the job's owner unless `spec` names another one that
-  // `who` may submit for (admin, portal); the refusal otherwise.
-  std::optional<HttpResponse> applyOwner(const Principal& who, JobSpec& spec, Change& c);
   // The "array" of a submission: one task per index (c.audit.target: the array's id).
   std::optional<HttpResponse> prepareArray(const json::value& array, const JobSpec& spec,
                                            Change& c);
@@ -46,25 +45,15 @@ class JobRoutes : public std::enable_shared_from_this<JobRoutes> {
 
 std::optional<HttpResponse> JobRoutes::prepareSubmit(const HttpRequest& req, const Principal& who,
                                                      Change& c) {
-  // A role that may never submit is refused before its body is looked at.
-  if (who.role != identity::Role::kAdmin && who.role != identity::Role::kSubmitter &&
-      who.role != identity::Role::kPortal) {
-    return api::errorResponse(api::authorize(who, Action::kJobSubmit, Resource::none()));
+  JobSpec read;
+  json::value body;
+  if (Status s = readSubmission(req, who, svc().broker().federation(), read, &body); !s.ok()) {
+    if (!read.project.empty()) c.audit.target = "project " + read.project;
+    return api::errorResponse(s);
   }
-  Result<json::value> parsed = parseJsonBody(req);
-  if (!parsed.ok()) return api::errorResponse(parsed.status());
-  json::value body = std::move(*parsed);
-  Result<JobSpec> spec = jobSpecFromJson(body);
-  if (!spec.ok()) return api::errorResponse(spec.status());
+  JobSpec* spec = &read;
   c.audit.target = "project " + spec->project;
-  if (std::optional<HttpResponse> refusal = applyOwner(who, *spec, c)) return refusal;
-  const Federation& fed = svc().broker().federation();
-  // A named project must be one of the federation's (an empty one is "no project").
-  if (!spec->project.empty() && !fed.projects.empty() && !fed.findProject(spec->project)) {
-    return api::errorResponse(400, "invalid_argument",
-                              "project \"" + spec->project + "\" is not in the federation",
-                              "project");
-  }
+  if (spec->user != who.user) c.audit.on_behalf_of = spec->user;
   // A dependency names a job the submitter may read (docs/api.md, "Dependencies").
   for (const JobDependency& dep : spec->dependencies) {
     if (!ctx_->visibleJob(dep.job, who)) {
@@ -117,27 +106,6 @@ std::optional<HttpResponse> JobRoutes::prepareArray(const json::value& array, co
   return std::nullopt;
 }
 
-std::optional<HttpResponse> JobRoutes::applyOwner(const Principal& who, JobSpec& spec, Change& c) {
-  // The owner is the authenticated user; naming another one is the admin's and the
-  // portal's privilege, and the audit row says for whom (docs/security.md, "Job owners").
-  if (spec.user.empty()) spec.user = who.user;
-  if (spec.user.empty()) {
-    return api::errorResponse(
-        403, "permission_denied",
-        "token " + who.token_id +
-            " belongs to no user (made before tokens had users, with a name that is not a "
-            "user name): name the job's user, or ask an admin for a token with a user",
-        "user");
-  }
-  if (Status s = api::authorize(who, Action::kJobSubmit,
-                                Resource::ofSubmission(spec.project, spec.user));
-      !s.ok()) {
-    return api::errorResponse(s);
-  }
-  if (spec.user != who.user) c.audit.on_behalf_of = spec.user;
-  return std::nullopt;
-}
-
 void JobRoutes::submit(const HttpRequest& req, api::Reply reply) {
   Change c;
   std::optional<HttpResponse> refusal;
@@ -163,49 +131,33 @@ void JobRoutes::submit(const HttpRequest& req, api::Reply reply) {
                             201, json::object{{"array", arrayJson(*a, tasks)},
                                               {"jobs", std::move(ids)}}));
                       }
-                      reply(api::jsonResponse(201, jobJson(*b.findJob(id), b.lastDecision(id))));
+                      reply(api::jsonResponse(
+                          201, jobJson(*b.findJob(id), b.lastDecision(id), self->svc().now())));
                     });
 }
 
 HttpResponse JobRoutes::list(const HttpRequest& req, const Principal& who) {
-  std::optional<JobState> state;
-  if (std::string st = queryParam(req, "state"); !st.empty()) {
-    state = parseJobState(st);
-    if (!state) {
-      return api::errorResponse(400, "invalid_argument", "unknown job state \"" + st + "\"",
-                                "state");
-    }
-  }
-  std::string site = queryParam(req, "site");
-  std::string project = queryParam(req, "project");
-  std::string prefix = queryParam(req, "q");
-  std::string array = queryParam(req, "array");  // a-<n>: the array's tasks
-  Result<size_t> limit = sizeParam(req, "limit", 100, 10000);
-  if (!limit.ok()) return api::errorResponse(limit.status());
-  Result<size_t> offset = sizeParam(req, "offset", 0, SIZE_MAX / 16);
-  if (!offset.ok()) return api::errorResponse(offset.status());
-  json::array jobs;
-  size_t total = 0;  // every job matching the filters that `who` may see, ignoring paging
+  Result<JobListQuery> q = readJobListQuery(req, who);
+  if (!q.ok()) return api::errorResponse(q.status());
   broker::Broker& b = svc().broker();
-  for (const broker::JobRecord* j : b.listJobs(state, site, 0, SIZE_MAX)) {
-    if (!project.empty() && j->spec.project != project) continue;
-    if (!prefix.empty() && !j->id.starts_with(prefix)) continue;
-    if (!array.empty() && j->array_id != array) continue;
-    if (!api::mayRead(who, *j)) continue;
-    if (total >= *offset && jobs.size() < *limit)
-      jobs.push_back(jobJson(*j, b.lastDecision(j->id)));
-    ++total;
+  Time now = svc().now();
+  // `total`: every job matching the filters that `who` may see, ignoring paging.
+  std::vector<const broker::JobRecord*> matching =
+      listJobs(b, *q, who, now, q->offset + q->limit);
+  json::array jobs;
+  for (size_t i = q->offset; i < matching.size() && jobs.size() < q->limit; ++i) {
+    jobs.push_back(jobJson(*matching[i], b.lastDecision(matching[i]->id), now));
   }
-  return api::jsonResponse(
-      200,
-      json::object{
-          {"jobs", std::move(jobs)}, {"total", total}, {"limit", *limit}, {"offset", *offset}});
+  return api::jsonResponse(200, json::object{{"jobs", std::move(jobs)},
+                                             {"total", matching.size()},
+                                             {"limit", q->limit},
+                                             {"offset", q->offset}});
 }
 
 HttpResponse JobRoutes::show(const std::string& id, const Principal& who) {
   const broker::JobRecord* job = ctx_->visibleJob(id, who);
   if (!job) return api::errorResponse(notFound("no job \"" + id + "\""));
-  return api::jsonResponse(200, jobJson(*job, svc().broker().lastDecision(job->id)));
+  return api::jsonResponse(200, jobJson(*job, svc().broker().lastDecision(job->id), svc().now()));
 }
 
 HttpResponse JobRoutes::explain(const std::string& id, const Principal& who) {
@@ -223,20 +175,23 @@ HttpResponse JobRoutes::explain(const std::string& id, const Principal& who) {
   return api::jsonResponse(200, explainJson(*job, d));
 }
 
-HttpResponse JobRoutes::cancel(const std::string& id, const Principal& who, Change& c) {
+HttpResponse JobRoutes::cancel(const std::string& path_id, const Principal& who, Change& c) {
+  std::string id = canonicalJobId(path_id);
   c.audit.target = id;
   const broker::JobRecord* job = ctx_->visibleJob(id, who);
   if (!job) {
     // An existing job hidden from `who` is refused exactly like a missing one.
     if (svc().broker().findJob(id)) c.outcome = "denied";
-    return api::errorResponse(notFound("no job \"" + id + "\""));
+    return api::errorResponse(notFound("no job \"" + path_id + "\""));
   }
   if (Status s = api::authorize(who, Action::kJobCancel, Resource::ofJob(*job)); !s.ok()) {
     return api::errorResponse(s);
   }
-  Result<broker::JobRecord> done = svc().broker().cancel(id, svc().instant(), c.fx);
+  // The job's reason names who cancelled it: the user, else the token's name.
+  const std::string& actor = who.user.empty() ? who.name : who.user;
+  Result<broker::JobRecord> done = svc().broker().cancel(id, svc().instant(), c.fx, actor);
   if (!done.ok()) return api::errorResponse(done.status());
-  return api::jsonResponse(200, jobJson(*done, svc().broker().lastDecision(id)));
+  return api::jsonResponse(200, jobJson(*done, svc().broker().lastDecision(id), svc().now()));
 }
 
 }  // namespace

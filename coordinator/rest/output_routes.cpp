@@ -9,6 +9,7 @@
 // rules). Every read, allowed or refused, leaves a `job.output.read` audit row.
 #include <memory>
 
+#include "coordinator/rest/job_intake.h"
 #include "coordinator/rest/request_parsing.h"
 #include "coordinator/rest/rest_context.h"
 
@@ -123,7 +124,8 @@ void OutputRoute::finish(identity::AuditRecord row, const api::Reply& reply, Htt
   reply(std::move(r));
 }
 
-void OutputRoute::handle(const HttpRequest& req, const std::string& id, api::Reply reply) {
+void OutputRoute::handle(const HttpRequest& req, const std::string& path_id, api::Reply reply) {
+  std::string id = canonicalJobId(path_id);  // "136" is "j-136"
   identity::AuditRecord row = ctx_->auditRow(req, "job.output.read");
   row.target = id;
   Result<Principal> who = ctx_->authenticate(req);

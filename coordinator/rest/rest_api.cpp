@@ -10,6 +10,7 @@ void addRestRoutes(api::Router& router, JobService& svc, api::Authenticator& aut
   addSessionRoutes(ctx, router);
   addJobRoutes(ctx, router);
   addArrayRoutes(ctx, router);
+  addPlanRoutes(ctx, router);
   addOutputRoutes(ctx, router);
   addSiteRoutes(ctx, router);
   addMaintenanceRoutes(ctx, router);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coordinator/rest/job_intake.h"
 #include "coordinator/rest/request_parsing.h"
 
 namespace aifed::coordinator {
@@ -114,7 +115,7 @@ void RestContext::change(api::Router& router, std::string method, std::string pa
 
 const broker::JobRecord* RestContext::visibleJob(const std::string& id,
                                                  const api::Principal& who) const {
-  const broker::JobRecord* job = svc_.broker().findJob(id);
+  const broker::JobRecord* job = svc_.broker().findJob(canonicalJobId(id));
   return job && api::mayRead(who, *job) ? job : nullptr;
 }
 

@@ -73,6 +73,7 @@ class RestContext : public std::enable_shared_from_this<RestContext> {
 void addSessionRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addJobRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addArrayRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
+void addPlanRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addOutputRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addSiteRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addMaintenanceRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "coordinator/broker/placement.h"
+#include "coordinator/rest/job_list.h"
 #include "protocol/codec.h"
 #include "protocol/maintenance.h"
 
@@ -20,7 +21,8 @@ json::value optTime(const std::optional<Time>& t) {
 
 }  // namespace
 
-json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last) {
+json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last,
+                     std::optional<Time> now) {
   json::object o;
   o["id"] = job.id;
   o["state"] = jobStateName(job.state);
@@ -36,6 +38,7 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
   o["started_at"] = optTime(job.started_at);
   o["ended_at"] = optTime(job.ended_at);
   o["exit_code"] = job.exit_code ? json::value(*job.exit_code) : json::value(nullptr);
+  o["elapsed_s"] = elapsedSeconds(job, now.value_or(job.updated_at));
   // What the site said when it accepted the current attempt (empty strings: nothing).
   o["at_site"] = json::object{{"local_user", job.at_site.local_user},
                               {"account", job.at_site.account},
@@ -66,6 +69,7 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
     o["placement"] = json::object{{"policy", last->policy},
                                   {"policy_version", last->policy_version},
                                   {"chosen_site", last->chosen_site},
+                                  {"tie_break", last->tie_break},
                                   {"summary", last->summary},
                                   {"decided_at", toMillis(last->decided_at)}};
   } else {
@@ -120,6 +124,7 @@ json::object explainJson(const broker::JobRecord& job, const broker::PlacementDe
   dj["attempt"] = d->attempt;
   dj["decided_at"] = toMillis(d->decided_at);
   dj["chosen_site"] = d->chosen_site;
+  dj["tie_break"] = d->tie_break;
   dj["summary"] = d->summary;
   json::array sites;
   for (const broker::SiteVerdict& v : d->verdicts) {

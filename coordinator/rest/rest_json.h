@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <optional>
 
 #include "coordinator/broker/broker.h"
 #include "coordinator/identity/audit_record.h"
@@ -10,7 +11,9 @@
 
 namespace aifed::coordinator {
 
-boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last);
+// `now` gives a running job's elapsed_s; without it, the job's last update does.
+boost::json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecision* last,
+                            std::optional<Time> now = std::nullopt);
 // GET /api/v1/jobs/{id}/explain: the decision with every site's verdict and breakdown.
 boost::json::object explainJson(const broker::JobRecord& job,
                                 const broker::PlacementDecision* decision);

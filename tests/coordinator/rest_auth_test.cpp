@@ -289,10 +289,15 @@ TEST_F(RestAuthTest, JobListFiltersAndPages) {
   EXPECT_EQ(call("GET", "/api/v1/jobs?site=site-b&project=p2", 200).at("total"), 2);  // 3, 9
   EXPECT_EQ(call("GET", "/api/v1/jobs?q=j-1", 200).at("total"), 4);  // j-1, j-10, j-11, j-12
   EXPECT_EQ(call("GET", "/api/v1/jobs?state=running", 200).at("total"), 0);
+  // Newest first by default; sort=submitted pages oldest first.
   json::value page = call("GET", "/api/v1/jobs?limit=5&offset=10", 200);
   EXPECT_EQ(page.at("total"), 12);
   ASSERT_EQ(page.at("jobs").as_array().size(), 2u);
-  EXPECT_EQ(page.at("jobs").as_array()[0].at("id"), json::value(ids[10]));
+  EXPECT_EQ(page.at("jobs").as_array()[0].at("id"), json::value(ids[1]));
+  EXPECT_EQ(page.at("jobs").as_array()[1].at("id"), json::value(ids[0]));
+  json::value oldest = call("GET", "/api/v1/jobs?limit=5&offset=10&sort=submitted", 200);
+  ASSERT_EQ(oldest.at("jobs").as_array().size(), 2u);
+  EXPECT_EQ(oldest.at("jobs").as_array()[0].at("id"), json::value(ids[10]));
   json::value bad = call("GET", "/api/v1/jobs?state=sleeping", 400);
   EXPECT_EQ(bad.at("error").at("field"), "state");
   EXPECT_EQ(call("GET", "/api/v1/jobs?limit=x", 400).at("error").at("field"), "limit");

@@ -121,11 +121,9 @@ export async function render(root, ctx, params) {
   };
 
   const drawJobs = async () => {
-    // Jobs come oldest first: count them, then fetch the last 20.
-    const counted = await api('GET', `/api/v1/jobs${query({ site: id, limit: 0 })}`);
-    const offset = Math.max(0, (counted.total || 0) - 20);
-    const data = await api('GET', `/api/v1/jobs${query({ site: id, limit: 20, offset })}`);
-    const jobs = (data.jobs || []).slice().reverse();
+    // Jobs come newest first (the list's default order): the first 20.
+    const data = await api('GET', `/api/v1/jobs${query({ site: id, limit: 20 })}`);
+    const jobs = data.jobs || [];
     clear(jobsBox);
     jobsBox.append(h('h2', { id: 'recent-title' }, 'Recent jobs'),
       jobs.length === 0 ? h('p', { class: 'muted' }, 'No jobs placed here yet.') : table(
