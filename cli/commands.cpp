@@ -180,7 +180,7 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
                                   "(aifed demo --help)");
     demo_cmd->prefix_command();
     demo_cmd->fallthrough(false);  // every argument after `demo` is the demo's
-    demo_cmd->set_help_flag();  // `aifed demo --help` is the demo's own help
+    demo_cmd->set_help_flag();     // `aifed demo --help` is the demo's own help
   }
 
   try {

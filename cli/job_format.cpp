@@ -22,7 +22,7 @@ struct Code {
 
 std::string compactState(const std::string& state) {
   static const std::map<std::string, std::string, std::less<>> kCodes = {
-      {"queued", "PD"},   {"dispatched", "PD"}, {"pending", "PD"},   {"running", "R"},
+      {"queued", "PD"},    {"dispatched", "PD"}, {"pending", "PD"},   {"running", "R"},
       {"completed", "CD"}, {"failed", "F"},      {"cancelled", "CA"}, {"timeout", "TO"},
       {"node_fail", "NF"}, {"lost", "LO"}};
   auto it = kCodes.find(state);
@@ -39,42 +39,47 @@ const std::map<char, Code>& codes() {
       {'i', {"ID", [](const json::value& j, const json::value&) { return str(j, "id"); }}},
       {'j', {"NAME", [](const json::value&, const json::value& s) { return str(s, "name"); }}},
       {'u', {"USER", [](const json::value&, const json::value& s) { return str(s, "user"); }}},
-      {'T', {"STATE",
-             [](const json::value& j, const json::value&) {
-               std::string st = str(j, "state");
-               return json_text::boolean(j, "cancel_requested") ? st + " (cancelling)" : st;
-             }}},
-      {'t', {"ST", [](const json::value& j, const json::value&) {
-               return compactState(str(j, "state"));
-             }}},
-      {'M', {"ELAPSED", [](const json::value& j, const json::value&) {
-               return duration(j, "elapsed_s");
-             }}},
-      {'l', {"TIME", [](const json::value&, const json::value& s) {
-               return duration(s, "walltime_s");
-             }}},
+      {'T',
+       {"STATE",
+        [](const json::value& j, const json::value&) {
+          std::string st = str(j, "state");
+          return json_text::boolean(j, "cancel_requested") ? st + " (cancelling)" : st;
+        }}},
+      {'t',
+       {"ST",
+        [](const json::value& j, const json::value&) { return compactState(str(j, "state")); }}},
+      {'M',
+       {"ELAPSED",
+        [](const json::value& j, const json::value&) { return duration(j, "elapsed_s"); }}},
+      {'l',
+       {"TIME",
+        [](const json::value&, const json::value& s) { return duration(s, "walltime_s"); }}},
       {'P', {"SITE", [](const json::value& j, const json::value&) { return str(j, "site"); }}},
       {'R', {"REASON", [](const json::value& j, const json::value&) { return str(j, "reason"); }}},
       {'D', {"NODES", [](const json::value&, const json::value& s) { return str(s, "nodes"); }}},
-      {'b', {"GPUS/NODE",
-             [](const json::value&, const json::value& s) {
-               int64_t n = json_text::integer(s, "gpus_per_node");
-               std::string type = str(s, "gpu_type", "");
-               return n == 0 ? std::string("-") : std::to_string(n) + (type.empty() ? "" : "x" + type);
-             }}},
-      {'a', {"PROJECT", [](const json::value&, const json::value& s) { return str(s, "project"); }}},
-      {'V', {"SUBMITTED", [](const json::value& j, const json::value&) {
-               return formatInstant(field(j, "submitted_at"));
-             }}},
-      {'S', {"STARTED", [](const json::value& j, const json::value&) {
-               return formatInstant(field(j, "started_at"));
-             }}},
-      {'e', {"ENDED", [](const json::value& j, const json::value&) {
-               return formatInstant(field(j, "ended_at"));
-             }}},
-      {'Q', {"PRIORITY", [](const json::value&, const json::value& s) { return str(s, "priority"); }}},
+      {'b',
+       {"GPUS/NODE",
+        [](const json::value&, const json::value& s) {
+          int64_t n = json_text::integer(s, "gpus_per_node");
+          std::string type = str(s, "gpu_type", "");
+          return n == 0 ? std::string("-") : std::to_string(n) + (type.empty() ? "" : "x" + type);
+        }}},
+      {'a',
+       {"PROJECT", [](const json::value&, const json::value& s) { return str(s, "project"); }}},
+      {'V',
+       {"SUBMITTED", [](const json::value& j,
+                        const json::value&) { return formatInstant(field(j, "submitted_at")); }}},
+      {'S',
+       {"STARTED", [](const json::value& j,
+                      const json::value&) { return formatInstant(field(j, "started_at")); }}},
+      {'e',
+       {"ENDED", [](const json::value& j,
+                    const json::value&) { return formatInstant(field(j, "ended_at")); }}},
+      {'Q',
+       {"PRIORITY", [](const json::value&, const json::value& s) { return str(s, "priority"); }}},
       {'F', {"ARRAY", [](const json::value& j, const json::value&) { return str(j, "array_id"); }}},
-      {'K', {"INDEX", [](const json::value& j, const json::value&) { return str(j, "array_index"); }}},
+      {'K',
+       {"INDEX", [](const json::value& j, const json::value&) { return str(j, "array_index"); }}},
   };
   return kCodes;
 }
@@ -119,7 +124,8 @@ Result<JobFormat> parseJobFormat(std::string_view text) {
     }
     size_t digits_start = j;
     while (j < text.size() && text[j] >= '0' && text[j] <= '9' && j - digits_start < 4) ++j;
-    if (j > digits_start) item.width = std::stoi(std::string(text.substr(digits_start, j - digits_start)));
+    if (j > digits_start)
+      item.width = std::stoi(std::string(text.substr(digits_start, j - digits_start)));
     if (j >= text.size()) {
       return invalidArgument("--format: \"" + std::string(text) + "\" ends inside a % code",
                              "--format");
@@ -168,7 +174,8 @@ std::string renderJobs(const json::value& body, const JobFormat& format) {
     if (!item.code) continue;
     width[i] = item.width;
     if (item.width >= 0 || i == last_code) continue;
-    for (const auto& row : rows) width[i] = std::max(width[i], static_cast<int>(displayWidth(row[i])));
+    for (const auto& row : rows)
+      width[i] = std::max(width[i], static_cast<int>(displayWidth(row[i])));
   }
   std::string out;
   for (const auto& row : rows) {
@@ -189,12 +196,16 @@ std::string renderJobs(const json::value& body, const JobFormat& format) {
 
 Result<std::string> jobStatesParam(std::string_view text) {
   static const std::map<std::string, std::string, std::less<>> kSqueue = {
-      {"pd", "queued,dispatched,pending"}, {"r", "running"}, {"cd", "completed"},
-      {"f", "failed"}, {"ca", "cancelled"}, {"to", "timeout"}, {"nf", "node_fail"}};
-  static const std::vector<std::string> kStates = {"queued",    "dispatched", "pending",
-                                                   "running",   "completed",  "failed",
-                                                   "cancelled", "timeout",    "node_fail",
-                                                   "lost"};
+      {"pd", "queued,dispatched,pending"},
+      {"r", "running"},
+      {"cd", "completed"},
+      {"f", "failed"},
+      {"ca", "cancelled"},
+      {"to", "timeout"},
+      {"nf", "node_fail"}};
+  static const std::vector<std::string> kStates = {
+      "queued", "dispatched", "pending", "running",   "completed",
+      "failed", "cancelled",  "timeout", "node_fail", "lost"};
   std::vector<std::string> out;
   for (std::string_view part : common::split(text, ',')) {
     std::string s = lowerCase(common::trim(part));
@@ -214,16 +225,26 @@ Result<std::string> jobStatesParam(std::string_view text) {
 }
 
 Result<std::string> jobSortParam(std::string_view text_in) {
-  static const std::map<std::string, std::string, std::less<>> kKeys = {
-      {"submitted", "submitted"}, {"id", "id"},     {"state", "state"},     {"site", "site"},
-      {"user", "user"},           {"project", "project"}, {"elapsed", "elapsed"},
-      {"V", "submitted"},         {"i", "id"},      {"t", "state"},         {"T", "state"},
-      {"P", "site"},              {"u", "user"},    {"a", "project"},       {"M", "elapsed"}};
+  static const std::map<std::string, std::string, std::less<>> kKeys = {{"submitted", "submitted"},
+                                                                        {"id", "id"},
+                                                                        {"state", "state"},
+                                                                        {"site", "site"},
+                                                                        {"user", "user"},
+                                                                        {"project", "project"},
+                                                                        {"elapsed", "elapsed"},
+                                                                        {"V", "submitted"},
+                                                                        {"i", "id"},
+                                                                        {"t", "state"},
+                                                                        {"T", "state"},
+                                                                        {"P", "site"},
+                                                                        {"u", "user"},
+                                                                        {"a", "project"},
+                                                                        {"M", "elapsed"}};
   std::string_view text = common::trim(text_in);
   if (text.find(',') != std::string_view::npos) {
-    return invalidArgument("--sort: \"" + std::string(text) +
-                               "\": the server sorts by one key (ties newest first)",
-                           "--sort");
+    return invalidArgument(
+        "--sort: \"" + std::string(text) + "\": the server sorts by one key (ties newest first)",
+        "--sort");
   }
   bool descending = !text.empty() && text.front() == '-';
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);

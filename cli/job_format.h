@@ -16,7 +16,8 @@
 namespace aifed::cli {
 
 // The columns `aifed jobs` prints without --format.
-inline constexpr std::string_view kDefaultJobFormat = "%i  %u  %j  %T  %P  %D  %b  %M  %l  %a  %V  %R";
+inline constexpr std::string_view kDefaultJobFormat =
+    "%i  %u  %j  %T  %P  %D  %b  %M  %l  %a  %V  %R";
 
 struct JobFormat {
   struct Item {

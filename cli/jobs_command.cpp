@@ -26,8 +26,8 @@ void addParam(std::string& query, const char* key, const std::string& value) {
 // One cancel request and its line of output; the exit code.
 int cancelOne(const std::string& id, ApiCall& api, std::ostream& out, std::ostream& err) {
   bool array = id.rfind("a-", 0) == 0;
-  std::string target = std::string(array ? "/api/v1/arrays/" : "/api/v1/jobs/") +
-                       percentEncode(id) + "/cancel";
+  std::string target =
+      std::string(array ? "/api/v1/arrays/" : "/api/v1/jobs/") + percentEncode(id) + "/cancel";
   Result<HttpResult> r = api.send("POST", target, "");
   if (!r.ok() || r->status < 200 || r->status >= 300) {
     err << "aifed cancel " << id << ":\n";
@@ -67,17 +67,26 @@ Result<std::vector<std::string>> matchingJobs(const CancelOptions& o, ApiCall& a
   std::string user = o.user.value_or("");
   if (o.me) {
     Result<HttpResult> r = api.get("/api/v1/session");
-    if (!r.ok() || r->status != 200) return (code = api.report(r), unavailable("session"));
+    if (!r.ok() || r->status != 200) {
+      code = api.report(r);
+      return unavailable("GET /api/v1/session failed");
+    }
     boost::system::error_code ec;
     user = str(json::parse(r->body, ec), "user", "");
-    if (user.empty()) return (code = kExitUsage, invalidArgument("--me: the token names no user"));
+    if (user.empty()) {
+      code = kExitUsage;
+      return invalidArgument("--me: the token names no user");
+    }
   }
   std::set<std::string> states = kActive;
   std::string query;
   addParam(query, "active", "true");
   if (o.state) {
     Result<std::string> s = jobStatesParam(*o.state);
-    if (!s.ok()) return (code = kExitUsage, s.status());
+    if (!s.ok()) {
+      code = kExitUsage;
+      return s.status();
+    }
     states.clear();
     for (std::string_view st : common::split(*s, ',')) {
       if (kActive.contains(std::string(st))) states.insert(std::string(st));
@@ -90,9 +99,12 @@ Result<std::vector<std::string>> matchingJobs(const CancelOptions& o, ApiCall& a
   if (o.project) addParam(query, "project", *o.project);
   std::vector<std::string> ids;
   for (size_t offset = 0;;) {
-    Result<HttpResult> r = api.get("/api/v1/jobs" + query + "&limit=1000&offset=" +
-                                   std::to_string(offset));
-    if (!r.ok() || r->status != 200) return (code = api.report(r), unavailable("jobs"));
+    Result<HttpResult> r =
+        api.get("/api/v1/jobs" + query + "&limit=1000&offset=" + std::to_string(offset));
+    if (!r.ok() || r->status != 200) {
+      code = api.report(r);
+      return unavailable("GET /api/v1/jobs failed");
+    }
     boost::system::error_code ec;
     json::value page = json::parse(r->body, ec);
     const json::value* jobs = field(page, "jobs");
@@ -200,8 +212,8 @@ int runCancel(const CancelOptions& o, ApiCall& api, std::ostream& out, std::ostr
   }
   std::vector<std::string> ids;
   for (const std::string& raw : o.ids) {
-    Result<std::string> id = raw.rfind("a-", 0) == 0 ? normalizeArrayId(raw, "ID")
-                                                     : normalizeJobId(raw, "ID");
+    Result<std::string> id =
+        raw.rfind("a-", 0) == 0 ? normalizeArrayId(raw, "ID") : normalizeJobId(raw, "ID");
     if (!id.ok()) {
       err << "aifed cancel: " << id.status().message() << " (nothing was cancelled)\n";
       return kExitUsage;
@@ -238,18 +250,19 @@ std::string renderArray(const json::value& a) {
     return out.empty() ? std::string("-") : out;
   };
   int64_t max = json_text::integer(a, "max_running");
-  return renderKeyValues({{"id", str(a, "id")},
-                          {"name", str(a, "name")},
-                          {"project", str(a, "project")},
-                          {"user", str(a, "user")},
-                          {"submitted", field(a, "submitted_at") && field(a, "submitted_at")->is_number()
-                                            ? formatInstant(field(a, "submitted_at"))
-                                            : str(a, "submitted_at")},
-                          {"indices", str(a, "indices")},
-                          {"max running", max > 0 ? std::to_string(max) : "unthrottled"},
-                          {"tasks", str(a, "tasks")},
-                          {"by state", pairs("counts")},
-                          {"by site", pairs("sites")}}) +
+  return renderKeyValues(
+             {{"id", str(a, "id")},
+              {"name", str(a, "name")},
+              {"project", str(a, "project")},
+              {"user", str(a, "user")},
+              {"submitted", field(a, "submitted_at") && field(a, "submitted_at")->is_number()
+                                ? formatInstant(field(a, "submitted_at"))
+                                : str(a, "submitted_at")},
+              {"indices", str(a, "indices")},
+              {"max running", max > 0 ? std::to_string(max) : "unthrottled"},
+              {"tasks", str(a, "tasks")},
+              {"by state", pairs("counts")},
+              {"by site", pairs("sites")}}) +
          "tasks: aifed jobs --array " + str(a, "id") + "\n";
 }
 

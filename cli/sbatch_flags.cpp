@@ -9,7 +9,7 @@ namespace aifed::cli {
 namespace json = boost::json;
 namespace {
 
-constexpr int kMaxArrayTasks = 10000;     // the server's limit (docs/api.md, "Arrays")
+constexpr int kMaxArrayTasks = 10000;  // the server's limit (docs/api.md, "Arrays")
 constexpr int64_t kMaxArrayIndex = 9999999;
 
 // Non-empty decimal digits that fit in an int.
@@ -117,11 +117,20 @@ Result<int> parseMemGiB(std::string_view text_in, std::string_view flag) {
   if (std::isalpha(static_cast<unsigned char>(unit))) {
     digits.remove_suffix(1);
     switch (unit) {
-      case 'K': mib_per_unit = -1024; break;  // negative: divide
-      case 'M': mib_per_unit = 1; break;
-      case 'G': mib_per_unit = 1024; break;
-      case 'T': mib_per_unit = 1024 * 1024; break;
-      default: return bad(flag, text, "has an unknown unit (use K, M, G or T)");
+      case 'K':
+        mib_per_unit = -1024;
+        break;  // negative: divide
+      case 'M':
+        mib_per_unit = 1;
+        break;
+      case 'G':
+        mib_per_unit = 1024;
+        break;
+      case 'T':
+        mib_per_unit = 1024 * 1024;
+        break;
+      default:
+        return bad(flag, text, "has an unknown unit (use K, M, G or T)");
     }
   }
   std::optional<int> n = count(digits);
@@ -188,12 +197,14 @@ Result<json::array> parseDependency(std::string_view text) {
     if (type == "singleton" || type == "after" || type == "aftercorr" || type == "expand" ||
         type == "afterburstbuffer") {
       return bad(kFlag, text,
-                 "uses " + type + ", which aifed does not support (use afterok, afterany or "
-                 "afternotok)");
+                 "uses " + type +
+                     ", which aifed does not support (use afterok, afterany or "
+                     "afternotok)");
     }
     if (type != "afterok" && type != "afterany" && type != "afternotok") {
-      return bad(kFlag, text, "must look like afterok:12[:13][,afterany:14] (afterok, afterany "
-                              "or afternotok)");
+      return bad(kFlag, text,
+                 "must look like afterok:12[:13][,afterany:14] (afterok, afterany "
+                 "or afternotok)");
     }
     if (parts.size() < 2) return bad(kFlag, text, "names no job after " + type + ":");
     for (size_t i = 1; i < parts.size(); ++i) {
@@ -219,7 +230,8 @@ Result<json::object> parseExport(std::string_view text, const EnvLookup& env) {
     size_t eq = item.find('=');
     std::string name(item.substr(0, eq));
     bool ok_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char c : name) ok_name = ok_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    for (char c : name)
+      ok_name = ok_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!ok_name) return bad(kFlag, text, "has a bad variable name \"" + name + "\"");
     if (eq != std::string_view::npos) {
       vars[name] = std::string(item.substr(eq + 1));

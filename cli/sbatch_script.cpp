@@ -118,10 +118,11 @@ Result<std::string> withArguments(std::string_view script, const std::vector<std
     }
     std::string_view base = program.substr(program.rfind('/') + 1);
     if (base != "sh" && base != "bash" && base != "dash" && base != "ksh" && base != "zsh") {
-      return invalidArgument("the script's arguments are passed with a `set --` line, which "
-                             "needs a shell script; this one runs " + std::string(program) +
-                                 ": pass its arguments through --export or the script itself",
-                             "script");
+      return invalidArgument(
+          "the script's arguments are passed with a `set --` line, which "
+          "needs a shell script; this one runs " +
+              std::string(program) + ": pass its arguments through --export or the script itself",
+          "script");
     }
   }
   std::string set = "set --";

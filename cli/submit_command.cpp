@@ -62,7 +62,8 @@ int runPlan(const SubmitRequest& request, ApiCall& api, std::ostream& out, std::
   std::string f = e ? str(*e, "field", "") : "";
   err << "aifed submit --test-only: the server would refuse the job: "
       << (e ? str(*e, "message") : "-") << "\n";
-  if (!f.empty() && flagForField(f) != f) err << "aifed: field: " << f << " (set it with " << flagForField(f) << ")\n";
+  if (!f.empty() && flagForField(f) != f)
+    err << "aifed: field: " << f << " (set it with " << flagForField(f) << ")\n";
   return kExitRefused;
 }
 
@@ -100,12 +101,13 @@ std::string renderSubmitted(const json::value& answer) {
   if (const json::value* array = field(answer, "array"); array && array->is_object()) {
     const json::value* jobs = field(answer, "jobs");
     size_t n = jobs && jobs->is_array() ? jobs->get_array().size() : 0;
-    std::string out = "Submitted array " + str(*array, "id") + ": " + std::to_string(n) +
-                      " task" + (n == 1 ? "" : "s");
+    std::string out = "Submitted array " + str(*array, "id") + ": " + std::to_string(n) + " task" +
+                      (n == 1 ? "" : "s");
     if (n > 0) {
       const json::array& list = jobs->get_array();
       out += " " + std::string(list.front().is_string() ? list.front().get_string() : "?");
-      if (n > 1) out += " .. " + std::string(list.back().is_string() ? list.back().get_string() : "?");
+      if (n > 1)
+        out += " .. " + std::string(list.back().is_string() ? list.back().get_string() : "?");
     }
     int64_t max = json_text::integer(*array, "max_running");
     out += max > 0 ? ", at most " + std::to_string(max) + " running at once\n" : "\n";

@@ -162,12 +162,12 @@ void addSubmitFlags(CLI::App& app, SubmitOptions& o) {
   last(app.add_option("-J,--job-name,--name", o.name, "job name (default: the script's name)"));
   last(app.add_option("--priority", o.priority, "priority within the project"));
   each(app.add_option("--site,--allowed-site", o.allowed_sites,
-                 "run only at this site (repeatable, or a,b)"));
+                      "run only at this site (repeatable, or a,b)"));
   each(app.add_option("--country,--allowed-country", o.allowed_countries,
-                 "run only in this country, ISO code like SE (repeatable, or SE,FI)"));
+                      "run only in this country, ISO code like SE (repeatable, or SE,FI)"));
   each(app.add_option("--prefer", o.preferred_sites, "prefer this site, if as good (repeatable)"));
   each(app.add_option("--dataset", o.datasets,
-                 "input data set ID[:SIZE_GB], staged where it is not (repeatable)"));
+                      "input data set ID[:SIZE_GB], staged where it is not (repeatable)"));
   last(app.add_option("--script", o.script_file, "batch script file to run (no arguments)"));
   last(app.add_option("-D,--chdir,--workdir", o.workdir, "working directory at the site"));
   each(app.add_option("--env", o.env, "environment variable KEY=VALUE (repeatable)"));
@@ -208,8 +208,9 @@ Result<SubmitOptions> directiveOptions(std::string_view script) {
         return invalidArgument(where + name + " is not supported: " + refused->second, "script");
       }
       if (known.get_option_no_throw(name) == nullptr) {
-        return invalidArgument(where + name + " is not an option aifed maps to a job (see "
-                                              "`aifed submit --help`)",
+        return invalidArgument(where + name +
+                                   " is not an option aifed maps to a job (see "
+                                   "`aifed submit --help`)",
                                "script");
       }
     }

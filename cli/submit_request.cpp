@@ -32,8 +32,7 @@ struct GpuLayer {
 
 Result<GpuLayer> gpuLayer(const SubmitOptions& o) {
   GpuLayer g;
-  auto count = [&](const std::optional<std::string>& text, const char* flag,
-                   bool total) -> Status {
+  auto count = [&](const std::optional<std::string>& text, const char* flag, bool total) -> Status {
     if (!text) return Status::Ok();
     Result<GpuRequest> r =
         std::string(flag) == "--gres" ? parseGres(*text) : parseGpuCount(*text, flag);
@@ -55,9 +54,9 @@ Result<GpuLayer> gpuLayer(const SubmitOptions& o) {
   if (o.gpu_type) {
     std::string type = lowerCase(*o.gpu_type);
     if (g.type && *g.type != type) {
-      return invalidArgument("--gpu-type " + type + " contradicts " + g.type_flag + " (" +
-                                 *g.type + ")",
-                             "--gpu-type");
+      return invalidArgument(
+          "--gpu-type " + type + " contradicts " + g.type_flag + " (" + *g.type + ")",
+          "--gpu-type");
     }
     g.type = type;
     g.type_flag = "--gpu-type";
@@ -106,7 +105,8 @@ Result<json::object> baseSpec(const SubmitOptions& o) {
   if (!text.ok()) return text.status();
   boost::system::error_code ec;
   json::value v = json::parse(*text, ec);
-  if (ec) return invalidArgument("--spec: " + o.spec_file + " is not JSON: " + ec.message(), "--spec");
+  if (ec)
+    return invalidArgument("--spec: " + o.spec_file + " is not JSON: " + ec.message(), "--spec");
   if (!v.is_object()) {
     return invalidArgument("--spec: " + o.spec_file + " must hold a JSON object (a job spec)",
                            "--spec");
@@ -122,9 +122,9 @@ struct Script {
 };
 Result<std::optional<Script>> readScript(const SubmitOptions& o) {
   if (o.script_file && !o.script_and_args.empty()) {
-    return invalidArgument("--script " + *o.script_file + " and the script " +
-                               o.script_and_args[0] + ": give one",
-                           "--script");
+    return invalidArgument(
+        "--script " + *o.script_file + " and the script " + o.script_and_args[0] + ": give one",
+        "--script");
   }
   if (!o.script_file && o.script_and_args.empty()) return std::optional<Script>();
   Script s;
@@ -137,9 +137,11 @@ Result<std::optional<Script>> readScript(const SubmitOptions& o) {
   }
   s.directives = std::move(*directives);
   std::vector<std::string> args;
-  if (!o.script_and_args.empty()) args.assign(o.script_and_args.begin() + 1, o.script_and_args.end());
+  if (!o.script_and_args.empty())
+    args.assign(o.script_and_args.begin() + 1, o.script_and_args.end());
   Result<std::string> with_args = withArguments(*text, args);
-  if (!with_args.ok()) return invalidArgument(s.path + ": " + with_args.status().message(), "script");
+  if (!with_args.ok())
+    return invalidArgument(s.path + ": " + with_args.status().message(), "script");
   s.text = std::move(*with_args);
   return std::optional<Script>(std::move(s));
 }
@@ -159,13 +161,15 @@ Status applyGpus(const GpuLayer& cmd, const GpuLayer& script, const SubmitOption
     }
     if (std::find(models.begin(), models.end(), p) != models.end()) {
       if (type && *type != p) {
-        return invalidArgument("-p " + p + " names an accelerator model, but " + type_flag +
-                                   " asks for " + *type,
-                               "--partition");
+        return invalidArgument(
+            "-p " + p + " names an accelerator model, but " + type_flag + " asks for " + *type,
+            "--partition");
       }
       type = p;
-      request.notes.push_back("-p " + p + ": an accelerator model of the federation, so the job "
-                              "asks for " + p + " GPUs (the site picks the partition)");
+      request.notes.push_back("-p " + p +
+                              ": an accelerator model of the federation, so the job "
+                              "asks for " +
+                              p + " GPUs (the site picks the partition)");
     } else {
       body["partition"] = *merged.partition;
     }
@@ -188,10 +192,32 @@ Status applyGpus(const GpuLayer& cmd, const GpuLayer& script, const SubmitOption
   return Status::Ok();
 }
 
+// --export, then --env (which wins for the same name), over the spec file's env.
+Status applyEnv(const SubmitOptions& o, const SubmitContext& ctx, json::object& body) {
+  json::object env;
+  if (auto* e = body.if_contains("env"); e && e->is_object()) env = e->as_object();
+  if (o.export_vars) {
+    Result<json::object> vars = parseExport(*o.export_vars, ctx.env);
+    if (!vars.ok()) return vars.status();
+    for (auto& kv : *vars) env[kv.key()] = kv.value();
+  }
+  for (const std::string& kv : o.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return invalidArgument("--env: \"" + kv + "\" must look like KEY=VALUE", "--env");
+    }
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (o.export_vars || !o.env.empty()) body["env"] = std::move(env);
+  return Status::Ok();
+}
+
 // Every flag whose value is text with a form of its own.
 Status applyForms(const SubmitOptions& o, const SubmitContext& ctx, json::object& body,
                   SubmitRequest& request) {
-  auto seconds = [](Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); };
+  auto seconds = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  };
   if (o.time) {
     Result<Duration> t = parseSlurmTime(*o.time, "--time");
     if (!t.ok()) return t.status();
@@ -233,22 +259,7 @@ Status applyForms(const SubmitOptions& o, const SubmitContext& ctx, json::object
     request.array = *a;
     body["array"] = json::object{{"indices", a->indices}, {"max_running", a->max_running}};
   }
-  json::object env;
-  if (auto* e = body.if_contains("env"); e && e->is_object()) env = e->as_object();
-  if (o.export_vars) {
-    Result<json::object> vars = parseExport(*o.export_vars, ctx.env);
-    if (!vars.ok()) return vars.status();
-    for (auto& kv : *vars) env[kv.key()] = kv.value();
-  }
-  for (const std::string& kv : o.env) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return invalidArgument("--env: \"" + kv + "\" must look like KEY=VALUE", "--env");
-    }
-    env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  if (o.export_vars || !o.env.empty()) body["env"] = std::move(env);
-  return Status::Ok();
+  return applyEnv(o, ctx, body);
 }
 
 // The plain fields: numbers and names as given.
@@ -313,7 +324,8 @@ Result<SubmitRequest> buildSubmitRequest(const SubmitOptions& cmd, const SubmitC
   Result<GpuLayer> cmd_gpus = gpuLayer(cmd);
   if (!cmd_gpus.ok()) return cmd_gpus.status();
   Result<GpuLayer> script_gpus = gpuLayer(directives);
-  if (!script_gpus.ok()) return invalidArgument((*script)->path + ": " + script_gpus.status().message(), "script");
+  if (!script_gpus.ok())
+    return invalidArgument((*script)->path + ": " + script_gpus.status().message(), "script");
   SubmitOptions merged = overlay(directives, cmd);
 
   applyPlain(merged, body);

@@ -54,7 +54,8 @@ class SbatchAgainstApi : public CliAgainstApi {
         st.exit_code = s == JobState::kCompleted ? 0 : 1;
       }
       st.seq = static_cast<uint64_t>(++seq);
-      svc_.broker().onMessage(index, makeMessage(site, id + "-" + std::to_string(seq), t, st), t, fx);
+      svc_.broker().onMessage(index, makeMessage(site, id + "-" + std::to_string(seq), t, st), t,
+                              fx);
     }
     svc_.broker().tick(svc_.instant(), fx);
     ASSERT_TRUE(svc_.commit(fx, {}).ok());
@@ -199,10 +200,10 @@ TEST_F(SbatchAgainstApi, DependencyAcrossSites) {
   std::string first = submit({"--gres=gpu:a100:4", "-t", "10", "-A", "p1"});
   ASSERT_EQ(svc_.broker().findJob(first)->site, "site-b");
   std::string number = first.substr(2);  // without "j-", as sbatch users write it
-  std::string then = submit({"--gres=gpu:h100:4", "-t", "10", "-A", "p1",
-                             "--dependency=afterok:" + number});
-  std::string otherwise = submit({"--gres=gpu:h100:4", "-t", "10", "-A", "p1",
-                                  "-d", "afternotok:" + first});
+  std::string then =
+      submit({"--gres=gpu:h100:4", "-t", "10", "-A", "p1", "--dependency=afterok:" + number});
+  std::string otherwise =
+      submit({"--gres=gpu:h100:4", "-t", "10", "-A", "p1", "-d", "afternotok:" + first});
   json::value waiting = job(then);
   EXPECT_EQ(waiting.at("state"), "queued");
   EXPECT_THAT(std::string(waiting.at("reason").as_string()),

@@ -39,8 +39,8 @@ TEST(SbatchFlagsTest, GresForms) {
     EXPECT_EQ(g->type, c.type) << c.text;
     EXPECT_EQ(g->count, c.count) << c.text;
   }
-  for (const char* bad : {"", "nvme:1", "gpu:h100:4,nvme:1", "gpu:0", "gpu:h100:x", "gpu:a:b:c",
-                          "gpu:h/100:1"}) {
+  for (const char* bad :
+       {"", "nvme:1", "gpu:h100:4,nvme:1", "gpu:0", "gpu:h100:x", "gpu:a:b:c", "gpu:h/100:1"}) {
     Result<GpuRequest> g = parseGres(bad);
     ASSERT_FALSE(g.ok()) << "\"" << bad << "\" should be refused";
     EXPECT_EQ(g.status().field(), "--gres");
@@ -221,14 +221,13 @@ class SubmitRequestTest : public ::testing::Test {
     return dir_.file(name);
   }
   TestDir dir_;
-  SubmitContext context_{
-      [](const std::string& name) -> std::optional<std::string> {
-        if (name == "WANDB_KEY") return "k1";
-        return std::nullopt;
-      },
-      []() -> Result<std::vector<std::string>> {
-        return std::vector<std::string>{"h100", "a100"};
-      }};
+  SubmitContext context_{[](const std::string& name) -> std::optional<std::string> {
+                           if (name == "WANDB_KEY") return "k1";
+                           return std::nullopt;
+                         },
+                         []() -> Result<std::vector<std::string>> {
+                           return std::vector<std::string>{"h100", "a100"};
+                         }};
 };
 
 TEST_F(SubmitRequestTest, ScriptDirectivesFillTheSpecAndFlagsOverrideThem) {
@@ -242,7 +241,7 @@ TEST_F(SubmitRequestTest, ScriptDirectivesFillTheSpecAndFlagsOverrideThem) {
                               "#SBATCH --country se,fi\n"
                               "srun python train.py \"$@\"\n"),
                        "--epochs", "3"};
-  o.nodes = 2;              // the command line wins
+  o.nodes = 2;                 // the command line wins
   o.gpus_per_node = "a100:8";  // over the script's --gres, count and model
   Result<SubmitRequest> r = build(o);
   ASSERT_TRUE(r.ok()) << r.status().toString();
@@ -392,9 +391,9 @@ TEST_F(SubmitRequestTest, CommandLineAliases) {
   SubmitOptions o;
   CLI::App* submit = addSubmitCommand(app, o);
   std::string path = script("#!/bin/bash\n#SBATCH -N 3\nsrun x\n");
-  std::vector<std::string> args = {"submit", "-t", "10", "--account", "p1", "--job-name", "j", "-N", "1",
-                                   "-N", "2", "--site", "a,b", "--allowed-site", "c",
-                                   path, "--nodes", "9"};
+  std::vector<std::string> args = {
+      "submit", "-t",     "10",  "--account",      "p1", "--job-name", "j",       "-N", "1", "-N",
+      "2",      "--site", "a,b", "--allowed-site", "c",  path,         "--nodes", "9"};
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   app.parse(reversed);
   o.script_and_args = submit->remaining();
@@ -488,8 +487,9 @@ TEST(SubmitRenderTest, SubmittedArrayAndPlan) {
   EXPECT_THAT(plan, HasSubstr("Tie-break: equal scores: federation order"));
   EXPECT_THAT(plan, HasSubstr("site-a *  yes   now    100.0"));
   EXPECT_THAT(plan, HasSubstr("site-b    no    -      -      accelerator: needs h100"));
-  EXPECT_THAT(renderPlan(json::parse(R"({"accepted":false,"error":{"message":"no such project"}})")),
-              HasSubstr("would refuse this job: no such project"));
+  EXPECT_THAT(
+      renderPlan(json::parse(R"({"accepted":false,"error":{"message":"no such project"}})")),
+      HasSubstr("would refuse this job: no such project"));
 }
 
 }  // namespace
