@@ -57,7 +57,8 @@ class SbatchAgainstApi : public CliAgainstApi {
       svc_.broker().onMessage(index, makeMessage(site, id + "-" + std::to_string(seq), t, st), t,
                               fx);
     }
-    svc_.broker().tick(svc_.instant(), fx);
+    svc_.broker().tick(svc_.instant(), fx);  // releases or cancels its dependants
+    svc_.broker().tick(svc_.instant(), fx);  // places the released ones
     ASSERT_TRUE(svc_.commit(fx, {}).ok());
   }
 };
