@@ -51,7 +51,7 @@ class SbatchAgainstApi : public CliAgainstApi {
       st.started_at = t;
       if (s != JobState::kRunning) {
         st.ended_at = t;
-        st.exit_code = s == JobState::kCompleted ? 0 : 1;
+        if (s != JobState::kCancelled) st.exit_code = s == JobState::kCompleted ? 0 : 1;
       }
       st.seq = static_cast<uint64_t>(++seq);
       svc_.broker().onMessage(index, makeMessage(site, id + "-" + std::to_string(seq), t, st), t,
@@ -256,6 +256,7 @@ TEST_F(SbatchAgainstApi, JobsListsActiveNewestFirstWithUserAndElapsed) {
   for (int i = 0; i < 3; ++i) submit({"-t", "10", "-A", "p1", "-J", "n" + std::to_string(i)});
   submitFor("p1", "h100", "submitter");  // j-4
   ASSERT_EQ(aifed("admin", {"cancel", "j-2"}).code, kExitOk);
+  finish(svc_.broker().findJob("j-2")->site, "j-2", JobState::kCancelled);  // the site confirms
   Run r = aifed("admin", {"jobs"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_THAT(r.out, HasSubstr("USER"));
