@@ -83,6 +83,14 @@ CLI::App* addSubmitCommand(CLI::App& app, SubmitOptions& options) {
 int runSubmit(CLI::App& submit, SubmitOptions& options, ApiCall& api, std::ostream& out,
               std::ostream& err) {
   options.script_and_args = submit.remaining();
+  if (!options.script_and_args.empty() && options.script_and_args[0].size() > 1 &&
+      options.script_and_args[0][0] == '-') {
+    // prefix_command() hands an unknown flag on as if it were the script.
+    err << "aifed submit: " << options.script_and_args[0]
+        << " is not a submit flag (see aifed submit --help; global options such as --server "
+           "go before `submit`)\n";
+    return kExitUsage;
+  }
   SubmitContext ctx;
   ctx.env = processEnvironment();
   ctx.accelerator_models = [&api] { return acceleratorModels(api); };

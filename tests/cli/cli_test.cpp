@@ -499,6 +499,12 @@ TEST(CliCommandTest, ExitCodes) {
   EXPECT_EQ(r.code, kExitUsage) << "refused locally, nothing sent";
   r = run({"--server", fake.url(), "jobs", "--bogus"});
   EXPECT_EQ(r.code, kExitUsage);
+  r = run({"--server", fake.url(), "submit", "--bogus", "-t", "10"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--bogus is not a submit flag"), std::string::npos) << r.err;
+  r = run({"jobs", "--server", fake.url(), "--json"});  // global flags after the subcommand
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "{\"jobs\":[],\"total\":0}\n");
   r = run({"--server", fake.url()});
   EXPECT_EQ(r.code, kExitUsage);
   r = run({"--server", "ftp://nope", "sites"});
