@@ -149,7 +149,8 @@ TEST_F(SbatchAgainstApi, CancelSeveralIdsAndFilters) {
   EXPECT_THAT(r.out, HasSubstr("j-5: "));
 }
 
-// ---- need the issue-14 server (h-jobs, h-plan): arrays, dependencies, plan, list ----------
+// ---- need issue 14's server: arrays, dependencies and output names; the plan route and --
+// ---- the list's new parameters (active, sort, me, user, state lists) for the last two ----
 
 TEST_F(SbatchAgainstApi, OutputNamesReachTheSpec) {
   std::string id = submit({"-t", "10", "-A", "p1", "-o", "train-%j.out", "-e", "train-%j.err"});
