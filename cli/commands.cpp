@@ -1,349 +1,22 @@
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>
-#include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "cli/config.h"
 #include "cli/http_client.h"
+#include "cli/jobs_command.h"
 #include "cli/logs_command.h"
+#include "cli/sbatch_flags.h"
+#include "cli/submit_command.h"
 #include "cli/tables.h"
-#include "common/files.h"
 #include "common/strings.h"
-#include "protocol/codec.h"
 #include "protocol/transport/curve_keys.h"
 
 namespace aifed::cli {
 namespace json = boost::json;
-namespace {
-
-// Non-empty decimal digits, at most 9 of them (no overflow in the arithmetic below).
-std::optional<int64_t> digits(std::string_view s) {
-  if (s.empty() || s.size() > 9) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-// A file named by a flag; a usage error naming the flag when it cannot be read.
-Result<std::string> readFlagFile(const std::string& path, const std::string& flag) {
-  Result<std::string> text = common::readFile(path);
-  if (!text.ok()) return invalidArgument(flag + ": " + text.status().message(), flag);
-  return text;
-}
-
-// "a,b" "c" -> ["a", "b", "c"]; blanks dropped.
-json::array listFlag(const std::vector<std::string>& values, bool upper) {
-  json::array out;
-  for (const std::string& v : values) {
-    for (std::string_view part : common::split(v, ',')) {
-      std::string item(common::trim(part));
-      if (upper) {
-        for (char& c : item) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      }
-      if (!item.empty()) out.emplace_back(item);
-    }
-  }
-  return out;
-}
-
-std::string percentEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-// Talks to the server for one subcommand and prints the outcome.
-class ApiCall {
- public:
-  ApiCall(const ClientConfig& config, HttpClientOptions options, bool json_output,
-          std::ostream& out, std::ostream& err)
-      : client_(config.server, std::move(options)),
-        has_token_(!config.token.empty()),
-        token_source_(config.token_source),
-        json_(json_output),
-        out_(out),
-        err_(err) {}
-
-  // Sends the request; on 2xx prints the body as-is (--json) or through `render`.
-  int run(const std::string& method, const std::string& target, const std::string& body,
-          const std::function<std::string(const json::value&)>& render) {
-    Result<HttpResult> r = client_.request(method, target, body);
-    if (!r.ok()) return report(r);
-    if (r->status >= 200 && r->status < 300) {
-      if (json_) {
-        out_ << r->body << (r->body.empty() || r->body.back() != '\n' ? "\n" : "");
-        return kExitOk;
-      }
-      json::value v;
-      try {
-        v = json::parse(r->body);
-      } catch (const std::exception&) {
-        out_ << r->body << "\n";
-        return kExitOk;
-      }
-      try {
-        out_ << render(v);
-      } catch (const std::exception&) {
-        out_ << r->body << "\n";  // an answer of another shape: show it as it is
-      }
-      return kExitOk;
-    }
-    return reportError(*r);
-  }
-
-  Result<HttpResult> get(const std::string& target) { return client_.request("GET", target, ""); }
-
-  // Reports a request that got no answer or an error answer; the exit code.
-  int report(const Result<HttpResult>& r) {
-    if (r.ok()) return reportError(*r);
-    err_ << "aifed: " << r.status().message() << "\n";
-    if (r.status().code() == StatusCode::kInvalidArgument) return kExitUsage;
-    if (r.status().code() == StatusCode::kUnauthenticated) {  // the server's certificate
-      err_ << "aifed: the coordinator prints its certificate's fingerprint at start; pass "
-              "it with --fingerprint (or AIFED_FINGERPRINT), or its CA with --ca-file.\n";
-      return kExitUnavailable;
-    }
-    err_ << "aifed: is the coordinator running? Set the server with --server URL or "
-            "AIFED_SERVER.\n";
-    return kExitUnavailable;
-  }
-
- private:
-  int reportError(const HttpResult& r) {
-    if (json_) out_ << r.body << (r.body.empty() || r.body.back() != '\n' ? "\n" : "");
-    std::string code, message, field;
-    try {
-      json::value v = json::parse(r.body);
-      const json::object& e = v.at("error").as_object();
-      if (auto* c = e.if_contains("code"); c && c->is_string()) code = c->get_string();
-      if (auto* m = e.if_contains("message"); m && m->is_string()) message = m->get_string();
-      if (auto* f = e.if_contains("field"); f && f->is_string()) field = f->get_string();
-    } catch (const std::exception&) {
-      message = r.body.empty() ? "(no body)" : r.body;
-    }
-    if (r.status == 401) {
-      if (has_token_) {
-        err_ << "aifed: not authenticated: the server refused the token from " << token_source_
-             << ": " << message << "\n";
-      } else {
-        err_ << "aifed: not authenticated: pass --token or set AIFED_TOKEN (or --token-file, "
-                "AIFED_TOKEN_FILE, a config file; see docs/cli.md)\n";
-      }
-      return kExitDenied;
-    }
-    if (r.status == 403) {
-      // The server's message names the role and the action ("role viewer may not
-      // site.drain").
-      err_ << "aifed: permission denied: " << message << "\n";
-      return kExitDenied;
-    }
-    bool refused = r.status >= 400 && r.status < 500;
-    err_ << "aifed: " << (refused ? "the server refused the request" : "the server failed")
-         << " (HTTP " << r.status << (code.empty() ? "" : " " + code) << "): " << message << "\n";
-    if (!field.empty()) err_ << "aifed: field: " << field << "\n";
-    return refused ? kExitRefused : kExitUnavailable;
-  }
-
-  HttpClient client_;
-  bool has_token_;
-  std::string token_source_;
-  bool json_;
-  std::ostream& out_;
-  std::ostream& err_;
-};
-
-std::string renderSubmitted(const json::value& job) {
-  std::string out = "Submitted job ";
-  const json::object& o = job.as_object();
-  auto str = [&](const char* k) -> std::string {
-    auto* v = o.if_contains(k);
-    return v && v->is_string() && !v->get_string().empty() ? std::string(v->get_string()) : "";
-  };
-  out += str("id") + ": " + (str("state").empty() ? "?" : str("state"));
-  if (!str("site").empty()) out += " at " + str("site");
-  out += "\n";
-  if (auto* p = o.if_contains("placement"); p && p->is_object()) {
-    if (auto* s = p->as_object().if_contains("summary"); s && s->is_string()) {
-      out += "  why: " + std::string(s->get_string()) + "\n";
-    }
-  } else if (!str("reason").empty()) {
-    out += "  waiting: " + str("reason") + "\n";
-  }
-  return out;
-}
-
-}  // namespace
-
-Result<Duration> parseSlurmTime(std::string_view text_in, std::string_view flag) {
-  std::string text(common::trim(text_in));
-  std::string f(flag);
-  auto bad = [&](const std::string& why) -> Status {
-    return invalidArgument(
-        f + ": \"" + text + "\" " + why + " (use minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S)", f);
-  };
-  if (text.empty()) return bad("is empty");
-  int64_t days = 0, hours = 0, minutes = 0, seconds = 0;
-  std::string_view rest = text;
-  size_t dash = rest.find('-');
-  std::vector<std::string_view> parts;
-  if (dash != std::string_view::npos) {
-    auto d = digits(rest.substr(0, dash));
-    if (!d) return bad("has a bad day count");
-    days = *d;
-    parts = common::split(rest.substr(dash + 1), ':');
-    if (parts.size() > 3) return bad("has too many fields");
-    std::vector<std::optional<int64_t>> v;
-    for (auto p : parts) v.push_back(digits(p));
-    for (auto& x : v) {
-      if (!x) return bad("is not a time");
-    }
-    hours = *v[0];
-    if (v.size() > 1) minutes = *v[1];
-    if (v.size() > 2) seconds = *v[2];
-    if (hours >= 24) return bad("has more than 23 hours after the day count");
-    if (minutes >= 60 || seconds >= 60) return bad("has minutes or seconds above 59");
-  } else {
-    parts = common::split(rest, ':');
-    if (parts.size() > 3) return bad("has too many fields");
-    std::vector<std::optional<int64_t>> v;
-    for (auto p : parts) v.push_back(digits(p));
-    for (auto& x : v) {
-      if (!x) return bad("is not a time");
-    }
-    if (v.size() == 1) {
-      minutes = *v[0];
-    } else if (v.size() == 2) {
-      minutes = *v[0];
-      seconds = *v[1];
-      if (seconds >= 60) return bad("has seconds above 59");
-    } else {
-      hours = *v[0];
-      minutes = *v[1];
-      seconds = *v[2];
-      if (minutes >= 60 || seconds >= 60) return bad("has minutes or seconds above 59");
-    }
-  }
-  int64_t total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds;
-  if (total <= 0) return bad("must be more than zero (aifed has no unlimited time)");
-  return std::chrono::duration_cast<Duration>(std::chrono::seconds(total));
-}
-
-std::string flagForField(std::string_view field) {
-  std::string_view head = field.substr(0, field.find_first_of(".["));
-  static const std::map<std::string_view, std::string_view> kFlags = {
-      {"nodes", "--nodes"},
-      {"gpus_per_node", "--gpus-per-node"},
-      {"gpu_type", "--gpu-type"},
-      {"walltime_s", "--time"},
-      {"project", "--project"},
-      {"name", "--name"},
-      {"priority", "--priority"},
-      {"allowed_sites", "--allowed-site"},
-      {"allowed_countries", "--allowed-country"},
-      {"script", "--script"},
-      {"workdir", "--workdir"},
-      {"env", "--env"},
-      {"simulated_runtime_s", "--simulated-runtime"},
-  };
-  auto it = kFlags.find(head);
-  return std::string(it == kFlags.end() ? field : it->second);
-}
-
-Result<json::object> buildSubmitBody(const SubmitOptions& o) {
-  json::object body;
-  if (!o.spec_file.empty()) {
-    Result<std::string> text = readFlagFile(o.spec_file, "--spec");
-    if (!text.ok()) return text.status();
-    boost::system::error_code ec;
-    json::value v = json::parse(*text, ec);
-    if (ec)
-      return invalidArgument("--spec: " + o.spec_file + " is not JSON: " + ec.message(), "--spec");
-    if (!v.is_object()) {
-      return invalidArgument("--spec: " + o.spec_file + " must hold a JSON object (a job spec)",
-                             "--spec");
-    }
-    body = std::move(v.as_object());
-  } else {
-    body = toJson(JobSpec{});
-    body.erase("walltime_s");  // no default time: the user must say, as --time
-  }
-
-  // The job's owner is the token's user, decided by the coordinator; a user is sent only
-  // when asked for (--user, or the spec file's), which only admin and portal tokens may
-  // make another user's (docs/security.md, "Job owners").
-  if (!o.user.empty()) body["user"] = o.user;
-
-  if (o.nodes) body["nodes"] = *o.nodes;
-  if (o.gpus_per_node) body["gpus_per_node"] = *o.gpus_per_node;
-  if (o.gpu_type) body["gpu_type"] = *o.gpu_type;
-  if (o.time) {
-    Result<Duration> t = parseSlurmTime(*o.time, "--time");
-    if (!t.ok()) return t.status();
-    body["walltime_s"] = std::chrono::duration_cast<std::chrono::seconds>(*t).count();
-  }
-  if (o.project) body["project"] = *o.project;
-  if (o.name) body["name"] = *o.name;
-  if (o.priority) body["priority"] = *o.priority;
-  if (!o.allowed_sites.empty()) body["allowed_sites"] = listFlag(o.allowed_sites, false);
-  if (!o.allowed_countries.empty()) {
-    body["allowed_countries"] = listFlag(o.allowed_countries, true);
-  }
-  if (o.script_file) {
-    Result<std::string> script = readFlagFile(*o.script_file, "--script");
-    if (!script.ok()) return script.status();
-    body["script"] = std::move(*script);
-  }
-  if (o.workdir) body["workdir"] = *o.workdir;
-  if (!o.env.empty()) {
-    json::object env;
-    if (auto* e = body.if_contains("env"); e && e->is_object()) env = e->as_object();
-    for (const std::string& kv : o.env) {
-      size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return invalidArgument("--env: \"" + kv + "\" must look like KEY=VALUE", "--env");
-      }
-      env[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    body["env"] = std::move(env);
-  }
-  if (o.simulated_runtime) {
-    Result<Duration> t = parseSlurmTime(*o.simulated_runtime, "--simulated-runtime");
-    if (!t.ok()) return t.status();
-    body["simulated_runtime_s"] = std::chrono::duration_cast<std::chrono::seconds>(*t).count();
-  }
-
-  // Check it as the server will, so a mistake is reported before anything is sent.
-  Result<JobSpec> spec = jobSpecFromJson(body);
-  if (!spec.ok()) {
-    const Status& s = spec.status();
-    std::string field = s.field();
-    std::string flag = field.empty() ? "" : flagForField(field);
-    std::string hint = flag.empty() || flag == field ? "" : " (set it with " + flag + ")";
-    if (field == "walltime_s" && !body.contains("walltime_s")) {
-      return invalidArgument("the job needs a time limit: pass --time (e.g. --time 2:00:00)",
-                             "--time");
-    }
-    return invalidArgument("invalid job: " + s.message() + hint, flag.empty() ? field : flag);
-  }
-  return body;
-}
-
 Result<std::string> writeKeyFiles(const std::string& prefix, bool force) {
   std::filesystem::path p(prefix);
   std::string name = p.filename().string();
@@ -376,6 +49,9 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   app.name("aifed");
   app.set_version_flag("--version", AIFED_VERSION);
   app.require_subcommand(1);
+  // Global flags (--json, --server, ...) may come after the subcommand too: a
+  // subcommand hands the options it does not know to `aifed` itself.
+  app.fallthrough();
 
   ClientSettings flags;
   bool json_output = false;
@@ -395,51 +71,27 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   HttpClientOptions client_options;
   app.add_flag("--insecure", client_options.insecure,
                "do not check the coordinator's certificate (experiments only)");
-  app.add_flag("--json", json_output, "print the server's JSON as it is");
+  app.add_flag("--json", json_output, "print the server's JSON as it is (anywhere on the line)");
   app.add_option("--timeout", timeout_s, "seconds to wait for the server")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
   SubmitOptions so;
-  CLI::App* submit = app.add_subcommand("submit", "submit a job (flags like sbatch)");
-  submit->add_option("--spec", so.spec_file, "job spec JSON file; flags override its fields");
-  submit->add_option("-N,--nodes", so.nodes, "number of nodes");
-  submit->add_option("--gpus-per-node", so.gpus_per_node, "accelerators per node");
-  submit->add_option("--gpu-type", so.gpu_type, "accelerator type, e.g. h100 or mi250x");
-  submit->add_option("-t,--time", so.time,
-                     "time limit: minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S");
-  submit->add_option("-A,--project", so.project, "project (allocation) to charge");
-  submit->add_option("-J,--name", so.name, "job name");
-  submit->add_option("--priority", so.priority, "priority within the project");
-  submit->add_option("--allowed-site", so.allowed_sites, "run only at this site (repeatable)");
-  submit->add_option("--allowed-country", so.allowed_countries,
-                     "run only in this country, ISO code like SE (repeatable)");
-  submit->add_option("--script", so.script_file, "batch script file to run");
-  submit->add_option("--workdir", so.workdir, "working directory at the site");
-  submit->add_option("--env", so.env, "environment variable KEY=VALUE (repeatable)");
-  submit->add_option("--simulated-runtime", so.simulated_runtime,
-                     "simulated sites only: how long the job really runs (same forms as --time)");
-  submit->add_option("--user", so.user,
-                     "submit for this user (admin and portal tokens only; default: the token's "
-                     "user)");
-
-  std::optional<std::string> state, site_filter, project_filter, id_prefix;
-  std::optional<int64_t> limit, offset;
-  CLI::App* jobs = app.add_subcommand("jobs", "list jobs");
-  jobs->add_option("--state", state, "only jobs in this state (queued, running, ...)");
-  jobs->add_option("--site", site_filter, "only jobs placed at this site");
-  jobs->add_option("--project", project_filter, "only jobs of this project");
-  jobs->add_option("--search", id_prefix, "only jobs whose id starts with this (j-12)");
-  jobs->add_option("--limit", limit, "at most this many jobs (server default 100)")
-      ->check(CLI::NonNegativeNumber);
-  jobs->add_option("--offset", offset, "skip this many jobs")->check(CLI::NonNegativeNumber);
+  CLI::App* submit = addSubmitCommand(app, so);
+  // The script's arguments must not fall through to `aifed`: submit knows --json itself.
+  submit->fallthrough(false);
+  submit->add_flag("--json", json_output, "print the server's JSON as it is");
+  JobsOptions jo;
+  CLI::App* jobs = addJobsCommand(app, jo);
+  CancelOptions co;
+  CLI::App* cancel = addCancelCommand(app, co);
 
   std::string id;
   CLI::App* job = app.add_subcommand("job", "show one job, with where it went and why");
-  job->add_option("ID", id, "job id")->required();
+  job->add_option("ID", id, "job id (j-12 or 12)")->required();
   CLI::App* explain =
       app.add_subcommand("explain", "why a job went where it went, or why it still waits");
-  explain->add_option("JOB", id, "job id")->required();
+  explain->add_option("JOB", id, "job id (j-12 or 12)")->required();
   LogsOptions lo;
   double logs_interval_s = 2;
   CLI::App* logs = app.add_subcommand("logs", "the tail of a job's output, from its site");
@@ -459,8 +111,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   policy->add_option("--set", new_policy, "switch the active policy (admin; recorded)");
   policy->add_option("--reason", policy_reason, "why, for the audit trail (with --set)");
   policy->add_flag("--history", policy_history, "list every policy switch ever made");
-  CLI::App* cancel = app.add_subcommand("cancel", "cancel a job");
-  cancel->add_option("ID", id, "job id")->required();
+  CLI::App* array = app.add_subcommand("array", "show a job array: its tasks by state and site");
+  array->add_option("ID", id, "array id (a-3 or 3)")->required();
   app.add_subcommand("sites", "list the federation's sites");
   CLI::App* site = app.add_subcommand("site", "show one site and its partitions");
   site->add_option("ID", id, "site id")->required();
@@ -527,7 +179,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
                                   "run a local federation of simulated AI factories "
                                   "(aifed demo --help)");
     demo_cmd->prefix_command();
-    demo_cmd->set_help_flag();  // `aifed demo --help` is the demo's own help
+    demo_cmd->fallthrough(false);  // every argument after `demo` is the demo's
+    demo_cmd->set_help_flag();     // `aifed demo --help` is the demo's own help
   }
 
   try {
@@ -577,28 +230,20 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   client_options.fingerprint = config->fingerprint;
   client_options.ca_file = config->ca_file;
   ApiCall api(*config, client_options, json_output, out, err);
-  if (submit->parsed()) {
-    Result<json::object> body = buildSubmitBody(so);
-    if (!body.ok()) {
-      err << "aifed submit: " << body.status().message() << "\n";
+  if (submit->parsed()) return runSubmit(*submit, so, api, out, err);
+  if (jobs->parsed()) return runJobs(jo, api, out, err);
+  if (cancel->parsed()) return runCancel(co, api, out, err);
+  if (array->parsed()) {
+    Result<std::string> a = normalizeArrayId(id, "ID");
+    if (!a.ok()) {
+      err << "aifed array: " << a.status().message() << "\n";
       return kExitUsage;
     }
-    return api.run("POST", "/api/v1/jobs", json::serialize(*body), renderSubmitted);
+    return api.run("GET", "/api/v1/arrays/" + percentEncode(*a), "", renderArray);
   }
-  if (jobs->parsed()) {
-    std::string query;
-    auto add = [&](const char* k, const std::string& v) {
-      query += (query.empty() ? "?" : "&") + std::string(k) + "=" + percentEncode(v);
-    };
-    if (state) add("state", *state);
-    if (site_filter) add("site", *site_filter);
-    if (project_filter) add("project", *project_filter);
-    if (id_prefix) add("q", *id_prefix);
-    if (limit) add("limit", std::to_string(*limit));
-    if (offset) add("offset", std::to_string(*offset));
-    return api.run("GET", "/api/v1/jobs" + query, "", renderJobList);
+  if (job->parsed()) {
+    return api.run("GET", "/api/v1/jobs/" + percentEncode(jobIdArgument(id)), "", renderJob);
   }
-  if (job->parsed()) return api.run("GET", "/api/v1/jobs/" + percentEncode(id), "", renderJob);
   if (logs->parsed()) {
     lo.json = json_output;
     lo.interval = Duration(static_cast<int64_t>(logs_interval_s * 1000));
@@ -608,7 +253,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
         [](Duration d) { std::this_thread::sleep_for(d); });
   }
   if (explain->parsed()) {
-    return api.run("GET", "/api/v1/jobs/" + percentEncode(id) + "/explain", "", renderExplain);
+    return api.run("GET", "/api/v1/jobs/" + percentEncode(jobIdArgument(id)) + "/explain", "",
+                   renderExplain);
   }
   if (policy->parsed()) {
     if (policy_history) {
@@ -626,17 +272,6 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
       }
       return "Active policy: " + name + "\n";
     });
-  }
-  if (cancel->parsed()) {
-    return api.run(
-        "POST", "/api/v1/jobs/" + percentEncode(id) + "/cancel", "", [](const json::value& v) {
-          const json::object& o = v.as_object();
-          auto get = [&](const char* k) {
-            auto* x = o.if_contains(k);
-            return x && x->is_string() ? std::string(x->get_string()) : "?";
-          };
-          return "Cancel requested for job " + get("id") + " (now " + get("state") + ")\n";
-        });
   }
   if (app.got_subcommand("sites")) return api.run("GET", "/api/v1/sites", "", renderSiteList);
   if (site->parsed()) return api.run("GET", "/api/v1/sites/" + percentEncode(id), "", renderSite);

@@ -1,9 +1,9 @@
 #include "cli/logs_command.h"
 
 #include <boost/json.hpp>
-#include <cctype>
 #include <ostream>
 
+#include "cli/api_call.h"
 #include "cli/commands.h"
 
 namespace aifed::cli {
@@ -15,19 +15,6 @@ constexpr uint64_t kFollowChunk = 1 << 20;  // the server's largest max_bytes
 bool isFinal(const std::string& state) {
   return state == "completed" || state == "failed" || state == "cancelled" || state == "timeout" ||
          state == "node_fail" || state == "lost";
-}
-
-std::string percentEncoded(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += {'%', kHex[c >> 4], kHex[c & 15]};
-    }
-  }
-  return out;
 }
 
 // One answer of the output route, as far as --follow needs it.
@@ -65,7 +52,7 @@ std::string errorCode(const HttpResult& r) {
 
 // The state of the job, from GET /api/v1/jobs/{id}; "" when it cannot be had.
 std::string jobState(const GetFn& get, const std::string& id) {
-  Result<HttpResult> r = get("/api/v1/jobs/" + percentEncoded(id));
+  Result<HttpResult> r = get("/api/v1/jobs/" + percentEncode(id));
   if (!r.ok() || r->status != 200) return "";
   try {
     return std::string(json::parse(r->body).at("state").as_string());
@@ -96,7 +83,7 @@ std::string jobIdArgument(const std::string& text) {
 int runLogs(const LogsOptions& o, const GetFn& get, const ReportFn& report, std::ostream& out,
             std::ostream& err, const std::function<void(Duration)>& sleep) {
   std::string id = jobIdArgument(o.job);
-  std::string base = "/api/v1/jobs/" + percentEncoded(id) +
+  std::string base = "/api/v1/jobs/" + percentEncode(id) +
                      "/output?stream=" + (o.stderr_stream ? "stderr" : "stdout");
   std::string target = base + "&max_bytes=" + std::to_string(o.bytes);  // the tail first
   int64_t attempt = 0;

@@ -78,6 +78,15 @@ std::string ageText(const json::value& parent, std::string_view key) {
   return buf;
 }
 
+// "afterok:j-12, afterany:j-14", or "-".
+std::string dependenciesText(const json::value& spec) {
+  const json::value* deps = field(spec, "dependencies");
+  if (!deps || !deps->is_array() || deps->get_array().empty()) return "-";
+  return common::join(deps->get_array(), ", ", [](const json::value& d) {
+    return text(d, "condition") + ":" + text(d, "job");
+  });
+}
+
 std::string ratio(int64_t part, int64_t whole) {
   return std::to_string(part) + "/" + std::to_string(whole);
 }
@@ -159,28 +168,6 @@ std::string formatSlurmDuration(int64_t seconds) {
   return buf;
 }
 
-std::string renderJobList(const json::value& body) {
-  TextTable t({"ID", "NAME", "STATE", "SITE", "NODES", "GPUS/NODE", "TIME", "PROJECT", "SUBMITTED",
-               "REASON"});
-  const json::value* jobs = field(body, "jobs");
-  if (jobs && jobs->is_array()) {
-    for (const json::value& j : jobs->get_array()) {
-      const json::value* spec = field(j, "spec");
-      static const json::value kEmpty = json::object();
-      const json::value& s = spec ? *spec : kEmpty;
-      t.addRow({text(j, "id"), text(s, "name"), text(j, "state"), text(j, "site"), text(s, "nodes"),
-                gpusText(s), durationText(s, "walltime_s"), text(s, "project"),
-                formatInstant(field(j, "submitted_at")), text(j, "reason")});
-    }
-  }
-  std::string out = t.render();
-  const json::value* total = field(body, "total");
-  out += std::to_string(t.rowCount()) + " job" + (t.rowCount() == 1 ? "" : "s") + " shown";
-  if (total && total->is_number()) out += " of " + text(total);
-  out += "\n";
-  return out;
-}
-
 std::string renderJob(const json::value& job) {
   static const json::value kEmpty = json::object();
   const json::value* spec_ptr = field(job, "spec");
@@ -207,6 +194,11 @@ std::string renderJob(const json::value& job) {
       {"started", formatInstant(field(job, "started_at"))},
       {"ended", formatInstant(field(job, "ended_at"))},
       {"exit code", text(job, "exit_code")},
+      {"elapsed", durationText(job, "elapsed_s")},
+      {"array", text(job, "array_id") == "-"
+                    ? "-"
+                    : text(job, "array_id") + " index " + text(job, "array_index")},
+      {"depends on", dependenciesText(s)},
   };
   // Where the current attempt runs at its site and where its output goes there
   // (`aifed logs` reads it from there).

@@ -42,8 +42,8 @@ std::string formatInstant(const boost::json::value* ms);
 // Seconds -> sbatch's time form: 2700 -> "00:45:00", 129600 -> "1-12:00:00".
 std::string formatSlurmDuration(int64_t seconds);
 
-// Renderers for the REST answers (the JSON bodies of docs/api.md).
-std::string renderJobList(const boost::json::value& body);   // GET /api/v1/jobs
+// Renderers for the REST answers (the JSON bodies of docs/api.md); the job list is
+// job_format.h's.
 std::string renderJob(const boost::json::value& job);        // GET /api/v1/jobs/{id}
 std::string renderSiteList(const boost::json::value& body);  // GET /api/v1/sites
 std::string renderSite(const boost::json::value& site);      // GET /api/v1/sites/{id}
