@@ -28,8 +28,9 @@ async function launchBrowser() {
   });
 }
 
-// Runs `body({fed, browser, step, newPage})` and exits 0 or 1.
-async function runTest(name, body) {
+// Runs `body({fed, browser, step, newPage})` and exits 0 or 1. `options.federation` goes
+// to startFederation (e.g. {extraArgs: [...]}); newPage({width, height}) sizes a page.
+async function runTest(name, body, options = {}) {
   const started = Date.now();
   let fed = null;
   let browser = null;
@@ -42,8 +43,8 @@ async function runTest(name, body) {
     console.log(`  ok  ${title} (${Date.now() - t0} ms)`);
     return result;
   };
-  const newPage = async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, ignoreHTTPSErrors: true });
+  const newPage = async ({ width = 1366, height = 768 } = {}) => {
+    const context = await browser.newContext({ viewport: { width, height }, ignoreHTTPSErrors: true });
     const page = await context.newPage();
     page.setDefaultTimeout(30000);
     page.errors = [];
@@ -54,7 +55,7 @@ async function runTest(name, body) {
   };
   let ok = false;
   try {
-    fed = await step('start a seven-site federation (aifed demo)', () => startFederation());
+    fed = await step('start a seven-site federation (aifed demo)', () => startFederation(options.federation || {}));
     browser = await step('launch headless Chromium', () => launchBrowser());
     await body({ fed, browser, step, newPage });
     ok = true;
