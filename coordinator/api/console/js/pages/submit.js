@@ -78,7 +78,8 @@ function specOf(c) {
 
 function planTable(d) {
   const rows = (d.sites || []).map((s) => {
-    const chosen = s.site === d.site && d.action === 'dispatch';
+    // The site it would go to now, or be held for (late binding); none when it waits.
+    const chosen = Boolean(d.site) && s.site === d.site && d.action !== 'wait';
     return h('tr', { dataset: { site: s.site, feasible: String(Boolean(s.feasible)) }, class: chosen ? 'chosen' : undefined },
       h('th', { scope: 'row' }, h('a', { href: `#/sites/${encodeURIComponent(s.site)}` }, s.site),
         chosen ? [' ', badge('chosen')] : null),
@@ -104,6 +105,8 @@ function planSummary(plan) {
   else if (d.action === 'hold') what = `it would be held for ${d.site || 'a site'}${d.reason ? `: ${d.reason}` : '.'}`;
   else what = `it would wait at the coordinator${d.reason ? `: ${d.reason}` : '.'}`;
   return [h('p', { class: 'summary', id: 'plan-summary' }, who + what),
+    d.action === 'dispatch' && d.reason ? h('p', { class: 'muted small' }, d.reason) : null,
+    d.policy ? h('p', { class: 'muted small' }, `Policy ${d.policy}.`) : null,
     d.tie_break ? h('p', { id: 'plan-tie-break' }, `Tie-break: ${d.tie_break}`) : null];
 }
 
