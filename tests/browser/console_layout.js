@@ -69,7 +69,15 @@ runTest('console_layout', async ({ fed, step, newPage }) => {
     { name: 'policy', hash: '#/policy', ready: '#active-policy' },
     { name: 'audit', hash: '#/audit', ready: '#audit-table' },
     { name: 'projects', hash: '#/projects', ready: '#projects .project-table' },
-    { name: 'tokens', hash: '#/tokens', ready: '#tokens-table' },
+    { name: 'tokens', hash: '#/tokens', ready: '#tokens-table',
+      then: async (page, size) => {
+        // With a new token's secret on show (the longest thing on the page).
+        await page.getByLabel('Name').fill(`layout-${size}`);
+        await page.getByLabel('Role').selectOption('submitter');
+        await page.locator('#token-projects input').first().check();
+        await page.locator('#create-token').click();
+        await page.locator('#new-token').waitFor();
+      } },
     { name: 'not-found', hash: '#/no-such-page', ready: '#not-found' },
     { name: 'job-not-found', hash: '#/jobs/j-999999', ready: '#not-found' },
   ];
@@ -86,7 +94,7 @@ runTest('console_layout', async ({ fed, step, newPage }) => {
     for (const p of pages) {
       await step(`${size.name}: ${p.name} (${p.hash})`, async () => {
         await show(page, p.hash, p.ready);
-        if (p.then) await p.then(page);
+        if (p.then) await p.then(page, size.name);
         const width = await checkPage(page, `${p.name}-${size.name}`, size.width, p.tolerate).catch((e) => {
           problems.push(e.message);
           return null;
