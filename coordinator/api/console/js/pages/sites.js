@@ -22,7 +22,9 @@ export function siteNotes(site) {
 function utilisation(site) {
   const total = site.accelerators_total || 0;
   if (total === 0) return null;
-  return Math.round((100 * (total - (site.accelerators_free || 0))) / total);
+  const pct = (100 * (total - (site.accelerators_free || 0))) / total;
+  // A few accelerators of thousands in use is not "0 %".
+  return pct > 0 && pct < 10 ? pct.toFixed(1) : String(Math.round(pct));
 }
 
 function lastHeard(site) {
@@ -37,7 +39,7 @@ function siteRow(site) {
   const types = (site.accelerator_types || []).join(', ');
   return h('tr', { dataset: { site: site.id, state: site.state || 'unknown', stale: String(stale) } },
     h('th', { scope: 'row' }, h('a', { href: `#/sites/${encodeURIComponent(site.id)}` }, site.name || site.id),
-      h('div', { class: 'muted small' }, [site.id, site.country].filter(Boolean).join(' · '))),
+      h('div', { class: 'muted small plain' }, [site.id, site.country].filter(Boolean).join(' · '))),
     h('td', { class: 'state' }, badge(site.state),
       stale ? h('div', { class: 'small stale-note' }, `stale: ${lastHeard(site)}`) : null),
     count(`${site.accelerators_free ?? 0} / ${site.accelerators_total ?? 0}`),
