@@ -41,7 +41,7 @@ function actionSelect(actions, value) {
 function auditRow(r, canTokens) {
   const href = targetHref(r, canTokens);
   return h('tr', { dataset: { id: String(r.id ?? '') } },
-    h('td', {}, fmtTime(r.at)),
+    h('td', { class: 'when' }, fmtTime(r.at)),
     h('td', {}, r.actor_name ? `${r.actor_name} (${r.actor || '—'})` : r.actor || '—'),
     h('td', {}, r.role || '—'), h('td', { class: 'mono' }, r.action || ''),
     h('td', { class: 'target' }, href ? h('a', { href }, r.target) : r.target || ''),

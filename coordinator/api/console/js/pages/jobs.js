@@ -80,7 +80,7 @@ function jobRow(job, fetchedAt) {
     h('td', { class: 'user' }, spec.user || '—'),
     h('td', {}, spec.project || '—'),
     h('td', {}, gpus),
-    h('td', {}, fmtTime(job.submitted_at)),
+    h('td', { class: 'when' }, fmtTime(job.submitted_at)),
     elapsed,
     h('td', { class: 'small' }, job.reason || ''));
 }
