@@ -1,6 +1,6 @@
 // Sites: every site of the federation in one table (state, free and total accelerators,
 // utilisation, running and pending jobs, why it takes no jobs), updated from the live
-// feed. A stale site (unreachable, its capacity older than three heartbeats) has its
+// feed (and every 10 s from the API, for staleness). A stale site (unreachable, its capacity older than three heartbeats) has its
 // counts greyed and says when it was last heard from.
 import { api } from '../api.js';
 import { h, clear, badge, fmtAge, scrollBox } from '../dom.js';
@@ -106,8 +106,23 @@ export async function render(root, ctx) {
       if (site && note) note.textContent = `stale: ${lastHeard(site)}`;
     }
   }, 5000);
+  // A site turns stale by the clock, with no event to say so: ask the API every 10 s
+  // (while the page is shown) and pass on what changed as if the stream had sent it.
+  const refresher = setInterval(async () => {
+    if (document.visibilityState !== 'visible') return;
+    try {
+      const data = await api('GET', '/api/v1/sites');
+      for (const s of data.sites || []) {
+        const cur = ctx.live.sites.get(s.id);
+        if (!cur || cur.stale !== s.stale || cur.state !== s.state) ctx.live.handle({ type: 'site', site: s });
+      }
+    } catch (e) {
+      // The live indicator says when the coordinator is gone; try again next time.
+    }
+  }, 10000);
   return () => {
     clearInterval(ticker);
+    clearInterval(refresher);
     offs.forEach((off) => off());
   };
 }
