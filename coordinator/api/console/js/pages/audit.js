@@ -49,6 +49,34 @@ function auditRow(r, canTokens) {
     h('td', { class: 'small' }, r.detail || '', r.on_behalf_of ? ` (for ${r.on_behalf_of})` : ''));
 }
 
+// The actor and action filters. The action select offers the known actions and grows
+// by the ones seen in rows (addActions).
+function filterForm(filters, navigate) {
+  const actions = new Set(KNOWN_ACTIONS);
+  const actor = h('input', { name: 'actor', value: filters.actor, size: 14, placeholder: 'token id', autocomplete: 'off' });
+  const actionBox = h('div', {});
+  let action = null;
+  const apply = () => navigate(`#/audit${query({ actor: actor.value.trim(), action: action.value })}`);
+  const drawActions = () => {
+    const value = action ? action.value : filters.action;
+    action = actionSelect([...actions], value);
+    action.addEventListener('change', apply);
+    clear(actionBox).append(field('Action', action, 'a-action'));
+  };
+  drawActions();
+  const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log' },
+    field('Actor', actor, 'a-actor'), actionBox,
+    h('button', { type: 'submit', class: 'btn' }, 'Apply'),
+    h('a', { href: '#/audit', class: 'btn btn-secondary', role: 'button' }, 'Clear'));
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
+  const addActions = (seen) => {
+    const before = actions.size;
+    for (const a of seen) if (a) actions.add(a);
+    if (actions.size !== before) drawActions();
+  };
+  return { form, addActions };
+}
+
 export async function render(root, ctx, params, hashQuery) {
   const filters = { actor: hashQuery.get('actor') || '', action: hashQuery.get('action') || '' };
   const before = hashQuery.get('before') || '';
@@ -58,23 +86,8 @@ export async function render(root, ctx, params, hashQuery) {
     return;
   }
   const canTokens = ctx.can.manageTokens;
-  const actions = new Set(KNOWN_ACTIONS);
-  const actor = h('input', { name: 'actor', value: filters.actor, size: 14, placeholder: 'token id', autocomplete: 'off' });
-  const actionBox = h('div', {});
-  let action = null;
-  const drawActions = () => {
-    const value = action ? action.value : filters.action;
-    action = actionSelect([...actions], value);
-    action.addEventListener('change', () => apply());
-    clear(actionBox).append(field('Action', action, 'a-action'));
-  };
-  const apply = () => ctx.navigate(`#/audit${query({ actor: actor.value.trim(), action: action.value })}`);
-  drawActions();
-  const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log' },
-    field('Actor', actor, 'a-actor'), actionBox,
-    h('button', { type: 'submit', class: 'btn' }, 'Apply'),
-    h('a', { href: '#/audit', class: 'btn btn-secondary', role: 'button' }, 'Clear'));
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
+  const filterBox = filterForm(filters, ctx.navigate);
+  const form = filterBox.form;
   const liveNote = h('p', { class: 'muted small', id: 'audit-live', 'aria-live': 'off' });
   const list = h('div');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
@@ -87,9 +100,7 @@ export async function render(root, ctx, params, hashQuery) {
     const key = rows.map((r) => `${r.id}:${r.outcome}`).join(',');
     if (key === lastKey) return;
     lastKey = key;
-    let grew = false;
-    for (const r of rows) if (r.action && !actions.has(r.action)) { actions.add(r.action); grew = true; }
-    if (grew) drawActions();
+    filterBox.addActions(rows.map((r) => r.action));
     clear(list);
     if (rows.length === 0) {
       list.append(h('p', { class: 'muted' }, 'No audit entries match.'));

@@ -137,7 +137,8 @@ function filterForm(filters, sites, projects, go) {
   return form;
 }
 
-export async function render(root, ctx, params, hashQuery) {
+// The page's state from its address.
+function readAddress(hashQuery) {
   const filters = {
     state: hashQuery.get('state') || '',
     site: hashQuery.get('site') || '',
@@ -150,84 +151,97 @@ export async function render(root, ctx, params, hashQuery) {
   const sort = /^-?(id|state|site|user|project|submitted|elapsed)$/.test(hashQuery.get('sort') || '')
     ? hashQuery.get('sort') : DEFAULT_SORT;
   const page = Math.max(1, parseInt(hashQuery.get('page') || '1', 10) || 1);
-  const me = ctx.session.user || ctx.session.name || '';
+  return { filters, sort, page };
+}
 
+const hashOf = (f, sort, page) => `#/jobs${query({ ...f, active: f.active ? '1' : '', mine: f.mine ? '1' : '',
+  sort: sort === DEFAULT_SORT ? '' : sort, page: page > 1 ? page : '' })}`;
+
+// The sites and projects the filters offer.
+async function filterChoices() {
   const [sitesData, projectsData] = await Promise.all([
     api('GET', '/api/v1/sites'),
     api('GET', '/api/v1/projects').catch(() => null),
   ]);
-  const siteIds = (sitesData.sites || []).map((s) => ({ value: s.id, label: s.name ? `${s.name} (${s.id})` : s.id }));
+  const sites = (sitesData.sites || []).map((s) => ({ value: s.id, label: s.name ? `${s.name} (${s.id})` : s.id }));
   const projects = ((projectsData && (projectsData.projects || projectsData)) || [])
     .filter((p) => p && p.id).map((p) => ({ value: p.id, label: p.name ? `${p.name} (${p.id})` : p.id }));
+  return { sites, projects };
+}
 
-  const hashOf = (f, s, p) => `#/jobs${query({ ...f, active: f.active ? '1' : '', mine: f.mine ? '1' : '',
-    sort: s === DEFAULT_SORT ? '' : s, page: p > 1 ? p : '' })}`;
-  const go = (f, p) => ctx.navigate(hashOf(f, sort, p));
-  const form = filterForm(filters, siteIds, projects, go);
+// One page of jobs as the address asks. An older coordinator ignores sort, active, user
+// and me (its jobs have no elapsed_s): they are then done on the rows it sent.
+async function fetchJobs({ filters, sort, page }, me) {
+  const params = { state: filters.state, site: filters.site, project: filters.project, q: filters.q,
+    // "Mine" names the user: a user filter beside it would contradict it (400).
+    user: filters.mine ? '' : filters.user, active: filters.active ? 'true' : '', me: filters.mine ? 'true' : '',
+    sort, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE };
+  const data = await api('GET', `/api/v1/jobs${query(params)}`);
+  let jobs = data.jobs || [];
+  let total = data.total ?? jobs.length;
+  const knowsParams = jobs.length === 0 || 'elapsed_s' in jobs[0];
+  if (!knowsParams) {
+    const shown = jobs.length;
+    jobs = jobs.filter((j) => matches(j, filters, me)).sort(compareJobs(sort));
+    total -= shown - jobs.length;
+  }
+  return { jobs, total, knowsParams };
+}
 
-  const count = h('p', { class: 'muted', 'aria-live': 'polite', id: 'jobs-count' });
-  const note = h('p', { class: 'muted small', id: 'jobs-note', hidden: true });
-  const tbody = h('tbody');
+// The table, its count, the note on an older coordinator and the pager.
+function listView(address, navigate) {
+  const { sort, page } = address;
   const desc = sort.startsWith('-');
-  const caption = `Jobs by ${SORT_WORDS[sort.replace(/^-/, '')]}, ${desc ? 'highest or newest first' : 'lowest or oldest first'}; click a column header to sort by it.`;
-  const sortTo = (s) => ctx.navigate(hashOf(filters, s, 1));
-  const tbl = scrollBox(h('table', { id: 'jobs-table', dataset: { sort } },
-    h('caption', { class: 'muted small' }, caption),
-    h('thead', {}, h('tr', {}, COLUMNS.map((col) => headerCell(col, sort, sortTo)))),
-    tbody), 'Jobs');
-  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
-  root.append(h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'),
-    ctx.can.submit ? h('a', { href: '#/submit', class: 'btn' }, 'Plan or submit a job') : null),
-  form, count, note, tbl, pager);
-
-  const rows = new Map();
-  let total = 0;
-  let fetchedAt = Date.now();
-  const drawCount = () => {
-    const first = total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
-    count.textContent = `${total} job${total === 1 ? '' : 's'}` +
-      (total > 0 ? `, showing ${first}–${Math.min(total, (page - 1) * PAGE_SIZE + rows.size)}` : '');
+  const v = {
+    count: h('p', { class: 'muted', 'aria-live': 'polite', id: 'jobs-count' }),
+    note: h('p', { class: 'muted small', id: 'jobs-note', hidden: true },
+      'This coordinator does not sort jobs or filter them by activity or user: the order and those filters apply to this page only.'),
+    tbody: h('tbody'),
+    pager: h('nav', { class: 'pager', 'aria-label': 'Pages' }),
+    rows: new Map(),
   };
-  const drawPager = () => {
-    clear(pager);
+  const caption = `Jobs by ${SORT_WORDS[sort.replace(/^-/, '')]}, ${desc ? 'highest or newest first' : 'lowest or oldest first'}; click a column header to sort by it.`;
+  v.table = scrollBox(h('table', { id: 'jobs-table', dataset: { sort } },
+    h('caption', { class: 'muted small' }, caption),
+    h('thead', {}, h('tr', {}, COLUMNS.map((col) => headerCell(col, sort, (s) => navigate(hashOf(address.filters, s, 1)))))),
+    v.tbody), 'Jobs');
+  v.draw = ({ jobs, total, knowsParams }) => {
+    const seen = new Set(v.rows.keys());
+    const now = Date.now();
+    clear(v.tbody);
+    v.rows.clear();
+    for (const job of jobs) {
+      const row = jobRow(job, now);
+      if (seen.size > 0 && !seen.has(job.id)) row.classList.add('flash');
+      v.rows.set(job.id, row);
+      v.tbody.append(row);
+    }
+    v.note.hidden = knowsParams;
+    const first = total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+    v.count.textContent = `${total} job${total === 1 ? '' : 's'}` +
+      (total > 0 ? `, showing ${first}–${Math.min(total, (page - 1) * PAGE_SIZE + v.rows.size)}` : '');
+    clear(v.pager);
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     const button = (label, p, disabled) => h('button', { type: 'button', class: 'btn btn-secondary',
-      disabled, onclick: disabled ? undefined : () => go(filters, p) }, label);
-    pager.append(button('First', 1, page <= 1), button('Previous', page - 1, page <= 1),
+      disabled, onclick: disabled ? undefined : () => navigate(hashOf(address.filters, sort, p)) }, label);
+    v.pager.append(button('First', 1, page <= 1), button('Previous', page - 1, page <= 1),
       h('span', {}, `Page ${page} of ${pages}`),
       button('Next', page + 1, page >= pages), button('Last', pages, page >= pages));
   };
-  const load = async () => {
-    const params = { state: filters.state, site: filters.site, project: filters.project, q: filters.q,
-      // "Mine" names the user: a user filter beside it would contradict it (400).
-      user: filters.mine ? '' : filters.user, active: filters.active ? 'true' : '', me: filters.mine ? 'true' : '',
-      sort, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE };
-    const data = await api('GET', `/api/v1/jobs${query(params)}`);
-    fetchedAt = Date.now();
-    let jobs = data.jobs || [];
-    total = data.total ?? jobs.length;
-    // An older coordinator ignores sort, active, user and me: do them on this page.
-    const knowsParams = jobs.length === 0 || 'elapsed_s' in jobs[0];
-    if (!knowsParams) {
-      const shown = jobs.length;
-      jobs = jobs.filter((j) => matches(j, filters, me)).sort(compareJobs(sort));
-      if (jobs.length !== shown) total -= shown - jobs.length;
-    }
-    note.hidden = knowsParams;
-    note.textContent = knowsParams ? '' :
-      'This coordinator does not sort jobs or filter them by activity or user: the order and those filters apply to this page only.';
-    const seen = new Set(rows.keys());
-    clear(tbody);
-    rows.clear();
-    for (const job of jobs) {
-      const row = jobRow(job, fetchedAt);
-      if (seen.size > 0 && !seen.has(job.id)) row.classList.add('flash');
-      rows.set(job.id, row);
-      tbody.append(row);
-    }
-    drawCount();
-    drawPager();
-  };
+  return v;
+}
+
+export async function render(root, ctx, params, hashQuery) {
+  const address = readAddress(hashQuery);
+  const { filters, sort } = address;
+  const me = ctx.session.user || ctx.session.name || '';
+  const choices = await filterChoices();
+  const form = filterForm(filters, choices.sites, choices.projects, (f, p) => ctx.navigate(hashOf(f, sort, p)));
+  const view = listView(address, ctx.navigate);
+  root.append(h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'),
+    ctx.can.submit ? h('a', { href: '#/submit', class: 'btn' }, 'Plan or submit a job') : null),
+  form, view.count, view.note, view.table, view.pager);
+  const load = async () => view.draw(await fetchJobs(address, me));
   await load();
 
   // Known rows change in place (or the page is fetched again when the row no longer
@@ -243,12 +257,12 @@ export async function render(root, ctx, params, hashQuery) {
   };
   const off = ctx.live.on('job', (ev) => {
     const job = ev.job;
-    const existing = rows.get(job.id);
+    const existing = view.rows.get(job.id);
     if (existing && matches(job, filters, me)) {
       const row = jobRow(job, Date.now());
       row.classList.add('flash');
       existing.replaceWith(row);
-      rows.set(job.id, row);
+      view.rows.set(job.id, row);
       if (sort.replace(/^-/, '') === 'state') refresh();
       return;
     }
@@ -256,7 +270,7 @@ export async function render(root, ctx, params, hashQuery) {
   });
   // Running jobs' elapsed time ticks.
   const ticker = setInterval(() => {
-    for (const cell of tbody.querySelectorAll('td.elapsed[data-base]')) {
+    for (const cell of view.tbody.querySelectorAll('td.elapsed[data-base]')) {
       cell.textContent = fmtDuration(Number(cell.dataset.base) + (Date.now() - Number(cell.dataset.at)) / 1000);
     }
   }, 1000);

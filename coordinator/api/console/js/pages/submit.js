@@ -110,6 +110,19 @@ function planSummary(plan) {
     d.tie_break ? h('p', { id: 'plan-tie-break' }, `Tie-break: ${d.tie_break}`) : null];
 }
 
+// The answer of POST /api/v1/jobs/plan: a refusal submit would give, then the decision.
+function drawPlan(box, plan) {
+  clear(box);
+  box.hidden = false;
+  box.append(h('h2', { id: 'plan-title' }, 'Plan'));
+  if (!plan.accepted) {
+    const err = plan.error || {};
+    box.append(h('p', { class: 'error-box', id: 'plan-refused' },
+      `Submit would be refused: ${err.message || 'no reason given'}${err.field ? ` (field ${err.field})` : ''}`));
+  }
+  if (plan.decision) box.append(planSummary(plan), planTable(plan.decision));
+}
+
 export async function render(root, ctx) {
   root.append(h('div', { class: 'page-head' }, h('h1', {}, 'Plan and submit a job')));
   if (!ctx.can.submit) {
@@ -152,15 +165,7 @@ export async function render(root, ctx) {
     try {
       const plan = await api('POST', '/api/v1/jobs/plan', spec);
       clear(status);
-      clear(result);
-      result.hidden = false;
-      result.append(h('h2', { id: 'plan-title' }, 'Plan'));
-      if (!plan.accepted) {
-        const err = plan.error || {};
-        result.append(h('p', { class: 'error-box', id: 'plan-refused' },
-          `Submit would be refused: ${err.message || 'no reason given'}${err.field ? ` (field ${err.field})` : ''}`));
-      }
-      if (plan.decision) result.append(planSummary(plan), planTable(plan.decision));
+      drawPlan(result, plan);
     } catch (e) {
       if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
         fail(new Error('This coordinator cannot plan jobs (it has no POST /api/v1/jobs/plan); Submit still works.'));
