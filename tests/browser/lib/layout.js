@@ -46,20 +46,28 @@ async function axeViolations(page, tolerate = []) {
 }
 
 // What sticks out past the viewport's right edge: the widest elements, for the message.
+// Elements inside a box that scrolls or clips sideways are left out: they are that box's
+// business, not the page's.
 async function widthReport(page) {
   return page.evaluate(() => {
     const vw = document.documentElement.clientWidth;
+    const contained = (el) => {
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
     const out = [];
     for (const el of document.querySelectorAll('body *')) {
       const r = el.getBoundingClientRect();
-      if (r.right > vw + 0.5 && r.width > 0) {
+      if (r.right > vw + 0.5 && r.width > 0 && !contained(el)) {
         const id = el.id ? `#${el.id}` : '';
         const cls = typeof el.className === 'string' && el.className ? `.${el.className.split(' ').join('.')}` : '';
         out.push({ what: `${el.tagName.toLowerCase()}${id}${cls}`, right: Math.round(r.right) });
       }
     }
     out.sort((a, b) => b.right - a.right);
-    return out.slice(0, 8).map((o) => `${o.what} ends at ${o.right}px`).join('; ');
+    return out.slice(0, 8).map((o) => `${o.what} ends at ${o.right}px`).join('; ') || '(nothing outside a scrolling box)';
   });
 }
 

@@ -120,7 +120,7 @@ function drawPlan(box, plan) {
     box.append(h('p', { class: 'error-box', id: 'plan-refused' },
       `Submit would be refused: ${err.message || 'no reason given'}${err.field ? ` (field ${err.field})` : ''}`));
   }
-  if (plan.decision) box.append(planSummary(plan), planTable(plan.decision));
+  if (plan.decision) box.append(...planSummary(plan).filter(Boolean), planTable(plan.decision));
 }
 
 export async function render(root, ctx) {
