@@ -40,6 +40,7 @@ struct DemoOptions {
   uint64_t seed = 1;
   bool table = true;
   std::string ready_file;  // written once every site is up (for scripts and tests)
+  std::string history_interval = "10s";  // the coordinator's: charts fill within a minute
 };
 
 // A stream of AI-factory jobs: mostly short evaluation and fine-tuning runs, some
@@ -203,6 +204,9 @@ int runDemo(int argc, char** argv) {
   app.add_option("--ready-file", o.ready_file,
                  "once every site is up, write a JSON file with the REST base URL and the "
                  "console URL");
+  app.add_option("--history-interval", o.history_interval,
+                 "how often the coordinator samples the sites for the console's charts "
+                 "(\"10s\"; the coordinator's own default is 60s)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -224,6 +228,7 @@ int runDemo(int argc, char** argv) {
   lo.federation_file = o.federation_file;
   lo.state_dir = o.state_dir;
   lo.speedup = o.speedup;
+  lo.history_interval = o.history_interval;
   lo.log_level = "info";
   auto local = LocalFederation::prepare(lo);
   if (!local.ok()) {

@@ -123,6 +123,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::prepare(LocalFederatio
         << "http_port = 0\n"
         << "log_level = " << tomlString(o.log_level) << "\n"
         << (o.coordinator_database.empty() ? "" : "admin_token_file = \"db/admin.token\"\n")
+        << (o.history_interval.empty() ? ""
+                                       : "history_interval = " + tomlString(o.history_interval) + "\n")
         << "\n[liveness]\n"
         << "heartbeat_interval_ms = " << o.heartbeat_interval_ms << "\n"
         << "suspect_after_missed = " << o.suspect_after_missed << "\n"

@@ -37,6 +37,7 @@ struct LocalFederationOptions {
   int lost_lease_ms = 600000;
   int retry_interval_ms = 2000;
   int maintenance_grace_ms = 1800000;  // a window pauses leases until its end plus this
+  std::string history_interval;  // the coordinator's history_interval ("" keeps its default)
   bool fresh_state = true;  // remove databases from an earlier run (keys are kept)
   std::string log_level = "info";
   // The address the coordinator's ROUTER binds (port chosen at start); agents connect to

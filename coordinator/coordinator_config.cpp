@@ -144,14 +144,54 @@ Status readOidc(common::TomlTable& t, const std::string& base, identity::OidcCon
   return Status::Ok();
 }
 
+// history_interval and history_retention: durations as text ("60s", "14d").
+Status readHistory(const common::TomlTable& t, HistoryConfig& h) {
+  for (auto [key, out] : {std::pair{"history_interval", &h.interval},
+                          std::pair{"history_retention", &h.retention}}) {
+    if (!t.has(key)) continue;
+    std::string text;
+    RETURN_IF_ERROR(t.str(key, text));
+    std::optional<Duration> d = parseDurationText(text);
+    if (!d) {
+      return t.error(key, "must be a positive duration such as \"60s\", \"15m\", \"2h\" or "
+                          "\"14d\", got \"" + text + "\"");
+    }
+    *out = *d;
+  }
+  if (h.interval < std::chrono::seconds(1)) {
+    return t.error("history_interval", "must be at least 1s");
+  }
+  if (h.retention < h.interval) {
+    return t.error("history_retention", "must be at least history_interval");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::optional<Duration> parseDurationText(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  int64_t n = std::stoll(std::string(text.substr(0, digits)));
+  std::string_view unit = text.substr(digits);
+  int64_t ms_per = unit == "ms" ? 1
+                   : unit == "s" ? 1000
+                   : unit == "m" ? 60'000
+                   : unit == "h" ? 3'600'000
+                   : unit == "d" ? 86'400'000
+                                 : 0;
+  if (ms_per == 0 || n <= 0) return std::nullopt;
+  return Duration(n * ms_per);
+}
 
 Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   ASSIGN_OR_RETURN(common::TomlDocument doc, common::TomlDocument::load(path));
   common::TomlTable root = doc.root();
   RETURN_IF_ERROR(root.expectKeys({"federation", "key_file", "database", "zmq_bind", "http_address",
                                    "http_port", "tls_cert", "tls_key", "log_level",
-                                   "admin_token_file", "liveness", "placement", "oidc"}));
+                                   "admin_token_file", "liveness", "placement", "oidc",
+                                   "history_interval", "history_retention"}));
   std::string base = std::filesystem::absolute(path).parent_path().string();
   CoordinatorConfig c;
   RETURN_IF_ERROR(readPath(root, "federation", base, c.federation_file, common::kRequired));
@@ -183,6 +223,7 @@ Result<CoordinatorConfig> loadCoordinatorConfig(const std::string& path) {
   std::optional<common::TomlTable> oidc;
   RETURN_IF_ERROR(root.table("oidc", oidc));
   if (oidc) RETURN_IF_ERROR(readOidc(*oidc, base, c.oidc));
+  RETURN_IF_ERROR(readHistory(root, c.history));
   return c;
 }
 

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include "coordinator/broker/broker.h"
@@ -16,6 +18,13 @@
 #include "protocol/status.h"
 
 namespace aifed::coordinator {
+
+// The console's history (coordinator/history_recorder.h): a sample of every site every
+// `interval`, samples and site events kept for `retention`.
+struct HistoryConfig {
+  Duration interval = std::chrono::seconds(60);
+  Duration retention = std::chrono::hours(24 * 14);
+};
 
 struct CoordinatorConfig {
   std::string federation_file;
@@ -42,7 +51,13 @@ struct CoordinatorConfig {
   broker::BrokerConfig broker;
   // [oidc]: trusted OpenID Connect issuers (docs/security.md); none by default.
   identity::OidcConfig oidc;
+  // history_interval ("60s") and history_retention ("14d").
+  HistoryConfig history;
 };
+
+// "90s", "15m", "2h", "14d", "500ms": a positive whole number and its unit; nullopt
+// when it is not one.
+std::optional<Duration> parseDurationText(std::string_view text);
 
 // Reads the coordinator's TOML file; relative paths are resolved against its directory.
 // kInvalidArgument "<path>:<line>: <key>: <what>" for an unknown key, a mistyped or

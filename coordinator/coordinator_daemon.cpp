@@ -25,6 +25,7 @@
 #include "coordinator/api/openapi.h"
 #include "coordinator/api/tls.h"
 #include "coordinator/group_commit.h"
+#include "coordinator/history_recorder.h"
 #include "coordinator/id_lease.h"
 #include "coordinator/maintenance_notices.h"
 #include "coordinator/output_requests.h"
@@ -114,7 +115,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                         const MonotonicClock& monotonic, Federation federation,
                         transport::CurveKeyPair keys,
                         std::unique_ptr<store::CoordinatorStore> store,
-                        std::unique_ptr<store::CoordinatorStore> writer_store, api::TlsIdentity tls,
+                        std::unique_ptr<store::CoordinatorStore> writer_store,
+                        std::unique_ptr<store::CoordinatorStore> history_store, api::TlsIdentity tls,
                         api::HttpServerOptions http_options)
       : config_(std::move(config)),
         clock_(clock),
@@ -136,7 +138,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                   reply(std::move(response));
                 });
               }),
-              std::move(http_options)) {
+              std::move(http_options)),
+        history_(io_, std::move(history_store), config_.history.retention) {
     std::map<std::string, std::string> keys_by_public;
     for (const SiteConfig& s : federation.sites) {
       if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
@@ -183,10 +186,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (!seq.ok()) return seq.status();
     auto window_seq = store_->nextWindowSeq();
     if (!window_seq.ok()) return window_seq.status();
+    auto arrays = store_->loadArrays();
+    if (!arrays.ok()) return arrays.status();
+    auto array_seq = store_->nextArraySeq();
+    if (!array_seq.ok()) return array_seq.status();
     spdlog::info("restored {} jobs, {} sites and {} quarantined attempts from {}", jobs->size(),
                  sites->size(), quarantined->size(), config_.database);
     b.restore({std::move(*jobs), std::move(*sites), std::move(*quarantined),
-               std::max(*seq, id_lease_.floor()), *window_seq},
+               std::max(*seq, id_lease_.floor()), *window_seq, std::move(*arrays), *array_seq},
               instant());
     notices_.seed(b.sites());
     transitions_.seed(b.sites());
@@ -210,6 +217,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   void rebuild() {
     auto fresh = std::make_unique<broker::Broker>(federation_, config_.broker);
     int64_t ids_used = broker_->nextJobSeq();
+    int64_t arrays_used = broker_->nextArraySeq();
     if (Status s = loadBroker(*fresh); !s.ok()) {
       // Reads fail too: keep serving what the old broker knows, refusing changes, and
       // try again at the next failure or tick.
@@ -218,6 +226,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     fresh->reserveJobSeq(ids_used);
+    fresh->reserveArraySeq(arrays_used);
     broker_ = std::move(fresh);
     ++counters_.state_rebuilds;
     spdlog::warn("rebuilt the coordinator's state from {} after a failed write", config_.database);
@@ -289,6 +298,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   void stop() override {
     asio::post(io_, [this] {
       commit_.stop();  // audit rows still waiting are written before the end
+      history_.stop();
       stopping_ = true;
       http_.stop();
       timer_.cancel();
@@ -330,8 +340,9 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     if (commit_.writable()) return Status::Ok();
     return unavailable("the coordinator's database refuses writes");
   }
-  Status reserveJobId() override {
-    if (Status s = id_lease_.ensure(broker_->nextJobSeq() + 1); !s.ok()) {
+  Status reserveJobId() override { return reserveJobIds(1); }
+  Status reserveJobIds(int64_t count) override {
+    if (Status s = id_lease_.ensure(broker_->nextJobSeq() + count); !s.ok()) {
       spdlog::error("{}", s.toString());
       return unavailable("the coordinator cannot record new job ids now");
     }
@@ -352,6 +363,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   }
   Result<std::vector<broker::PolicyChange>> policyChanges() override {
     return store_->policyChanges();
+  }
+  HistoryAccess history() override {
+    return {store_.get(), config_.history.interval, config_.history.retention,
+            [this](std::function<void(store::CoordinatorStore&)> read, std::function<void()> done) {
+              history_.read(std::move(read), std::move(done));
+            }};
   }
   // Sends LOG_REQUEST and answers from the matching LOG_DATA (handleFrame) or the
   // timeout (the timer): the HTTP handler never waits (docs/api.md, job output).
@@ -426,8 +443,13 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   void onDurable(GroupCommit::Batch& batch) {
     events_.publish(batch.fx, clock_.now());
     bool sent = !batch.fx.messages.empty();
-    for (const LogLine& l : transitions_.observe(batch.fx.sites)) {
+    std::vector<store::SiteEvent> site_events;
+    for (const LogLine& l : transitions_.observe(batch.fx.sites, clock_.now(), &site_events)) {
       l.warn ? spdlog::warn("{}", l.text) : spdlog::info("{}", l.text);
+    }
+    if (!site_events.empty()) {
+      nameResumers(site_events, batch.audit);
+      history_.add({}, std::move(site_events), clock_.now());
     }
     notices_.observe(batch.fx);  // before the messages are taken apart by sending
     for (broker::OutboundMessage& out : batch.fx.messages) sendToSite(out.site, std::move(out.body));
@@ -438,6 +460,26 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       asio::post(io_, [this] { onZmqReadable(); });
     }
     rearmTimerIfSooner();
+  }
+
+  // A resume's event names who resumed: the batch's audit row of the request says.
+  static void nameResumers(std::vector<store::SiteEvent>& events,
+                           const std::vector<identity::AuditRecord>& audit) {
+    for (store::SiteEvent& e : events) {
+      if (!e.actor.empty() || e.from != "draining") continue;
+      for (const identity::AuditRecord& a : audit) {
+        if (a.action == "site.resume" && a.target == e.site && a.outcome == "ok") {
+          e.actor = a.actor_name;
+        }
+      }
+    }
+  }
+
+  // A sample of every site when one is due (the timer runs at least once a second).
+  void sampleHistory() {
+    Time now = clock_.now();
+    if (!history_sampler_.due(now)) return;
+    history_.add(history_sampler_.sample(broker_->sites(), now), {}, now);
   }
 
   std::string nextMsgId() {
@@ -590,6 +632,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       broker::Effects fx;
       if (commit_.writable()) tick(instant(), fx);
       commitAsync(std::move(fx), {}, nullptr);
+      sampleHistory();
       if (sendMaintenance()) asio::post(io_, [this] { onZmqReadable(); });
       armTimer();
     });
@@ -668,7 +711,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     api::EventRenderers r;
     r.site = [this](const broker::SiteRecord& s) {
       return siteJson(s, *broker_->federation().findSite(s.id), broker_->reservedNodes(s.id),
-                      clock_.now());
+                      clock_.now(), broker_->config().heartbeat_interval);
     };
     r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_->lastDecision(j.id)); };
     r.federation = [this] {
@@ -765,6 +808,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::Authenticator auth_{clock_};
   api::Router router_;
   api::HttpServer http_;
+  HistorySampler history_sampler_{config_.history, config_.broker.heartbeat_interval};
+  HistoryWriter history_;  // its thread finishes before the io context goes away
   // Last but the commit: its writer thread finishes before anything it uses goes away.
   GroupCommit commit_{io_, commitHooks()};
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
@@ -815,6 +860,8 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
   if (Status s = checkFederation(**store, fed->name, config.init, clock.now()); !s.ok()) return s;
   auto writer_store = store::CoordinatorStore::open(config.database);
   if (!writer_store.ok()) return writer_store.status();
+  auto history_store = store::CoordinatorStore::open(config.database);  // HistoryWriter's
+  if (!history_store.ok()) return history_store.status();
   std::string tls_dir =
       (std::filesystem::path(config.database).parent_path() / "tls").lexically_normal().string();
   Result<api::TlsIdentity> tls =
@@ -832,7 +879,8 @@ Result<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::create(
   config.broker.report_bug = [](std::string_view what) { spdlog::error("broker bug: {}", what); };
   auto daemon = std::make_unique<CoordinatorDaemonImpl>(
       std::move(config), clock, monotonic, std::move(*fed), std::move(*keys), std::move(*store),
-      std::move(*writer_store), std::move(*tls), std::move(http_options));
+      std::move(*writer_store), std::move(*history_store), std::move(*tls),
+      std::move(http_options));
   if (Status s = daemon->restore(); !s.ok()) return s;
   return std::unique_ptr<CoordinatorDaemon>(std::move(daemon));
 }

@@ -31,6 +31,11 @@ void appendEffects(broker::Effects& into, broker::Effects& from) {
     into.next_window_seq = std::max(into.next_window_seq.value_or(0), *from.next_window_seq);
     from.next_window_seq.reset();
   }
+  move_all(into.arrays, from.arrays);
+  if (from.next_array_seq) {
+    into.next_array_seq = std::max(into.next_array_seq.value_or(0), *from.next_array_seq);
+    from.next_array_seq.reset();
+  }
 }
 
 // The rows of changes that were not made durable: they still say what was asked, and that
@@ -48,6 +53,7 @@ void markNotDurable(std::vector<identity::AuditRecord>& rows) {
 bool GroupCommit::Batch::hasDurable() const {
   return !fx.jobs.empty() || !fx.sites.empty() || !fx.decisions.empty() ||
          !fx.policy_changes.empty() || !fx.quarantined.empty() || fx.next_window_seq ||
+         !fx.arrays.empty() || fx.next_array_seq ||
          !audit.empty();
 }
 

@@ -21,6 +21,42 @@ namespace aifed {
 namespace json = boost::json;
 using namespace json_fields;
 
+namespace {
+
+// "dependencies": [{"job": "j-12" | "12", "condition": "afterok"}]; the id is stored as
+// "j-<n>" whichever way it was written.
+Status dependenciesFromJson(const json::object& object, std::string_view path,
+                            std::vector<JobDependency>& out) {
+  const json::value* deps = object.if_contains("dependencies");
+  if (deps == nullptr || deps->is_null()) return Status::Ok();
+  const std::string where = joinPath(path, "dependencies");
+  if (!deps->is_array()) return invalidArgument(where + " must be an array", where);
+  for (size_t i = 0; i < deps->get_array().size(); ++i) {
+    const std::string item_path = indexPath(where, i);
+    const json::object* item = nullptr;
+    RETURN_IF_ERROR(requireObject(deps->get_array()[i], item_path, item));
+    FieldReader dr(*item, item_path);
+    JobDependency d;
+    std::string condition = "afterok";
+    RETURN_IF_ERROR(dr.str("job", d.job));
+    RETURN_IF_ERROR(dr.str("condition", condition, false));
+    if (!d.job.empty() && d.job.find_first_not_of("0123456789") == std::string::npos) {
+      d.job = "j-" + d.job;
+    }
+    std::optional<DependencyCondition> c = parseDependencyCondition(condition);
+    if (!c) {
+      return invalidArgument(dr.path("condition") + ": \"" + condition +
+                                 "\" is not afterok, afterany or afternotok",
+                             where);
+    }
+    d.condition = *c;
+    out.push_back(std::move(d));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 json::object toJson(const JobSpec& spec) {
   json::object o;
   o["name"] = spec.name;
@@ -48,6 +84,16 @@ json::object toJson(const JobSpec& spec) {
   json::object env;
   for (const auto& [key, value] : spec.env) env[key] = value;  // std::map: sorted keys
   o["env"] = std::move(env);
+  // Issue 14 fields only when set: a job without them encodes as before.
+  if (!spec.dependencies.empty()) {
+    json::array deps;
+    for (const JobDependency& d : spec.dependencies) {
+      deps.push_back(json::object{{"job", d.job}, {"condition", dependencyConditionName(d.condition)}});
+    }
+    o["dependencies"] = std::move(deps);
+  }
+  if (!spec.stdout_name.empty()) o["stdout"] = spec.stdout_name;
+  if (!spec.stderr_name.empty()) o["stderr"] = spec.stderr_name;
   if (spec.simulated_runtime) o["simulated_runtime_s"] = wholeSeconds(*spec.simulated_runtime);
   o["simulated_exit_code"] = spec.simulated_exit_code;
   return o;
@@ -91,6 +137,9 @@ Result<JobSpec> jobSpecFromJson(const json::value& value, std::string_view path)
   RETURN_IF_ERROR(r.str("script", spec.script, false));
   RETURN_IF_ERROR(r.str("workdir", spec.workdir, false));
   RETURN_IF_ERROR(r.stringMap("env", spec.env, false));
+  RETURN_IF_ERROR(dependenciesFromJson(*object, path, spec.dependencies));
+  RETURN_IF_ERROR(r.str("stdout", spec.stdout_name, false));
+  RETURN_IF_ERROR(r.str("stderr", spec.stderr_name, false));
   if (object->if_contains("simulated_runtime_s") != nullptr) {
     Duration runtime{0};
     RETURN_IF_ERROR(r.seconds("simulated_runtime_s", runtime));

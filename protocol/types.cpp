@@ -74,7 +74,79 @@ constexpr std::array<std::pair<SiteState, std::string_view>, 5> kSiteStateNames 
     {SiteState::kDraining, "draining"},
 }};
 
+constexpr std::array<std::pair<DependencyCondition, std::string_view>, 3> kConditionNames = {{
+    {DependencyCondition::kAfterOk, "afterok"},
+    {DependencyCondition::kAfterAny, "afterany"},
+    {DependencyCondition::kAfterNotOk, "afternotok"},
+}};
+
+bool isJobId(const std::string& id) {
+  if (id.size() < 3 || id.size() > 21 || id.rfind("j-", 0) != 0 || id[2] == '0') return false;
+  for (size_t i = 2; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return false;
+  }
+  return true;
+}
+
+Status checkDependencies(const std::vector<JobDependency>& deps) {
+  if (deps.size() > kMaxDependencies) {
+    return invalidArgument(
+        "at most " + std::to_string(kMaxDependencies) + " dependencies per job", "dependencies");
+  }
+  for (size_t i = 0; i < deps.size(); ++i) {
+    if (!isJobId(deps[i].job)) {
+      // The field is "dependencies" for every dependency error (the REST contract).
+      return invalidArgument("dependencies[" + std::to_string(i) + "]: \"" + deps[i].job +
+                                 "\" is not a job id (j-<n> or <n>)",
+                             "dependencies");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string_view dependencyConditionName(DependencyCondition condition) {
+  for (const auto& [c, name] : kConditionNames) {
+    if (c == condition) return name;
+  }
+  return "unknown";
+}
+
+std::optional<DependencyCondition> parseDependencyCondition(std::string_view name) {
+  for (const auto& [c, n] : kConditionNames) {
+    if (n == name) return c;
+  }
+  return std::nullopt;
+}
+
+Status validateOutputName(const std::string& name, const char* field) {
+  if (name.size() > 255) {
+    return invalidArgument(std::string(field) + " must be at most 255 bytes", field);
+  }
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return invalidArgument(std::string(field) + " must not contain control characters", field);
+    }
+  }
+  if (!name.empty() && name[0] == '/') {
+    return invalidArgument(std::string(field) +
+                               " must be a file name relative to the site's output directory, "
+                               "not an absolute path",
+                           field);
+  }
+  // No component may climb out of the output directory the site chose.
+  for (size_t start = 0; start <= name.size();) {
+    size_t end = name.find('/', start);
+    if (end == std::string::npos) end = name.size();
+    if (name.compare(start, end - start, "..") == 0) {
+      return invalidArgument(std::string(field) + " must not contain \"..\"", field);
+    }
+    start = end + 1;
+  }
+  return Status::Ok();
+}
 
 Status validateJobSpec(const JobSpec& spec) {
   if (Status s = checkName(spec.name, "name", isJobNameChar); !s.ok()) return s;
@@ -170,6 +242,9 @@ Status validateJobSpec(const JobSpec& spec) {
                              "env." + key);
     }
   }
+  if (Status s = checkDependencies(spec.dependencies); !s.ok()) return s;
+  if (Status s = validateOutputName(spec.stdout_name, "stdout"); !s.ok()) return s;
+  if (Status s = validateOutputName(spec.stderr_name, "stderr"); !s.ok()) return s;
   if (spec.simulated_runtime && *spec.simulated_runtime < Duration::zero()) {
     return invalidArgument("simulated runtime must not be negative", "simulated_runtime_s");
   }

@@ -94,6 +94,26 @@ struct DatasetRef {
   bool operator==(const DatasetRef&) const = default;
 };
 
+// When a job that depends on another may start (Slurm's --dependency types): after the
+// other one completed (exit 0), ended any way, or ended other than completed.
+enum class DependencyCondition { kAfterOk, kAfterAny, kAfterNotOk };
+
+std::string_view dependencyConditionName(DependencyCondition condition);
+std::optional<DependencyCondition> parseDependencyCondition(std::string_view name);
+
+// One dependency of a job: the coordinator holds the job queued until `job` ("j-<n>")
+// ended the way `condition` asks (docs/placement.md, "Dependencies"). Coordinator-only:
+// never sent to a site.
+struct JobDependency {
+  std::string job;
+  DependencyCondition condition = DependencyCondition::kAfterOk;
+
+  bool operator==(const JobDependency&) const = default;
+};
+
+// At most this many dependencies per job.
+inline constexpr size_t kMaxDependencies = 64;
+
 // What a researcher asks for. Per-node quantities are per node; `nodes` nodes are
 // needed at once. An empty gpu_type means "any accelerator model"; gpus_per_node 0
 // means a CPU job.
@@ -120,6 +140,12 @@ struct JobSpec {
   std::string script;
   std::string workdir;
   std::map<std::string, std::string> env;
+  // Jobs that must end first (coordinator-only: a DISPATCH leaves them out).
+  std::vector<JobDependency> dependencies{};
+  // Output file names (sbatch -o/-e), relative to the output directory the site chooses;
+  // %j, %a, %A, %u, %x as in Slurm (federation values). Empty: the site's default names.
+  std::string stdout_name{};
+  std::string stderr_name{};
   // For simulated sites only: how long the job really runs (capped by walltime).
   // Absent: runs to its walltime.
   std::optional<Duration> simulated_runtime;
@@ -143,6 +169,10 @@ struct MaintenanceWindow {
 
 // The longest walltime a job may ask for.
 inline constexpr Duration kMaxWalltime = std::chrono::hours(24 * 365);
+
+// Checks an output file name (JobSpec::stdout_name / stderr_name): relative, no ".."
+// component, no control characters, at most 255 bytes. kInvalidArgument naming `field`.
+Status validateOutputName(const std::string& name, const char* field);
 
 // Checks what can be checked without knowing the federation: counts positive,
 // walltime in (0, kMaxWalltime], names well formed, no NUL byte in the script, workdir

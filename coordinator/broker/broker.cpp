@@ -58,7 +58,6 @@ void Broker::restore(Restored stored_state, Instant now) {
       if (!stored.ended_at) stored.ended_at = now.wall;
     }
     JobRecord& j = m.jobs.restore(*seq, std::move(stored));
-    if (j.state == JobState::kQueued) m.queue.add(*seq, j.spec.priority);
     if (!isActiveState(j.state)) continue;
     if (Impl::needsResend(j)) m.retries.dueNow(*seq);  // sent again on the first tick
     if (j.state != JobState::kDispatched) continue;
@@ -77,6 +76,7 @@ void Broker::restore(Restored stored_state, Instant now) {
       }
     }
   }
+  m.restoreArrays(std::move(stored_state.arrays), stored_state.next_array_seq);
   m.jobs.reserveSequence(stored_state.next_job_seq);
   m.next_window_seq = std::max(stored_state.next_window_seq, m.next_window_seq);
   for (const SiteRecord& r : m.sites.records()) {
@@ -110,9 +110,10 @@ Result<std::string> Broker::enqueue(const JobSpec& spec, Instant now, Effects& f
   Impl::CallGuard guard(m);
   if (Status s = validateJobSpec(spec); !s.ok()) return s;
   if (Status s = checkAgainstFederation(spec, m.fed); !s.ok()) return s;
+  if (Status s = m.checkDependenciesExist(spec); !s.ok()) return s;
   int64_t seq = m.jobs.nextSeq();
   JobRecord& j = m.jobs.create(spec, now.wall);
-  m.queue.add(seq, spec.priority);
+  m.holdOrQueue(j, seq);
   m.emit(j, fx);
   return j.id;
 }
@@ -175,6 +176,7 @@ void Broker::tick(Instant now, Effects& fx) {
   m.reservations.expire(now.mono);
   m.retry(now, fx);
   m.withdraw(now, fx);
+  m.releaseWaiting(now, fx);
   m.place(now, fx);
 }
 
@@ -206,7 +208,7 @@ std::vector<const JobRecord*> Broker::listJobs(std::optional<JobState> state,
 
 size_t Broker::countJobs(std::optional<JobState> state) const {
   if (!state) return impl_->jobs.size();
-  if (*state == JobState::kQueued) return impl_->queue.size();
+  if (*state == JobState::kQueued) return impl_->queue.size() + impl_->waits.size();
   size_t n = 0;
   for (const auto& [seq, j] : impl_->jobs.all()) n += j.state == *state;
   return n;

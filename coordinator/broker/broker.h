@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coordinator/broker/job_arrays.h"
 #include "coordinator/broker/policy.h"
 #include "coordinator/broker/quarantine.h"
 #include "coordinator/broker/record_keeping.h"
@@ -92,6 +93,8 @@ class Broker {
     std::vector<QuarantinedJob> quarantined;
     int64_t next_job_seq = 1;  // ids below this were handed out once: never again
     int64_t next_window_seq = 1;  // the same for maintenance windows ("mw-<seq>")
+    std::vector<ArrayRecord> arrays{};
+    int64_t next_array_seq = 1;  // the same for arrays ("a-<seq>")
   };
   // Rebuilds state after a restart from what the store loaded. Jobs in kDispatched are
   // re-sent on the next tick; sites start kUnknown until their agent says HELLO again
@@ -101,9 +104,36 @@ class Broker {
   // --- Job intake (REST) ---
   // Validates against the federation (unknown accelerator model, larger than every
   // site, unknown allowed site/country) and queues the job. Placement happens in tick().
+  // A dependency must name a job the broker knows (kInvalidArgument, field
+  // "dependencies"); the job is held until its dependencies hold, and cancelled on the
+  // next tick once one never can (docs/placement.md, "Dependencies").
   Result<JobRecord> submit(const JobSpec& spec, Instant now, Effects& fx);
   // The same without the copy of the record: the new job's id, or why it was refused.
   Result<std::string> enqueue(const JobSpec& spec, Instant now, Effects& fx);
+  // --- Job arrays (docs/placement.md, "Arrays") ---
+  struct ArraySubmission {
+    ArrayRecord array;
+    std::vector<std::string> jobs;  // the tasks' ids, in index order
+  };
+  // Validates like enqueue() and `array` (parseArrayIndices, max_running >= 0), then
+  // queues one job per index: env AIFED_ARRAY_ID, AIFED_ARRAY_TASK_ID and
+  // SLURM_ARRAY_TASK_ID added, array_id/array_index set. The array gets the next
+  // "a-<n>" (fx.next_array_seq carries the counter to the store); nothing is created on
+  // a refusal.
+  Result<ArraySubmission> submitArray(const JobSpec& spec, const ArraySpec& array, Instant now,
+                                      Effects& fx);
+  // Cancels every task of the array that has not ended (as cancel() does, with `reason`).
+  // kNotFound for an unknown array.
+  Result<ArrayRecord> cancelArray(const std::string& id, const std::string& reason, Instant now,
+                                  Effects& fx);
+  const ArrayRecord* findArray(const std::string& id) const;
+  std::vector<const ArrayRecord*> listArrays() const;  // oldest first
+  // The array's tasks in memory, in index order (empty for an unknown array).
+  std::vector<const JobRecord*> arrayTasks(const std::string& id) const;
+  // The lowest array sequence number the broker may still hand out, and a floor for it.
+  int64_t nextArraySeq() const;
+  void reserveArraySeq(int64_t next);
+
   // Cancels a job: a queued job ends at once; a dispatched/pending/running one gets a
   // CANCEL (retried until the site reports a terminal state). kNotFound, or
   // kFailedPrecondition if already terminal.

@@ -8,6 +8,8 @@
 //   placement_pass.cpp    placement of queued jobs, late binding, withdrawal
 //   broker_time.cpp       liveness and leases, missing jobs, retries, deadlines
 //   maintenance.cpp       maintenance windows: declare, cancel, acknowledged by the agent
+//   broker_arrays.cpp     job arrays: submission, throttle, array-wide cancel
+//   broker_dependencies.cpp  jobs held by their dependencies: examined, released, cancelled
 //   broker_invariants.cpp the cross-part checks run after every public call (Debug)
 //
 // The facade holds no index of its own beyond the two small maps of reconciliation and
@@ -22,6 +24,8 @@
 #include "coordinator/broker/allocation_ledger.h"
 #include "coordinator/broker/broker.h"
 #include "coordinator/broker/command_retries.h"
+#include "coordinator/broker/dependency_waits.h"
+#include "coordinator/broker/job_arrays.h"
 #include "coordinator/broker/job_lifecycle.h"
 #include "coordinator/broker/job_table.h"
 #include "coordinator/broker/pending_queue.h"
@@ -65,6 +69,8 @@ struct Broker::Impl {
   CommandRetries retries;
   PolicySet policies;
   Quarantine quarantine;
+  DependencyWaits waits;  // queued jobs held by their dependencies (not in `queue`)
+  ArrayTable arrays;
   // Active jobs a HELLO left out, by seq: lost unless their final JOB_STATUS arrives
   // within missingGrace() (reconciliation).
   std::map<int64_t, MonoTime> missing_since;
@@ -131,6 +137,36 @@ struct Broker::Impl {
   // The CANCEL only_if_pending that asks a site to give a job back.
   static Cancel withdrawal(const JobRecord& j);
   void recordDecision(int64_t seq, PlacementDecision& d, Effects& fx);
+
+  // --- broker_arrays.cpp ---
+  // Whether queued task `j` must wait for its array's throttle; sets its reason (and
+  // reports the job when the reason changed).
+  bool throttle(JobRecord& j, Effects& fx);
+  // Cancels one job that has not ended (a queued one ends at once, an active one gets a
+  // CANCEL); `reason` is the queued job's reason and the CANCEL's.
+  void cancelJob(JobRecord& j, int64_t seq, const std::string& reason, Instant now, Effects& fx);
+
+  // --- broker_dependencies.cpp ---
+  struct DependencyCheck {
+    enum class Kind { kSatisfied, kWaiting, kNever } kind = Kind::kSatisfied;
+    std::string reason;                // why it waits, or why it never can start
+    std::vector<std::string> waits_on;  // kWaiting: the jobs not ended yet
+  };
+  // Where job `j`'s dependencies stand now.
+  DependencyCheck checkDependencies(const JobRecord& j) const;
+  // A queued job with dependencies (new or restored): into the queue when they hold,
+  // else held in `waits` with its reason (a never-satisfiable one is due: the next tick
+  // cancels it, so the cancellation is reported like any other change).
+  void holdOrQueue(JobRecord& j, int64_t seq);
+  // Examines the held jobs whose dependencies changed: queues, cancels or keeps holding
+  // them. Runs at the start of each placement tick.
+  void releaseWaiting(Instant now, Effects& fx);
+  static Dispatch dispatchOf(const JobRecord& j);
+  // kInvalidArgument (field "dependencies") unless every dependency names a known job.
+  Status checkDependenciesExist(const JobSpec& spec) const;
+  // After the jobs were restored: the arrays and their tasks, then every queued job into
+  // the queue or held by its dependencies.
+  void restoreArrays(std::vector<ArrayRecord> stored, int64_t next_array_seq);
 
   // --- broker_time.cpp ---
   void advanceSites(Instant now, Effects& fx);

@@ -10,7 +10,13 @@ void Broker::Impl::checkInvariants() const {
 #ifndef NDEBUG
   sites.checkInvariants();
   jobs.checkInvariants();
-  queue.checkInvariants(jobs);
+  queue.checkInvariants(jobs, [this](int64_t seq) { return waits.waiting(seq); });
+  waits.checkInvariants();
+  arrays.checkInvariants(jobs);
+  // Only queued jobs in memory are held by their dependencies.
+  for (const auto& [seq, on] : waits.all()) {
+    assert(jobs.all().count(seq) == 1 && jobs.at(seq).state == JobState::kQueued);
+  }
   allocations.checkInvariants();
   for (const auto& [seq, j] : jobs.all()) {
     // A job names a site exactly while one holds it (an ended job keeps the last one).

@@ -54,7 +54,7 @@ void Broker::Impl::retry(Instant now, Effects& fx) {
     j.last_sent_at = now.wall;
     switch (phaseOf(j)) {
       case JobPhase::kDispatched:
-        send(j.site, Dispatch{j.id, j.attempt, j.spec}, fx);
+        send(j.site, dispatchOf(j), fx);
         break;
       case JobPhase::kPendingWithdrawing:
         send(j.site, withdrawal(j), fx);

@@ -64,7 +64,7 @@ void JobTable::drop(int64_t seq, int32_t site_index) {
   auto it = jobs_.find(seq);
   if (it == jobs_.end()) return;
   if (static_cast<size_t>(seq) >= ended_.size()) ended_.resize(static_cast<size_t>(seq) + 1);
-  ended_[static_cast<size_t>(seq)] = {it->second.attempt, site_index};
+  ended_[static_cast<size_t>(seq)] = {it->second.attempt, site_index, it->second.state};
   active_.erase(seq);
   seq_of_.erase(it->second.id);
   jobs_.erase(it);

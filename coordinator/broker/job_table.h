@@ -32,6 +32,7 @@ class JobTable {
   struct Ended {
     int32_t attempt = -1;  // -1: not dropped
     int32_t site = -1;     // index of the site of its last attempt; -1: none
+    JobState state = JobState::kCancelled;  // how it ended (for the jobs depending on it)
   };
 
   // A new queued job with the next sequence number; its id is returned in the record.

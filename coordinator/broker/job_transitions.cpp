@@ -32,8 +32,11 @@ Status Broker::Impl::transition(JobRecord& j, int64_t seq, JobEvent event, Insta
     return s;
   }
   if (before == JobState::kQueued && j.state != JobState::kQueued) {
-    queue.remove(seq, j.spec.priority);
+    if (!waits.remove(seq)) queue.remove(seq, j.spec.priority);
   }
+  // The jobs depending on one that ended are examined on the next tick.
+  if (isTerminal(j.state) && !isTerminal(before)) waits.ended(j.id);
+  arrays.stateChanged(j, before, j.state);
   if (j.state == JobState::kQueued && before != JobState::kQueued) {
     queue.add(seq, j.spec.priority);
   }
@@ -77,7 +80,7 @@ void Broker::Impl::dispatch(JobRecord& j, int64_t seq, PlacementDecision& d,
   reservations.reserve(j.id, siteOf(j), partition, j.spec.nodes,
                        j.spec.nodes * hours(j.spec.walltime), now.mono);
   retries.sent(seq, now.mono);
-  send(j.site, Dispatch{j.id, j.attempt, j.spec}, fx);
+  send(j.site, dispatchOf(j), fx);
   emit(j, fx);
 }
 

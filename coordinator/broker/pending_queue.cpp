@@ -36,11 +36,16 @@ const std::set<PendingQueue::Entry>& PendingQueue::takeUndecided() {
   return undecided_now_;
 }
 
-void PendingQueue::checkInvariants(const JobTable& jobs) const {
+void PendingQueue::checkInvariants(const JobTable& jobs,
+                                   const std::function<bool(int64_t)>& held) const {
 #ifndef NDEBUG
   size_t queued = 0;
   for (const auto& [seq, j] : jobs.all()) {
     if (j.state != JobState::kQueued) continue;
+    if (held && held(seq)) {
+      assert(queue_.count({-j.spec.priority, seq}) == 0);
+      continue;
+    }
     // Every queued job waits in the queue under its own priority...
     assert(queue_.count({-j.spec.priority, seq}) == 1);
     ++queued;
@@ -49,6 +54,7 @@ void PendingQueue::checkInvariants(const JobTable& jobs) const {
   assert(queued == queue_.size());
 #else
   (void)jobs;
+  (void)held;
 #endif
 }
 

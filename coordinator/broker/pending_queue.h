@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -60,8 +61,10 @@ class PendingQueue {
   // Forgets the list of undecided entries (a pass that decides the whole queue).
   void clearUndecided() { undecided_.clear(); }
 
-  // Debug builds: the queue holds exactly the queued jobs of `jobs`.
-  void checkInvariants(const JobTable& jobs) const;
+  // Debug builds: the queue holds exactly the queued jobs of `jobs` that are not held
+  // elsewhere (`held`: by their dependencies).
+  void checkInvariants(const JobTable& jobs,
+                       const std::function<bool(int64_t)>& held = {}) const;
 
  private:
   std::set<Entry> queue_;

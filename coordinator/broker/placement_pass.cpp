@@ -78,6 +78,7 @@ void Broker::Impl::place(Instant now, Effects& fx) {
   while (std::optional<int64_t> seq = order.next()) {
     JobRecord& j = jobs.at(*seq);
     if (!open && queue.decided(*seq)) continue;  // nothing could have changed
+    if (throttle(j, fx)) continue;  // its array has max_running tasks at sites
     PlacementInput in{j, fed, now.wall, &allocations.usage()};
     policy.decide(in, views, decision, options);
     holdIfLate(decision);

@@ -72,8 +72,26 @@ struct JobRecord {
   // 0: none yet): an older one is acknowledged and ignored.
   uint64_t status_seq = 0;
   AttemptAtSite at_site;  // of the current attempt, kept after it ended
+  // A task of a job array (docs/placement.md, "Arrays"): the array's id ("a-<n>") and the
+  // task's index in it; "" and 0 for an ordinary job.
+  std::string array_id{};
+  int64_t array_index = 0;
 
   bool operator==(const JobRecord&) const = default;
+};
+
+// One job array: a submission that became `tasks` ordinary jobs sharing one spec, each
+// with its own index. Persisted whole by the store; the tasks are jobs naming it.
+struct ArrayRecord {
+  std::string id;  // "a-<n>", never reused
+  std::string name;
+  std::string project;
+  std::string user;
+  Time submitted_at{};
+  std::string indices;  // as submitted, e.g. "0-999:2,1001"
+  int max_running = 0;  // tasks dispatched, pending or running at once; 0: no limit
+  int tasks = 0;
+  bool operator==(const ArrayRecord&) const = default;
 };
 
 // The coordinator's record of one site (static attributes come from the federation).
@@ -193,10 +211,14 @@ struct Effects {
   std::vector<QuarantinedJob> quarantined;  // latest version of every entry that changed
   // The next maintenance window id ("mw-<seq>") after a declaration: stored, never reused.
   std::optional<int64_t> next_window_seq;
+  std::vector<ArrayRecord> arrays{};  // arrays created by the call
+  // The next array id ("a-<seq>") after an array submission: stored, never reused.
+  std::optional<int64_t> next_array_seq{};
 
   bool empty() const {
     return jobs.empty() && sites.empty() && decisions.empty() && messages.empty() &&
-           policy_changes.empty() && quarantined.empty() && !next_window_seq;
+           policy_changes.empty() && quarantined.empty() && !next_window_seq && arrays.empty() &&
+           !next_array_seq;
   }
   void clear() {
     jobs.clear();
@@ -206,6 +228,8 @@ struct Effects {
     policy_changes.clear();
     quarantined.clear();
     next_window_seq.reset();
+    arrays.clear();
+    next_array_seq.reset();
   }
 };
 

@@ -36,6 +36,9 @@ class JobRoutes : public std::enable_shared_from_this<JobRoutes> {
   // Makes the authenticated user the job's owner unless `spec` names another one that
   // `who` may submit for (admin, portal); the refusal otherwise.
   std::optional<HttpResponse> applyOwner(const Principal& who, JobSpec& spec, Change& c);
+  // The "array" of a submission: one task per index (c.audit.target: the array's id).
+  std::optional<HttpResponse> prepareArray(const json::value& array, const JobSpec& spec,
+                                           Change& c);
   JobService& svc() { return ctx_->svc(); }
 
   std::shared_ptr<RestContext> ctx_;
@@ -62,12 +65,55 @@ std::optional<HttpResponse> JobRoutes::prepareSubmit(const HttpRequest& req, con
                               "project \"" + spec->project + "\" is not in the federation",
                               "project");
   }
+  // A dependency names a job the submitter may read (docs/api.md, "Dependencies").
+  for (const JobDependency& dep : spec->dependencies) {
+    if (!ctx_->visibleJob(dep.job, who)) {
+      return api::errorResponse(400, "invalid_argument",
+                                "dependency " + dep.job + " is not a job you may read",
+                                "dependencies");
+    }
+  }
   if (Status s = svc().writable(); !s.ok()) return notDurable(s);
+  c.audit.detail = "project " + spec->project + ", user " + spec->user;
+  if (const json::value* array = body.as_object().if_contains("array")) {
+    return prepareArray(*array, *spec, c);
+  }
   if (Status s = svc().reserveJobId(); !s.ok()) return notDurable(s);
   Result<broker::JobRecord> job = svc().broker().submit(*spec, svc().instant(), c.fx);
   if (!job.ok()) return api::errorResponse(job.status());
   c.audit.target = job->id;
-  c.audit.detail = "project " + spec->project + ", user " + spec->user;
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> JobRoutes::prepareArray(const json::value& array, const JobSpec& spec,
+                                                    Change& c) {
+  const json::object* o = array.if_object();
+  const json::value* indices = o ? o->if_contains("indices") : nullptr;
+  if (!indices || !indices->is_string()) {
+    return api::errorResponse(400, "invalid_argument",
+                              "array must be an object with \"indices\" (e.g. \"0-99\")",
+                              "array.indices");
+  }
+  broker::ArraySpec want{std::string(indices->get_string()), 0};
+  if (const json::value* max = o->if_contains("max_running")) {
+    if (!max->is_int64() || max->get_int64() < 0 || max->get_int64() > 1'000'000) {
+      return api::errorResponse(400, "invalid_argument",
+                                "array.max_running must be a whole number from 0 (no limit)",
+                                "array.max_running");
+    }
+    want.max_running = static_cast<int>(max->get_int64());
+  }
+  Result<std::vector<int64_t>> tasks = broker::parseArrayIndices(want.indices);
+  if (!tasks.ok()) return api::errorResponse(tasks.status());
+  if (Status s = svc().reserveJobIds(static_cast<int64_t>(tasks->size())); !s.ok()) {
+    return notDurable(s);
+  }
+  Result<broker::Broker::ArraySubmission> made =
+      svc().broker().submitArray(spec, want, svc().instant(), c.fx);
+  if (!made.ok()) return api::errorResponse(made.status());
+  c.audit.target = made->array.id;
+  c.audit.detail += ", " + std::to_string(made->jobs.size()) + " tasks " + made->jobs.front() +
+                    ".." + made->jobs.back();
   return std::nullopt;
 }
 
@@ -109,6 +155,14 @@ void JobRoutes::submit(const HttpRequest& req, api::Reply reply) {
                     [self = shared_from_this(), id, reply](Status s) {
                       if (!s.ok()) return reply(notDurable(s));
                       broker::Broker& b = self->svc().broker();
+                      if (const broker::ArrayRecord* a = b.findArray(id)) {
+                        std::vector<const broker::JobRecord*> tasks = b.arrayTasks(id);
+                        json::array ids;
+                        for (const broker::JobRecord* t : tasks) ids.emplace_back(t->id);
+                        return reply(api::jsonResponse(
+                            201, json::object{{"array", arrayJson(*a, tasks)},
+                                              {"jobs", std::move(ids)}}));
+                      }
                       reply(api::jsonResponse(201, jobJson(*b.findJob(id), b.lastDecision(id))));
                     });
 }
@@ -125,6 +179,7 @@ HttpResponse JobRoutes::list(const HttpRequest& req, const Principal& who) {
   std::string site = queryParam(req, "site");
   std::string project = queryParam(req, "project");
   std::string prefix = queryParam(req, "q");
+  std::string array = queryParam(req, "array");  // a-<n>: the array's tasks
   Result<size_t> limit = sizeParam(req, "limit", 100, 10000);
   if (!limit.ok()) return api::errorResponse(limit.status());
   Result<size_t> offset = sizeParam(req, "offset", 0, SIZE_MAX / 16);
@@ -135,6 +190,7 @@ HttpResponse JobRoutes::list(const HttpRequest& req, const Principal& who) {
   for (const broker::JobRecord* j : b.listJobs(state, site, 0, SIZE_MAX)) {
     if (!project.empty() && j->spec.project != project) continue;
     if (!prefix.empty() && !j->id.starts_with(prefix)) continue;
+    if (!array.empty() && j->array_id != array) continue;
     if (!api::mayRead(who, *j)) continue;
     if (total >= *offset && jobs.size() < *limit)
       jobs.push_back(jobJson(*j, b.lastDecision(j->id)));

@@ -28,6 +28,19 @@ struct OutputAnswer {
   LogData data;
 };
 
+// Where GET /api/v1/history and GET /api/v1/sites/{id}/events read (docs/api.md,
+// "History"): the store holding the samples and site events, and how they are kept.
+struct HistoryAccess {
+  store::CoordinatorStore* store = nullptr;  // null: no history is kept
+  Duration interval = std::chrono::seconds(60);
+  Duration retention = std::chrono::hours(24 * 14);
+  // Runs `read` with a store connection off the event loop, then `done` on it: a
+  // federation chart over a long window sums many rows (docs/operations.md, "History").
+  // Null: `read` runs at once with `store`, on the caller's thread.
+  std::function<void(std::function<void(store::CoordinatorStore&)> read, std::function<void()> done)>
+      off_loop;
+};
+
 // What the REST layer needs from the daemon.
 class JobService {
  public:
@@ -59,6 +72,11 @@ class JobService {
   // Before a new job takes an id: kUnavailable when no id may be handed out now (the
   // daemon's id lease cannot be made durable). The default has no lease.
   virtual Status reserveJobId() { return Status::Ok(); }
+  // The same for `count` new ids at once (an array's tasks).
+  virtual Status reserveJobIds(int64_t count) {
+    (void)count;
+    return reserveJobId();
+  }
   // Per-connection counters for the federation summary.
   virtual boost::json::object transportStats() const = 0;
   // Every decision stored for a job, oldest first; explain falls back to the last one
@@ -93,6 +111,10 @@ class JobService {
   virtual Result<std::vector<broker::PolicyChange>> policyChanges() {
     return broker().policyHistory();
   }
+
+  // --- Console history ---
+  // The store the history routes read (reads only, on the caller's thread). Default: none.
+  virtual HistoryAccess history() { return {}; }
 };
 
 }  // namespace aifed::coordinator

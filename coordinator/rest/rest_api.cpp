@@ -9,6 +9,7 @@ void addRestRoutes(api::Router& router, JobService& svc, api::Authenticator& aut
   auto ctx = std::make_shared<RestContext>(svc, auth);
   addSessionRoutes(ctx, router);
   addJobRoutes(ctx, router);
+  addArrayRoutes(ctx, router);
   addOutputRoutes(ctx, router);
   addSiteRoutes(ctx, router);
   addMaintenanceRoutes(ctx, router);
@@ -17,6 +18,7 @@ void addRestRoutes(api::Router& router, JobService& svc, api::Authenticator& aut
   addTokenRoutes(ctx, router);
   addAuditRoutes(ctx, router);
   addQuarantineRoutes(ctx, router);
+  addHistoryRoutes(ctx, router);
 }
 
 }  // namespace aifed::coordinator

@@ -72,6 +72,7 @@ class RestContext : public std::enable_shared_from_this<RestContext> {
 // The route groups, one file each; addRestRoutes (rest_api.h) registers them all.
 void addSessionRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addJobRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
+void addArrayRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addOutputRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addSiteRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addMaintenanceRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
@@ -80,5 +81,11 @@ void addProjectRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& rout
 void addTokenRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addAuditRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 void addQuarantineRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
+// GET /api/v1/history and GET /api/v1/sites/{id}/events (history_routes.cpp).
+void addHistoryRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
+// RFC 3339 UTC with "Z" (milliseconds only when not zero), and back (any offset); the
+// history's times (history_routes.cpp).
+std::string formatRfc3339(Time t);
+std::optional<Time> parseRfc3339(std::string_view text);
 
 }  // namespace aifed::coordinator

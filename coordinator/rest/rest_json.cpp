@@ -2,6 +2,8 @@
 #include "coordinator/rest/rest_json.h"
 
 #include <boost/json.hpp>
+#include <array>
+#include <map>
 #include <set>
 
 #include "coordinator/broker/placement.h"
@@ -56,6 +58,10 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
   for (const auto& s : job.excluded_sites) excluded.push_back(json::value(s));
   o["excluded_sites"] = std::move(excluded);
   o["spec"] = toJson(job.spec);
+  if (!job.array_id.empty()) {  // a task of an array
+    o["array_id"] = job.array_id;
+    o["array_index"] = job.array_index;
+  }
   if (last) {
     o["placement"] = json::object{{"policy", last->policy},
                                   {"policy_version", last->policy_version},
@@ -65,6 +71,34 @@ json::object jobJson(const broker::JobRecord& job, const broker::PlacementDecisi
   } else {
     o["placement"] = nullptr;
   }
+  return o;
+}
+
+json::object arrayJson(const broker::ArrayRecord& array,
+                       const std::vector<const broker::JobRecord*>& tasks) {
+  json::object o;
+  o["id"] = array.id;
+  o["name"] = array.name;
+  o["project"] = array.project;
+  o["user"] = array.user;
+  o["submitted_at"] = toMillis(array.submitted_at);
+  o["indices"] = array.indices;
+  o["max_running"] = array.max_running;
+  o["tasks"] = array.tasks;
+  std::map<std::string, int64_t> by_site;
+  std::array<int64_t, 16> by_state{};
+  for (const broker::JobRecord* t : tasks) {
+    by_state[static_cast<size_t>(t->state)] += 1;
+    if (!t->site.empty()) by_site[t->site] += 1;
+  }
+  json::object counts;
+  for (size_t i = 0; i < by_state.size(); ++i) {
+    if (by_state[i] > 0) counts[jobStateName(static_cast<JobState>(i))] = by_state[i];
+  }
+  o["counts"] = std::move(counts);
+  json::object sites;
+  for (const auto& [site, n] : by_site) sites[site] = n;
+  o["sites"] = std::move(sites);
   return o;
 }
 
@@ -141,8 +175,13 @@ json::object maintenanceWindowJson(const MaintenanceWindow& w) {
                       {"declared_by", w.declared_by}};
 }
 
+bool siteIsStale(const broker::SiteRecord& site, Time now, Duration heartbeat_interval) {
+  if (site.state != SiteState::kUnreachable && site.state != SiteState::kUnknown) return false;
+  return !site.last_report || now - *site.last_report > 3 * heartbeat_interval;
+}
+
 json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
-                      Time now) {
+                      Time now, Duration heartbeat_interval) {
   json::object o;
   o["id"] = site.id;
   o["name"] = config.name;
@@ -165,6 +204,7 @@ json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, 
   o["last_heard_at"] = optTime(site.last_heard);
   o["report_age_ms"] =
       site.last_report ? json::value((now - *site.last_report).count()) : json::value(nullptr);
+  o["stale"] = siteIsStale(site, now, heartbeat_interval);
   o["epoch"] = site.capacity ? json::value(site.capacity->epoch) : json::value(nullptr);
   int64_t nodes_total = 0, nodes_idle = 0, acc_total = 0, acc_free = 0;
   int64_t running = 0, pending = 0;

@@ -15,6 +15,10 @@ boost::json::object jobJson(const broker::JobRecord& job, const broker::Placemen
 boost::json::object explainJson(const broker::JobRecord& job,
                                 const broker::PlacementDecision* decision);
 boost::json::object policyJson(const broker::PolicySpec& policy);
+// A job array (GET /api/v1/arrays/{id}): the record with its tasks counted by state and
+// by site (every state and site with at least one task; the counts add up to "tasks").
+boost::json::object arrayJson(const broker::ArrayRecord& array,
+                              const std::vector<const broker::JobRecord*>& tasks);
 // A token without its secret hash (GET /api/v1/tokens).
 boost::json::object tokenJson(const identity::TokenRecord& token);
 boost::json::object auditJson(const identity::AuditRecord& row);
@@ -23,7 +27,13 @@ boost::json::object policyChangeJson(const broker::PolicyChange& change);
 boost::json::object quarantinedJson(const broker::QuarantinedJob& q);
 // A maintenance window: id, start_at, end_at (ms), reason, declared_by.
 boost::json::object maintenanceWindowJson(const MaintenanceWindow& w);
+// A site; "stale" (siteIsStale) needs the heartbeat interval the liveness rules use.
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
-                             int reserved_nodes, Time now);
+                             int reserved_nodes, Time now,
+                             Duration heartbeat_interval = std::chrono::seconds(5));
+// Whether a site's figures are not current: it is unreachable or unknown and its last
+// capacity report (if any) is older than three heartbeat intervals. The console greys
+// them and says when the site was last heard.
+bool siteIsStale(const broker::SiteRecord& site, Time now, Duration heartbeat_interval);
 
 }  // namespace aifed::coordinator

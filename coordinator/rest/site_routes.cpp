@@ -20,7 +20,8 @@ namespace {
 
 json::object siteView(JobService& svc, const broker::SiteRecord& s, Time now) {
   broker::Broker& b = svc.broker();
-  return siteJson(s, *b.federation().findSite(s.id), b.reservedNodes(s.id), now);
+  return siteJson(s, *b.federation().findSite(s.id), b.reservedNodes(s.id), now,
+                  b.config().heartbeat_interval);
 }
 
 HttpResponse drain(JobService& svc, const HttpRequest& req, const std::string& id, bool drained,

@@ -211,6 +211,57 @@ UPDATE tokens SET user = name
   WHERE length(name) BETWEEN 1 AND 128 AND name NOT GLOB '*[^A-Za-z0-9._@-]*';
 ALTER TABLE audit_log ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
 )sql",
+    // 10: the console's history (docs/api.md, "History"): one sample per site every
+    // history_interval and every site state transition, both pruned beyond
+    // history_retention. Federation totals are summed from the samples when asked.
+    R"sql(
+CREATE TABLE site_samples (
+  site               TEXT NOT NULL,
+  t                  INTEGER NOT NULL,        -- ms since the Unix epoch
+  state              TEXT NOT NULL,
+  accelerators_total INTEGER NOT NULL,
+  accelerators_used  INTEGER NOT NULL,
+  accelerators_free  INTEGER NOT NULL,
+  nodes_total        INTEGER NOT NULL,
+  nodes_idle         INTEGER NOT NULL,
+  pending_jobs       INTEGER NOT NULL,
+  pending_node_hours REAL NOT NULL,
+  running_jobs       INTEGER NOT NULL,
+  stale              INTEGER NOT NULL,
+  PRIMARY KEY (site, t)
+) WITHOUT ROWID;
+CREATE INDEX site_samples_by_t ON site_samples(t);
+
+CREATE TABLE site_events (
+  id     INTEGER PRIMARY KEY,
+  site   TEXT NOT NULL,
+  t      INTEGER NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state   TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  actor  TEXT NOT NULL
+);
+CREATE INDEX site_events_by_site ON site_events(site, t, id);
+CREATE INDEX site_events_by_t ON site_events(t);
+)sql",
+    // 11: job arrays (docs/placement.md, "Arrays"): one row per array, its tasks are jobs
+    // naming it; the next array id is a counter like next_window_seq (never reused).
+    R"sql(
+CREATE TABLE arrays (
+  id            TEXT PRIMARY KEY,             -- "a-<seq>"
+  seq           INTEGER NOT NULL UNIQUE,
+  name          TEXT NOT NULL,
+  project       TEXT NOT NULL,
+  user          TEXT NOT NULL,
+  submitted_at  INTEGER NOT NULL,             -- ms since the epoch
+  indices       TEXT NOT NULL,                -- as submitted: "0-999:2,1001"
+  max_running   INTEGER NOT NULL,             -- 0: no limit
+  tasks         INTEGER NOT NULL
+);
+ALTER TABLE jobs ADD COLUMN array_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN array_index INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_array ON jobs (array_id, array_index) WHERE array_id <> '';
+)sql",
 };
 
 }  // namespace
@@ -242,11 +293,13 @@ Result<boost::json::value> parseJson(const std::string& text, const std::string&
 Status CoordinatorStoreImpl::apply(const Effects& fx,
                                    const std::vector<identity::AuditRecord>& audit) {
   if (fx.jobs.empty() && fx.sites.empty() && fx.decisions.empty() && fx.policy_changes.empty() &&
-      fx.quarantined.empty() && !fx.next_window_seq && audit.empty()) {
+      fx.quarantined.empty() && !fx.next_window_seq && fx.arrays.empty() && !fx.next_array_seq &&
+      audit.empty()) {
     return Status::Ok();
   }
   Result<Transaction> tx = Transaction::begin(db_);
   if (!tx.ok()) return tx.status();
+  if (Status s = saveArrays(fx.arrays, fx.next_array_seq); !s.ok()) return s;
   if (Status s = saveJobs(fx.jobs); !s.ok()) return s;
   if (Status s = saveSites(fx.sites); !s.ok()) return s;
   if (Status s = saveDecisions(fx.decisions); !s.ok()) return s;

@@ -39,6 +39,59 @@ struct FederationIdentity {
   Time created_at{};
 };
 
+// One site's figures at one history sample (schema 10; docs/api.md, "History"). `state`
+// is what the console shows: up, suspect, unreachable, unknown, draining or maintenance.
+// A stale sample (the site unreachable or unknown and its last report old) carries the
+// figures of that last report.
+struct HistorySample {
+  Time t{};
+  std::string site;
+  std::string state;
+  int64_t accelerators_total = 0;
+  int64_t accelerators_used = 0;
+  int64_t accelerators_free = 0;
+  int64_t nodes_total = 0;
+  int64_t nodes_idle = 0;
+  int64_t pending_jobs = 0;
+  double pending_node_hours = 0;
+  int64_t running_jobs = 0;
+  bool stale = false;
+  bool operator==(const HistorySample&) const = default;
+};
+
+// The federation at one sample instant: the sum over the sites sampled then. Stale
+// sites count in `sites_stale` but not in the figures (they are not current).
+struct FederationSample {
+  Time t{};
+  int64_t sites = 0;
+  int64_t sites_up = 0;
+  int64_t sites_stale = 0;
+  int64_t accelerators_total = 0;
+  int64_t accelerators_used = 0;
+  int64_t accelerators_free = 0;
+  int64_t nodes_total = 0;
+  int64_t nodes_idle = 0;
+  int64_t pending_jobs = 0;
+  double pending_node_hours = 0;
+  int64_t running_jobs = 0;
+};
+
+// A site's state transition (schema 10): up, suspect, unreachable, draining, maintenance
+// and back, with why and who ("coordinator" for liveness, the admin for a drain).
+struct SiteEvent {
+  int64_t id = 0;  // assigned by the store; orders events of the same instant
+  Time t{};
+  std::string site;
+  std::string from;
+  std::string to;
+  std::string reason;
+  std::string actor;
+  bool operator==(const SiteEvent& o) const {
+    return t == o.t && site == o.site && from == o.from && to == o.to && reason == o.reason &&
+           actor == o.actor;
+  }
+};
+
 class CoordinatorStore {
  public:
   virtual ~CoordinatorStore() = default;
@@ -66,6 +119,10 @@ class CoordinatorStore {
   virtual Result<int64_t> nextJobSeq() = 0;
   // The next maintenance window sequence number ("mw-<seq>"; schema 8): 1 before any.
   virtual Result<int64_t> nextWindowSeq() = 0;
+  // Job arrays (schema 11), oldest first; their tasks are jobs naming them.
+  virtual Result<std::vector<broker::ArrayRecord>> loadArrays() = 0;
+  // The next array sequence number ("a-<seq>"): 1 before any, never lowered.
+  virtual Result<int64_t> nextArraySeq() = 0;
   // Every decision stored for a job, oldest first.
   virtual Result<std::vector<broker::PlacementDecision>> decisions(const std::string& job_id) = 0;
   // Every recorded policy switch, oldest first. The last one's `to` is the policy to
@@ -95,6 +152,21 @@ class CoordinatorStore {
   // Whether any job, site, token or decision is stored (a database from before schema 5
   // that holds a federation's records but no identity yet).
   virtual Result<bool> holdsRecords() = 0;
+
+  // --- Console history (schema 10) ---
+  // Appends samples and site events and deletes both where older than `prune_before`,
+  // in one transaction of its own. Samples are keyed by (site, t): writing one again
+  // replaces it.
+  virtual Status saveHistory(const std::vector<HistorySample>& samples,
+                             const std::vector<SiteEvent>& events, Time prune_before) = 0;
+  // A site's samples with since <= t <= until, oldest first.
+  virtual Result<std::vector<HistorySample>> siteHistory(const std::string& site, Time since,
+                                                         Time until) = 0;
+  // The federation's totals per sample instant with since <= t <= until, oldest first,
+  // summed from the sites' samples when asked.
+  virtual Result<std::vector<FederationSample>> federationHistory(Time since, Time until) = 0;
+  // A site's events, newest first, at most `limit`.
+  virtual Result<std::vector<SiteEvent>> siteEvents(const std::string& site, size_t limit) = 0;
 };
 
 }  // namespace aifed::store

@@ -8,6 +8,8 @@
 //   identity_rows.cpp      API tokens and the audit log
 //   quarantine_rows.cpp    quarantined attempts and the federation's identity
 //   maintenance_rows.cpp   maintenance windows (JSON columns of sites), the window counter
+//   history_rows.cpp       the console's history: site samples and site events
+//   array_rows.cpp         job arrays and the array counter
 #pragma once
 
 #include <boost/json.hpp>
@@ -60,6 +62,14 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Result<FederationIdentity> initialise(const std::string& name, Time now) override;
   Result<bool> holdsRecords() override;
   Status probeWrite(Time now) override;
+  Status saveHistory(const std::vector<HistorySample>& samples,
+                     const std::vector<SiteEvent>& events, Time prune_before) override;
+  Result<std::vector<HistorySample>> siteHistory(const std::string& site, Time since,
+                                                 Time until) override;
+  Result<std::vector<FederationSample>> federationHistory(Time since, Time until) override;
+  Result<std::vector<SiteEvent>> siteEvents(const std::string& site, size_t limit) override;
+  Result<std::vector<broker::ArrayRecord>> loadArrays() override;
+  Result<int64_t> nextArraySeq() override;
 
  private:
   Status saveAudit(const std::vector<identity::AuditRecord>& rows);
@@ -69,6 +79,9 @@ class CoordinatorStoreImpl final : public CoordinatorStore {
   Status saveDecisions(const std::vector<PlacementDecision>& decisions);
   Status saveQuarantined(const std::vector<broker::QuarantinedJob>& entries);
   Status saveWindowSeq(std::optional<int64_t> next);
+  Status saveSamples(const std::vector<HistorySample>& samples);
+  Status saveSiteEvents(const std::vector<SiteEvent>& events);
+  Status saveArrays(const std::vector<broker::ArrayRecord>& arrays, std::optional<int64_t> next);
 
   Database db_;
 };

@@ -44,9 +44,10 @@ Status CoordinatorStoreImpl::saveJobs(const std::vector<JobRecord>& jobs) {
 INSERT INTO jobs (id, seq, state, site, attempt, local_id, reason, cancel_requested,
                   excluded_sites, spec, submitted_at, updated_at, dispatched_at,
                   last_sent_at, started_at, ended_at, exit_code, withdrawing, status_seq,
-                  local_user, account, stdout_path, stderr_path, site_usage)
+                  local_user, account, stdout_path, stderr_path, site_usage, array_id,
+                  array_index)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-        ?20, ?21, ?22, ?23, ?24)
+        ?20, ?21, ?22, ?23, ?24, ?25, ?26)
 ON CONFLICT (id) DO UPDATE SET
   state = excluded.state, site = excluded.site, attempt = excluded.attempt,
   local_id = excluded.local_id, reason = excluded.reason,
@@ -58,7 +59,8 @@ ON CONFLICT (id) DO UPDATE SET
   withdrawing = excluded.withdrawing, status_seq = excluded.status_seq,
   local_user = excluded.local_user, account = excluded.account,
   stdout_path = excluded.stdout_path, stderr_path = excluded.stderr_path,
-  site_usage = excluded.site_usage)sql");
+  site_usage = excluded.site_usage, array_id = excluded.array_id,
+  array_index = excluded.array_index)sql");
   if (!st.ok()) return st.status();
   for (const JobRecord& job : jobs) {
     Result<int64_t> seq = jobSeq(job.id);
@@ -92,7 +94,9 @@ ON CONFLICT (id) DO UPDATE SET
         .bindText(22, job.at_site.stdout_path)
         .bindText(23, job.at_site.stderr_path)
         .bindText(24, job.at_site.usage ? boost::json::serialize(siteUsageJson(*job.at_site.usage))
-                                        : std::string());
+                                        : std::string())
+        .bindText(25, job.array_id)
+        .bindInt64(26, job.array_index);
     if (Status s = st->run(); !s.ok()) return s;
   }
   return Status::Ok();
@@ -144,7 +148,8 @@ Result<std::vector<JobRecord>> CoordinatorStoreImpl::loadJobs() {
   Result<Statement> st = db_.prepare(R"sql(
 SELECT id, state, site, attempt, local_id, reason, cancel_requested, excluded_sites, spec,
        submitted_at, updated_at, dispatched_at, last_sent_at, started_at, ended_at, exit_code,
-       withdrawing, status_seq, local_user, account, stdout_path, stderr_path, site_usage
+       withdrawing, status_seq, local_user, account, stdout_path, stderr_path, site_usage,
+       array_id, array_index
 FROM jobs ORDER BY seq)sql");
   if (!st.ok()) return st.status();
   std::vector<JobRecord> jobs;
@@ -200,6 +205,8 @@ FROM jobs ORDER BY seq)sql");
       if (!parsed.ok()) return internalError(where + ": site_usage: " + parsed.status().message());
       job.at_site.usage = std::move(*parsed);
     }
+    job.array_id = st->columnText(23);
+    job.array_index = st->columnInt64(24);
     jobs.push_back(std::move(job));
   }
   return jobs;

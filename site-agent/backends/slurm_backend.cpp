@@ -701,6 +701,42 @@ Result<SubmittedJob> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec
   return paths;
 }
 
+std::optional<std::string> expandOutputName(const std::string& pattern, const JobTag& tag,
+                                            const JobSpec& spec) {
+  if (pattern.empty()) return std::nullopt;
+  auto env = [&spec](const char* key, const std::string& otherwise) {
+    auto it = spec.env.find(key);
+    return it == spec.env.end() ? otherwise : it->second;
+  };
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char next = i + 1 < pattern.size() ? pattern[i + 1] : '\0';
+    std::optional<std::string> value;
+    if (pattern[i] == '%') {
+      switch (next) {
+        case 'j': value = tag.job_id; break;
+        case 'a': value = env("AIFED_ARRAY_TASK_ID", "0"); break;
+        case 'A': value = env("AIFED_ARRAY_ID", tag.job_id); break;
+        case 'u': value = spec.user; break;
+        case 'x': value = spec.name; break;
+        case '%': value = "%"; break;
+        default: break;  // Slurm's own (%N, %t, ...): left for sbatch
+      }
+    }
+    if (!value) {
+      out += pattern[i];
+      continue;
+    }
+    // A value never adds a directory level.
+    std::replace(value->begin(), value->end(), '/', '_');
+    out += *value;
+    ++i;
+  }
+  // What the values made must still stay inside the output directory.
+  if (!validateOutputName(out, "stdout").ok() || out.empty()) return std::nullopt;
+  return out;
+}
+
 SubmittedJob SlurmBackend::applyIdentity(const JobTag& tag, const JobSpec& spec,
                                          const LocalIdentity& as,
                                          std::vector<std::string>& args) const {
@@ -738,6 +774,16 @@ SubmittedJob SlurmBackend::applyIdentity(const JobTag& tag, const JobSpec& spec,
   std::string base = dir + "/aifed-" + tag.job_id + "." + std::to_string(tag.attempt);
   paths.stdout_path = base + ".out";
   paths.stderr_path = base + ".err";
+  // The job's own names (sbatch -o/-e) inside the same directory; -o alone takes both
+  // streams, as in sbatch.
+  std::optional<std::string> out = expandOutputName(spec.stdout_name, tag, spec);
+  std::optional<std::string> err = expandOutputName(spec.stderr_name, tag, spec);
+  if (out) paths.stdout_path = dir + "/" + *out;
+  if (err) {
+    paths.stderr_path = dir + "/" + *err;
+  } else if (out) {
+    paths.stderr_path = paths.stdout_path;
+  }
   set("--output", paths.stdout_path);
   set("--error", paths.stderr_path);
   return paths;

@@ -76,6 +76,15 @@ struct SlurmOptions {
   Duration probe_interval = std::chrono::seconds(60);  // ask again at most this often
 };
 
+// A job's output file name (JobSpec::stdout_name / stderr_name) with the federation's
+// values for what Slurm cannot know: %j the federation job id, %a the array index
+// (AIFED_ARRAY_TASK_ID, 0 outside arrays), %A the array id (AIFED_ARRAY_ID, else the job
+// id), %u the federation user, %x the job name, %% a percent sign; other %-sequences are
+// left for sbatch. A value's "/" becomes "_". Nullopt for an empty pattern or one whose
+// result would leave the output directory (the site's default names are used then).
+std::optional<std::string> expandOutputName(const std::string& pattern, const JobTag& tag,
+                                            const JobSpec& spec);
+
 class SlurmBackend final : public Backend {
  public:
   // kInvalidArgument if the options contradict themselves (empty tag prefix, a

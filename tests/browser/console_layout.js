@@ -46,9 +46,7 @@ runTest('console_layout', async ({ fed, step, newPage }) => {
 
   let planMissing = false;
   const pages = [
-    // TOLERATED until h-hist's overview (issue 14) is merged: its site cards' h3 follow
-    // the h1 with no h2 between (axe heading-order); h-hist's overview.js adds the h2.
-    { name: 'overview', hash: '#/', ready: '.site-card', tolerate: ['heading-order'] },
+    { name: 'overview', hash: '#/', ready: '.site-card' },
     { name: 'sites', hash: '#/sites', ready: '#sites-table tbody tr' },
     { name: 'site', hash: `#/sites/${setup.drained}`, ready: '#partitions' },
     { name: 'jobs', hash: '#/jobs', ready: '#jobs-table tbody tr' },

@@ -215,3 +215,39 @@ TEST_F(CoordinatorConfigTest, PolicyFileMistakesNameTheirFileLineAndKey) {
 
 }  // namespace
 }  // namespace aifed::coordinator
+
+namespace aifed::coordinator {
+namespace {
+
+// The console's history (issue 14): history_interval and history_retention as durations.
+TEST(CoordinatorHistoryConfig, DefaultsAndDurationsAndMistakes) {
+  TestDir dir;
+  auto load = [&dir](const std::string& rest) {
+    std::string path = dir.file("coordinator.toml");
+    std::ofstream(path) << kHead << rest;
+    return loadCoordinatorConfig(path);
+  };
+  Result<CoordinatorConfig> c = load("");
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->history.interval, std::chrono::seconds(60));
+  EXPECT_EQ(c->history.retention, std::chrono::hours(14 * 24));
+  c = load("history_interval = \"1s\"\nhistory_retention = \"2h\"\n");
+  ASSERT_THAT(c, IsOk());
+  EXPECT_EQ(c->history.interval, std::chrono::seconds(1));
+  EXPECT_EQ(c->history.retention, std::chrono::hours(2));
+  EXPECT_EQ(parseDurationText("15m"), std::chrono::minutes(15));
+  EXPECT_EQ(parseDurationText("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(parseDurationText("14d"), std::chrono::hours(336));
+  for (const char* bad : {"", "s", "10", "-5s", "0s", "1.5h", "3 weeks", "5w"}) {
+    EXPECT_FALSE(parseDurationText(bad).has_value()) << bad;
+  }
+  EXPECT_THAT(load("history_interval = \"fast\"\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("4: history_interval: must be a positive duration")));
+  EXPECT_THAT(load("history_interval = \"500ms\"\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("history_interval: must be at least 1s")));
+  EXPECT_THAT(load("history_interval = \"2h\"\nhistory_retention = \"1h\"\n"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("history_retention: must be at least history_interval")));
+}
+
+}  // namespace
+}  // namespace aifed::coordinator

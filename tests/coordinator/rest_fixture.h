@@ -84,6 +84,9 @@ class FakeService final : public JobService {
     done(output(site, request));
   }
   std::function<OutputAnswer(const std::string&, const LogRequest&)> output;
+  // Console history: the store the tests give it (none by default).
+  HistoryAccess history() override { return history_access; }
+  HistoryAccess history_access;
   std::vector<std::pair<std::string, LogRequest>> output_requests;
 
   ManualClock clock{fromMillis(1'800'000'000'000)};

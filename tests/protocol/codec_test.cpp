@@ -613,5 +613,51 @@ TEST(JobSpecFromJson, ErrorFieldWithoutPrefix) {
   EXPECT_EQ(spec.status().field(), "nodes");
 }
 
+// Issue 14: dependencies and output names are read, normalised ("12" is "j-12"), written
+// only when set (a job without them encodes as before), and checked.
+TEST(Codec, DependenciesAndOutputNamesRoundTripAndAreOmittedWhenUnset) {
+  boost::json::value body = boost::json::parse(R"({"nodes": 1, "walltime_s": 60,
+    "dependencies": [{"job": "12", "condition": "afterany"}, {"job": "j-13"}],
+    "stdout": "run-%j.out", "stderr": "logs/run-%j.err"})");
+  Result<JobSpec> spec = jobSpecFromJson(body);
+  ASSERT_TRUE(spec.ok()) << spec.status().toString();
+  ASSERT_EQ(spec->dependencies.size(), 2u);
+  EXPECT_EQ(spec->dependencies[0], (JobDependency{"j-12", DependencyCondition::kAfterAny}));
+  EXPECT_EQ(spec->dependencies[1], (JobDependency{"j-13", DependencyCondition::kAfterOk}));
+  EXPECT_EQ(spec->stdout_name, "run-%j.out");
+  EXPECT_EQ(spec->stderr_name, "logs/run-%j.err");
+  Result<JobSpec> again = jobSpecFromJson(toJson(*spec));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *spec);
+  JobSpec plain;
+  plain.walltime = std::chrono::seconds(60);
+  boost::json::object o = toJson(plain);
+  EXPECT_EQ(o.if_contains("dependencies"), nullptr);
+  EXPECT_EQ(o.if_contains("stdout"), nullptr);
+  EXPECT_EQ(o.if_contains("stderr"), nullptr);
+}
+
+TEST(Codec, BadDependenciesAndOutputNamesNameTheirField) {
+  struct Case {
+    const char* extra;
+    const char* field;
+  };
+  for (const Case& c : {Case{R"("dependencies": [{"job": "j-1", "condition": "after"}])",
+                             "dependencies"},
+                        Case{R"("dependencies": [{"job": "x-1"}])", "dependencies"},
+                        Case{R"("dependencies": {"job": "j-1"})", "dependencies"},
+                        Case{R"("stdout": "/etc/passwd")", "stdout"},
+                        Case{R"("stderr": "../other/x.err")", "stderr"},
+                        Case{R"("stdout": "a/../../b")", "stdout"}}) {
+    boost::json::value body = boost::json::parse(
+        std::string(R"({"nodes": 1, "walltime_s": 60, )") + c.extra + "}");
+    Result<JobSpec> spec = jobSpecFromJson(body);
+    ASSERT_FALSE(spec.ok()) << c.extra;
+    EXPECT_EQ(spec.status().field(), c.field) << c.extra;
+  }
+  // A name may contain dots, just not a ".." component.
+  EXPECT_TRUE(validateOutputName("run..1.out", "stdout").ok());
+}
+
 }  // namespace
 }  // namespace aifed

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 #include <deque>
 #include <functional>
@@ -254,6 +255,41 @@ TEST(SlurmBackendTest, SubmitPassesScriptAndEnvironmentAndFollowsTheJob) {
   EXPECT_EQ(u2[0].exit_code, 7);
   EXPECT_EQ(u2[0].reason, "NonZeroExitCode");
   EXPECT_TRUE(m.backend->activeJobs().empty());
+}
+
+// sbatch -o/-e through the federation: the names land in the job's output directory with
+// the federation's %j, %a, %A, %u and %x; Slurm's own sequences are left to it.
+TEST(SlurmBackendTest, OutputNamesUseTheFederationsValuesInsideTheOutputDirectory) {
+  Made m = make();
+  m.runner->handlers["squeue"] = [](const Command&) { return ok(R"({"errors":[],"jobs":[]})"); };
+  std::vector<std::string> args;
+  m.runner->handlers["sbatch"] = [&args](const Command& c) {
+    args = c.argv;
+    return ok("4712\n");
+  };
+  JobSpec spec = gpuJob();
+  spec.user = "alice";
+  spec.env["AIFED_ARRAY_ID"] = "a-3";
+  spec.env["AIFED_ARRAY_TASK_ID"] = "7";
+  spec.stdout_name = "%x-%A_%a-%j-%u.%N.out";
+  auto paths = m.backend->submit({"j-40", 2}, spec, {}, Time{});
+  ASSERT_TRUE(paths.ok()) << paths.status().toString();
+  EXPECT_EQ(paths->stdout_path, "/scratch/run1/train-a-3_7-j-40-alice.%N.out");
+  EXPECT_EQ(paths->stderr_path, paths->stdout_path);  // -o alone takes both, as in sbatch
+  EXPECT_NE(std::find(args.begin(), args.end(), "--output=" + paths->stdout_path), args.end());
+  EXPECT_NE(std::find(args.begin(), args.end(), "--error=" + paths->stdout_path), args.end());
+
+  spec.stderr_name = "logs/%j.err";
+  spec.name = "a/b";  // a value never adds a directory level
+  spec.stdout_name = "%x.out";
+  paths = m.backend->submit({"j-41", 1}, spec, {}, Time{});
+  ASSERT_TRUE(paths.ok());
+  EXPECT_EQ(paths->stdout_path, "/scratch/run1/a_b.out");
+  EXPECT_EQ(paths->stderr_path, "/scratch/run1/logs/j-41.err");
+  // A user named ".." cannot make a name climb out: the site's default names are used.
+  spec.user = "..";
+  EXPECT_EQ(expandOutputName("%u/x", {"j-42", 1}, spec), std::nullopt);
+  EXPECT_EQ(expandOutputName("100%%-%a", {"j-42", 1}, gpuJob()), "100%-0");
 }
 
 TEST(SlurmBackendTest, ATaggedJobAlreadyInSlurmIsNeverSubmittedAgain) {

@@ -51,8 +51,17 @@ JobSpec fullSpec() {
   spec.env = {{"HF_HOME", "/scratch/hf"}, {"OMP_NUM_THREADS", "8"}};
   spec.simulated_runtime = 3h;
   spec.simulated_exit_code = 3;
+  spec.dependencies = {{"j-12", DependencyCondition::kAfterNotOk},
+                       {"j-13", DependencyCondition::kAfterAny}};
+  spec.stdout_name = "train-%A_%a.out";
+  spec.stderr_name = "logs/train-%j.err";
   return spec;
 }
+
+// What schema 11 added (job arrays), for the tests that make an older database.
+#define kUndoSchema11                                                              \
+  "DROP INDEX jobs_by_array; DROP TABLE arrays; ALTER TABLE jobs DROP COLUMN array_id; " \
+  "ALTER TABLE jobs DROP COLUMN array_index; DELETE FROM counters WHERE name = 'next_array_seq'; "
 
 JobSpec minimalSpec() {
   JobSpec spec;
@@ -87,6 +96,8 @@ JobRecord fullJob(int64_t seq) {
                  "/scratch/alice_l/aifed-j-1-3.err",
                  broker::SiteUsage{"sacct", std::chrono::milliseconds(29'500), 2, 8,
                                    "billing=2,cpu=2,gres/gpu=8,node=2", "COMPLETED"}};
+  job.array_id = "a-7";
+  job.array_index = 998;
   return job;
 }
 
@@ -173,7 +184,7 @@ TEST(CoordinatorStore, NewStoreIsEmptyAtCurrentSchema) {
   TestDir dir;
   auto store = openStore(dir);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 11);
   EXPECT_TRUE((*store)->loadTokens().value().empty());
   EXPECT_TRUE((*store)->loadQuarantined().value().empty());
   EXPECT_FALSE((*store)->federationIdentity().value().has_value());
@@ -533,7 +544,7 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
-                         "DROP TABLE tokens; DROP TABLE audit_log; DROP TABLE quarantine; "
+                         kUndoSchema11 "DROP TABLE tokens; DROP TABLE audit_log; DROP TABLE quarantine; "
                          "DROP TABLE federation; ALTER TABLE jobs DROP COLUMN status_seq; "
                          "ALTER TABLE jobs DROP COLUMN local_user; "
                          "ALTER TABLE jobs DROP COLUMN account; "
@@ -545,13 +556,14 @@ TEST(CoordinatorStore, MigratesASchema3DatabaseForward) {
                          "ALTER TABLE sites DROP COLUMN drained_at; "
                          "ALTER TABLE sites DROP COLUMN maintenance; "
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 11);
   // A database from before the federation's identity was recorded holds its records:
   // the coordinator adopts it (coordinator_daemon.cpp, checkFederation).
   EXPECT_TRUE((*store)->holdsRecords().value());
@@ -575,20 +587,21 @@ TEST(CoordinatorStore, MigratesSchema7SitesAndKeepsTheWindowCounter) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
-                         "DROP TABLE counters; ALTER TABLE sites DROP COLUMN drain_reason; "
+                         kUndoSchema11 "DROP TABLE counters; ALTER TABLE sites DROP COLUMN drain_reason; "
                          "ALTER TABLE sites DROP COLUMN drained_by; "
                          "ALTER TABLE sites DROP COLUMN drained_at; "
                          "ALTER TABLE sites DROP COLUMN maintenance; "
                          "ALTER TABLE sites DROP COLUMN maintenance_retired; "
                          "ALTER TABLE tokens DROP COLUMN user; "
                          "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; "
                          "PRAGMA user_version = 7",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 11);
   auto sites = (*store)->loadSites();
   ASSERT_TRUE(sites.ok()) << sites.status().toString();
   ASSERT_EQ(sites->size(), 1u);
@@ -689,14 +702,15 @@ TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
-                         "ALTER TABLE tokens DROP COLUMN user; "
-                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; PRAGMA user_version = 8",
+                         kUndoSchema11 "ALTER TABLE tokens DROP COLUMN user; "
+                         "ALTER TABLE audit_log DROP COLUMN on_behalf_of; "
+                         "DROP TABLE site_samples; DROP TABLE site_events; PRAGMA user_version = 8",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   auto store = CoordinatorStore::open(path);
   ASSERT_TRUE(store.ok()) << store.status().toString();
-  EXPECT_EQ((*store)->schemaVersion().value(), 9);
+  EXPECT_EQ((*store)->schemaVersion().value(), 11);
   std::vector<identity::TokenRecord> tokens = (*store)->loadTokens().value();
   ASSERT_EQ(tokens.size(), 2u);
   EXPECT_EQ(tokens[0].user, "alice");
@@ -704,6 +718,73 @@ TEST(CoordinatorStore, MigratesTokensToUsersAtSchema9) {
   std::vector<identity::AuditRecord> rows = (*store)->audit({}).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].on_behalf_of, "");
+}
+
+broker::ArrayRecord arrayRecord(int64_t seq) {
+  return {"a-" + std::to_string(seq), "sweep", "nordic-llm", "alice", at(1'700'000'000'000),
+          "0-999:2,1001", 50, 501};
+}
+
+TEST(CoordinatorStore, ArraysAndTheirCounterRoundTripAcrossReopen) {
+  TestDir dir;
+  {
+    auto store = openStore(dir);
+    ASSERT_TRUE(store.ok());
+    EXPECT_TRUE((*store)->loadArrays().value().empty());
+    EXPECT_EQ((*store)->nextArraySeq().value(), 1);
+    Effects fx;
+    fx.arrays = {arrayRecord(1), arrayRecord(2)};
+    fx.next_array_seq = 3;
+    fx.jobs = {fullJob(1)};
+    ASSERT_TRUE((*store)->apply(fx, {}).ok());
+    Effects older;  // a batch carrying an older counter never lowers it
+    older.next_array_seq = 2;
+    ASSERT_TRUE((*store)->apply(older, {}).ok());
+  }
+  auto store = openStore(dir);
+  ASSERT_TRUE(store.ok());
+  std::vector<broker::ArrayRecord> arrays = (*store)->loadArrays().value();
+  ASSERT_EQ(arrays.size(), 2u);
+  EXPECT_EQ(arrays[0], arrayRecord(1));
+  EXPECT_EQ(arrays[1], arrayRecord(2));
+  EXPECT_EQ((*store)->nextArraySeq().value(), 3);
+  EXPECT_EQ((*store)->loadJobs().value()[0].array_id, "a-7");
+}
+
+// Schema 11: jobs stored by schema 10 come back as ordinary jobs (no array), and arrays
+// can be stored at once.
+TEST(CoordinatorStore, MigratesSchema10JobsToArrays) {
+  TestDir dir;
+  const std::string path = dir.file("coordinator.db");
+  JobRecord plain = fullJob(1);
+  plain.array_id.clear();
+  plain.array_index = 0;
+  {
+    auto store = CoordinatorStore::open(path, /*create=*/true);
+    ASSERT_TRUE(store.ok());
+    Effects fx;
+    fx.jobs = {plain};
+    ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         kUndoSchema11 "PRAGMA user_version = 10",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = CoordinatorStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().toString();
+  EXPECT_EQ((*store)->schemaVersion().value(), 11);
+  std::vector<JobRecord> jobs = (*store)->loadJobs().value();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0], plain);
+  EXPECT_EQ((*store)->nextArraySeq().value(), 1);
+  Effects fx;
+  fx.arrays = {arrayRecord(1)};
+  fx.next_array_seq = 2;
+  ASSERT_TRUE((*store)->apply(fx, {}).ok());
+  EXPECT_EQ((*store)->loadArrays().value().size(), 1u);
 }
 
 }  // namespace

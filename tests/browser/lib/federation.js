@@ -153,7 +153,8 @@ class Federation {
 }
 
 // Starts `aifed demo` in a fresh state directory and waits for its ready file.
-async function startFederation({ speedup = 120 } = {}) {
+// `extraArgs` go to `aifed demo` after the others (e.g. ['--history-interval', '1s']).
+async function startFederation({ speedup = 120, extraArgs = [] } = {}) {
   const aifed = path.join(binDir, 'cli', 'aifed');
   if (!fs.existsSync(aifed)) throw new Error(`no ${aifed}: build the aifed target first (AIFED_BIN_DIR=${binDir})`);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aifed-browser-'));
@@ -162,7 +163,7 @@ async function startFederation({ speedup = 120 } = {}) {
   const child = spawn(aifed, ['demo', '--bin-dir', binDir,
     '--federation', path.join(sourceDir, 'config', 'federation-7.toml'),
     '--state-dir', path.join(stateDir, 'state'), '--rate', '0', '--speedup', String(speedup),
-    '--no-table', '--ready-file', readyFile], { stdio: ['ignore', log, log], detached: true });
+    '--no-table', '--ready-file', readyFile, ...extraArgs], { stdio: ['ignore', log, log], detached: true });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   // Whatever ends this script (even an uncaught exception), the federation ends with it.
   process.on('exit', () => {

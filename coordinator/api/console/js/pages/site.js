@@ -1,9 +1,17 @@
-// Site detail: state, drain (who, when, why), maintenance windows, partitions, recent jobs,
-// and drain/resume and windows for roles that may.
+// Site detail: state, drain (who, when, why), maintenance windows, history (charts and
+// health timeline), partitions, recent jobs, and drain/resume and windows for roles that
+// may. Stale figures (the site unreachable, its report old) are greyed and dated.
 import { api, query } from '../api.js';
 import { h, clear, badge, fmtTime, fmtAge, table, field, toast } from '../dom.js';
 import { reportAgeMs } from '../live.js';
 import { maintenancePanel } from './site_maintenance.js';
+import { historyPanel } from './history.js';
+
+// The state the health timeline shows now (as the site events name states).
+function shownState(site) {
+  if (site.state !== 'up' && site.state !== 'draining') return site.state || 'unknown';
+  return site.maintenance_active ? 'maintenance' : site.state;
+}
 
 // "yes, by alice at 2026-12-07 09:12:00: cooling repair — takes no new jobs".
 function drainText(site) {
@@ -40,25 +48,32 @@ export async function render(root, ctx, params) {
   const parts = h('section', { class: 'panel', 'aria-labelledby': 'parts-title' });
   const jobsBox = h('section', { class: 'panel', 'aria-labelledby': 'recent-title' });
   const maint = h('div', {});
-  root.append(head, info, maint, parts, jobsBox);
-
   let site = null;
+  const history = historyPanel({ id: 'site-history', title: 'History', site: id,
+    currentState: () => (site ? shownState(site) : 'unknown') });
+  root.append(head, info, maint, history.el, parts, jobsBox);
+
   const drawSite = () => {
     clear(head);
     clear(info);
     clear(parts);
     head.append(h('h1', {}, site.name || site.id), h('span', { id: 'site-state' }, badge(site.state)),
       h('span', { class: 'muted' }, [site.id, site.city, site.country].filter(Boolean).join(' · ')));
+    const stale = Boolean(site.stale);
+    const asOf = stale ? ' (as last reported, not current)' : '';
     info.append(h('h2', { id: 'site-info-title' }, 'Status'),
-      h('dl', { class: 'kv' },
+      ...(stale ? [h('p', { class: 'last-heard', id: 'site-stale' },
+        site.last_heard_at ? `Last heard ${fmtAge(Date.now() - site.last_heard_at)} (${fmtTime(site.last_heard_at)}): the figures below are as of then.`
+          : 'Never heard from: no current figures.')] : []),
+      h('dl', { class: stale ? 'kv stale' : 'kv' },
         h('dt', {}, 'State'), h('dd', {}, site.state),
         h('dt', {}, 'Drained'), h('dd', { id: 'site-drained' }, drainText(site)),
         site.maintenance_active ? [h('dt', {}, 'Maintenance'),
           h('dd', { id: 'site-maintenance' }, `${site.maintenance_active} in force: no new jobs`)] : null,
         h('dt', {}, 'Last report'), h('dd', {}, fmtAge(reportAgeMs(site))),
         h('dt', {}, 'Last heard'), h('dd', {}, fmtTime(site.last_heard_at)),
-        h('dt', {}, 'Accelerators free'), h('dd', {}, `${site.accelerators_free ?? 0} / ${site.accelerators_total ?? 0}`),
-        h('dt', {}, 'Nodes idle'), h('dd', {}, `${site.nodes_idle ?? 0} / ${site.nodes_total ?? 0}`),
+        h('dt', {}, 'Accelerators free'), h('dd', { class: stale ? 'stale-value' : undefined }, `${site.accelerators_free ?? 0} / ${site.accelerators_total ?? 0}${asOf}`),
+        h('dt', {}, 'Nodes idle'), h('dd', { class: stale ? 'stale-value' : undefined }, `${site.nodes_idle ?? 0} / ${site.nodes_total ?? 0}${asOf}`),
         h('dt', {}, 'Jobs placed here'), h('dd', { id: 'site-placed' }, String(site.jobs_placed ?? 0)),
         h('dt', {}, 'Reserved nodes'), h('dd', {}, String(site.reserved_nodes ?? 0)),
         h('dt', {}, 'Agent'), h('dd', {}, site.agent_version || '—'),
@@ -127,6 +142,7 @@ export async function render(root, ctx, params) {
   site.received_at = Date.now();
   drawSite();
   await drawJobs();
+  history.start();
 
   let jobsTimer = null;
   const offs = [
@@ -144,6 +160,7 @@ export async function render(root, ctx, params) {
     }),
   ];
   return () => {
+    history.stop();
     offs.forEach((off) => off());
     clearTimeout(jobsTimer);
   };
