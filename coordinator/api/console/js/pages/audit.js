@@ -10,15 +10,17 @@ const POLL_MS = 4000;
 // The actions docs/api.md lists; actions seen in rows are added to the select.
 const KNOWN_ACTIONS = ['job.submit', 'job.cancel', 'job.output.read', 'site.drain', 'site.resume',
   'site.maintenance.declare', 'site.maintenance.cancel', 'policy.set', 'token.create', 'token.revoke',
-  'session.login', 'session.logout', 'quarantine.cancel', 'quarantine.release'];
+  'session.login', 'session.logout', 'quarantine.cancel', 'quarantine.release', 'array.cancel'];
 
-// Where a row's target leads: a job, a site, a token, the projects, the policy.
+// Where a row's target leads: a job, an array's tasks, a site, a token, the projects,
+// the policy.
 export function targetHref(row, canTokens) {
   const t = row.target || '';
   const a = row.action || '';
   if (!t) return null;
   const job = /^(j-\d+)(\/\d+)?( at .*)?$/.exec(t);
   if (job) return `#/jobs/${encodeURIComponent(job[1])}`;
+  if (/^a-\d+$/.test(t)) return `#/jobs${query({ array: t })}`;
   if (t.startsWith('project ')) return '#/projects';
   if (a.startsWith('site.')) return `#/sites/${encodeURIComponent(t)}`;
   if (a === 'policy.set') return '#/policy';

@@ -93,6 +93,7 @@ function matches(job, filters, me) {
   if (filters.project && spec.project !== filters.project) return false;
   if (filters.mine ? spec.user !== me : filters.user && spec.user !== filters.user) return false;
   if (filters.q && !job.id.startsWith(filters.q)) return false;
+  if (filters.array && job.array_id !== filters.array) return false;
   return true;
 }
 
@@ -145,6 +146,7 @@ function readAddress(hashQuery) {
     project: hashQuery.get('project') || '',
     user: hashQuery.get('user') || '',
     q: hashQuery.get('q') || '',
+    array: hashQuery.get('array') || '',
     active: hashQuery.get('active') === '1',
     mine: hashQuery.get('mine') === '1',
   };
@@ -172,7 +174,7 @@ async function filterChoices() {
 // One page of jobs as the address asks. An older coordinator ignores sort, active, user
 // and me (its jobs have no elapsed_s): they are then done on the rows it sent.
 async function fetchJobs({ filters, sort, page }, me) {
-  const params = { state: filters.state, site: filters.site, project: filters.project, q: filters.q,
+  const params = { state: filters.state, site: filters.site, project: filters.project, q: filters.q, array: filters.array,
     // "Mine" names the user: a user filter beside it would contradict it (400).
     user: filters.mine ? '' : filters.user, active: filters.active ? 'true' : '', me: filters.mine ? 'true' : '',
     sort, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE };
@@ -240,7 +242,9 @@ export async function render(root, ctx, params, hashQuery) {
   const view = listView(address, ctx.navigate);
   root.append(h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'),
     ctx.can.submit ? h('a', { href: '#/submit', class: 'btn' }, 'Plan or submit a job') : null),
-  form, view.count, view.note, view.table, view.pager);
+  form, filters.array ? h('p', { id: 'jobs-array' }, `The tasks of array ${filters.array}. `,
+    h('a', { href: hashOf({ ...filters, array: '' }, sort, 1) }, 'All jobs')) : null,
+  view.count, view.note, view.table, view.pager);
   const load = async () => view.draw(await fetchJobs(address, me));
   await load();
 
