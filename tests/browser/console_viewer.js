@@ -1,4 +1,4 @@
-// browser.console_viewer: a viewer sees the federation but no button it may not use;
+// browser.console_viewer: a viewer sees the federation but no button or page it may not use;
 // a drain forged with the viewer's own session cookie and CSRF token is refused (403)
 // and changes nothing.
 'use strict';
@@ -41,6 +41,18 @@ runTest('console_viewer', async ({ fed, step, newPage }) => {
     await page.getByRole('link', { name: 'Policy' }).click();
     await page.locator('#active-policy').waitFor();
     if ((await page.locator('#switch-policy, #policy-choice').count()) !== 0) throw new Error('a viewer sees the policy switch');
+  });
+
+  await step('no Submit or Tokens link; their pages say the role may not use them', async () => {
+    for (const name of ['Submit', 'Tokens']) {
+      if (await page.getByRole('link', { name, exact: true }).count()) throw new Error(`a viewer sees the ${name} link`);
+    }
+    await page.goto(`${fed.consoleUrl}#/tokens`);
+    await page.locator('main .error-box', { hasText: 'Only admins manage tokens' }).waitFor();
+    if (await page.locator('#tokens-table, #create-token').count()) throw new Error('a viewer sees the tokens');
+    await page.goto(`${fed.consoleUrl}#/submit`);
+    await page.locator('main .error-box', { hasText: 'may not submit' }).waitFor();
+    if (await page.locator('#submit-form').count()) throw new Error('a viewer sees the submit form');
   });
 
   await step('a drain forged with the viewer\'s cookie and CSRF token is refused with 403', async () => {

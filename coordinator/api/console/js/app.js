@@ -1,6 +1,7 @@
 // The aifed console: session, hash routing, the top bar and the live connection.
-// Routes: #/login, #/ (overview), #/jobs?state=&site=&project=&q=&page=, #/jobs/{id},
-// #/sites/{id}, #/policy, #/audit, #/projects.
+// Routes: #/login, #/ (overview), #/jobs?state=&site=&project=&q=&sort=&active=&mine=&page=,
+// #/jobs/{id}, #/submit, #/sites, #/sites/{id}, #/policy, #/audit, #/projects, #/tokens;
+// anything else, and a job or site the API does not know, shows the not-found page.
 
 import { api, ApiError, setUnauthenticatedHandler } from './api.js';
 import { h, clear, toast } from './dom.js';
@@ -14,6 +15,10 @@ import * as sitePage from './pages/site.js';
 import * as policyPage from './pages/policy.js';
 import * as auditPage from './pages/audit.js';
 import * as projectsPage from './pages/projects.js';
+import * as sitesPage from './pages/sites.js';
+import * as tokensPage from './pages/tokens.js';
+import * as submitPage from './pages/submit.js';
+import * as notFoundPage from './pages/notfound.js';
 
 const main = document.getElementById('main');
 const ctx = {
@@ -38,11 +43,26 @@ function routeFor(parts) {
   if (parts[0] === 'login') return { page: loginPage, nav: '', params: {} };
   if (parts[0] === 'jobs' && parts.length === 1) return { page: jobsPage, nav: 'jobs', params: {} };
   if (parts[0] === 'jobs' && parts.length === 2) return { page: jobPage, nav: 'jobs', params: { id: parts[1] } };
-  if (parts[0] === 'sites' && parts.length === 2) return { page: sitePage, nav: 'overview', params: { id: parts[1] } };
+  if (parts[0] === 'sites' && parts.length === 1) return { page: sitesPage, nav: 'sites', params: {} };
+  if (parts[0] === 'sites' && parts.length === 2) return { page: sitePage, nav: 'sites', params: { id: parts[1] } };
+  if (parts.length !== 1) return null;
+  if (parts[0] === 'submit') return { page: submitPage, nav: 'submit', params: {} };
   if (parts[0] === 'policy') return { page: policyPage, nav: 'policy', params: {} };
   if (parts[0] === 'audit') return { page: auditPage, nav: 'audit', params: {} };
   if (parts[0] === 'projects') return { page: projectsPage, nav: 'projects', params: {} };
+  if (parts[0] === 'tokens') return { page: tokensPage, nav: 'tokens', params: {} };
   return null;
+}
+
+// What a failed page says: plain words, the coordinator's message, no raw error code.
+function failure(container, e) {
+  const text = !(e instanceof ApiError) ? String(e)
+    : e.status === 0 ? `The coordinator did not answer; check the connection and try again. (${e.message})`
+      : e.status === 403 ? `Your role may not see this: ${e.message}.`
+        : `The coordinator refused the request: ${e.message}.`;
+  container.append(h('h1', {}, 'Something went wrong'),
+    h('p', { class: 'error-box', role: 'alert' }, text),
+    h('p', {}, h('a', { href: '#/' }, 'Back to the overview')));
 }
 
 async function render() {
@@ -67,12 +87,13 @@ async function render() {
     else a.removeAttribute('aria-current');
   }
   clear(main);
-  if (!route) {
-    main.append(h('h1', {}, 'Not found'), h('p', {}, 'No page here. ', h('a', { href: '#/' }, 'Go to the overview.')));
-    return;
-  }
   const container = h('div', { class: 'page' });
   main.append(container);
+  if (!route) {
+    notFoundPage.render(container, ctx, { parts });
+    document.title = 'Page not found · aifed console';
+    return;
+  }
   try {
     const result = await route.page.render(container, ctx, route.params, query);
     if (seq !== renderSeq) {
@@ -83,8 +104,9 @@ async function render() {
   } catch (e) {
     if (seq !== renderSeq) return;
     clear(container);
-    container.append(h('h1', {}, 'Something went wrong'),
-      h('p', { class: 'error-box', role: 'alert' }, e instanceof ApiError ? `${e.code}: ${e.message}` : String(e)));
+    // A job or site the API does not know (or hides from this role) is not found.
+    if (e instanceof ApiError && e.status === 404) notFoundPage.render(container, ctx, { parts });
+    else failure(container, e);
   }
   document.title = `${container.querySelector('h1')?.textContent || 'aifed'} · aifed console`;
 }
@@ -96,6 +118,8 @@ function showChrome(session) {
   document.getElementById('who-name').textContent = session.name || session.token_id || '';
   document.getElementById('who-role').textContent = session.role;
   document.getElementById('nav-audit').hidden = !ctx.can.readAudit;
+  document.getElementById('nav-tokens').hidden = !ctx.can.manageTokens;
+  document.getElementById('nav-submit').hidden = !ctx.can.submit;
 }
 
 function showConnection(state) {

@@ -69,13 +69,21 @@ export function fmtNumber(x, digits = 2) {
   return Number.isInteger(x) ? String(x) : x.toFixed(digits);
 }
 
+// A table inside its own scrollable container: on a narrow screen the table scrolls
+// sideways in its box and the page does not. The box is focusable (keyboard users can
+// scroll it) and, when opts.label or opts.caption names it, a labelled region.
 export function table(headers, rows, opts = {}) {
   const head = h('tr', {}, headers.map((c) =>
     h('th', { scope: 'col', class: c.num ? 'num' : undefined }, typeof c === 'string' ? c : c.label)));
-  return h('div', { class: 'table-wrap' },
-    h('table', opts.attrs || {},
-      opts.caption ? h('caption', { class: 'muted small' }, opts.caption) : null,
-      h('thead', {}, head), h('tbody', {}, rows)));
+  return scrollBox(h('table', opts.attrs || {},
+    opts.caption ? h('caption', { class: 'muted small' }, opts.caption) : null,
+    h('thead', {}, head), h('tbody', {}, rows)), opts.label || opts.caption);
+}
+
+// Wraps `el` (a table, a long block) in a focusable box that scrolls sideways.
+export function scrollBox(el, label) {
+  return h('div', { class: 'table-wrap', tabindex: 0, role: label ? 'region' : undefined,
+    'aria-label': label || undefined }, el);
 }
 
 export function field(labelText, control, id) {

@@ -17,6 +17,10 @@ export function permissions(session) {
     readOutput: (job) => any('admin', 'operator', 'viewer') ||
       (role === 'submitter' && scope.includes(job.spec && job.spec.project)),
     setPolicy: role === 'admin',
+    // POST /api/v1/jobs and /api/v1/jobs/plan: admin for any project, submitter and portal
+    // for the projects of their scope.
+    submit: any('admin', 'submitter', 'portal'),
+    manageTokens: role === 'admin',
     readAudit: any('admin', 'operator', 'viewer'),
   };
 }

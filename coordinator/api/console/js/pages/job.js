@@ -30,7 +30,7 @@ function specList(spec) {
   add('Environment', Object.entries(spec.env || {}).map(([k, v]) => `${k}=${v}`).join(' '));
   add('Simulated runtime', spec.simulated_runtime_s ? fmtDuration(spec.simulated_runtime_s) : null);
   const dl = h('dl', { class: 'kv' }, items.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]));
-  return [dl, spec.script ? [h('h3', { class: 'small muted' }, 'Script'), h('pre', { class: 'script' }, spec.script)] : null];
+  return [dl, spec.script ? [h('h3', { class: 'small muted' }, 'Script'), h('pre', { class: 'script', tabindex: 0, role: 'region', 'aria-label': 'The job script' }, spec.script)] : null];
 }
 
 function timeline(job, transitions) {

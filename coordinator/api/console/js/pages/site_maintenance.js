@@ -19,7 +19,7 @@ export function maintenancePanel(site, mayChange, onChanged) {
   if (windows.length === 0) {
     box.append(h('p', { class: 'muted', id: 'maint-none' }, 'None declared.'));
   } else {
-    box.append(table(['Window', 'Start', 'End', 'Declared by', 'Reason', ''],
+    box.append(table(['Window', 'Start', 'End', 'Declared by', 'Reason', 'Action'],
       windows.map((w) => {
         const inForce = w.id === site.maintenance_active;
         const cancel = mayChange ? h('button', { class: 'btn', type: 'button', id: `cancel-${w.id}` },
