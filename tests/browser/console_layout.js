@@ -44,7 +44,6 @@ runTest('console_layout', async ({ fed, step, newPage }) => {
     return { job: jobs[0].id, running: jobs[4].id, drained };
   });
 
-  let planMissing = false;
   const pages = [
     { name: 'overview', hash: '#/', ready: '.site-card' },
     { name: 'sites', hash: '#/sites', ready: '#sites-table tbody tr' },
@@ -56,13 +55,9 @@ runTest('console_layout', async ({ fed, step, newPage }) => {
       then: async (page) => {
         await page.locator('#plan-job').click();
         await page.locator('#plan-table, #plan-status .error-box').first().waitFor();
-        if (await page.locator('#plan-table').count()) return;
-        // TOLERATED until the coordinator has POST /api/v1/jobs/plan (h-plan, issue 14):
-        // the page says so in words; the layout of that message is checked instead.
-        const said = await page.locator('#plan-status .error-box').textContent();
-        if (!/cannot plan/.test(said)) throw new Error(`Plan failed: ${said}`);
-        planMissing = true;
-        console.log('      TOLERATED: no plan endpoint on this coordinator; the page without the plan table is checked');
+        if (!(await page.locator('#plan-table').count())) {
+          throw new Error(`no plan table: ${await page.locator('#plan-status').textContent()}`);
+        }
       } },
     { name: 'policy', hash: '#/policy', ready: '#active-policy' },
     { name: 'audit', hash: '#/audit', ready: '#audit-table' },
@@ -100,8 +95,8 @@ runTest('console_layout', async ({ fed, step, newPage }) => {
         if (width !== null) console.log(`      ${p.name}-${size.name}: ${width}px wide, no axe violations`);
       });
     }
-    // 401 before the login, 404 of the missing job; 405 of Plan only where it was tolerated.
-    const errors = page.errors.filter((e) => !/status of 40[14]/.test(e) && !(planMissing && /status of 405/.test(e)));
+    // 401 before the login, 404 of the missing job.
+    const errors = page.errors.filter((e) => !/status of 40[14]/.test(e));
     if (errors.length) problems.push(`${size.name}: the page logged errors:\n    ${errors.join('\n    ')}`);
   }
   console.log(`  screenshots of every page: ${screenshotDir}`);
