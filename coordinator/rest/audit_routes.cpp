@@ -5,11 +5,6 @@
 #include "coordinator/rest/rest_json.h"
 
 namespace aifed::coordinator {
-namespace json = boost::json;
-using api::HttpRequest;
-using api::HttpResponse;
-using api::PathParams;
-using api::Principal;
 
 namespace {
 

@@ -10,14 +10,6 @@
 #include "protocol/codec.h"
 
 namespace aifed::coordinator {
-namespace json = boost::json;
-using api::Action;
-using api::HttpRequest;
-using api::HttpResponse;
-using api::PathParams;
-using api::Principal;
-using api::Resource;
-using Change = RestContext::Change;
 
 namespace {
 

@@ -14,10 +14,6 @@
 #include "coordinator/rest/rest_context.h"
 
 namespace aifed::coordinator {
-namespace json = boost::json;
-using api::HttpRequest;
-using api::HttpResponse;
-using api::Principal;
 
 namespace {
 

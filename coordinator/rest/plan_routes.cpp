@@ -13,7 +13,6 @@
 #include "coordinator/rest/rest_context.h"
 
 namespace aifed::coordinator {
-namespace json = boost::json;
 namespace {
 
 json::object siteJson(const broker::SiteVerdict& v) {

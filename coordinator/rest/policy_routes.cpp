@@ -4,14 +4,6 @@
 #include "coordinator/rest/rest_json.h"
 
 namespace aifed::coordinator {
-namespace json = boost::json;
-using api::Action;
-using api::HttpRequest;
-using api::HttpResponse;
-using api::PathParams;
-using api::Principal;
-using api::Resource;
-using Change = RestContext::Change;
 
 namespace {
 

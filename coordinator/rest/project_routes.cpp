@@ -5,12 +5,6 @@
 #include "protocol/codec.h"
 
 namespace aifed::coordinator {
-namespace json = boost::json;
-using api::Action;
-using api::HttpRequest;
-using api::PathParams;
-using api::Principal;
-using api::Resource;
 
 namespace {
 

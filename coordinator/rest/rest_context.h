@@ -14,6 +14,7 @@
 // Route handlers hold the context by shared_ptr; it lives as long as the router does.
 #pragma once
 
+#include <boost/json.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,5 +89,16 @@ void addHistoryRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& rout
 // history's times (history_routes.cpp).
 std::string formatRfc3339(Time t);
 std::optional<Time> parseRfc3339(std::string_view text);
+
+
+// The names every route file (*_routes.cpp) uses, said once here.
+namespace json = boost::json;
+using api::Action;
+using api::HttpRequest;
+using api::HttpResponse;
+using api::PathParams;
+using api::Principal;
+using api::Resource;
+using Change = RestContext::Change;
 
 }  // namespace aifed::coordinator
