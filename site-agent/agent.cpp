@@ -113,8 +113,14 @@ void SiteAgent::sendHello(Instant now) {
   hello.jobs.insert(hello.jobs.end(), lost_at_start_.begin(), lost_at_start_.end());
   session_ = false;
   last_hello_ = now.mono;
+  Status s = send_(encodeMessage(envelope(std::move(hello), now)));
+  if (!s.ok()) {
+    spdlog::debug("send deferred: {}", s.toString());
+    return;
+  }
+  // Only a HELLO that left can be answered: the lease counts from the first that did, not
+  // from one the transport refused while it was not connected yet.
   lease_.helloSent(now.mono);
-  send(std::move(hello), now);
 }
 
 void SiteAgent::onReconnected(Instant now) {

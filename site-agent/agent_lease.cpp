@@ -63,7 +63,11 @@ void AgentLease::contact(MonoTime sent_at, Instant now) {
   last_contact_ = sent_at;
   last_contact_wall_ = now.wall - (now.mono - sent_at);
   ran_out_ = false;
-  paused_ = Duration::zero();  // the lease counts afresh from the contact
+  // The lease counts afresh from the contact, less the maintenance between its sending
+  // and now: an ACK that arrives late (the agent was frozen inside a window after
+  // sending) must not take back the pause that stretch earned.
+  paused_ = std::min(now.mono - sent_at,
+                     pausedWithin(windows_, grace_, *last_contact_wall_, now.wall));
   observed_ = now;
 }
 
