@@ -34,80 +34,11 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/api/http_message.h"
+#include "coordinator/api/router.h"
 #include "protocol/status.h"
 
 namespace aifed::api {
-
-struct HttpRequest {
-  std::string method;                          // "GET", "POST", ...
-  std::string target;                          // as sent: "/api/v1/jobs?state=running"
-  std::string path;                            // "/api/v1/jobs" (percent-decoded)
-  std::map<std::string, std::string> query;    // decoded ?k=v pairs
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  std::string remote_address;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-// {"error":{"code":"invalid_argument","message":"...","field":"nodes"}} with the HTTP
-// status that fits the code (400, 401, 403, 404, 409, 503, 500).
-HttpResponse errorResponse(const Status& status);
-// `text` as valid UTF-8 without control characters: anything else becomes U+FFFD.
-std::string printableText(std::string_view text);
-HttpResponse errorResponse(int http_status, std::string code, std::string message,
-                           std::string field = {});
-HttpResponse jsonResponse(int http_status, const boost::json::value& body);
-
-// The HTTP status for a Status code: invalid_argument and version_mismatch 400,
-// unauthenticated 401, permission_denied 403, not_found 404, already_exists and
-// failed_precondition 409, unavailable 503, internal (and a misused kOk) 500.
-int httpStatusFor(StatusCode code);
-// Decodes %XX escapes (and '+' as a space when `plus_is_space`, as in query strings).
-// A truncated or non-hex escape is kInvalidArgument.
-Result<std::string> percentDecode(std::string_view text, bool plus_is_space);
-// "state=running&site=mimer" -> {state: running, site: mimer}, keys and values decoded.
-// A key without '=' maps to ""; a repeated key keeps its last value.
-Result<std::map<std::string, std::string>> parseQueryString(std::string_view query);
-
-using PathParams = std::map<std::string, std::string>;
-// Answers a request. Call it exactly once, on the server's io_context thread (a call from
-// another thread is posted there); a second call is ignored, and a call after the client
-// went away is harmless.
-using Reply = std::function<void(HttpResponse)>;
-using RouteHandler = std::function<HttpResponse(const HttpRequest&, const PathParams&)>;
-using AsyncRouteHandler = std::function<void(const HttpRequest&, const PathParams&, Reply)>;
-
-// Matches "/api/v1/jobs/{id}"-style patterns segment by segment. Unknown path: 404;
-// known path with another method: 405 with an Allow header. A handler that throws
-// gives 500 and the server stays up.
-class Router {
- public:
-  void add(std::string method, std::string pattern, RouteHandler handler);
-  // A route whose handler answers through `reply`, possibly later.
-  void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler);
-  // Routes and answers through `reply` (at once for synchronous routes).
-  void dispatch(const HttpRequest& request, Reply reply) const;
-  // Synchronous routing; an asynchronous route that does not answer before returning
-  // gives 500 (use dispatch() for those).
-  HttpResponse route(const HttpRequest& request) const;
-  // Every (method, pattern) registered, in registration order: ("GET", "/api/v1/jobs/{id}").
-  std::vector<std::pair<std::string, std::string>> list() const;
-
- private:
-  struct Route {
-    std::string method;
-    std::string pattern;
-    std::vector<std::string> segments;
-    AsyncRouteHandler handler;
-  };
-  std::vector<Route> routes_;
-};
 
 // A WebSocket connection accepted by a WebSocketHandler. Every method is for the server's
 // io_context thread. The server owns the connection; holders of this pointer keep only

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "common/strings.h"
-#include "coordinator/api/http_server.h"
+#include "coordinator/api/router.h"
 
 namespace aifed::api {
 namespace {

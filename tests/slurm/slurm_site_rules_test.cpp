@@ -187,8 +187,9 @@ TEST_F(SlurmSiteRulesTest, SlurmEachRuleRefusesNamingItself) {
   std::string part = submit(cpu);
   std::string directive =
       submit(specFor("alice@csc.fi", "llm-eu", 1, "#SBATCH --account=root\nsleep 1"));
-  for (auto [id, rule] : {std::pair{big, "max_gpus"}, {part, "partition"},
-                          {directive, "sbatch_directive"}}) {
+  for (const auto& [job, rule] : {std::pair{big, "max_gpus"}, {part, "partition"},
+                                 {directive, "sbatch_directive"}}) {
+    const std::string& id = job;  // a lambda may not capture a structured binding (clang 14)
     SCOPED_TRACE(id);
     std::pair<std::string, std::string> v;
     ASSERT_TRUE(waitFor(
