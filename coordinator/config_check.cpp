@@ -67,6 +67,9 @@ void checkCoordinatorKey(CheckReport& report, const CheckEnvironment& env,
 void checkListeners(CheckReport& report, const CoordinatorConfig& config) {
   if (Status s = common::validateTcpEndpoint(config.zmq_bind, /*bind=*/true); !s.ok()) {
     report.fail("zmq_bind", s.message());
+  } else if (config.zmq_bind.find("://[") != std::string::npos) {
+    report.fail("zmq_bind", "\"" + config.zmq_bind +
+                                "\": aifed's ZeroMQ sockets are IPv4 only (docs/network.md, IPv6)");
   } else {
     report.ok("zmq_bind " + config.zmq_bind + " (not bound by --check)");
   }

@@ -40,6 +40,10 @@ void checkCoordinatorLink(CheckReport& report, const AgentConfig& config) {
   if (Status s = common::validateTcpEndpoint(config.coordinator_endpoint, /*bind=*/false);
       !s.ok()) {
     report.fail("coordinator endpoint", s.message());
+  } else if (config.coordinator_endpoint.find("://[") != std::string::npos) {
+    report.fail("coordinator endpoint",
+                "\"" + config.coordinator_endpoint +
+                    "\": aifed's ZeroMQ sockets are IPv4 only (docs/network.md, IPv6)");
   } else {
     report.ok("coordinator endpoint " + config.coordinator_endpoint + " (not connected by --check)");
   }

@@ -17,13 +17,13 @@ namespace {
 
 using testing_support::TestDir;
 
-struct Run {
+struct CliRun {
   int code;
   std::string out;
   std::string err;
 };
 
-Run runAifed(std::vector<std::string> args) {
+CliRun runAifed(std::vector<std::string> args) {
   args.insert(args.begin(), "aifed");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -35,7 +35,7 @@ Run runAifed(std::vector<std::string> args) {
 TEST(KeygenCommandTest, OutDirAndNameWriteNameKeyAndBarePub) {
   TestDir dir;
   std::string keys = dir.file("etc/aifed/keys");
-  Run r = runAifed({"keygen", "--out", keys, "--name", "mimer"});
+  CliRun r = runAifed({"keygen", "--out", keys, "--name", "mimer"});
   ASSERT_EQ(r.code, 0) << r.err;
   Result<std::string> pub = common::readFile(keys + "/mimer.pub");
   ASSERT_TRUE(pub.ok()) << pub.status().toString();
@@ -52,7 +52,7 @@ TEST(KeygenCommandTest, OutDirAndNameWriteNameKeyAndBarePub) {
   EXPECT_NE(r.out.find("public key:  " + key), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("fingerprint: " + fp), std::string::npos) << r.out;
   // A second run refuses to overwrite the secret (exit 2) and leaves it as it was.
-  Run again = runAifed({"keygen", "--out", keys, "--name", "mimer"});
+  CliRun again = runAifed({"keygen", "--out", keys, "--name", "mimer"});
   EXPECT_EQ(again.code, 2);
   EXPECT_NE(again.err.find("refusing to overwrite"), std::string::npos) << again.err;
   EXPECT_EQ(transport::readKeyPairFile(keys + "/mimer.key")->public_key, key);
@@ -60,7 +60,7 @@ TEST(KeygenCommandTest, OutDirAndNameWriteNameKeyAndBarePub) {
 
 TEST(KeygenCommandTest, PrefixFormKeepsWorkingAndJsonCarriesTheFingerprint) {
   TestDir dir;
-  Run r = runAifed({"keygen", "--out", dir.file("keys/lumi-aif"), "--json"});
+  CliRun r = runAifed({"keygen", "--out", dir.file("keys/lumi-aif"), "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   Result<transport::CurveKeyPair> kp = transport::readKeyPairFile(dir.file("keys/lumi-aif.pub"));
   ASSERT_TRUE(kp.ok()) << kp.status().toString();
@@ -70,7 +70,7 @@ TEST(KeygenCommandTest, PrefixFormKeepsWorkingAndJsonCarriesTheFingerprint) {
 
 TEST(KeygenCommandTest, NameWithASlashIsAUsageError) {
   TestDir dir;
-  Run r = runAifed({"keygen", "--out", dir.file("k"), "--name", "../mimer"});
+  CliRun r = runAifed({"keygen", "--out", dir.file("k"), "--name", "../mimer"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--name"), std::string::npos) << r.err;
 }
@@ -79,20 +79,20 @@ TEST(KeyFingerprintCommandTest, OfAFileAndOfAKeyAgree) {
   TestDir dir;
   const std::string key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
   std::ofstream(dir.file("old.pub")) << "public = \"" << key << "\"\n";
-  Run of_file = runAifed({"key", "fingerprint", dir.file("old.pub")});
+  CliRun of_file = runAifed({"key", "fingerprint", dir.file("old.pub")});
   ASSERT_EQ(of_file.code, 0) << of_file.err;
   EXPECT_EQ(of_file.out,
             "SHA256:UiUB9OemP2Hdd21+1oKRBMgVAiTJW5bZXRioJUnsVdM  " + key + "\n");
-  Run of_key = runAifed({"key", "fingerprint", key});
+  CliRun of_key = runAifed({"key", "fingerprint", key});
   EXPECT_EQ(of_key.code, 0);
   EXPECT_EQ(of_key.out, of_file.out);
-  Run bad = runAifed({"key", "fingerprint", dir.file("absent.pub")});
+  CliRun bad = runAifed({"key", "fingerprint", dir.file("absent.pub")});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("absent.pub"), std::string::npos) << bad.err;
 }
 
 TEST(VersionTest, AifedPrintsItsNameAndVersion) {
-  Run r = runAifed({"--version"});
+  CliRun r = runAifed({"--version"});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, std::string("aifed ") + AIFED_VERSION + "\n");
 }

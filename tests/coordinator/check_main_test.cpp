@@ -27,14 +27,14 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing_support::TestDir;
 
-struct Run {
+struct Outcome {
   int exit_code = -1;  // -1: still running after `ready` appeared (then stopped)
   std::string output;
 };
 
 // Runs `binary` (relative to the build directory) with `args`, stdout and stderr to
 // `log`, until it exits or `ready` appears.
-Run run(const std::string& binary, std::vector<std::string> args, const std::string& log,
+Outcome run(const std::string& binary, std::vector<std::string> args, const std::string& log,
         const std::string& ready = "") {
   pid_t pid = fork();
   if (pid == 0) {
@@ -48,7 +48,7 @@ Run run(const std::string& binary, std::vector<std::string> args, const std::str
     execv(c[0], c.data());
     _exit(127);
   }
-  Run r;
+  Outcome r;
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -96,10 +96,10 @@ class CheckMainTest : public ::testing::Test {
   }
   std::string state() const { return fed_->stateDir(); }
   std::string config() const { return state() + "/coordinator.toml"; }
-  Run coordinator(std::vector<std::string> args) {
+  Outcome coordinator(std::vector<std::string> args) {
     return run("coordinator/aifed-coordinator", std::move(args), log());
   }
-  Run agent(std::vector<std::string> args) {
+  Outcome agent(std::vector<std::string> args) {
     return run("site-agent/aifed-agent", std::move(args), log());
   }
   std::string log() { return dir_.file("log-" + std::to_string(++runs_) + ".txt"); }
@@ -111,12 +111,12 @@ class CheckMainTest : public ::testing::Test {
 
 TEST_F(CheckMainTest, CoordinatorCheckChangesNothingAndSaysWhatStartWouldDo) {
   Snapshot fresh = snapshot(state());
-  Run missing = coordinator({"--check", "-c", config()});
+  Outcome missing = coordinator({"--check", "-c", config()});
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
   EXPECT_THAT(missing.output, HasSubstr("FAIL database " + state() + "/db/coordinator.db"));
   EXPECT_THAT(missing.output, HasSubstr("aifed-coordinator --init"));
   EXPECT_EQ(lastLine(missing.output), "would not start: 1 check FAILed") << missing.output;
-  Run init = coordinator({"--check", "--init", "-c", config()});
+  Outcome init = coordinator({"--check", "--init", "-c", config()});
   EXPECT_EQ(init.exit_code, 0) << init.output;
   EXPECT_THAT(lastLine(init.output),
               StartsWith("would start: federation \"aifed test federation\" with 3 sites, new "
@@ -125,11 +125,11 @@ TEST_F(CheckMainTest, CoordinatorCheckChangesNothingAndSaysWhatStartWouldDo) {
 
   // The federation's database made by a real start, then checked: nothing changes.
   std::string ready = dir_.file("ready.json");
-  Run started = run("coordinator/aifed-coordinator",
+  Outcome started = run("coordinator/aifed-coordinator",
                     {"-c", config(), "--init", "--ready-file", ready}, log(), ready);
   ASSERT_EQ(started.exit_code, -1) << started.output;
   Snapshot made = snapshot(state());
-  Run good = coordinator({"--check", "-c", config()});
+  Outcome good = coordinator({"--check", "-c", config()});
   EXPECT_EQ(good.exit_code, 0) << good.output;
   EXPECT_THAT(good.output, HasSubstr("ok   database journal mode WAL"));
   EXPECT_THAT(lastLine(good.output),
@@ -140,7 +140,7 @@ TEST_F(CheckMainTest, CoordinatorCheckChangesNothingAndSaysWhatStartWouldDo) {
 
   // Broken: the coordinator's secret key readable by everyone.
   ASSERT_EQ(chmod((state() + "/keys/coordinator.key").c_str(), 0644), 0);
-  Run broken = coordinator({"--check", "-c", config()});
+  Outcome broken = coordinator({"--check", "-c", config()});
   EXPECT_EQ(broken.exit_code, 1) << broken.output;
   EXPECT_THAT(broken.output, HasSubstr("FAIL coordinator key file"));
   EXPECT_THAT(broken.output, HasSubstr("has mode 0644"));
@@ -149,7 +149,7 @@ TEST_F(CheckMainTest, CoordinatorCheckChangesNothingAndSaysWhatStartWouldDo) {
 TEST_F(CheckMainTest, UnreadableConfigurationIsOneFailLine) {
   std::string bad = dir_.file("bad.toml");
   ASSERT_TRUE(common::writeFileAtomically(bad, "http_port = \"eighty\"\n").ok());
-  Run r = coordinator({"--check", "-c", bad});
+  Outcome r = coordinator({"--check", "-c", bad});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, StartsWith("FAIL configuration " + bad + ": "));
 }
@@ -157,13 +157,13 @@ TEST_F(CheckMainTest, UnreadableConfigurationIsOneFailLine) {
 TEST_F(CheckMainTest, AgentCheckPassesCreatesNothingAndFailsOnABrokenEndpoint) {
   std::string agent_config = fed_->agentConfigPath("site-a");
   Snapshot before = snapshot(state());
-  Run good = agent({"--check", "-c", agent_config, "--coordinator", "tcp://127.0.0.1:7781"});
+  Outcome good = agent({"--check", "-c", agent_config, "--coordinator", "tcp://127.0.0.1:7781"});
   EXPECT_EQ(good.exit_code, 0) << good.output;
   EXPECT_THAT(lastLine(good.output),
               StartsWith("would start: site \"site-a\", backend simulated (partitions "));
   EXPECT_EQ(snapshot(state()), before) << "--check created or changed a file";
   EXPECT_FALSE(fs::exists(state() + "/db/site-a-agent.db"));
-  Run broken = agent({"--check", "-c", agent_config, "--coordinator", "tcp://coordinator"});
+  Outcome broken = agent({"--check", "-c", agent_config, "--coordinator", "tcp://coordinator"});
   EXPECT_EQ(broken.exit_code, 1) << broken.output;
   EXPECT_THAT(broken.output, HasSubstr("FAIL coordinator endpoint: \"tcp://coordinator\""));
 }
@@ -175,7 +175,7 @@ TEST_F(CheckMainTest, EveryProgramPrintsItsVersion) {
            {"site-agent/aifed-agent", "aifed-agent"},
            {"cli/aifed", "aifed"},
            {"sim/aifed-sim", "aifed-sim"}}) {
-    Run r = run(binary, {"--version"}, log());
+    Outcome r = run(binary, {"--version"}, log());
     EXPECT_EQ(r.exit_code, 0) << binary << ": " << r.output;
     EXPECT_EQ(r.output, name + " " + AIFED_VERSION + "\n");
   }

@@ -78,8 +78,8 @@ curve_public_key = "KEY"
     return path;
   }
   // A coordinator database of federation `name`, made as --init makes it.
-  std::string database(const std::string& name) {
-    std::string path = dir_.file("coordinator.db");
+  std::string database(const std::string& name, const std::string& file = "coordinator.db") {
+    std::string path = dir_.file(file);
     auto store = store::CoordinatorStore::open(path, /*create=*/true);
     EXPECT_TRUE(store.ok()) << store.status().toString();
     EXPECT_TRUE((*store)->initialise(name, env_.now).ok());
@@ -216,7 +216,7 @@ TEST_F(ConfigCheckTest, ForeignFederationFails) {
   EXPECT_THAT(text(report_), HasSubstr("the database holds federation \"another-federation\", "
                                        "but the federation file names \"eurohpc-ai\""));
   CheckReport init;
-  checkDatabase(init, env_, database("eurohpc-ai2"), "eurohpc-ai", true);
+  checkDatabase(init, env_, database("eurohpc-ai", "other.db"), "eurohpc-ai", true);
   EXPECT_THAT(text(init), HasSubstr("--init refused"));
 }
 
