@@ -24,9 +24,12 @@ int CheckReport::failures() const {
 
 std::string formatCheckLine(const CheckLine& line) {
   switch (line.level) {
-    case CheckLevel::kOk: return "ok   " + line.what + (line.why.empty() ? "" : ": " + line.why);
-    case CheckLevel::kWarn: return "warn " + line.what + ": " + line.why;
-    case CheckLevel::kFail: return "FAIL " + line.what + ": " + line.why;
+    case CheckLevel::kOk:
+      return "ok   " + line.what + (line.why.empty() ? "" : ": " + line.why);
+    case CheckLevel::kWarn:
+      return "warn " + line.what + ": " + line.why;
+    case CheckLevel::kFail:
+      return "FAIL " + line.what + ": " + line.why;
   }
   return line.what;
 }
@@ -95,8 +98,7 @@ std::string octal(mode_t mode) {
 bool checkOwner(CheckReport& report, const CheckEnvironment& env, const std::string& what,
                 const std::string& path, const struct stat& st) {
   if (st.st_uid == env.uid) return true;
-  report.fail(what, path + " is owned by " + userName(st.st_uid) + ", not by " +
-                        userName(env.uid) +
+  report.fail(what, path + " is owned by " + userName(st.st_uid) + ", not by " + userName(env.uid) +
                         " who runs this check: run it as the daemon's user (sudo -u aifed ...), "
                         "or chown the file");
   return false;
@@ -117,8 +119,8 @@ bool checkPrivateFile(CheckReport& report, const CheckEnvironment& env, const st
   }
   if ((st.st_mode & 0044) != 0) {
     report.fail(what, path + " has mode " + octal(st.st_mode) +
-                          ": a secret must not be readable by group or others (chmod 0600 " +
-                          path + ")");
+                          ": a secret must not be readable by group or others (chmod 0600 " + path +
+                          ")");
     return false;
   }
   return checkOwner(report, env, what, path, st);
@@ -226,7 +228,8 @@ Status validateTcpEndpoint(const std::string& endpoint, bool bind) {
   std::string host = rest.substr(0, colon);
   std::string port = rest.substr(colon + 1);
   if (host.front() == '[' ? host.back() != ']' : host.find(':') != std::string::npos) {
-    return invalidArgument("\"" + endpoint + "\": an IPv6 address goes in brackets, tcp://[::1]:7781");
+    return invalidArgument("\"" + endpoint +
+                           "\": an IPv6 address goes in brackets, tcp://[::1]:7781");
   }
   if (host == "*" && !bind) {
     return invalidArgument("\"" + endpoint + "\": `*` is for binding; name the coordinator's host");

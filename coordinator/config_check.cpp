@@ -36,7 +36,8 @@ std::optional<Federation> checkFederationFile(CheckReport& report, const std::st
     }
   }
   if (keyed == 0) {
-    report.fail("federation file " + path, "no site has a curve_public_key, so no agent could connect");
+    report.fail("federation file " + path,
+                "no site has a curve_public_key, so no agent could connect");
   } else if (!duplicate) {
     report.ok("federation file " + path + ": federation \"" + fed->name + "\", " +
               std::to_string(fed->sites.size()) + " sites, " + std::to_string(keyed) +
@@ -55,8 +56,9 @@ void checkCoordinatorKey(CheckReport& report, const CheckEnvironment& env,
     return;
   }
   if (keys->secret_key.empty()) {
-    report.fail(what, "holds no secret key: the coordinator needs its own key pair "
-                      "(aifed keygen --out DIR --name coordinator)");
+    report.fail(what,
+                "holds no secret key: the coordinator needs its own key pair "
+                "(aifed keygen --out DIR --name coordinator)");
     return;
   }
   Result<std::string> fp = transport::curveKeyFingerprint(keys->public_key);
@@ -91,8 +93,9 @@ std::string checkNewDatabase(CheckReport& report, const CheckEnvironment& env,
                              const std::string& state) {
   if (!init) {
     report.fail("database " + path,
-                state + ": start refuses it (a failed restore or a wrong --database?); restore "
-                        "the database, or make a NEW federation with aifed-coordinator --init");
+                state +
+                    ": start refuses it (a failed restore or a wrong --database?); restore "
+                    "the database, or make a NEW federation with aifed-coordinator --init");
     return "no database";
   }
   common::checkDatabaseDirectory(report, env, "database", path);
@@ -102,8 +105,8 @@ std::string checkNewDatabase(CheckReport& report, const CheckEnvironment& env,
 }
 
 // Whose the database is: this federation's, or (before schema 5) one holding records.
-void checkIdentity(CheckReport& report, const std::string& path, const std::string& name,
-                   bool init, const store::CoordinatorStoreProbe& p) {
+void checkIdentity(CheckReport& report, const std::string& path, const std::string& name, bool init,
+                   const store::CoordinatorStoreProbe& p) {
   const std::string what = "database " + path + " federation";
   if (p.identity) {
     if (init) {
@@ -119,8 +122,9 @@ void checkIdentity(CheckReport& report, const std::string& path, const std::stri
   } else if (p.holds_records && !init) {
     report.ok(what + ": no identity recorded yet; start records it as \"" + name + "\"");
   } else if (!init) {
-    report.fail(what, "the database holds no federation (a failed restore or a wrong "
-                      "--database?); start a NEW federation with aifed-coordinator --init");
+    report.fail(what,
+                "the database holds no federation (a failed restore or a wrong "
+                "--database?); start a NEW federation with aifed-coordinator --init");
   }
 }
 
@@ -139,8 +143,9 @@ std::string checkDatabase(CheckReport& report, const CheckEnvironment& env, cons
     return "unreadable database";
   }
   if (!p->aifed_coordinator) {
-    report.fail("database " + path, "is not an aifed coordinator database (another application's "
-                                    "SQLite file?)");
+    report.fail("database " + path,
+                "is not an aifed coordinator database (another application's "
+                "SQLite file?)");
     return "foreign database";
   }
   if (p->empty) return checkNewDatabase(report, env, path, name, init, "is empty");
@@ -181,10 +186,9 @@ std::string checkCoordinator(CheckReport& report, const CheckEnvironment& env,
       fed ? checkDatabase(report, env, config.database, fed->name, config.init) : "database ?";
   checkListeners(report, config);
   if (!fed) return "";
-  return "would start: federation \"" + fed->name + "\" with " +
-         std::to_string(fed->sites.size()) + " sites, " + database + ", HTTPS on " +
-         config.http_address + ":" + std::to_string(config.http_port) + ", ZeroMQ on " +
-         config.zmq_bind;
+  return "would start: federation \"" + fed->name + "\" with " + std::to_string(fed->sites.size()) +
+         " sites, " + database + ", HTTPS on " + config.http_address + ":" +
+         std::to_string(config.http_port) + ", ZeroMQ on " + config.zmq_bind;
 }
 
 int runCoordinatorCheck(const std::string& config_path,

@@ -25,8 +25,7 @@ namespace aifed::coordinator {
 
 // The federation file: parses, has keyed sites, no key listed for two sites. nullopt
 // after a FAIL that leaves nothing to check against.
-std::optional<Federation> checkFederationFile(common::CheckReport& report,
-                                              const std::string& path);
+std::optional<Federation> checkFederationFile(common::CheckReport& report, const std::string& path);
 // The coordinator's own CURVE key file: private to its owner, holds the secret key.
 void checkCoordinatorKey(common::CheckReport& report, const common::CheckEnvironment& env,
                          const std::string& path);

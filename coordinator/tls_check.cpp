@@ -3,8 +3,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -27,15 +27,15 @@ struct KeyFree {
 };
 
 std::unique_ptr<X509, X509Free> parseCertificate(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   return std::unique_ptr<X509, X509Free>(
       bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
 }
 
 std::unique_ptr<EVP_PKEY, KeyFree> parseKey(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   return std::unique_ptr<EVP_PKEY, KeyFree>(
       bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
 }
@@ -72,8 +72,8 @@ void checkValidity(CheckReport& report, const CheckEnvironment& env, const std::
                           ": clients refuse it; install a new certificate (or remove both files "
                           "of a self-signed one, and start makes a new one)");
   } else if (*days < kWarnDays) {
-    report.warn(what, "expires on " + dateOf(not_after) + ", in " + std::to_string(*days) +
-                          " days");
+    report.warn(what,
+                "expires on " + dateOf(not_after) + ", in " + std::to_string(*days) + " days");
   } else {
     std::optional<int> started = daysUntil(X509_get0_notBefore(cert), env.now);
     if (started && *started > 0) {
@@ -90,8 +90,9 @@ void checkTls(CheckReport& report, const CheckEnvironment& env, const std::strin
               const std::string& key, const std::string& default_dir) {
   std::string cert_path = cert, key_path = key;
   if (cert.empty() != key.empty()) {
-    report.fail("TLS", "tls_cert and tls_key go together: set both, or neither for a "
-                       "self-signed certificate");
+    report.fail("TLS",
+                "tls_cert and tls_key go together: set both, or neither for a "
+                "self-signed certificate");
     return;
   }
   if (cert.empty()) {

@@ -8,10 +8,10 @@
 #include <set>
 
 #include "common/strings.h"
+#include "protocol/transport/curve_keys.h"
 #include "site-agent/backends/slurm_backend.h"
 #include "site-agent/identity_map.h"
 #include "sqlite/read_only_database.h"
-#include "protocol/transport/curve_keys.h"
 
 namespace aifed::agent {
 
@@ -28,8 +28,9 @@ void checkAgentKey(CheckReport& report, const CheckEnvironment& env, const std::
   Result<transport::CurveKeyPair> keys = transport::readKeyPairFile(path);
   if (!keys.ok()) return report.fail(what, keys.status().message());
   if (keys->secret_key.empty()) {
-    return report.fail(what, "holds no secret key: the agent needs its site's key pair "
-                             "(aifed keygen --out DIR --name SITE)");
+    return report.fail(what,
+                       "holds no secret key: the agent needs its site's key pair "
+                       "(aifed keygen --out DIR --name SITE)");
   }
   Result<std::string> fp = transport::curveKeyFingerprint(keys->public_key);
   report.ok(what + " (public key " + keys->public_key + ", " + (fp.ok() ? *fp : "?") +
@@ -45,7 +46,8 @@ void checkCoordinatorLink(CheckReport& report, const AgentConfig& config) {
                 "\"" + config.coordinator_endpoint +
                     "\": aifed's ZeroMQ sockets are IPv4 only (docs/network.md, IPv6)");
   } else {
-    report.ok("coordinator endpoint " + config.coordinator_endpoint + " (not connected by --check)");
+    report.ok("coordinator endpoint " + config.coordinator_endpoint +
+              " (not connected by --check)");
   }
   Result<std::string> fp = transport::curveKeyFingerprint(config.coordinator_public_key);
   if (!fp.ok()) return report.fail("coordinator public key", fp.status().message());
@@ -166,8 +168,10 @@ std::string checkSlurm(CheckReport& report, const CheckEnvironment& env, const A
         report.fail("sinfo" + as, "partition \"" + want + "\" of slurm.partitions is not shown");
       }
     }
-    if (names.empty()) report.fail("sinfo" + as, "shows no partition");
-    else report.ok("sinfo/squeue" + as + ": " + list);
+    if (names.empty())
+      report.fail("sinfo" + as, "shows no partition");
+    else
+      report.ok("sinfo/squeue" + as + ": " + list);
   }
   for (const Probe& p : probeShapes(config.slurm)) {
     Result<std::vector<std::string>> args = (*slurm)->sbatchArguments({"check", 0}, p.spec);

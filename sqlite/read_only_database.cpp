@@ -38,14 +38,14 @@ Result<ReadOnlyDatabase> ReadOnlyDatabase::open(const std::string& path) {
   int rc = sqlite3_open_v2(encoded.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
   ReadOnlyDatabase db(path, raw);
   if (rc != SQLITE_OK) {
-    return internalError(path + ": cannot open read-only: " +
-                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    return internalError(
+        path + ": cannot open read-only: " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(raw, 2000);
   // Reading the schema is the first real access: a file that is not a database fails here.
   Result<std::optional<int64_t>> probe = db.queryInt64("PRAGMA schema_version");
-  if (!probe.ok()) return invalidArgument(path + " is not an SQLite database: " +
-                                          probe.status().message());
+  if (!probe.ok())
+    return invalidArgument(path + " is not an SQLite database: " + probe.status().message());
   return db;
 }
 
@@ -85,9 +85,9 @@ Result<bool> ReadOnlyDatabase::hasTable(std::string_view name) {
       return invalidArgument("not a table name: " + std::string(name));
     }
   }
-  Result<std::optional<int64_t>> n = queryInt64(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '" + std::string(name) +
-      "'");
+  Result<std::optional<int64_t>> n =
+      queryInt64("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '" +
+                 std::string(name) + "'");
   if (!n.ok()) return n.status();
   return n->value_or(0) > 0;
 }

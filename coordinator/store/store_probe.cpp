@@ -33,8 +33,8 @@ Status readIdentity(sqlite::ReadOnlyDatabase& db, CoordinatorStoreProbe& p) {
     Result<bool> t = db.hasTable(table);
     if (!t.ok()) return t.status();
     if (!*t) continue;
-    count += std::string(count.empty() ? "SELECT " : " + ") + "(SELECT COUNT(*) FROM " + table +
-             ")";
+    count +=
+        std::string(count.empty() ? "SELECT " : " + ") + "(SELECT COUNT(*) FROM " + table + ")";
   }
   if (count.empty()) return Status::Ok();
   Result<std::optional<int64_t>> n = db.queryInt64(count);

@@ -5,7 +5,6 @@
 #include <zmq.h>
 
 #include <array>
-
 #include <filesystem>
 #include <sstream>
 

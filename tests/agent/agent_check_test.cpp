@@ -2,6 +2,8 @@
 // coordinator's endpoint and key, the state database read-only, the simulated backend,
 // the identity map. The Slurm commands are checked against a real slurmctld in
 // tests/slurm/slurm_check_test.cpp.
+#include "site-agent/agent_check.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,7 +14,6 @@
 
 #include "common/files.h"
 #include "protocol/transport/curve_keys.h"
-#include "site-agent/agent_check.h"
 #include "site-agent/agent_store.h"
 #include "tests/store/test_dir.h"
 
@@ -45,13 +46,14 @@ class AgentCheckTest : public ::testing::Test {
     coordinator_key_ = coordinator->public_key;
   }
   Result<AgentConfig> config(const std::string& extra = "") {
-    std::string toml = "site = \"mimer\"\ncoordinator = \"tcp://127.0.0.1:7781\"\n"
-                       "coordinator_public_key_file = \"keys/coordinator.pub\"\n"
-                       "key_file = \"keys/mimer.key\"\nstate_db = \"state/agent.db\"\n" +
-                       extra +
-                       "[simulated]\n[[simulated.partition]]\nname = \"gpu\"\nnodes = 4\n"
-                       "accelerator = \"h100\"\naccelerators_per_node = 4\ncores_per_node = 64\n"
-                       "memory_gib = 512\n";
+    std::string toml =
+        "site = \"mimer\"\ncoordinator = \"tcp://127.0.0.1:7781\"\n"
+        "coordinator_public_key_file = \"keys/coordinator.pub\"\n"
+        "key_file = \"keys/mimer.key\"\nstate_db = \"state/agent.db\"\n" +
+        extra +
+        "[simulated]\n[[simulated.partition]]\nname = \"gpu\"\nnodes = 4\n"
+        "accelerator = \"h100\"\naccelerators_per_node = 4\ncores_per_node = 64\n"
+        "memory_gib = 512\n";
     std::ofstream(dir_.file("agent.toml")) << toml;
     return loadAgentConfig(dir_.file("agent.toml"));
   }

@@ -81,8 +81,7 @@ TEST(KeyFingerprintCommandTest, OfAFileAndOfAKeyAgree) {
   std::ofstream(dir.file("old.pub")) << "public = \"" << key << "\"\n";
   CliRun of_file = runAifed({"key", "fingerprint", dir.file("old.pub")});
   ASSERT_EQ(of_file.code, 0) << of_file.err;
-  EXPECT_EQ(of_file.out,
-            "SHA256:UiUB9OemP2Hdd21+1oKRBMgVAiTJW5bZXRioJUnsVdM  " + key + "\n");
+  EXPECT_EQ(of_file.out, "SHA256:UiUB9OemP2Hdd21+1oKRBMgVAiTJW5bZXRioJUnsVdM  " + key + "\n");
   CliRun of_key = runAifed({"key", "fingerprint", key});
   EXPECT_EQ(of_key.code, 0);
   EXPECT_EQ(of_key.out, of_file.out);

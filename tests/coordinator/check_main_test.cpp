@@ -35,7 +35,7 @@ struct Outcome {
 // Runs `binary` (relative to the build directory) with `args`, stdout and stderr to
 // `log`, until it exits or `ready` appears.
 Outcome run(const std::string& binary, std::vector<std::string> args, const std::string& log,
-        const std::string& ready = "") {
+            const std::string& ready = "") {
   pid_t pid = fork();
   if (pid == 0) {
     FILE* out = std::freopen(log.c_str(), "w", stdout);
@@ -126,14 +126,13 @@ TEST_F(CheckMainTest, CoordinatorCheckChangesNothingAndSaysWhatStartWouldDo) {
   // The federation's database made by a real start, then checked: nothing changes.
   std::string ready = dir_.file("ready.json");
   Outcome started = run("coordinator/aifed-coordinator",
-                    {"-c", config(), "--init", "--ready-file", ready}, log(), ready);
+                        {"-c", config(), "--init", "--ready-file", ready}, log(), ready);
   ASSERT_EQ(started.exit_code, -1) << started.output;
   Snapshot made = snapshot(state());
   Outcome good = coordinator({"--check", "-c", config()});
   EXPECT_EQ(good.exit_code, 0) << good.output;
   EXPECT_THAT(good.output, HasSubstr("ok   database journal mode WAL"));
-  EXPECT_THAT(lastLine(good.output),
-              HasSubstr("with 3 sites, database schema "));
+  EXPECT_THAT(lastLine(good.output), HasSubstr("with 3 sites, database schema "));
   EXPECT_THAT(lastLine(good.output), HasSubstr("(current), HTTPS on 127.0.0.1:0, ZeroMQ on "
                                                "tcp://127.0.0.1:*"));
   EXPECT_EQ(snapshot(state()), made) << "--check created or changed a file";
@@ -169,8 +168,7 @@ TEST_F(CheckMainTest, AgentCheckPassesCreatesNothingAndFailsOnABrokenEndpoint) {
 }
 
 TEST_F(CheckMainTest, EveryProgramPrintsItsVersion) {
-  for (const auto& [binary, name] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [binary, name] : std::vector<std::pair<std::string, std::string>>{
            {"coordinator/aifed-coordinator", "aifed-coordinator"},
            {"site-agent/aifed-agent", "aifed-agent"},
            {"cli/aifed", "aifed"},

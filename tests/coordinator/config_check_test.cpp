@@ -1,5 +1,7 @@
 // `aifed-coordinator --check` one check at a time (coordinator/config_check.h): each FAIL
 // and warning made to happen with real files and an injected user, time and file system.
+#include "coordinator/config_check.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -10,7 +12,6 @@
 
 #include "common/files.h"
 #include "coordinator/api/tls.h"
-#include "coordinator/config_check.h"
 #include "coordinator/store/coordinator_store.h"
 #include "coordinator/store/store_probe.h"
 #include "protocol/transport/curve_keys.h"
@@ -44,9 +45,7 @@ class ConfigCheckTest : public ::testing::Test {
   void SetUp() override {
     env_.uid = getuid();
     env_.now = Time(std::chrono::seconds(1'800'000'000));  // 2027-01-15
-    env_.space = [this](const std::string&) -> Result<common::FileSystemSpace> {
-      return space_;
-    };
+    env_.space = [this](const std::string&) -> Result<common::FileSystemSpace> { return space_; };
   }
   // A federation file of two sites with the given keys.
   std::string federation(const std::string& key_a, const std::string& key_b,
@@ -199,8 +198,8 @@ TEST_F(ConfigCheckTest, CurrentDatabaseOfThisFederationPassesAndIsLeftAsItWas) {
   auto mtime = std::filesystem::last_write_time(db);
   std::string summary = checkDatabase(report_, env_, db, "eurohpc-ai", false);
   EXPECT_FALSE(report_.failed()) << text(report_);
-  EXPECT_EQ(summary, "database schema " + std::to_string(store::currentCoordinatorSchema()) +
-                         " (current)");
+  EXPECT_EQ(summary,
+            "database schema " + std::to_string(store::currentCoordinatorSchema()) + " (current)");
   EXPECT_THAT(text(report_), HasSubstr("ok   database journal mode WAL"));
   EXPECT_THAT(text(report_), HasSubstr("federation \"eurohpc-ai\""));
   EXPECT_EQ(common::readFile(db).value(), before);
@@ -243,9 +242,9 @@ TEST_F(ConfigCheckTest, NewerSchemaFailsOlderWarnsThatStartMigrates) {
   CheckReport older;
   checkDatabase(older, env_, dir_.file("older.db"), "eurohpc-ai", false);
   EXPECT_FALSE(older.failed()) << text(older);
-  EXPECT_THAT(text(older), HasSubstr("warn database " + dir_.file("older.db") +
-                                     " schema 4: start migrates it to schema " +
-                                     std::to_string(current)));
+  EXPECT_THAT(text(older),
+              HasSubstr("warn database " + dir_.file("older.db") +
+                        " schema 4: start migrates it to schema " + std::to_string(current)));
   EXPECT_THAT(text(older), HasSubstr("not WAL yet"));
 }
 

@@ -54,8 +54,8 @@ class SlurmCheckTest : public ::testing::Test {
   // The real aifed-agent --check; its exit code and output.
   std::pair<int, std::string> check(const std::string& config_path) {
     agent::ProcessRunner runner;
-    agent::Command cmd{{std::string(AIFED_BINARY_DIR) + "/site-agent/aifed-agent", "--check",
-                        "-c", config_path}};
+    agent::Command cmd{
+        {std::string(AIFED_BINARY_DIR) + "/site-agent/aifed-agent", "--check", "-c", config_path}};
     cmd.timeout = 60s;
     auto out = runner.run(cmd);
     if (!out.ok()) return {-1, out.status().toString()};
@@ -71,8 +71,7 @@ TEST_F(SlurmCheckTest, GoodConfigPassesWithSlurmsOwnCommands) {
   auto [code, output] = check(config("cpu"));
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(output.find("ok   sinfo/squeue as "), std::string::npos) << output;
-  EXPECT_NE(output.find("ok   sbatch --test-only (CPU job, partition cpu) as "),
-            std::string::npos)
+  EXPECT_NE(output.find("ok   sbatch --test-only (CPU job, partition cpu) as "), std::string::npos)
       << output;
   EXPECT_NE(output.find("ok   sbatch --test-only (h100 GPU job, partition gpu) as "),
             std::string::npos)

@@ -1,11 +1,12 @@
 // Issue 17: a bare public key file, the older TOML one still read, and the fingerprint
 // two admins compare out of band (docs/security.md, "Keys").
+#include "protocol/transport/curve_keys.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "common/files.h"
-#include "protocol/transport/curve_keys.h"
 #include "tests/store/test_dir.h"
 
 namespace aifed::transport {
