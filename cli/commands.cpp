@@ -8,6 +8,7 @@
 #include "cli/config.h"
 #include "cli/http_client.h"
 #include "cli/jobs_command.h"
+#include "cli/key_commands.h"
 #include "cli/logs_command.h"
 #include "cli/sbatch_flags.h"
 #include "cli/submit_command.h"
@@ -17,37 +18,14 @@
 
 namespace aifed::cli {
 namespace json = boost::json;
-Result<std::string> writeKeyFiles(const std::string& prefix, bool force) {
-  std::filesystem::path p(prefix);
-  std::string name = p.filename().string();
-  if (prefix.empty() || name.empty() || name == "." || name == "..") {
-    return invalidArgument("--out: \"" + prefix + "\" must name a file prefix such as keys/mimer",
-                           "--out");
-  }
-  std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
-  if (!force) {
-    for (const char* ext : {".key", ".pub"}) {
-      std::filesystem::path f = p;
-      f += ext;
-      if (std::filesystem::exists(f)) {
-        return Status(StatusCode::kAlreadyExists,
-                      f.string() + " exists; refusing to overwrite it (use --force)", "--out");
-      }
-    }
-  }
-  Result<transport::CurveKeyPair> pair = transport::generateCurveKeyPair();
-  if (!pair.ok()) return pair.status();
-  if (Status s = transport::writeKeyPair(*pair, dir, name, force); !s.ok()) return s;
-  return pair->public_key;
-}
-
 int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
            const std::function<int(int, char**)>& demo) {
   CLI::App app{
       "aifed: submit and follow jobs across the EuroHPC AI factories.\n"
       "Talks to the coordinator's REST API (docs/cli.md)."};
   app.name("aifed");
-  app.set_version_flag("--version", AIFED_VERSION);
+  app.set_version_flag("--version", std::string("aifed ") + AIFED_VERSION,
+                       "print the version and exit");
   app.require_subcommand(1);
   // Global flags (--json, --server, ...) may come after the subcommand too: a
   // subcommand hands the options it does not know to `aifed` itself.
@@ -167,11 +145,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   token_revoke->add_option("ID", id, "token id (the 12 hex characters)")->required();
   app.add_subcommand("whoami", "show the token's name, user, role and scope");
 
-  std::string out_prefix;
-  bool force = false;
-  CLI::App* keygen = app.add_subcommand("keygen", "write a CURVE key pair (PREFIX.key, .pub)");
-  keygen->add_option("--out", out_prefix, "file prefix, e.g. keys/mimer")->required();
-  keygen->add_flag("--force", force, "overwrite existing key files");
+  KeyOptions ko;
+  KeyCommands key_commands = addKeyCommands(app, ko);
 
   CLI::App* demo_cmd = nullptr;
   if (demo) {
@@ -199,25 +174,8 @@ int runCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return demo(static_cast<int>(args.size()), demo_argv.data());
   }
 
-  if (keygen->parsed()) {
-    Result<std::string> pub = writeKeyFiles(out_prefix, force);
-    if (!pub.ok()) {
-      err << "aifed keygen: " << pub.status().message() << "\n";
-      return pub.status().code() == StatusCode::kAlreadyExists ||
-                     pub.status().code() == StatusCode::kInvalidArgument
-                 ? kExitUsage
-                 : kExitUnavailable;
-    }
-    if (json_output) {
-      out << json::serialize(json::object{{"public_key", *pub},
-                                          {"key_file", out_prefix + ".key"},
-                                          {"pub_file", out_prefix + ".pub"}})
-          << "\n";
-    } else {
-      out << "wrote " << out_prefix << ".key (secret, mode 0600) and " << out_prefix
-          << ".pub\npublic key: " << *pub << "\n";
-    }
-    return kExitOk;
+  if (std::optional<int> code = runKeyCommands(key_commands, ko, json_output, out, err)) {
+    return *code;
   }
 
   Result<ClientConfig> config = resolveClientConfig(flags, processEnvironment());

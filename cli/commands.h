@@ -17,15 +17,11 @@
 #include <vector>
 
 #include "cli/api_call.h"
+#include "cli/key_commands.h"  // writeKeyFiles, keygen
 #include "cli/submit_options.h"
 #include "protocol/status.h"
 
 namespace aifed::cli {
-
-// `aifed keygen --out PREFIX`: writes PREFIX.key (public + secret, mode 0600) and
-// PREFIX.pub, creating PREFIX's directory. kAlreadyExists if either file exists and not
-// `force`. Returns the public key.
-Result<std::string> writeKeyFiles(const std::string& prefix, bool force);
 
 // The whole CLI minus the demo. `demo` (may be null) runs `aifed demo ...`, receiving
 // "demo" as argv[0] followed by the remaining arguments. Returns the exit code.

@@ -268,6 +268,8 @@ std::vector<std::string> splitList(const std::string& s) {
 
 int main(int argc, char** argv) {
   CLI::App app{"aifed-sim: replay workloads through aifed's placement code offline"};
+  app.set_version_flag("--version", std::string("aifed-sim ") + AIFED_VERSION,
+                       "print the version and exit");
   app.require_subcommand(1);
 
   std::string trace, sched = "easy", jobs_out;

@@ -419,6 +419,14 @@ Status AgentStoreImpl::saveMaintenance(const Maintenance& m) {
 
 }  // namespace
 
+// For the read-only look of `aifed-agent --check` (agent_check.cpp).
+int32_t agentStoreApplicationId() {
+  return kApplicationId;
+}
+int currentAgentStoreSchema() {
+  return static_cast<int>(std::size(kMigrations));
+}
+
 Result<std::unique_ptr<AgentStore>> AgentStore::open(const std::string& path) {
   Result<Database> db = Database::open(path, {.application_id = kApplicationId,
                                               .application_name = "aifed agent",

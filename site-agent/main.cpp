@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <iostream>
+#include <memory>
 
 #include "common/log_level.h"
+#include "site-agent/agent_check.h"
 #include "site-agent/agent_daemon.h"
 
 namespace {
@@ -17,8 +20,15 @@ extern "C" void onSignal(int) {
 
 int main(int argc, char** argv) {
   CLI::App app{"aifed-agent: reports a site's capacity to the coordinator and runs its jobs"};
+  app.set_version_flag("--version", std::string("aifed-agent ") + AIFED_VERSION,
+                       "print the version and exit");
   std::string config_path, coordinator, log_level;
+  bool check = false;
   app.add_option("-c,--config", config_path, "agent TOML file")->required();
+  app.add_flag("--check", check,
+               "check the configuration, keys, state database and backend (for Slurm: sinfo, "
+               "sbatch --test-only), print what a start would do and exit (0: fine, 1: "
+               "something FAILed); connects, creates and submits nothing");
   app.add_option("--coordinator", coordinator, "override the coordinator endpoint");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
       ->check([](const std::string& level) {
@@ -26,6 +36,16 @@ int main(int argc, char** argv) {
       });
   CLI11_PARSE(app, argc, argv);
 
+  if (check) {
+    aifed::RealClock clock;
+    return aifed::agent::runAgentCheck(
+        config_path,
+        [&](aifed::agent::AgentConfig& c) {
+          if (!coordinator.empty()) c.coordinator_endpoint = coordinator;
+        },
+        aifed::common::CheckEnvironment::real(clock.now()),
+        std::make_unique<aifed::agent::ProcessRunner>(), std::cout);
+  }
   auto config = aifed::agent::loadAgentConfig(config_path);
   if (!config.ok()) {
     spdlog::error("cannot start: {}", config.status().message());

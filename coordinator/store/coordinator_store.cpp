@@ -266,6 +266,14 @@ CREATE INDEX jobs_by_array ON jobs (array_id, array_index) WHERE array_id <> '';
 
 }  // namespace
 
+// For the read-only probe of `--check` (store_probe.cpp).
+int32_t coordinatorApplicationId() {
+  return kApplicationId;
+}
+int coordinatorMigrationCount() {
+  return static_cast<int>(std::size(kMigrations));
+}
+
 std::optional<int64_t> optionalMillis(const std::optional<Time>& t) {
   if (!t) return std::nullopt;
   return toMillis(*t);
