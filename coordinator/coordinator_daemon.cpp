@@ -24,6 +24,7 @@
 #include "coordinator/api/metrics.h"
 #include "coordinator/api/openapi.h"
 #include "coordinator/api/tls.h"
+#include "coordinator/federation_reload.h"
 #include "coordinator/group_commit.h"
 #include "coordinator/history_recorder.h"
 #include "coordinator/id_lease.h"
@@ -140,12 +141,8 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
               }),
               std::move(http_options)),
         history_(io_, std::move(history_store), config_.history.retention) {
-    std::map<std::string, std::string> keys_by_public;
-    for (const SiteConfig& s : federation.sites) {
-      if (!s.curve_public_key.empty()) keys_by_public[s.curve_public_key] = s.id;
-    }
-    zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, std::move(keys_by_public),
-                                                   logRefusedKey);
+    accepted_keys_ = federationKeyTable(federation);
+    zap_ = std::make_unique<transport::ZapHandler>(zmq_context_, accepted_keys_, logRefusedKey);
     router_socket_ = std::make_unique<transport::RouterSocket>(zmq_context_, keys_);
     if (oidc_.enabled()) {
       auth_.setOidc(&oidc_);
@@ -310,6 +307,23 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     });
   }
 
+  void reload() override {
+    asio::post(io_, [this] {
+      if (stopping_) return;
+      identity::AuditRecord audit;
+      audit.at = clock_.now();
+      audit.action = "federation-reloaded";
+      audit.actor = audit.actor_name = "SIGHUP";
+      broker::Effects fx;
+      Result<json::object> diff = commit_.writable()
+                                      ? reloadFederation(fx)
+                                      : Result<json::object>(writable());
+      audit.outcome = diff.ok() ? "ok" : "error";
+      audit.detail = diff.ok() ? json::serialize(*diff) : diff.status().message();
+      commit_.submit(std::move(fx), {std::move(audit)}, nullptr);
+    });
+  }
+
   std::string zmqEndpoint() const override { return zmq_endpoint_; }
   uint16_t httpPort() const override { return http_port_; }
   std::vector<std::pair<std::string, std::string>> routes() const override {
@@ -395,6 +409,26 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     sendToSite(site, std::move(request));
     asio::post(io_, [this] { onZmqReadable(); });  // sending may consume ZMQ_FD's edge
     rearmTimerIfSooner();
+  }
+  // On the loop: the broker takes the file's sites, the ZAP handler its keys; sessions
+  // of the sites kept are untouched (federation_reload.h).
+  Result<json::object> reloadFederation(broker::Effects& fx) override {
+    Result<FederationDiff> diff =
+        coordinator::reloadFederation(config_.federation_file, *broker_, instant(), fx);
+    if (!diff.ok()) {
+      spdlog::error("federation reload refused, the federation in force stays: {}",
+                    diff.status().toString());
+      return diff.status();
+    }
+    federation_ = broker_->federation();
+    accepted_keys_ = federationKeyTable(federation_);
+    zap_->setKeys(accepted_keys_);
+    for (const std::string& site : diff->removed) routes_.erase(site);
+    if (!diff->added.empty() || !diff->removed.empty()) {
+      events_.seed(broker_->sites(), broker_->listJobs(std::nullopt, "", 0, SIZE_MAX));
+    }
+    spdlog::warn("federation reloaded from {}: {}", config_.federation_file, diff->summary());
+    return diff->toJson();
   }
   json::object transportStats() const override {
     return json::object{{"frames_in", frames_in_},
@@ -547,6 +581,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
                   "site", m.msg_id});
       return;
     }
+    if (keyRetired(in, m)) return;
     if (m.site != key_site) {
       ++wrong_site_;
       spdlog::warn("wrong-site key_site={} claimed_site={} type={}", key_site,
@@ -578,6 +613,24 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       return;
     }
     broker_->onMessage(*broker_->siteIndex(key_site), std::move(m), now, fx);
+  }
+
+  // A connection admitted with a key a reload has retired since (or moved to another
+  // site) is refused, message by message, until its agent connects again with a key in
+  // force: ZeroMQ cannot close one peer of a ROUTER, so the coordinator forgets its
+  // route and answers ERROR "key_retired" (docs/security.md, "Rotating a site's key").
+  bool keyRetired(const transport::InboundFrame& in, const Message& m) {
+    auto it = accepted_keys_.find(in.key);
+    if (in.key.empty() || (it != accepted_keys_.end() && it->second == in.user_id)) return false;
+    if (auto r = routes_.find(in.user_id); r != routes_.end() && r->second == in.route) {
+      routes_.erase(r);
+    }
+    replyError(in.route, in.user_id,
+               {"key_retired",
+                "the key this connection presented is no longer accepted for site \"" +
+                    in.user_id + "\": connect again with the site's current key",
+                "", m.msg_id});
+    return true;
   }
 
   void armZmq() {
@@ -710,8 +763,12 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::EventRenderers eventRenderers() {
     api::EventRenderers r;
     r.site = [this](const broker::SiteRecord& s) {
-      return siteJson(s, *broker_->federation().findSite(s.id), broker_->reservedNodes(s.id),
-                      clock_.now(), broker_->config().heartbeat_interval);
+      // A site a reload removed may still have an update queued: shown with its id only.
+      const SiteConfig* config = broker_->federation().findSite(s.id);
+      SiteConfig removed;
+      removed.id = s.id;
+      return siteJson(s, config ? *config : removed, broker_->reservedNodes(s.id), clock_.now(),
+                      broker_->config().heartbeat_interval);
     };
     r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_->lastDecision(j.id)); };
     r.federation = [this] {
@@ -813,6 +870,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   // Last but the commit: its writer thread finishes before anything it uses goes away.
   GroupCommit commit_{io_, commitHooks()};
   std::map<std::string, std::string> routes_;  // site -> routing id of its live connection
+  std::map<std::string, std::string> accepted_keys_;  // key -> site: the federation's, now
   std::map<std::string, int> site_minor_;      // site -> protocol minor of its last HELLO
   OutputRequests output_requests_;             // REST output reads waiting for LOG_DATA
   std::string zmq_endpoint_;

@@ -41,6 +41,9 @@ class CoordinatorDaemon {
   virtual void run() = 0;
   // Safe to call from a signal handler's context via the loop (it posts).
   virtual void stop() = 0;
+  // Re-reads the federation file on the loop (SIGHUP; docs/operations.md, "Reloading the
+  // federation file"). Safe from any thread: it posts. The outcome is logged and audited.
+  virtual void reload() = 0;
   virtual std::string zmqEndpoint() const = 0;
   virtual uint16_t httpPort() const = 0;
   // Every (method, pattern) the HTTP router serves (the OpenAPI test compares them).

@@ -61,12 +61,13 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) config->log_level = log_level;
   spdlog::set_level(spdlog::level::from_str(config->log_level));
 
-  // Signals go to one waiting thread that asks the loop to stop: nothing runs in a
-  // signal handler's context.
+  // Signals go to one waiting thread that asks the loop to stop, or (SIGHUP) to re-read
+  // the federation file: nothing runs in a signal handler's context.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   aifed::RealClock clock;
@@ -81,14 +82,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::atomic<bool> signalled{false};
+  std::atomic<bool> ended{false};
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    signalled = true;
-    spdlog::info("signal {}: stopping", sig);
-    (*daemon)->stop();
+    while (true) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (ended) return;
+      if (sig == SIGHUP) {
+        spdlog::info("SIGHUP: reloading the federation file");
+        (*daemon)->reload();
+        continue;
+      }
+      signalled = true;
+      spdlog::info("signal {}: stopping", sig);
+      (*daemon)->stop();
+      return;
+    }
   });
   (*daemon)->run();
+  ended = true;
   // If the loop ended without a signal, wake the waiter so it can be joined.
   if (!signalled) pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();

@@ -95,9 +95,53 @@ Status readPartition(common::TomlTable& t, PartitionConfig& p) {
   return Status::Ok();
 }
 
-Status readSite(common::TomlTable& t, SiteConfig& s) {
+// Z85 public key -> the site it was listed for: a key may act for one site only.
+using KeySites = std::map<std::string, std::string>;
+
+// What is wrong with `key` as site `site`'s next key ("" when nothing).
+std::string keyProblem(const std::string& key, const std::string& site, const SiteConfig& s,
+                       const KeySites& key_sites) {
+  if (!isZ85Key(key)) {
+    return "must be a Z85-encoded CURVE public key (40 characters), got \"" + key + "\"";
+  }
+  for (const std::string& have : s.curve_public_keys) {
+    if (have == key) return "the key " + key + " is listed twice for this site";
+  }
+  if (auto it = key_sites.find(key); it != key_sites.end() && it->second != site) {
+    return "the key " + key + " is site \"" + it->second +
+           "\"'s already: a key may act for one site only";
+  }
+  return {};
+}
+
+// `curve_public_key` and `curve_public_keys` (a rotation's overlap lists two): each a
+// Z85 key, none twice, none another site's. Fills s.curve_public_keys with all of them,
+// the single key first, and records them in `key_sites`.
+Status readSiteKeys(common::TomlTable& t, KeySites& key_sites, SiteConfig& s) {
+  RETURN_IF_ERROR(t.str("curve_public_key", s.curve_public_key));
+  if (!s.curve_public_key.empty()) {
+    std::string problem = keyProblem(s.curve_public_key, s.id, s, key_sites);
+    if (!problem.empty()) return t.error("curve_public_key", problem);
+    s.curve_public_keys.push_back(s.curve_public_key);
+  }
+  std::vector<std::string> listed;
+  RETURN_IF_ERROR(t.strings("curve_public_keys", listed));
+  for (size_t k = 0; k < listed.size(); ++k) {
+    std::string problem = keyProblem(listed[k], s.id, s, key_sites);
+    if (!problem.empty()) return t.elementError("curve_public_keys", k, problem);
+    s.curve_public_keys.push_back(listed[k]);
+  }
+  for (const std::string& key : s.curve_public_keys) key_sites.emplace(key, s.id);
+  if (s.curve_public_key.empty() && !s.curve_public_keys.empty()) {
+    s.curve_public_key = s.curve_public_keys.front();
+  }
+  return Status::Ok();
+}
+
+Status readSite(common::TomlTable& t, KeySites& key_sites, SiteConfig& s) {
   RETURN_IF_ERROR(t.expectKeys({"id", "name", "city", "country", "host", "energy_price_eur_mwh",
-                                "carbon_g_kwh", "pue", "curve_public_key", "partition"}));
+                                "carbon_g_kwh", "pue", "curve_public_key", "curve_public_keys",
+                                "partition"}));
   RETURN_IF_ERROR(t.str("id", s.id, common::kRequired));
   if (!isSiteId(s.id)) {
     return t.error("id", "\"" + s.id + "\" is not a site id (1-64 characters of [a-z0-9-])");
@@ -116,10 +160,7 @@ Status readSite(common::TomlTable& t, SiteConfig& s) {
   RETURN_IF_ERROR(nonNegative(t, "carbon_g_kwh", s.carbon_g_kwh));
   RETURN_IF_ERROR(t.number("pue", s.pue));
   if (s.pue < 1.0) return t.error("pue", "must be at least 1.0");
-  RETURN_IF_ERROR(t.str("curve_public_key", s.curve_public_key));
-  if (!s.curve_public_key.empty() && !isZ85Key(s.curve_public_key)) {
-    return t.error("curve_public_key", "must be a Z85-encoded CURVE public key (40 characters)");
-  }
+  RETURN_IF_ERROR(readSiteKeys(t, key_sites, s));
   std::vector<common::TomlTable> partitions;
   RETURN_IF_ERROR(t.tables("partition", partitions));
   if (partitions.empty())
@@ -236,9 +277,10 @@ Status readFederation(common::TomlTable root, Federation& fed) {
   RETURN_IF_ERROR(root.tables("site", sites));
   if (sites.empty()) return root.error("site", "the federation has no [[site]]");
   std::set<std::string> site_ids;
+  KeySites key_sites;
   for (common::TomlTable& t : sites) {
     SiteConfig site;
-    RETURN_IF_ERROR(readSite(t, site));
+    RETURN_IF_ERROR(readSite(t, key_sites, site));
     if (!site_ids.insert(site.id).second) {
       return t.error("id", "duplicate site id \"" + site.id + "\"");
     }

@@ -33,8 +33,13 @@ struct SiteConfig {
   double carbon_g_kwh = 0;
   double pue = 1.0;
   std::vector<PartitionConfig> partitions;
-  // Z85 CURVE public key of the site's agent. Empty: the site cannot connect.
+  // Z85 CURVE public key of the site's agent: the first of curve_public_keys. Empty:
+  // the site cannot connect.
   std::string curve_public_key;
+  // Every key accepted for the site: `curve_public_key` (if set) then the file's
+  // `curve_public_keys` list. Two during a key rotation's overlap (docs/security.md,
+  // "Rotating a site's key"); no key is listed twice, nor at two sites.
+  std::vector<std::string> curve_public_keys;
 };
 
 struct DatasetConfig {

@@ -116,6 +116,8 @@ std::string_view actionName(Action action) {
       return "quarantine.read";
     case Action::kQuarantineDecide:
       return "quarantine.decide";
+    case Action::kFederationReload:
+      return "federation.reload";
   }
   return "?";
 }
@@ -129,6 +131,7 @@ Status authorize(const Principal& who, Action action, const Resource& res) {
         case Action::kJobSubmit:
         case Action::kPolicySet:
         case Action::kTokenManage:
+        case Action::kFederationReload:
           return denied(who, action);
         default:
           return Status::Ok();

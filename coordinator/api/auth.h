@@ -49,6 +49,7 @@ enum class Action {
   kMetricsRead,
   kQuarantineRead,    // attempts agents reported that the coordinator had no record of
   kQuarantineDecide,  // cancel or release one
+  kFederationReload,  // re-read the federation file (admins only)
 };
 std::string_view actionName(Action action);
 

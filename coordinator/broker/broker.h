@@ -191,6 +191,20 @@ class Broker {
   // and submission.
   std::optional<MonoTime> nextDeadline() const;
 
+  // --- The federation file re-read at run time (federation_update.cpp) ---
+  // Takes `next` as the federation: sites added (they start `unknown` until their agent
+  // says HELLO; placement considers them once they report), removed, or changed
+  // (partitions, country, prices: the next placement uses them). Sessions, jobs and
+  // reservations of the sites kept are untouched. Refused, changing nothing:
+  // kInvalidArgument when the name differs, kFailedPrecondition naming up to
+  // kJobsNamed jobs when a removed site still holds active ones. A removed site's jobs
+  // stay readable; re-added, it is the same site with the record it left with. The
+  // records of added sites go into fx.sites.
+  Status updateFederation(Federation next, Instant now, Effects& fx);
+  // The ids of up to `limit` active jobs (dispatched, pending, running) at `site`.
+  std::vector<std::string> activeJobsAt(const std::string& site, size_t limit) const;
+  static constexpr size_t kJobsNamed = 5;
+
   // --- Queries (REST) ---
   const JobRecord* findJob(const std::string& id) const;
   // Jobs in submission order, optionally filtered by state and/or site.

@@ -9,6 +9,10 @@ namespace aifed::broker {
 void Broker::Impl::checkInvariants() const {
 #ifndef NDEBUG
   sites.checkInvariants();
+  // The site table follows the federation's sites, index for index (placement pairs
+  // each site's record with its configuration by position).
+  assert(sites.size() == fed.sites.size());
+  for (size_t i = 0; i < fed.sites.size(); ++i) assert(sites.record(i).id == fed.sites[i].id);
   jobs.checkInvariants();
   queue.checkInvariants(jobs, [this](int64_t seq) { return waits.waiting(seq); });
   waits.checkInvariants();

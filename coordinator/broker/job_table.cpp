@@ -70,6 +70,14 @@ void JobTable::drop(int64_t seq, int32_t site_index) {
   jobs_.erase(it);
 }
 
+void JobTable::remapSites(const std::vector<int32_t>& new_index) {
+  for (Ended& e : ended_) {
+    if (e.site >= 0 && static_cast<size_t>(e.site) < new_index.size()) {
+      e.site = new_index[static_cast<size_t>(e.site)];
+    }
+  }
+}
+
 void JobTable::checkInvariants() const {
 #ifndef NDEBUG
   // Every job is found by its id, and the id names its sequence number.

@@ -54,6 +54,9 @@ class JobTable {
   void stateChanged(int64_t seq, JobState before, JobState after);
   // Drops an ended job from memory, remembering its attempt and site index.
   void drop(int64_t seq, int32_t site_index);
+  // The sites were renumbered (SiteTable::reconfigure): a dropped job's site index i is
+  // now `new_index[i]` (-1: its site left the federation).
+  void remapSites(const std::vector<int32_t>& new_index);
 
   const std::map<int64_t, JobRecord>& all() const { return jobs_; }
   const std::set<int64_t>& active() const { return active_; }

@@ -1,5 +1,7 @@
 #include "coordinator/broker/reservation_ledger.h"
 
+#include <cassert>
+
 #include "coordinator/broker/placement.h"
 
 namespace aifed::broker {
@@ -59,6 +61,14 @@ std::optional<MonoTime> ReservationLedger::nextDeadline() const {
     if (!next || t < *next) next = t;
   }
   return next;
+}
+
+void ReservationLedger::remapSites(const std::vector<int32_t>& new_index) {
+  for (auto& [id, r] : held_) {
+    // Only active jobs hold reservations, and a site with active jobs is never removed.
+    assert(r.site < new_index.size() && new_index[r.site] >= 0);
+    r.site = static_cast<size_t>(new_index[r.site]);
+  }
 }
 
 int ReservationLedger::reservedNodes(size_t site) const {

@@ -53,6 +53,9 @@ class ReservationLedger {
   bool holds(const std::string& job_id) const { return held_.count(job_id) > 0; }
   size_t size() const { return held_.size(); }
   int reservedNodes(size_t site) const;
+  // The sites were renumbered (SiteTable::reconfigure): old index i is now
+  // `new_index[i]`. No reservation may be held at a removed site (-1).
+  void remapSites(const std::vector<int32_t>& new_index);
   // Adds the nodes and node-hours held to each view's partitions (views in site order).
   void addTo(std::vector<SiteView>& views) const;
   // The same, leaving out what expire(now) would release.

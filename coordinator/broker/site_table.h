@@ -119,6 +119,13 @@ class SiteTable {
   // Records of sites no longer in the federation are dropped.
   void restore(const std::vector<SiteRecord>& stored);
 
+  // A federation reload (site_table_membership.cpp): the table takes `next`'s sites in
+  // `next`'s order. A kept site keeps its record, liveness and session untouched; an
+  // added one starts `unknown` (a site removed earlier in this process's life comes back
+  // with the record it left with); a removed one leaves, its record kept aside. Returns,
+  // for each old index, the new one (-1: removed), for the parts that hold indexes.
+  std::vector<int32_t> reconfigure(const Federation& next);
+
   // Debug builds: aborts when the records and the liveness disagree.
   void checkInvariants() const;
 
@@ -155,6 +162,8 @@ class SiteTable {
   std::vector<SiteRecord> records_;
   std::vector<Liveness> live_;
   std::unordered_map<std::string, size_t> index_;
+  // Records of sites a reload removed, by id: never destroyed, taken back if re-added.
+  std::unordered_map<std::string, SiteRecord> removed_;
 };
 
 }  // namespace aifed::broker

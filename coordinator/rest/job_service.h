@@ -112,6 +112,15 @@ class JobService {
     return broker().policyHistory();
   }
 
+  // --- The federation file re-read (POST /api/v1/admin/reload) ---
+  // Reloads the federation file on the caller's (the loop's) thread: the diff applied
+  // ({"added":[...],"removed":[...],"rekeyed":[...],"changed":[...],"unchanged":N}, its
+  // effects in `fx`), or why nothing changed (federation_reload.h). Default: no file.
+  virtual Result<boost::json::object> reloadFederation(broker::Effects& fx) {
+    (void)fx;
+    return failedPrecondition("this coordinator has no federation file to reload");
+  }
+
   // --- Console history ---
   // The store the history routes read (reads only, on the caller's thread). Default: none.
   virtual HistoryAccess history() { return {}; }

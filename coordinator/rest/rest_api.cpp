@@ -20,6 +20,7 @@ void addRestRoutes(api::Router& router, JobService& svc, api::Authenticator& aut
   addAuditRoutes(ctx, router);
   addQuarantineRoutes(ctx, router);
   addHistoryRoutes(ctx, router);
+  addAdminRoutes(ctx, router);
 }
 
 }  // namespace aifed::coordinator

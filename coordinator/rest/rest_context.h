@@ -85,6 +85,8 @@ void addAuditRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router
 void addQuarantineRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 // GET /api/v1/history and GET /api/v1/sites/{id}/events (history_routes.cpp).
 void addHistoryRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
+// POST /api/v1/admin/reload (admin_routes.cpp).
+void addAdminRoutes(const std::shared_ptr<RestContext>& ctx, api::Router& router);
 // RFC 3339 UTC with "Z" (milliseconds only when not zero), and back (any offset); the
 // history's times (history_routes.cpp).
 std::string formatRfc3339(Time t);

@@ -1,6 +1,7 @@
 #include "protocol/transport/zap_handler.h"
 
 #include <array>
+#include <string_view>
 #include <vector>
 
 namespace aifed::transport {
@@ -8,12 +9,26 @@ namespace aifed::transport {
 namespace {
 constexpr auto kReportEvery = std::chrono::minutes(1);
 constexpr size_t kMaxRemembered = 1024;  // keys whose reports are spaced out
+
+// ZMTP metadata (RFC 23): a one-octet name length, the name, a four-octet big-endian
+// value length, the value.
+std::string metadataProperty(std::string_view name, std::string_view value) {
+  std::string out;
+  out.push_back(static_cast<char>(name.size()));
+  out.append(name);
+  auto n = static_cast<uint32_t>(value.size());
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((n >> shift) & 0xffU));
+  }
+  out.append(value);
+  return out;
+}
 }  // namespace
 
 ZapHandler::ZapHandler(zmq::context_t& context, std::map<std::string, std::string> keys,
                        RefusalFn on_refused)
     : context_(context),
-      keys_(std::move(keys)),
+      keys_(std::make_shared<const KeyTable>(std::move(keys))),
       socket_(context_, zmq::socket_type::rep),
       on_refused_(std::move(on_refused)) {
   socket_.set(zmq::sockopt::linger, 0);
@@ -26,6 +41,27 @@ ZapHandler::ZapHandler(zmq::context_t& context, std::map<std::string, std::strin
 ZapHandler::~ZapHandler() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+void ZapHandler::setKeys(std::map<std::string, std::string> keys) {
+  auto table = std::make_shared<const KeyTable>(std::move(keys));
+  std::lock_guard<std::mutex> lock(keys_mutex_);
+  keys_ = std::move(table);
+}
+
+std::map<std::string, std::string> ZapHandler::keys() const {
+  std::lock_guard<std::mutex> lock(keys_mutex_);
+  return *keys_;
+}
+
+std::string ZapHandler::siteOf(const std::string& key) const {
+  std::shared_ptr<const KeyTable> table;
+  {
+    std::lock_guard<std::mutex> lock(keys_mutex_);
+    table = keys_;
+  }
+  auto it = table->find(key);
+  return it == table->end() ? std::string() : it->second;
 }
 
 void ZapHandler::report(Refusal r) {
@@ -79,13 +115,10 @@ void ZapHandler::serve() {
       status_text = "unsupported ZAP version";
     } else if (mechanism != "CURVE" || request.size() < 7 || request[6].size() != 32) {
       status_text = "CURVE required";
-    } else {
-      auto it = keys_.find(key);
-      if (it != keys_.end()) {
-        status = "200";
-        status_text = "OK";
-        user_id = it->second;
-      }
+    } else if (std::string site = siteOf(key); !site.empty()) {
+      status = "200";
+      status_text = "OK";
+      user_id = std::move(site);
     }
     (status == "200" ? accepted_ : refused_)++;
     if (status != "200") report({key, request.size() > 3 ? request[3].to_string() : "", status_text});
@@ -95,7 +128,9 @@ void ZapHandler::serve() {
       socket_.send(zmq::buffer(status), zmq::send_flags::sndmore);
       socket_.send(zmq::buffer(status_text), zmq::send_flags::sndmore);
       socket_.send(zmq::buffer(user_id), zmq::send_flags::sndmore);
-      socket_.send(zmq::message_t(), zmq::send_flags::none);  // metadata: none
+      // Metadata: the key, so the coordinator can tell which key a connection used.
+      std::string metadata = status == "200" ? metadataProperty(kKeyProperty, key) : "";
+      socket_.send(zmq::buffer(metadata), zmq::send_flags::none);
     } catch (const zmq::error_t&) {
       return;
     }

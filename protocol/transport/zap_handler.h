@@ -13,13 +13,19 @@
 // retrying with a wrong key cannot flood the log.
 //
 // The handler runs on its own thread because libzmq's I/O thread waits for its answer
-// while the handshake is in progress; the key table is fixed at construction.
+// while the handshake is in progress. The key table may be replaced at run time
+// (setKeys(), a federation reload): handshakes from then on are judged by the new table;
+// connections already admitted keep their User-Id. Each admitted connection also carries
+// the key it presented as the metadata property "X-Curve-Key" (kKeyProperty), so the
+// coordinator can refuse a connection whose key was retired since (docs/security.md).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
@@ -54,12 +60,25 @@ class ZapHandler {
 
   Stats stats() const { return {accepted_.load(), refused_.load()}; }
 
+  // Replaces the key table (any thread): the next handshake is judged by `keys`.
+  void setKeys(std::map<std::string, std::string> keys);
+  // The key table in force.
+  std::map<std::string, std::string> keys() const;
+
+  // The message property (zmq_msg_gets) holding the Z85 key a connection presented.
+  static constexpr const char* kKeyProperty = "X-Curve-Key";
+
  private:
   void serve();
   void report(Refusal r);
 
+  using KeyTable = std::map<std::string, std::string>;
+  // The site of `key` in the table in force ("" for none).
+  std::string siteOf(const std::string& key) const;
+
   zmq::context_t& context_;
-  std::map<std::string, std::string> keys_;
+  mutable std::mutex keys_mutex_;
+  std::shared_ptr<const KeyTable> keys_;  // swapped whole under keys_mutex_
   zmq::socket_t socket_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> accepted_{0};

@@ -34,6 +34,8 @@ std::optional<InboundFrame> receiveOne(zmq::socket_t& s, bool with_route) {
     // zmq_msg_gets, not message_t::gets: the latter throws when the property is absent
     // (always so on the agent's side, which has no ZAP).
     if (const char* uid = zmq_msg_gets(part.handle(), "User-Id")) in.user_id = uid;
+    // The ZAP handler's metadata (zap_handler.h): the key the handshake presented.
+    if (const char* key = zmq_msg_gets(part.handle(), "X-Curve-Key")) in.key = key;
     while (part.more()) {  // extra frames are not part of the protocol: discard
       if (!s.recv(part, zmq::recv_flags::dontwait)) break;
     }

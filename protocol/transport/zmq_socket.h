@@ -36,6 +36,7 @@ namespace aifed::transport {
 struct InboundFrame {
   std::string route;    // the peer's routing id (ROUTER only)
   std::string user_id;  // the site the ZAP handler named for the peer's key
+  std::string key;      // the Z85 key the peer's handshake presented (ZapHandler::kKeyProperty)
   std::string payload;
 };
 

@@ -84,6 +84,14 @@ class FakeService final : public JobService {
     done(output(site, request));
   }
   std::function<OutputAnswer(const std::string&, const LogRequest&)> output;
+  // POST /api/v1/admin/reload: answered by `reload` when set (the base class's "no
+  // federation file" otherwise).
+  Result<boost::json::object> reloadFederation(broker::Effects& fx) override {
+    ++reloads;
+    return reload ? reload(fx) : JobService::reloadFederation(fx);
+  }
+  std::function<Result<boost::json::object>(broker::Effects&)> reload;
+  int reloads = 0;
   // Console history: the store the tests give it (none by default).
   HistoryAccess history() override { return history_access; }
   HistoryAccess history_access;
