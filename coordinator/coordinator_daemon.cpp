@@ -158,6 +158,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
     counters_.started_at = clock.now();
+    if (tls_.not_after != Time{}) counters_.tls_certificate_not_after = tls_.not_after;
     api::addConsoleRoutes(router_);
   }
 
