@@ -711,8 +711,15 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
   api::EventRenderers eventRenderers() {
     api::EventRenderers r;
     r.site = [this](const broker::SiteRecord& s) {
-      return siteJson(s, *broker_->federation().findSite(s.id), broker_->reservedNodes(s.id),
-                      clock_.now(), broker_->config().heartbeat_interval);
+      json::object o = siteJson(s, *broker_->federation().findSite(s.id),
+                                broker_->reservedNodes(s.id), clock_.now(),
+                                broker_->config().heartbeat_interval);
+      // Health reports change the record without an event: the agent's health is the
+      // latest, not the one of the record's last event.
+      if (const broker::SiteRecord* live = broker_->findSite(s.id)) {
+        o["agent"] = agentHealthJson(*live, clock_.now(), broker_->config().heartbeat_interval);
+      }
+      return o;
     };
     r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_->lastDecision(j.id)); };
     r.federation = [this] {

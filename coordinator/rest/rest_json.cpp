@@ -185,10 +185,6 @@ bool siteIsStale(const broker::SiteRecord& site, Time now, Duration heartbeat_in
   return !site.last_report || now - *site.last_report > 3 * heartbeat_interval;
 }
 
-namespace {
-// The agent's own health as its last HEARTBEAT or CAPACITY reported it; null until one
-// carried it. `stale`: the report is older than three heartbeats (the agent may be gone,
-// the figures may no longer hold).
 json::value agentHealthJson(const broker::SiteRecord& site, Time now, Duration heartbeat_interval) {
   if (!site.agent_health || !site.agent_health_at) return nullptr;
   const AgentHealth& h = *site.agent_health;
@@ -202,7 +198,6 @@ json::value agentHealthJson(const broker::SiteRecord& site, Time now, Duration h
   o["stale"] = now - *site.agent_health_at > 3 * heartbeat_interval;
   return o;
 }
-}  // namespace
 
 json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
                       Time now, Duration heartbeat_interval) {
