@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cctype>
+#include <sstream>
 
 #include "coordinator/api/metrics.h"
 #include "tests/monitoring/metric_names.h"
@@ -94,6 +96,50 @@ TEST(MetricNames, FindsTheProjectsNamesInPromQlAndThePagesFamilies) {
                                 "# TYPE aifed_h histogram\naifed_h_count 0\n"),
             (std::set<std::string>{"aifed_a", "aifed_h", "aifed_h_bucket", "aifed_h_sum",
                                    "aifed_h_count"}));
+}
+
+// Every alert has a severity, a summary, a description and a runbook link to a section of
+// docs/operations.md that exists (GitHub's anchor of a heading: lower case, spaces to
+// hyphens).
+TEST(AlertRules, EachHasASeverityAndARunbookSectionInOperationsMd) {
+  std::string rules = readSourceFile("deploy/prometheus/aifed-alerts.yml");
+  std::set<std::string> anchors;
+  std::istringstream doc(readSourceFile("docs/operations.md"));
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind("#", 0) != 0) continue;
+    std::string title = line.substr(line.find_first_not_of('#'));
+    title = title.substr(title.find_first_not_of(' '));
+    std::string anchor;
+    for (char c : title) {
+      if (c == ' ')
+        anchor += '-';
+      else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
+        anchor += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    anchors.insert(anchor);
+  }
+  // One block per "- alert:" line, up to the next.
+  std::vector<std::string> blocks;
+  for (size_t at = rules.find("- alert: "); at != std::string::npos;) {
+    size_t next = rules.find("- alert: ", at + 1);
+    blocks.push_back(rules.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    at = next;
+  }
+  EXPECT_EQ(blocks.size(), 7u);
+  const std::string kPrefix = "runbook_url: \"docs/operations.md#";
+  for (const std::string& b : blocks) {
+    std::string name = b.substr(9, b.find('\n') - 9);
+    EXPECT_TRUE(b.find("severity: warning") != std::string::npos ||
+                b.find("severity: critical") != std::string::npos)
+        << name;
+    EXPECT_NE(b.find("summary: "), std::string::npos) << name;
+    EXPECT_NE(b.find("description: "), std::string::npos) << name;
+    size_t link = b.find(kPrefix);
+    ASSERT_NE(link, std::string::npos) << name;
+    std::string anchor = b.substr(link + kPrefix.size(),
+                                  b.find('"', link + kPrefix.size()) - (link + kPrefix.size()));
+    EXPECT_TRUE(anchors.count(anchor)) << name << ": no section #" << anchor;
+  }
 }
 
 // The page of a coordinator whose one site's agent reported its health, with a known
