@@ -155,6 +155,7 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
     addRestRoutes(router_, *this, auth_);
     addObservabilityRoutes();
     counters_.started_at = clock.now();
+    if (tls_.not_after != Time{}) counters_.tls_certificate_not_after = tls_.not_after;
     api::addConsoleRoutes(router_);
   }
 
@@ -767,8 +768,14 @@ class CoordinatorDaemonImpl final : public CoordinatorDaemon, public JobService 
       const SiteConfig* config = broker_->federation().findSite(s.id);
       SiteConfig removed;
       removed.id = s.id;
-      return siteJson(s, config ? *config : removed, broker_->reservedNodes(s.id), clock_.now(),
-                      broker_->config().heartbeat_interval);
+      json::object o = siteJson(s, config ? *config : removed, broker_->reservedNodes(s.id),
+                                clock_.now(), broker_->config().heartbeat_interval);
+      // Health reports change the record without an event: the agent's health is the
+      // latest, not the one of the record's last event.
+      if (const broker::SiteRecord* live = broker_->findSite(s.id)) {
+        o["agent"] = agentHealthJson(*live, clock_.now(), broker_->config().heartbeat_interval);
+      }
+      return o;
     };
     r.job = [this](const broker::JobRecord& j) { return jobJson(j, broker_->lastDecision(j.id)); };
     r.federation = [this] {

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <string_view>
 
+#include "protocol/agent_health.h"
 #include "protocol/site_rules.h"
 #include "protocol/status.h"
 #include "protocol/types.h"
@@ -30,5 +31,12 @@ Result<SiteCapacity> siteCapacityFromJson(const boost::json::value& value,
 // (1.2) A site's admission rules, as HELLO carries them and GET /api/v1/sites shows them.
 boost::json::object toJson(const SiteRules& rules);
 Result<SiteRules> siteRulesFromJson(const boost::json::value& value, std::string_view path = "");
+
+// The site agent's own health (HEARTBEAT and CAPACITY `health`). Every field is optional
+// when read (a default when absent); a field of the wrong type is kInvalidArgument naming
+// it with `path` ("body.health.outbox_depth").
+boost::json::object toJson(const AgentHealth& health);
+Result<AgentHealth> agentHealthFromJson(const boost::json::value& value,
+                                        std::string_view path = "");
 
 }  // namespace aifed

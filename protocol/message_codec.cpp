@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "protocol/agent_health.h"
 #include "protocol/codec.h"
 #include "protocol/json_fields.h"
 #include "protocol/messages.h"
@@ -60,6 +61,7 @@ json::object bodyToJson(const Capacity& m) {
   o["capacity"] = toJson(m.capacity);
   o["degraded"] = m.degraded;
   o["degraded_reason"] = m.degraded_reason;
+  if (m.health) o["health"] = toJson(*m.health);
   return o;
 }
 
@@ -68,6 +70,7 @@ json::object bodyToJson(const Heartbeat& m) {
   o["epoch"] = m.epoch;
   o["running_jobs"] = m.running_jobs;
   o["pending_jobs"] = m.pending_jobs;
+  if (m.health) o["health"] = toJson(*m.health);
   return o;
 }
 
@@ -199,6 +202,17 @@ Status bodyFromJson(const FieldReader& r, Welcome& m) {
   return Status::Ok();
 }
 
+// The optional `health` object of HEARTBEAT and CAPACITY.
+Status readHealth(const FieldReader& r, std::optional<AgentHealth>& out) {
+  const json::value* health = nullptr;
+  RETURN_IF_ERROR(r.find("health", false, health));
+  if (health == nullptr) return Status::Ok();
+  Result<AgentHealth> parsed = agentHealthFromJson(*health, r.path("health"));
+  if (!parsed.ok()) return parsed.status();
+  out = std::move(*parsed);
+  return Status::Ok();
+}
+
 Status bodyFromJson(const FieldReader& r, Capacity& m) {
   const json::value* capacity = nullptr;
   RETURN_IF_ERROR(r.value("capacity", capacity));
@@ -207,14 +221,14 @@ Status bodyFromJson(const FieldReader& r, Capacity& m) {
   m.capacity = std::move(*site);
   RETURN_IF_ERROR(r.boolean("degraded", m.degraded, false));
   RETURN_IF_ERROR(r.str("degraded_reason", m.degraded_reason, false));
-  return Status::Ok();
+  return readHealth(r, m.health);
 }
 
 Status bodyFromJson(const FieldReader& r, Heartbeat& m) {
   RETURN_IF_ERROR(r.uint64("epoch", m.epoch));
   RETURN_IF_ERROR(r.integer("running_jobs", m.running_jobs));
   RETURN_IF_ERROR(r.integer("pending_jobs", m.pending_jobs));
-  return Status::Ok();
+  return readHealth(r, m.health);
 }
 
 Status bodyFromJson(const FieldReader& r, Dispatch& m) {

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/agent_health.h"
 #include "protocol/clock.h"
 #include "protocol/site_rules.h"
 #include "protocol/status.h"
@@ -73,6 +74,9 @@ struct Capacity {
   SiteCapacity capacity;
   bool degraded = false;  // the local scheduler is not answering
   std::string degraded_reason;
+  // (within 1.2) The agent's own health (agent_health.h); absent: an agent that does not
+  // report it. Unknown to an older coordinator, which ignores it.
+  std::optional<AgentHealth> health{};
   bool operator==(const Capacity&) const = default;
 };
 
@@ -81,6 +85,8 @@ struct Heartbeat {
   uint64_t epoch = 0;  // latest capacity epoch sent
   int running_jobs = 0;
   int pending_jobs = 0;
+  // (within 1.2) The agent's own health, as in CAPACITY.
+  std::optional<AgentHealth> health{};
   bool operator==(const Heartbeat&) const = default;
 };
 

@@ -287,6 +287,7 @@ void SiteAgent::sendCapacity(Instant now, bool force) {
     if (Status s = store_.saveEpoch(epoch_); !s.ok()) logError(s.toString());
   }
   msg.capacity.epoch = epoch_;
+  msg.health = health(now);
   last_capacity_ = msg.capacity;
   last_capacity_->epoch = 0;
   last_degraded_ = msg.degraded;
@@ -300,9 +301,23 @@ void SiteAgent::sendHeartbeat(Instant now) {
   for (const LocalJobUpdate& j : backend_.activeJobs()) {
     (j.state == JobState::kRunning ? hb.running_jobs : hb.pending_jobs)++;
   }
+  hb.health = health(now);
   last_heartbeat_ = now.mono;
   // The coordinator (1.1) acknowledges it: the agent then knows it is heard.
   lease_.sent(send(hb, now), now.mono);
+}
+
+AgentHealth SiteAgent::health(Instant now) const {
+  BackendHealth backend = backend_.health(now.wall);
+  AgentHealth h{.version = options_.agent_version,
+                .backend_ok = backend.ok,
+                .backend_error = backend.error,
+                .last_backend_ok_at = backend.last_ok_at,
+                .outbox_depth = 0};
+  // A store that cannot count reports 0 rather than nothing: its failure is logged where
+  // the outbox is read for sending.
+  if (Result<uint64_t> depth = store_.outboxDepth(); depth.ok()) h.outbox_depth = *depth;
+  return h;
 }
 
 void SiteAgent::flushOutbox(Instant now, bool all) {

@@ -78,6 +78,9 @@ class SiteAgent {
   uint64_t errorsReceived() const { return errors_received_; }
   const std::string& lastError() const { return last_error_; }
   const AgentLease& lease() const { return lease_; }
+  // What the agent reports of itself in HEARTBEAT and CAPACITY: the backend's health,
+  // the outbox's depth and the version.
+  AgentHealth health(Instant now) const;
 
  private:
   std::string nextMsgId();

@@ -156,6 +156,7 @@ class AgentStoreImpl final : public AgentStore {
   Status enqueueOutbox(const OutboxEntry& entry) override;
   Status acknowledgeOutbox(const std::string& msg_id) override;
   Result<std::vector<OutboxEntry>> pendingOutbox() override;
+  Result<uint64_t> outboxDepth() override;
   Result<uint64_t> loadEpoch() override;
   Status saveEpoch(uint64_t epoch) override;
   Result<uint64_t> startIncarnation() override;
@@ -307,6 +308,12 @@ Result<std::vector<OutboxEntry>> AgentStoreImpl::pendingOutbox() {
                               .created_at = fromMillis(st->columnInt64(2))});
   }
   return out;
+}
+
+Result<uint64_t> AgentStoreImpl::outboxDepth() {
+  Result<int64_t> n = db_.queryInt64("SELECT COUNT(*) FROM outbox");
+  if (!n.ok()) return n.status();
+  return static_cast<uint64_t>(std::max<int64_t>(0, *n));
 }
 
 Result<uint64_t> AgentStoreImpl::loadEpoch() {

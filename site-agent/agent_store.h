@@ -45,6 +45,8 @@ class AgentStore : public DispatchLedger {
   virtual Status acknowledgeOutbox(const std::string& msg_id) = 0;
   // Oldest first.
   virtual Result<std::vector<OutboxEntry>> pendingOutbox() = 0;
+  // How many entries wait for an acknowledgement (the agent's health reports it).
+  virtual Result<uint64_t> outboxDepth() = 0;
 
   // The capacity epoch survives restarts so it only ever increases.
   virtual Result<uint64_t> loadEpoch() = 0;

@@ -41,6 +41,7 @@ class TimeScaledBackend final : public Backend {
   }
   std::vector<LocalJobUpdate> activeJobs() const override { return inner_->activeJobs(); }
   std::optional<Time> nextEventTime() const override { return inner_->nextEventTime(); }
+  BackendHealth health(Time now) const override { return inner_->health(now); }
 
  private:
   Duration scale(Duration d) const {

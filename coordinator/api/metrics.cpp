@@ -188,6 +188,54 @@ std::vector<double> placementDurationBuckets() {
           0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5};
 }
 
+namespace {
+
+double unixSeconds(Time t) {
+  return static_cast<double>(toMillis(t)) / 1000.0;
+}
+
+// Each site's displayed state as one series per state (1 for the current one), so an
+// alert can name the site.
+void writeSiteStates(PrometheusText& out, const std::vector<broker::SiteRecord>& sites) {
+  std::vector<Sample> samples;
+  for (const broker::SiteRecord& s : sites) {
+    for (SiteState st : kSiteStates) {
+      samples.push_back(
+          {{{"site", s.id}, {"state", std::string(siteStateName(st))}}, s.state == st ? 1.0 : 0.0});
+    }
+  }
+  out.gauge("aifed_site_state",
+            "Each site's state (unknown, up, suspect, unreachable, draining): 1 for the current "
+            "one.",
+            samples);
+}
+
+// The agents' own health (protocol/agent_health.h), for the sites whose agent reported it.
+void writeAgentHealth(PrometheusText& out, const std::vector<broker::SiteRecord>& sites) {
+  std::vector<Sample> info, up, last_ok, outbox;
+  for (const broker::SiteRecord& s : sites) {
+    if (!s.agent_health) continue;
+    const AgentHealth& h = *s.agent_health;
+    info.push_back({{{"site", s.id}, {"version", h.version}}, 1});
+    up.push_back({{{"site", s.id}}, h.backend_ok ? 1.0 : 0.0});
+    if (h.last_backend_ok_at)
+      last_ok.push_back({{{"site", s.id}}, unixSeconds(*h.last_backend_ok_at)});
+    outbox.push_back({{{"site", s.id}}, static_cast<double>(h.outbox_depth)});
+  }
+  out.gauge("aifed_site_agent_info", "The site agent's version as it last reported it (always 1).",
+            info);
+  out.gauge("aifed_site_backend_up",
+            "Whether the site's local scheduler answered its agent's last command (1) or not (0).",
+            up);
+  out.gauge("aifed_site_backend_last_success_timestamp_seconds",
+            "When a command of the site's local scheduler last succeeded, in Unix seconds.",
+            last_ok);
+  out.gauge("aifed_site_agent_outbox_depth",
+            "Messages waiting at the site agent for the coordinator's acknowledgement.", outbox);
+}
+
+}  // namespace
+
 std::string renderCoordinatorMetrics(const broker::Broker& broker,
                                      const CoordinatorCounters& counters, Time now,
                                      std::string_view version) {
@@ -195,7 +243,7 @@ std::string renderCoordinatorMetrics(const broker::Broker& broker,
   out.gauge("aifed_build_info", "The coordinator's version (always 1).",
             {{{{"version", std::string(version)}}, 1}});
   out.gauge("aifed_start_time_seconds", "When the coordinator started, in Unix seconds.",
-            {{{}, static_cast<double>(toMillis(counters.started_at)) / 1000.0}});
+            {{{}, unixSeconds(counters.started_at)}});
 
   const std::vector<broker::SiteRecord>& sites = broker.sites();
   std::map<SiteState, int> by_state;
@@ -270,6 +318,8 @@ std::string renderCoordinatorMetrics(const broker::Broker& broker,
   out.gauge("aifed_site_reserved_nodes",
             "Nodes reserved by dispatches the site has not yet confirmed in a report.", reserved);
   out.counter("aifed_site_jobs_placed_total", "Dispatches accepted by the site, ever.", placed);
+  writeSiteStates(out, sites);
+  writeAgentHealth(out, sites);
 
   std::vector<Sample> jobs;
   for (JobState st : kJobStates) {
@@ -304,6 +354,11 @@ std::string renderCoordinatorMetrics(const broker::Broker& broker,
   out.counter("aifed_state_rebuilds_total",
               "Times the coordinator rebuilt its state from the database after a failed write.",
               {{{}, double(counters.state_rebuilds)}});
+  if (counters.tls_certificate_not_after) {
+    out.gauge("aifed_tls_certificate_expiry_timestamp_seconds",
+              "When the coordinator's HTTPS certificate expires (its notAfter), in Unix seconds.",
+              {{{}, unixSeconds(*counters.tls_certificate_not_after)}});
+  }
   return out.text();
 }
 

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -111,10 +112,13 @@ struct CoordinatorCounters {
   uint64_t failed_writes = 0;
   uint64_t state_rebuilds = 0;
   Time started_at{};
+  // When the HTTPS certificate expires; none: not known (no metric is written).
+  std::optional<Time> tls_certificate_not_after{};
 };
 
 // The coordinator's /metrics page: build info, sites by state, capacity per site and
-// accelerator type, nodes, jobs by state, placement latency, message and HTTP counters.
+// accelerator type, nodes, jobs by state, placement latency, message and HTTP counters,
+// each site's state and its agent's own health, the HTTPS certificate's expiry.
 // Every state is listed (0 when empty) so a dashboard sees a series before it moves.
 std::string renderCoordinatorMetrics(const broker::Broker& broker,
                                      const CoordinatorCounters& counters, Time now,

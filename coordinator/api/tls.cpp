@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
 #include <filesystem>
 
 #include "common/crypto.h"
@@ -142,6 +143,23 @@ Result<std::string> certificateFingerprint(const std::string& cert_pem) {
   return common::certificateFingerprint(cert->get());
 }
 
+namespace {
+Result<Time> notAfterOf(const X509* cert) {
+  struct tm t {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &t) != 1) {
+    ERR_clear_error();
+    return invalidArgument("the certificate's notAfter cannot be read");
+  }
+  return Time(std::chrono::seconds(timegm(&t)));
+}
+}  // namespace
+
+Result<Time> certificateNotAfter(const std::string& cert_pem) {
+  Result<X509Ptr> cert = parseCertificate(cert_pem);
+  if (!cert.ok()) return cert.status();
+  return notAfterOf(cert->get());
+}
+
 Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
                                             const std::string& key_path,
                                             const std::string& default_dir, Time now) {
@@ -184,6 +202,11 @@ Result<TlsIdentity> loadOrCreateTlsIdentity(const std::string& cert_path,
   }
   id.cert_pem = *cert_pem;
   id.fingerprint = common::certificateFingerprint(cert->get());
+  Result<Time> not_after = notAfterOf(cert->get());
+  if (!not_after.ok()) {
+    return invalidArgument(id.cert_path + ": " + not_after.status().message(), "tls_cert");
+  }
+  id.not_after = *not_after;
   return id;
 }
 

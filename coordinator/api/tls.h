@@ -26,6 +26,7 @@ struct TlsIdentity {
   std::string cert_pem;     // the leaf certificate (first PEM block of cert_path)
   std::string fingerprint;  // SHA-256 of the leaf's DER, "AB:CD:..." upper-case
   bool generated = false;   // created by this call
+  Time not_after{};         // the leaf's expiry (/metrics aifed_tls_certificate_expiry_...)
 };
 
 // With both paths set, reads them (kInvalidArgument naming the file when unreadable or
@@ -47,6 +48,9 @@ Result<PemPair> generateSelfSignedCertificate(Time now);
 // "AB:CD:..." SHA-256 fingerprint of the first certificate in `cert_pem`
 // (common::certificateFingerprint of the parsed certificate).
 Result<std::string> certificateFingerprint(const std::string& cert_pem);
+
+// When the first certificate in `cert_pem` expires (its notAfter).
+Result<Time> certificateNotAfter(const std::string& cert_pem);
 
 // A server context: TLS 1.2 minimum, ECDHE + AEAD cipher suites for TLS 1.2 (TLS 1.3
 // keeps OpenSSL's defaults), no renegotiation, no compression, the server's cipher order.

@@ -62,7 +62,9 @@ void Broker::Impl::onMessage(size_t i, Message&& message, Instant now, Effects& 
         } else if constexpr (std::is_same_v<T, Capacity>) {
           onCapacity(i, message.msg_id, body, now, fx);
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
-          if (sites.markUp(i, now)) emitSite(i, fx);
+          bool changed = sites.markUp(i, now);
+          if (body.health) changed = sites.setAgentHealth(i, *body.health, now.wall) || changed;
+          if (changed) emitSite(i, fx);
           // The agent's half of the job lease counts from acknowledged heartbeats.
           send(site, Ack{message.msg_id}, fx);
         } else if constexpr (std::is_same_v<T, DispatchAck>) {
@@ -179,7 +181,9 @@ void Broker::Impl::cancelQuarantined(size_t i, Instant now, bool all, Effects& f
 
 void Broker::Impl::onCapacity(size_t i, const std::string& msg_id, Capacity& c, Instant now,
                               Effects& fx) {
-  if (sites.markUp(i, now)) emitSite(i, fx);
+  bool changed = sites.markUp(i, now);
+  if (c.health) changed = sites.setAgentHealth(i, *c.health, now.wall) || changed;
+  if (changed) emitSite(i, fx);
   Result<bool> taken = sites.applyCapacity(i, c, &c, now);
   if (!taken.ok()) {
     // Not taken: placement keeps using the site's last valid report.

@@ -125,6 +125,11 @@ struct SiteRecord {
   // The id of the window in force at the last tick ("" when none). Derived from the
   // windows and the time, not stored.
   std::string maintenance_active;
+  // The agent's own health from the last HEARTBEAT or CAPACITY that carried it, and when
+  // that arrived; none until one did (an older agent sends none). Not stored; a new
+  // session (HELLO) clears it.
+  std::optional<AgentHealth> agent_health;
+  std::optional<Time> agent_health_at;
 
   bool operator==(const SiteRecord&) const = default;
 };

@@ -64,6 +64,18 @@ void SiteTable::startSession(size_t i, std::string agent_version, uint64_t incar
   live_[i].incarnation = incarnation;
   live_[i].fresh_session = true;
   records_[i].agent_version = std::move(agent_version);
+  records_[i].agent_health.reset();  // the new run reports its own
+  records_[i].agent_health_at.reset();
+}
+
+bool SiteTable::setAgentHealth(size_t i, AgentHealth health, Time at) {
+  SiteRecord& s = records_[i];
+  bool changed = !s.agent_health || s.agent_health->backend_ok != health.backend_ok ||
+                 s.agent_health->backend_error != health.backend_error ||
+                 s.agent_health->version != health.version;
+  s.agent_health = std::move(health);
+  s.agent_health_at = at;
+  return changed;
 }
 
 Result<bool> SiteTable::applyCapacity(size_t i, const Capacity& report, Capacity* take,

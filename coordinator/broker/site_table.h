@@ -82,6 +82,11 @@ class SiteTable {
   void startSession(size_t i, std::string agent_version, uint64_t incarnation, Instant now);
   // The rules the site published in its HELLO (none: it published none).
   void setRules(size_t i, std::optional<SiteRules> rules) { records_[i].rules = std::move(rules); }
+  // The agent's health as a HEARTBEAT or CAPACITY reported it at `at`. True when what a
+  // person watches changed (backend up or down, the version, or the first report): the
+  // caller emits the record then; the figures that move every report (outbox depth,
+  // times) are kept without an emit.
+  bool setAgentHealth(size_t i, AgentHealth health, Time at);
   // The agent run of the current session (HELLO's incarnation; 0: unknown).
   uint64_t incarnation(size_t i) const { return live_[i].incarnation; }
   // CAPACITY: false for a late duplicate (an epoch not above the last one within the

@@ -185,6 +185,20 @@ bool siteIsStale(const broker::SiteRecord& site, Time now, Duration heartbeat_in
   return !site.last_report || now - *site.last_report > 3 * heartbeat_interval;
 }
 
+json::value agentHealthJson(const broker::SiteRecord& site, Time now, Duration heartbeat_interval) {
+  if (!site.agent_health || !site.agent_health_at) return nullptr;
+  const AgentHealth& h = *site.agent_health;
+  json::object o;
+  o["version"] = h.version;
+  o["backend_ok"] = h.backend_ok;
+  o["backend_error"] = h.backend_error;
+  o["last_backend_ok_at"] = optTime(h.last_backend_ok_at);
+  o["outbox_depth"] = h.outbox_depth;
+  o["reported_at"] = toMillis(*site.agent_health_at);
+  o["stale"] = now - *site.agent_health_at > 3 * heartbeat_interval;
+  return o;
+}
+
 json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, int reserved_nodes,
                       Time now, Duration heartbeat_interval) {
   json::object o;
@@ -206,6 +220,7 @@ json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config, 
   o["degraded"] = site.degraded;
   o["degraded_reason"] = site.degraded_reason;
   o["agent_version"] = site.agent_version;
+  o["agent"] = agentHealthJson(site, now, heartbeat_interval);
   o["last_heard_at"] = optTime(site.last_heard);
   o["report_age_ms"] =
       site.last_report ? json::value((now - *site.last_report).count()) : json::value(nullptr);

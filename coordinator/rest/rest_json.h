@@ -34,6 +34,10 @@ boost::json::object maintenanceWindowJson(const MaintenanceWindow& w);
 boost::json::object siteJson(const broker::SiteRecord& site, const SiteConfig& config,
                              int reserved_nodes, Time now,
                              Duration heartbeat_interval = std::chrono::seconds(5));
+// The site's `agent` member: its agent's own health as last reported, null until one
+// carried it; `stale` when that report is older than three heartbeat intervals.
+boost::json::value agentHealthJson(const broker::SiteRecord& site, Time now,
+                                   Duration heartbeat_interval);
 // Whether a site's figures are not current: it is unreachable or unknown and its last
 // capacity report (if any) is older than three heartbeat intervals. The console greys
 // them and says when the site was last heard.

@@ -79,6 +79,15 @@ struct LocalUsage {
   std::string account;
 };
 
+// Whether the local scheduler answers, as the backend last found it (the agent reports it
+// in its health, protocol/agent_health.h).
+struct BackendHealth {
+  bool ok = true;
+  std::string error{};  // why not, in the scheduler's words; "" when ok
+  // When a command last succeeded; nullopt: none since the backend was created.
+  std::optional<Time> last_ok_at{};
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -120,6 +129,12 @@ class Backend {
     (void)local_id;
     (void)now;
     return std::optional<LocalUsage>();
+  }
+
+  // Whether the scheduler answered the backend's last command. A backend that runs no
+  // commands (the simulated one) is always healthy: its last success is `now`.
+  virtual BackendHealth health(Time now) const {
+    return {.ok = true, .error = {}, .last_ok_at = now};
   }
 
   // After an agent restart: asks the backend to follow a job an earlier run of the

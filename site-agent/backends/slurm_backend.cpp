@@ -491,6 +491,17 @@ Result<CommandOutput> SlurmBackend::runSlurm(const std::string& tool, std::vecto
   if (out.ok() && out->exit_code != 0) {
     spdlog::debug("{} exited {}: {}", describeCommand(cmd.argv), out->exit_code, trim(out->err));
   }
+  if (!out.ok()) {
+    health_.ok = false;
+    health_.error = tool + ": " + out.status().message();
+  } else if (out->exit_code != 0 && controllerUnreachable(out->err)) {
+    health_.ok = false;
+    health_.error = tool + ": " + slurmReason(out->err);
+  } else {
+    health_.ok = true;
+    health_.error.clear();
+    health_.last_ok_at = now_;
+  }
   return out;
 }
 
@@ -637,6 +648,7 @@ void SlurmBackend::indexTags(const std::vector<SlurmJob>& jobs) {
 
 Result<SubmittedJob> SlurmBackend::submit(const JobTag& tag, const JobSpec& spec,
                                           const LocalIdentity& as, Time now) {
+  now_ = now;
   Result<std::vector<std::string>> args = sbatchArguments(tag, spec);
   if (!args.ok()) return args.status();
   SubmittedJob paths = applyIdentity(tag, spec, as, *args);
@@ -790,7 +802,7 @@ SubmittedJob SlurmBackend::applyIdentity(const JobTag& tag, const JobSpec& spec,
 }
 
 Result<std::optional<LocalUsage>> SlurmBackend::usage(const std::string& local_id, Time now) {
-  (void)now;
+  now_ = now;
   if (!options_.use_sacct) return std::optional<LocalUsage>();
   Result<CommandOutput> out = runSlurm("sacct", {"--json", "-X", "-j", local_id});
   if (!out.ok()) return out.status();
@@ -829,6 +841,7 @@ bool SlurmBackend::adopt(const JobTag& tag, const std::string& local_id) {
 }
 
 Status SlurmBackend::cancel(const std::string& local_id, Time now) {
+  now_ = now;
   auto it = tracked_.find(local_id);
   if (it == tracked_.end())
     return notFound("Slurm job " + local_id + " is not one of this agent's");
@@ -875,6 +888,7 @@ LocalJobUpdate SlurmBackend::updateFor(const Tracked& t, const SlurmJob& job) co
 }
 
 std::vector<LocalJobUpdate> SlurmBackend::poll(Time now) {
+  now_ = now;
   std::vector<LocalJobUpdate> updates;
   bool following = std::any_of(tracked_.begin(), tracked_.end(),
                                [](const auto& kv) { return !kv.second.terminal; });
@@ -945,6 +959,7 @@ std::vector<LocalJobUpdate> SlurmBackend::poll(Time now) {
 }
 
 Result<SiteCapacity> SlurmBackend::capacity(Time now) {
+  now_ = now;
   if (capacity_ && capacity_at_ && now - *capacity_at_ < options_.refresh) return *capacity_;
   Result<CommandOutput> out = runSlurm("sinfo", {"--json"});
   if (!out.ok()) return unavailable("Slurm is not answering: " + out.status().message());
@@ -959,6 +974,8 @@ Result<SiteCapacity> SlurmBackend::capacity(Time now) {
     // sinfo may exit 0 with the failure inside its JSON ("errors"), e.g. while slurmctld
     // shuts down: that is the same outage as a non-zero exit and must read the same.
     if (cap.status().code() == StatusCode::kUnavailable) {
+      health_.ok = false;
+      health_.error = cap.status().message();
       return unavailable("Slurm is not answering: " + cap.status().message());
     }
     return cap.status();
@@ -979,6 +996,7 @@ Result<SiteCapacity> SlurmBackend::capacity(Time now) {
 }
 
 const std::map<std::string, std::vector<StartEstimate>>& SlurmBackend::probeEstimates(Time now) {
+  now_ = now;
   if (options_.probes.empty()) return estimates_;
   if (estimates_at_ && now - *estimates_at_ < options_.probe_interval) return estimates_;
   std::map<std::string, std::vector<StartEstimate>> fresh;

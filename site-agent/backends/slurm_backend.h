@@ -119,6 +119,13 @@ class SlurmBackend final : public Backend {
   std::optional<Time> nextEventTime() const override { return std::nullopt; }
   bool adopt(const JobTag& tag, const std::string& local_id) override;
   bool keepsAccounting() const override { return options_.use_sacct; }
+  // Down when the last Slurm command could not run or found the controller unreachable
+  // (a command Slurm answered "no" to, such as an sbatch it refused, counts as success).
+  // `now` is not used: the times are those of the calls that ran the commands.
+  BackendHealth health(Time now) const override {
+    (void)now;
+    return health_;
+  }
   // `sacct --json -X -j ID`: elapsed, allocated nodes and GPUs (TRES), state, exit code,
   // user and account, once the job's record there has ended.
   Result<std::optional<LocalUsage>> usage(const std::string& local_id, Time now) override;
@@ -173,6 +180,7 @@ class SlurmBackend final : public Backend {
 
   SlurmBackend(SlurmOptions options, std::unique_ptr<CommandRunner> runner);
 
+  // Runs one Slurm command and records its outcome in health_ (at now_).
   Result<CommandOutput> runSlurm(const std::string& tool, std::vector<std::string> args,
                                  const std::string& input = {},
                                  const std::map<std::string, std::string>& env = {});
@@ -194,6 +202,10 @@ class SlurmBackend final : public Backend {
   std::optional<Time> estimates_at_;
   std::optional<Time> capacity_at_;
   std::optional<SiteCapacity> capacity_;
+  // The `now` of the public call in progress (every call that runs commands takes one),
+  // for the time of health_'s last success.
+  Time now_{};
+  BackendHealth health_{.ok = true, .error = {}, .last_ok_at = std::nullopt};
 };
 
 // Decodes Slurm's exit_code (a wait(2) status) into an exit code; 128+N for signal N.

@@ -613,6 +613,25 @@ TEST(TlsTest, SelfSignedCertificateIsReusedAndNamesLoopback) {
   EXPECT_NE(mismatch.status().message().find("not the private key"), std::string::npos);
 }
 
+// The expiry /metrics exports (aifed_tls_certificate_expiry_timestamp_seconds): the
+// self-signed certificate is valid from an hour before `now` for ten years (of 365 days).
+TEST(TlsTest, TheCertificatesExpiryIsReadFromItsNotAfter) {
+  const Time now = fromMillis(1'800'000'000'000);
+  Result<PemPair> pem = generateSelfSignedCertificate(now);
+  ASSERT_TRUE(pem.ok());
+  Result<Time> not_after = certificateNotAfter(pem->cert);
+  ASSERT_TRUE(not_after.ok()) << not_after.status().toString();
+  EXPECT_EQ(toMillis(*not_after), 1'800'000'000'000 + 10LL * 365 * 24 * 3600 * 1000);
+  EXPECT_FALSE(certificateNotAfter("not a certificate").ok());
+  // Loading an identity reads it too.
+  const testing::TestTls& tls = testTls();
+  Result<TlsIdentity> loaded =
+      loadOrCreateTlsIdentity(tls.identity.cert_path, tls.identity.key_path, "", now);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->not_after, *certificateNotAfter(loaded->cert_pem));
+  EXPECT_GT(loaded->not_after, now);
+}
+
 TEST(TlsTest, HandshakeWorksAndPinningRejectsAWrongFingerprint) {
   TestServer server;
   HttpClient good(server.url(), pinned());

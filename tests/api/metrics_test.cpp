@@ -140,8 +140,8 @@ class CoordinatorMetricsTest : public ::testing::Test {
   Time at(int64_t s) { return fromMillis(1'800'000'000'000 + s * 1000); }
   void send(const std::string& site, Body body, Time now) {
     broker::Effects fx;
-    broker_.onMessage(*broker_.siteIndex(site), makeMessage(site, "m" + std::to_string(++n_), now, std::move(body)),
-                      now, fx);
+    broker_.onMessage(*broker_.siteIndex(site),
+                      makeMessage(site, "m" + std::to_string(++n_), now, std::move(body)), now, fx);
     broker_.tick(now, fx);
   }
 
@@ -213,6 +213,54 @@ TEST_F(CoordinatorMetricsTest, ShowsSitesCapacityJobsAndCounters) {
   EXPECT_THAT(text, HasSubstr("aifed_http_requests_total{code=\"404\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("aifed_start_time_seconds 1800000000\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE aifed_site_jobs_placed_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_state{site=\"alpha\",state=\"up\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_state{site=\"alpha\",state=\"unknown\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_state{site=\"beta\",state=\"unknown\"} 1\n"));
+  // No agent reported its health, and no certificate is known: families without samples.
+  EXPECT_THAT(text, HasSubstr("# TYPE aifed_site_backend_up gauge\n"));
+  EXPECT_THAT(text, Not(HasSubstr("aifed_site_backend_up{")));
+  EXPECT_THAT(text, Not(HasSubstr("aifed_tls_certificate_expiry_timestamp_seconds")));
+}
+
+// The agents' own health, per site that reported it, and the certificate's expiry.
+TEST_F(CoordinatorMetricsTest, ShowsTheAgentsHealthAndTheCertificateExpiry) {
+  send("alpha", Hello{"t", "slurm", {}}, at(0));
+  send("beta", Hello{"t", "simulated", {}}, at(0));
+  send("alpha",
+       Heartbeat{0, 0, 0,
+                 AgentHealth{.version = "1.0.0-rc1 \"x\"\\",
+                             .backend_ok = false,
+                             .backend_error = "sinfo: Socket timed out",
+                             .last_backend_ok_at = fromMillis(1'799'999'999'500),
+                             .outbox_depth = 12}},
+       at(1));
+  send("beta",
+       Heartbeat{0, 0, 0,
+                 AgentHealth{.version = "1.0.0",
+                             .backend_ok = true,
+                             .backend_error = "",
+                             .last_backend_ok_at = std::nullopt,
+                             .outbox_depth = 0}},
+       at(1));
+  CoordinatorCounters counters;
+  counters.tls_certificate_not_after = fromMillis(1'801'000'000'000);
+  std::string text = renderCoordinatorMetrics(broker_, counters, at(2), "9.9.9");
+  // Label values are escaped: the quote and the backslash of alpha's version.
+  EXPECT_THAT(text, HasSubstr("# TYPE aifed_site_agent_info gauge\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("aifed_site_agent_info{site=\"alpha\",version=\"1.0.0-rc1 \\\"x\\\"\\\\\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_agent_info{site=\"beta\",version=\"1.0.0\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_backend_up{site=\"alpha\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_backend_up{site=\"beta\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_backend_last_success_timestamp_seconds{site=\"alpha\"} "
+                              "1799999999.5\n"));
+  EXPECT_THAT(text,
+              Not(HasSubstr("aifed_site_backend_last_success_timestamp_seconds{site=\"beta\"}")));
+  EXPECT_THAT(text, HasSubstr("aifed_site_agent_outbox_depth{site=\"alpha\"} 12\n"));
+  EXPECT_THAT(text, HasSubstr("aifed_site_agent_outbox_depth{site=\"beta\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE aifed_tls_certificate_expiry_timestamp_seconds gauge\n"
+                              "aifed_tls_certificate_expiry_timestamp_seconds 1801000000\n"));
 }
 
 }  // namespace

@@ -164,6 +164,33 @@ TEST_F(BrokerTest, AHeartbeatIsAcknowledged) {
   EXPECT_EQ(std::get<Ack>(fx.messages[0].body).ack_msg_id, "hb-7");
 }
 
+// The agent's health rides on HEARTBEAT and CAPACITY; the site keeps the latest with its
+// time, and its record is emitted (stored, pushed to the console) when the backend goes
+// down, not on every report.
+TEST_F(BrokerTest, AgentHealthFromHeartbeatsIsKeptPerSite) {
+  bringUp("site-a", 16, at(0));
+  EXPECT_FALSE(broker_.findSite("site-a")->agent_health.has_value());
+  AgentHealth h{.version = "0.1.0",
+                .backend_ok = true,
+                .backend_error = "",
+                .last_backend_ok_at = at(1),
+                .outbox_depth = 2};
+  Effects fx = send("site-a", Heartbeat{1, 0, 0, h}, at(1));
+  EXPECT_EQ(broker_.findSite("site-a")->agent_health, h);
+  EXPECT_EQ(broker_.findSite("site-a")->agent_health_at, at(1));
+  EXPECT_EQ(fx.sites.size(), 1u);  // the first report
+  h.outbox_depth = 3;
+  fx = send("site-a", Heartbeat{1, 0, 0, h}, at(2));
+  EXPECT_TRUE(fx.sites.empty());
+  EXPECT_EQ(broker_.findSite("site-a")->agent_health->outbox_depth, 3u);
+  h.backend_ok = false;
+  h.backend_error = "sinfo: Socket timed out";
+  fx = send("site-a", Heartbeat{1, 0, 0, h}, at(3));
+  ASSERT_EQ(fx.sites.size(), 1u);
+  EXPECT_EQ(fx.sites[0].agent_health, h);
+  EXPECT_FALSE(broker_.findSite("site-b")->agent_health.has_value());
+}
+
 // Issue: an agent killed after sending JOB_STATUS(running) but before its ACK restarts,
 // finds its scheduler no longer holds the job, and says so in HELLO; then its outbox
 // resends the old "running". The resend is older than the HELLO's word (its seq is

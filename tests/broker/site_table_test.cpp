@@ -194,6 +194,32 @@ TEST_F(SiteTableTest, AnImpossibleReportOrAWildEpochIsRefusedNamingTheField) {
   EXPECT_TRUE(*sites_.applyCapacity(0, report(6, 3), nullptr, at(2)));  // the next real one
 }
 
+// The agent's health: kept with its time, emitted when what a person watches changes
+// (the first report, backend up/down or its error, the version), cleared by a new session.
+TEST_F(SiteTableTest, AgentHealthIsKeptAndANewSessionClearsIt) {
+  AgentHealth h{.version = "0.1.0",
+                .backend_ok = true,
+                .backend_error = "",
+                .last_backend_ok_at = at(0).wall,
+                .outbox_depth = 0};
+  EXPECT_FALSE(sites_.record(0).agent_health.has_value());
+  EXPECT_TRUE(sites_.setAgentHealth(0, h, at(1).wall));  // the first report
+  h.outbox_depth = 5;
+  h.last_backend_ok_at = at(2).wall;
+  EXPECT_FALSE(sites_.setAgentHealth(0, h, at(2).wall));  // figures only
+  EXPECT_EQ(sites_.record(0).agent_health, h);
+  EXPECT_EQ(sites_.record(0).agent_health_at, at(2).wall);
+  h.backend_ok = false;
+  h.backend_error = "sinfo: Socket timed out";
+  EXPECT_TRUE(sites_.setAgentHealth(0, h, at(3).wall));
+  h.backend_error = "sinfo: Unable to contact slurm controller";
+  EXPECT_TRUE(sites_.setAgentHealth(0, h, at(4).wall));
+  EXPECT_FALSE(sites_.record(1).agent_health.has_value());  // per site
+  sites_.startSession(0, "0.2.0", 2, at(5));
+  EXPECT_FALSE(sites_.record(0).agent_health.has_value());
+  EXPECT_FALSE(sites_.record(0).agent_health_at.has_value());
+}
+
 TEST_F(SiteTableTest, AnUpSiteThatIsDrainedShowsDrainingAndIsNotOpen) {
   sites_.startSession(0, "1.0", 1, at(0));
   sites_.markUp(0, at(0));

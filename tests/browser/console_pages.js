@@ -4,13 +4,17 @@
 // user; the submit page plans a job over every site and submits it; the tokens page
 // creates a token (its secret shown once, never in the list) and revokes it; the audit
 // log shows new rows by itself, filters by a select of actions and links its targets;
-// unknown addresses and a missing job get a not-found page with a way back.
+// unknown addresses and a missing job get a not-found page with a way back. Issue 17: the
+// sites page and a site's page show the agent's own health (version, backend, last
+// successful backend command, outbox), with the warning style when the backend is down or
+// the report stale, and axe-core finds nothing on them.
 'use strict';
 
 const { runTest, login, waitLive } = require('./lib/harness');
 const fs = require('node:fs');
 const path = require('node:path');
 const { waitFor, sleep } = require('./lib/federation');
+const { axeViolations } = require('./lib/layout');
 
 // The pid of the demo's aifed-agent for `site` (started with --config <state>/agents/<site>.toml).
 function agentPid(stateDir, site) {
@@ -67,7 +71,15 @@ runTest('console_pages', async ({ fed, step, newPage }) => {
       const href = await row.locator('th a').getAttribute('href');
       if (href !== `#/sites/${s.id}`) throw new Error(`${s.id}'s row links to ${href}`);
       if ((await row.getAttribute('data-stale')) !== String(s.stale === true)) throw new Error(`${s.id}'s stale marking differs from the API`);
+      // The agent's own health: every demo agent reports it, its simulated backend is up.
+      if (!s.agent || s.agent.backend_ok !== true) throw new Error(`${s.id}'s site JSON has no healthy "agent": ${JSON.stringify(s.agent)}`);
+      const agent = row.locator('td.agent');
+      if ((await agent.getAttribute('data-agent')) !== 'ok') throw new Error(`${s.id}'s agent cell is "${await agent.getAttribute('data-agent')}", not ok`);
+      const cell = await agent.textContent();
+      if (!cell.includes(s.agent.version) || !/Backend up/.test(cell) || !/outbox \d+/.test(cell)) throw new Error(`${s.id}'s agent cell says "${cell}"`);
     }
+    const axeSites = await axeViolations(page);
+    if (axeSites.length) throw new Error(`axe-core on the sites page:\n${axeSites.join('\n')}`);
     const site = api[1].id;
     await fed.api('POST', `/api/v1/sites/${site}/drain`, { body: { reason: 'sites page check' } });
     const row = page.locator(`#sites-table tr[data-site="${site}"]`);
@@ -77,6 +89,46 @@ runTest('console_pages', async ({ fed, step, newPage }) => {
     await row.locator('th a').click();
     await page.waitForURL(new RegExp(`#/sites/${site}$`));
     await notReloaded();
+  });
+
+  await step("a site's page shows its agent: version, backend, last successful command, outbox", async () => {
+    const site = (await fed.api('GET', '/api/v1/sites')).sites[1];
+    const panel = page.locator('#site-agent[data-agent="ok"]');
+    await panel.waitFor();
+    if ((await page.locator('#agent-version').textContent()) !== site.agent.version) throw new Error('the agent panel shows another version');
+    if (!/Backend up/.test(await page.locator('#agent-backend').textContent())) throw new Error('the backend is not shown up');
+    const lastOk = await page.locator('#agent-last-ok').textContent();
+    if (!/ago$/.test(lastOk)) throw new Error(`the last successful backend command says "${lastOk}"`);
+    if (!/^\d+ messages? waiting/.test(await page.locator('#agent-outbox').textContent())) throw new Error('no outbox depth');
+    if (await page.locator('#site-agent .agent-alert').count()) throw new Error('a healthy agent is shown with a warning');
+    const axeSite = await axeViolations(page);
+    if (axeSite.length) throw new Error(`axe-core on the site page:\n${axeSite.join('\n')}`);
+  });
+
+  await step('a report of a backend that is down is shown with its error in the warning style (axe clean)', async () => {
+    // The demo's simulated backends never go down: the site's real JSON is served with the
+    // backend marked down, as a Slurm agent whose sinfo times out reports it.
+    // A quiet site (no job of this test runs there), so no live event redraws it meanwhile.
+    const busy = (await fed.api('GET', `/api/v1/jobs/${setup.long}`)).site;
+    const site = (await fed.api('GET', '/api/v1/sites')).sites.find((s) => s.id !== busy && s.state === 'up');
+    const error = 'sinfo: Socket timed out on send/recv operation';
+    await page.route(`**/api/v1/sites/${site.id}`, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.agent = { ...body.agent, backend_ok: false, backend_error: error };
+      await route.fulfill({ response, json: body });
+    });
+    await page.goto(`${fed.consoleUrl}#/sites/${site.id}`);
+    const panel = page.locator('#site-agent[data-agent="down"]');
+    await panel.waitFor();
+    const alert = await panel.locator('.agent-alert').textContent();
+    if (!alert.includes(error)) throw new Error(`the warning says "${alert}"`);
+    if (!/Backend down/.test(await page.locator('#agent-backend').textContent())) throw new Error('the backend is not shown down');
+    const color = await panel.evaluate((el) => getComputedStyle(el).borderLeftColor);
+    if (color !== 'rgb(179, 38, 30)') throw new Error(`the down panel's border is ${color}, not the error colour`);
+    const axeDown = await axeViolations(page);
+    if (axeDown.length) throw new Error(`axe-core on a site whose backend is down:\n${axeDown.join('\n')}`);
+    await page.unroute(`**/api/v1/sites/${site.id}`);
   });
 
   const rowIds = () => page.locator('#jobs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.job));
@@ -265,6 +317,14 @@ runTest('console_pages', async ({ fed, step, newPage }) => {
     const note = await row.locator('.stale-note').textContent();
     if (!/stale: last heard .* ago/.test(note)) throw new Error(`the stale row says "${note}"`);
     if ((await row.locator('td.stale-count').count()) === 0) throw new Error('the stale row\'s counts are not greyed');
+    // Its agent's last health report is stale too: the cell and the site page warn.
+    await row.locator('td.agent[data-agent="stale"]').waitFor({ timeout: 15000 });
+    await page.goto(`${fed.consoleUrl}#/sites/${site}`);
+    const panel = page.locator('#site-agent[data-agent="stale"]');
+    await panel.waitFor();
+    if (!/old: the agent has not reported since/.test(await panel.locator('.agent-alert').textContent())) throw new Error('the stale agent panel does not say so');
+    const axeStale = await axeViolations(page);
+    if (axeStale.length) throw new Error(`axe-core on a stale site:\n${axeStale.join('\n')}`);
   });
 
   await sleep(100);

@@ -230,6 +230,26 @@ std::vector<Sample> samples() {
                                               .reason = "Slurm 24.11 upgrade",
                                               .declared_by = "ops-mimer"}},
                                  .grace = std::chrono::minutes(30)});
+  // Within 1.2: the agent's own health in HEARTBEAT and CAPACITY.
+  add("heartbeat_health",
+      Heartbeat{.epoch = 42,
+                .running_jobs = 31,
+                .pending_jobs = 7,
+                .health = AgentHealth{.version = "0.1.0",
+                                      .backend_ok = false,
+                                      .backend_error = "Slurm is not answering: sinfo: Unable "
+                                                       "to contact slurm controller",
+                                      .last_backend_ok_at = fromMillis(1764064710000),
+                                      .outbox_depth = 3}});
+  add("capacity_health",
+      Capacity{.capacity = sampleCapacity(),
+               .degraded = false,
+               .degraded_reason = "",
+               .health = AgentHealth{.version = "0.1.0",
+                                     .backend_ok = true,
+                                     .backend_error = "",
+                                     .last_backend_ok_at = fromMillis(1764064800000),
+                                     .outbox_depth = 0}});
   return out;
 }
 
@@ -261,7 +281,8 @@ TEST(Messages, TypeNamesAndVersion) {
       "HELLO",      "WELCOME",     "CAPACITY", "HEARTBEAT", "DISPATCH",     "DISPATCH_ACK",
       "JOB_STATUS", "CANCEL",      "ACK",      "ERROR",     "CANCEL",       "HELLO",
       "WELCOME",    "JOB_STATUS",  "HELLO",    "DISPATCH",  "DISPATCH_ACK", "DISPATCH_ACK",
-      "JOB_USAGE",  "LOG_REQUEST", "LOG_DATA", "LOG_DATA",  "MAINTENANCE"};
+      "JOB_USAGE",  "LOG_REQUEST", "LOG_DATA", "LOG_DATA",  "MAINTENANCE", "HEARTBEAT",
+      "CAPACITY"};
   std::vector<Sample> all = samples();  // one per type, then variants of some
   ASSERT_EQ(all.size(), expected.size());
   for (size_t i = 0; i < all.size(); ++i) {
@@ -540,7 +561,44 @@ INSTANTIATE_TEST_SUITE_P(
                      R"("env":{"A":1}}}})",
                      "body.spec.env.A"},
         MistypedCase{R"({"v":"1.0","type":"ACK","msg_id":"h","site":"s","sent_at":1,"body":[]})",
-                     "body"}));
+                     "body"},
+        MistypedCase{R"({"v":"1.2","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"epoch":1,"running_jobs":1,"pending_jobs":2,"health":[]}})",
+                     "body.health"},
+        MistypedCase{R"({"v":"1.2","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"epoch":1,"running_jobs":1,"pending_jobs":2,)"
+                     R"("health":{"backend_ok":"yes"}}})",
+                     "body.health.backend_ok"},
+        MistypedCase{R"({"v":"1.2","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"epoch":1,"running_jobs":1,"pending_jobs":2,)"
+                     R"("health":{"outbox_depth":-3}}})",
+                     "body.health.outbox_depth"},
+        MistypedCase{R"({"v":"1.2","type":"CAPACITY","msg_id":"h","site":"s","sent_at":1,)"
+                     R"("body":{"capacity":{"epoch":1,"partitions":[]},)"
+                     R"("health":{"last_backend_ok_at":-5}}})",
+                     "body.health.last_backend_ok_at"}));
+
+// The agent's health is optional: a HEARTBEAT without it (every agent before it) has
+// none, and a partial object takes the defaults; 0 for the last success means never.
+TEST(Decode, AgentHealthIsOptionalAndPartial) {
+  Message old = decodeOk(testing_support::readTestFile(goldenPath("heartbeat")));
+  EXPECT_FALSE(std::get<Heartbeat>(old.body).health.has_value());
+  Message partial =
+      decodeOk(R"({"v":"1.2","type":"HEARTBEAT","msg_id":"h","site":"s","sent_at":1,)"
+               R"("body":{"epoch":1,"running_jobs":0,"pending_jobs":0,)"
+               R"("health":{"backend_ok":false,"last_backend_ok_at":0,"future":1}}})");
+  const std::optional<AgentHealth>& h = std::get<Heartbeat>(partial.body).health;
+  ASSERT_TRUE(h.has_value());
+  EXPECT_FALSE(h->backend_ok);
+  EXPECT_EQ(h->version, "");
+  EXPECT_EQ(h->backend_error, "");
+  EXPECT_FALSE(h->last_backend_ok_at.has_value());
+  EXPECT_EQ(h->outbox_depth, 0u);
+  // Never succeeded is written as 0, and reads back as never.
+  std::string encoded = encodeMessage(partial);
+  EXPECT_THAT(encoded, HasSubstr(R"("last_backend_ok_at":0)"));
+  EXPECT_EQ(decodeOk(encoded), partial);
+}
 
 TEST(DecodeBad, MissingCapacityEpochIsMissingField) {
   DecodeFailure f =

@@ -363,6 +363,49 @@ TEST(SlurmBackendTest, RefusalsAndOutagesAreToldApart) {
   EXPECT_EQ(cap.status().message(), "Slurm is not answering: sinfo --json: Unspecified error");
 }
 
+// The agent reports the backend's health: the outcome of the last Slurm command. A
+// refusal is Slurm answering (healthy); a controller that does not answer, or a command
+// that cannot run, is down with Slurm's words, and the last success keeps its time.
+TEST(SlurmBackendTest, HealthFollowsTheLastCommandsOutcome) {
+  Made m = make();
+  const Time t0 = Time{} + 1000s;
+  EXPECT_TRUE(m.backend->health(t0).ok);  // nothing ran yet
+  EXPECT_FALSE(m.backend->health(t0).last_ok_at.has_value());
+  m.runner->handlers["squeue"] = [](const Command&) { return ok(R"({"jobs":[]})"); };
+  m.runner->handlers["sbatch"] = [](const Command&) {
+    return fail(1, "sbatch: error: Batch job submission failed: Invalid account\n");
+  };
+  EXPECT_FALSE(m.backend->submit({"a", 1}, gpuJob(), {}, t0).ok());
+  BackendHealth h = m.backend->health(t0 + 5s);
+  EXPECT_TRUE(h.ok);
+  EXPECT_EQ(h.last_ok_at, t0);
+
+  m.runner->handlers["sinfo"] = [](const Command&) {
+    return fail(1, "slurm_load_partitions: Unable to contact slurm controller (connect failure)\n");
+  };
+  EXPECT_FALSE(m.backend->capacity(t0 + 10s).ok());
+  h = m.backend->health(t0 + 10s);
+  EXPECT_FALSE(h.ok);
+  EXPECT_EQ(h.error,
+            "sinfo: slurm_load_partitions: Unable to contact slurm controller (connect failure)");
+  EXPECT_EQ(h.last_ok_at, t0);
+
+  m.runner->handlers.erase("sinfo");  // the command cannot run at all
+  EXPECT_FALSE(m.backend->capacity(t0 + 20s).ok());
+  h = m.backend->health(t0 + 20s);
+  EXPECT_FALSE(h.ok);
+  EXPECT_EQ(h.error, "sinfo: no handler for sinfo");
+
+  m.runner->handlers["sinfo"] = [](const Command&) {
+    return ok(readData("sinfo-22.05-idle.json"));
+  };
+  EXPECT_TRUE(m.backend->capacity(t0 + 30s).ok());
+  h = m.backend->health(t0 + 30s);
+  EXPECT_TRUE(h.ok);
+  EXPECT_EQ(h.error, "");
+  EXPECT_EQ(h.last_ok_at, t0 + 30s);
+}
+
 TEST(SlurmBackendTest, AdoptedJobsAreHeldAndFollowedAfterARestart) {
   Made m = make();
   m.runner->handlers["squeue"] = [](const Command&) {

@@ -6,6 +6,7 @@ import { h, clear, badge, fmtTime, fmtAge, table, field, toast } from '../dom.js
 import { reportAgeMs } from '../live.js';
 import { maintenancePanel } from './site_maintenance.js';
 import { historyPanel } from './history.js';
+import { agentPanel, agentKey } from './agent_health.js';
 
 // The state the health timeline shows now (as the site events name states).
 function shownState(site) {
@@ -48,10 +49,11 @@ export async function render(root, ctx, params) {
   const parts = h('section', { class: 'panel', 'aria-labelledby': 'parts-title' });
   const jobsBox = h('section', { class: 'panel', 'aria-labelledby': 'recent-title' });
   const maint = h('div', {});
+  const agentBox = h('div', {});
   let site = null;
   const history = historyPanel({ id: 'site-history', title: 'History', site: id,
     currentState: () => (site ? shownState(site) : 'unknown') });
-  root.append(head, info, maint, history.el, parts, jobsBox);
+  root.append(head, info, agentBox, maint, history.el, parts, jobsBox);
 
   const drawSite = () => {
     clear(head);
@@ -79,6 +81,8 @@ export async function render(root, ctx, params) {
         h('dt', {}, 'Agent'), h('dd', {}, site.agent_version || '—'),
         site.degraded ? [h('dt', {}, 'Degraded'), h('dd', {}, site.degraded_reason || 'yes')] : null));
     if (ctx.can.drain(site.id)) info.append(drainForm());
+    clear(agentBox);
+    agentBox.append(agentPanel(site));
     clear(maint);
     maint.append(maintenancePanel(site, ctx.can.drain(site.id), reload));
     parts.append(h('h2', { id: 'parts-title' }, 'Partitions'), partitionsTable(site));
@@ -157,7 +161,29 @@ export async function render(root, ctx, params) {
       jobsTimer = setTimeout(() => { jobsTimer = null; drawJobs().catch(console.error); }, 500);
     }),
   ];
+  // Health reports come with every heartbeat but send no event unless the backend's
+  // state changes: read the site again every 10 s (while shown) for the outbox and times.
+  const agentTimer = setInterval(async () => {
+    if (document.visibilityState !== 'visible') return;
+    const typing = ['drain-reason', 'maint-start', 'maint-end', 'maint-reason'];
+    if (document.activeElement && typing.includes(document.activeElement.id)) return;
+    try {
+      const fresh = await api('GET', `/api/v1/sites/${encodeURIComponent(id)}`);
+      if (agentKey(fresh) === agentKey(site)) {
+        site.agent = fresh.agent;
+        clear(agentBox);
+        agentBox.append(agentPanel(site));
+        return;
+      }
+      site = fresh;
+      site.received_at = Date.now();
+      drawSite();
+    } catch (e) {
+      // The live indicator says when the coordinator is gone; try again next time.
+    }
+  }, 10000);
   return () => {
+    clearInterval(agentTimer);
     history.stop();
     offs.forEach((off) => off());
     clearTimeout(jobsTimer);

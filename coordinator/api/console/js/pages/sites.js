@@ -1,9 +1,10 @@
 // Sites: every site of the federation in one table (state, free and total accelerators,
 // utilisation, running and pending jobs, why it takes no jobs), updated from the live
-// feed (and every 10 s from the API, for staleness). A stale site (unreachable, its capacity older than three heartbeats) has its
+// feed (and every 10 s from the API, for staleness and the agents' health reports). A stale site (unreachable, its capacity older than three heartbeats) has its
 // counts greyed and says when it was last heard from.
 import { api } from '../api.js';
 import { h, clear, badge, fmtAge, scrollBox } from '../dom.js';
+import { agentCell, agentKey } from './agent_health.js';
 
 // Why the site takes no new jobs (or is not quite well), in words; '' when it takes jobs.
 export function siteNotes(site) {
@@ -47,7 +48,8 @@ function siteRow(site) {
     count(used === null ? '—' : `${used} %`),
     count(String(site.running_jobs ?? 0)),
     count(String(site.pending_jobs ?? 0)),
-    h('td', { class: 'small notes' }, siteNotes(site) || '—'));
+    h('td', { class: 'small notes' }, siteNotes(site) || '—'),
+    agentCell(site));
 }
 
 export async function render(root, ctx) {
@@ -61,7 +63,8 @@ export async function render(root, ctx) {
       h('th', { scope: 'col' }, 'Site'), h('th', { scope: 'col' }, 'State'),
       h('th', { scope: 'col', class: 'num' }, 'Accelerators free / total'), h('th', { scope: 'col' }, 'Types'),
       h('th', { scope: 'col', class: 'num' }, 'Utilisation'), h('th', { scope: 'col', class: 'num' }, 'Running'),
-      h('th', { scope: 'col', class: 'num' }, 'Pending'), h('th', { scope: 'col' }, 'Drain, maintenance'))),
+      h('th', { scope: 'col', class: 'num' }, 'Pending'), h('th', { scope: 'col' }, 'Drain, maintenance'),
+      h('th', { scope: 'col' }, 'Agent'))),
     tbody), 'Sites'));
 
   const rows = new Map();
@@ -114,7 +117,9 @@ export async function render(root, ctx) {
       const data = await api('GET', '/api/v1/sites');
       for (const s of data.sites || []) {
         const cur = ctx.live.sites.get(s.id);
-        if (!cur || cur.stale !== s.stale || cur.state !== s.state) ctx.live.handle({ type: 'site', site: s });
+        if (!cur || cur.stale !== s.stale || cur.state !== s.state || agentKey(cur) !== agentKey(s)) {
+          ctx.live.handle({ type: 'site', site: s });
+        }
       }
     } catch (e) {
       // The live indicator says when the coordinator is gone; try again next time.
