@@ -129,5 +129,20 @@ TEST_F(UnitsTest, UnitsNameTheInstalledPathsAndTheAifedUser) {
   }
 }
 
+// What the daemons were seen to need under strace (docs/install.md, "The units'
+// hardening"), which the sandbox must keep: libzmq's getifaddrs() at bind (AF_NETLINK)
+// and pthread_setschedparam() in each I/O thread (not in a ~@resources filter); libzmq
+// aborts when either fails.
+TEST_F(UnitsTest, UnitsAllowWhatLibzmqNeeds) {
+  for (const Unit& unit : {kCoordinator, kAgent}) {
+    std::string text = readText(sourcePath("packaging/systemd/" + unit.name));
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(text, m, std::regex("\\nRestrictAddressFamilies=([^\\n]*)")));
+    EXPECT_NE(m[1].str().find("AF_NETLINK"), std::string::npos) << unit.name;
+    EXPECT_FALSE(std::regex_search(text, std::regex("\\nSystemCallFilter=~[^\\n]*@resources")))
+        << unit.name;
+  }
+}
+
 }  // namespace
 }  // namespace aifed::testing::package
