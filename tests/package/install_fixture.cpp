@@ -162,6 +162,19 @@ void InstallFixture::checkConffiles() {
   }
 }
 
+void InstallFixture::reinstallKeepsAnEditedConffile() {
+  const fs::path agent_toml = "/etc/aifed/agent.toml";
+  std::string edited = readText(agent_toml) + "# edited by the site's administrator\n";
+  writeText(agent_toml, edited);
+  // No --force-conf* here: an unchanged conffile of the package must not make dpkg ask.
+  CommandRun r = runCommand({"dpkg", "--install", debFiles()["aifed-agent"].string()}, 120s,
+                            kDpkgEnv);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(readText(agent_toml), edited);
+  EXPECT_EQ(ownership("/etc/aifed/keys"), "root:aifed 0750");
+  EXPECT_EQ(ownership("/var/lib/aifed"), "aifed:aifed 0750");
+}
+
 void InstallFixture::removeKeepsConfigurationAndState() {
   // A database as a coordinator leaves it: purge must keep it.
   std::error_code ec;

@@ -36,6 +36,9 @@ class InstallFixture : public ::testing::Test {
   int stopCoordinator();
   int stopAgent();
   bool agentRunning() const { return agent_ && agent_->running(); }
+  // An administrator's edit of a conffile survives installing the package again (an
+  // upgrade to the same version), and the directories keep their owners and modes.
+  void reinstallKeepsAnEditedConffile();
   // dpkg --remove: programs and units gone; configs, keys dir, state dir and user kept.
   void removeKeepsConfigurationAndState();
   // dpkg --purge: conffiles gone, a database in /var/lib/aifed kept with a notice,

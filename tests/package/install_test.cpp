@@ -110,6 +110,7 @@ TEST_F(InstallTest, InstalledDaemonsRunASiteAndPurgeLeavesWhatPolicySays) {
   EXPECT_TRUE(WIFEXITED(coordinator_status) && WEXITSTATUS(coordinator_status) == 0)
       << coordinator_status;
 
+  ASSERT_NO_FATAL_FAILURE(reinstallKeepsAnEditedConffile());
   ASSERT_NO_FATAL_FAILURE(removeKeepsConfigurationAndState());
   ASSERT_NO_FATAL_FAILURE(purgeKeepsDataAndTheUserOnly());
 }
