@@ -23,6 +23,7 @@ PACKAGES=(
   prometheus   # promtool checks /metrics (tests/integration/metrics_test.cpp)
   iproute2 util-linux curl   # the chaos suite: ip netns + veth, mount, headers of a 503
   clang-14 libfuzzer-14-dev   # the libFuzzer targets (tests/fuzz), built in build/fuzz
+  lintian systemd adduser   # the Debian packages' tests (tests/package): lintian, systemd-analyze, the postinst
 )
 
 log() { printf '\033[1m[aifed]\033[0m %s\n' "$*" >&2; }
