@@ -18,27 +18,19 @@ std::optional<Federation> checkFederationFile(CheckReport& report, const std::st
     report.fail("federation file " + path, fed.status().message());
     return std::nullopt;
   }
-  std::map<std::string, std::string> owner;  // key -> the first site listing it
+  // A key listed for two sites is refused by the parser itself (protocol/federation.cpp).
   int keyed = 0;
-  bool duplicate = false;
   for (const SiteConfig& s : fed->sites) {
     if (s.curve_public_key.empty()) {
       report.warn("site " + s.id, "no curve_public_key in " + path + ": its agent cannot connect");
       continue;
     }
     ++keyed;
-    auto [it, fresh] = owner.emplace(s.curve_public_key, s.id);
-    if (!fresh) {
-      duplicate = true;
-      report.fail("federation file " + path,
-                  "sites \"" + it->second + "\" and \"" + s.id + "\" list the same CURVE key " +
-                      s.curve_public_key + ": each site needs its own key pair");
-    }
   }
   if (keyed == 0) {
     report.fail("federation file " + path,
                 "no site has a curve_public_key, so no agent could connect");
-  } else if (!duplicate) {
+  } else {
     report.ok("federation file " + path + ": federation \"" + fed->name + "\", " +
               std::to_string(fed->sites.size()) + " sites, " + std::to_string(keyed) +
               " with a CURVE key");

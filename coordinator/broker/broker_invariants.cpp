@@ -1,10 +1,22 @@
-// The broker's invariants across its parts, checked after every public call in Debug
-// builds (every test runs them): a test that breaks one fails where it happens.
+// The broker's invariants across its parts, checked after public calls in Debug builds
+// (every test runs them): after every call while at most 256 jobs are in memory, after
+// every k-th above (broker_impl.h, checkInvariantsAfterCall), so a test that breaks one
+// fails where it happens, or within k calls in a large one.
+#include <algorithm>
 #include <cassert>
 
 #include "coordinator/broker/broker_impl.h"
 
 namespace aifed::broker {
+
+void Broker::Impl::checkInvariantsAfterCall() {
+#ifndef NDEBUG
+  size_t every = std::max<size_t>(1, jobs.all().size() / kInvariantJobs);
+  if (++calls_unchecked < every) return;
+  calls_unchecked = 0;
+  checkInvariants();
+#endif
+}
 
 void Broker::Impl::checkInvariants() const {
 #ifndef NDEBUG

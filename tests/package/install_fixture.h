@@ -56,9 +56,11 @@ class InstallFixture : public ::testing::Test {
   Ready ready_;
   std::filesystem::path dir_;  // configs, keys, state and logs of this run
 
+  // `argv` run as the units run it: user and group aifed, no new privileges.
+  std::vector<std::string> asAifed(std::vector<std::string> argv) const;
+
  private:
   void restoreMachine();
-  std::vector<std::string> asAifed(std::vector<std::string> argv) const;
 
   bool armed_ = false;     // SetUp passed its guards: TearDown must restore
   bool pristine_ = false;  // no aifed package, /etc/aifed or /var/lib/aifed before

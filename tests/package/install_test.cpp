@@ -1,7 +1,7 @@
 // package.install: the three packages installed on this machine with dpkg, the
 // coordinator and one agent (simulated backend) started from the INSTALLED binaries and
 // copies of the installed example configs, as the aifed user; the site comes up over
-// HTTPS and a job completes; then remove and purge leave what docs/install.md says.
+// HTTPS and a job completes (after --version and --check of the installed programs); then remove and purge leave what docs/install.md says.
 //
 // It changes the machine, so it runs only as root on a machine without aifed packages,
 // /etc/aifed or /var/lib/aifed (CI's throw-away machine), or with
@@ -71,6 +71,23 @@ class InstallTest : public InstallFixture {
     return std::string(json::parse(r.out).at("id").as_string());
   }
 
+  // The installed programs name their version, and the installed daemons' --check passes
+  // on the prepared configs as the aifed user, before anything starts.
+  void checkInstalledVersionsAndChecks() {
+    for (const std::string program : {"aifed-coordinator", "aifed-agent", "aifed", "aifed-sim"}) {
+      CommandRun r = runCommand({"/usr/bin/" + program, "--version"});
+      EXPECT_EQ(r.exit_code, 0) << r.describe();
+      EXPECT_EQ(r.out, program + " " + AIFED_VERSION + "\n") << r.describe();
+    }
+    CommandRun c = runCommand(asAifed({"/usr/bin/aifed-coordinator", "--check", "--init",
+                                       "--config", (dir_ / "coordinator.toml").string()}));
+    EXPECT_EQ(c.exit_code, 0) << c.describe();
+    CommandRun a = runCommand(
+        asAifed({"/usr/bin/aifed-agent", "--check", "--config", (dir_ / "agent.toml").string()}));
+    EXPECT_EQ(a.exit_code, 0) << a.describe();
+    EXPECT_FALSE(fs::exists(stateDir() / "coordinator.db")) << "--check created the database";
+  }
+
   std::unique_ptr<cli::HttpClient> client_;
 };
 
@@ -79,6 +96,7 @@ TEST_F(InstallTest, InstalledDaemonsRunASiteAndPurgeLeavesWhatPolicySays) {
   ASSERT_NO_FATAL_FAILURE(checkUserAndDirectories());
   ASSERT_NO_FATAL_FAILURE(checkConffiles());
   ASSERT_NO_FATAL_FAILURE(prepareFromInstalledExamples());
+  ASSERT_NO_FATAL_FAILURE(checkInstalledVersionsAndChecks());
 
   ASSERT_NO_FATAL_FAILURE(startCoordinator());
   cli::HttpClientOptions o;
