@@ -197,7 +197,8 @@ class Broker {
   // (partitions, country, prices: the next placement uses them). Sessions, jobs and
   // reservations of the sites kept are untouched. Refused, changing nothing:
   // kInvalidArgument when the name differs, kFailedPrecondition naming up to
-  // kJobsNamed jobs when a removed site still holds active ones. A removed site's jobs
+  // kJobsNamed jobs when a removed site still holds active ones, or when a queued job
+  // allows only sites `next` removes (it would wait forever). A removed site's jobs
   // stay readable; re-added, it is the same site with the record it left with. The
   // records of added sites go into fx.sites.
   Status updateFederation(Federation next, Instant now, Effects& fx);

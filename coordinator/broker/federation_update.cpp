@@ -8,6 +8,32 @@
 #include "coordinator/broker/broker_impl.h"
 
 namespace aifed::broker {
+namespace {
+
+// "j-1, j-2, j-3, j-4, j-5, ..." for the first kJobsNamed of `ids`.
+std::string nameJobs(const std::vector<std::string>& ids) {
+  std::string named;
+  for (size_t k = 0; k < std::min(ids.size(), Broker::kJobsNamed); ++k) {
+    named += (k ? ", " : "") + ids[k];
+  }
+  if (ids.size() > Broker::kJobsNamed) named += ", ...";
+  return named;
+}
+
+// Queued jobs that may run only at sites `next` no longer has: they would wait forever.
+std::vector<std::string> strandedJobs(const JobTable& jobs, const Federation& next) {
+  std::vector<std::string> ids;
+  for (const auto& [seq, j] : jobs.all()) {
+    if (j.state != JobState::kQueued || j.spec.allowed_sites.empty()) continue;
+    bool reachable = std::any_of(j.spec.allowed_sites.begin(), j.spec.allowed_sites.end(),
+                                 [&](const std::string& s) { return next.findSite(s); });
+    if (!reachable) ids.push_back(j.id);
+    if (ids.size() > Broker::kJobsNamed) break;
+  }
+  return ids;
+}
+
+}  // namespace
 
 std::vector<std::string> Broker::activeJobsAt(const std::string& site, size_t limit) const {
   const Impl& m = *impl_;
@@ -32,13 +58,14 @@ Status Broker::updateFederation(Federation next, Instant now, Effects& fx) {
     if (next.findSite(old.id)) continue;
     std::vector<std::string> held = activeJobsAt(old.id, kJobsNamed + 1);
     if (held.empty()) continue;
-    std::string named;
-    for (size_t k = 0; k < std::min(held.size(), kJobsNamed); ++k) {
-      named += (k ? ", " : "") + held[k];
-    }
-    if (held.size() > kJobsNamed) named += ", ...";
-    return failedPrecondition("site " + old.id + " still holds active jobs (" + named +
-                              "): drain it and let them end before removing it");
+    return failedPrecondition("site " + old.id + " still holds active jobs (" +
+                              nameJobs(held) + "): drain it and let them end before removing it");
+  }
+  // Nor may a queued job be left with no site it allows.
+  if (std::vector<std::string> stranded = strandedJobs(m.jobs, next); !stranded.empty()) {
+    return failedPrecondition("queued jobs (" + nameJobs(stranded) +
+                              ") may run only at sites this file removes: cancel them, or keep "
+                              "a site they allow");
   }
   Impl::CallGuard guard(m);
   std::vector<int32_t> new_index = m.sites.reconfigure(next);

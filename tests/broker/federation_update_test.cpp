@@ -146,6 +146,26 @@ TEST_F(FederationUpdateTest, RemovingASiteThatHoldsJobsIsRefusedNamingThem) {
   EXPECT_THAT(broker_.activeJobsAt("site-b", 5), ::testing::ElementsAre(held.id));
 }
 
+TEST_F(FederationUpdateTest, RemovingTheOnlySiteAQueuedJobAllowsIsRefusedNamingIt) {
+  // site-b is not up, so a job that allows only site-b waits in the queue.
+  JobSpec only_b = gpuJob(1);
+  only_b.allowed_sites = {"site-b"};
+  Effects fx;
+  Result<std::string> id = broker_.enqueue(only_b, at(0), fx);
+  ASSERT_TRUE(id.ok()) << id.status().toString();
+  broker_.tick(at(0), fx);
+  ASSERT_EQ(broker_.findJob(*id)->state, JobState::kQueued);
+
+  Status s = update({site("site-a", 4), site("site-c", 4)}, at(1));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("queued jobs (" + *id + ") may run only at sites"));
+  EXPECT_EQ(broker_.sites().size(), 3u);  // nothing changed
+  // Once the job is cancelled, the removal goes through.
+  Effects cancelled;
+  ASSERT_TRUE(broker_.cancel(*id, at(2), cancelled).ok());
+  EXPECT_TRUE(update({site("site-a", 4), site("site-c", 4)}, at(2)).ok());
+}
+
 TEST_F(FederationUpdateTest, ARemovedSiteIsNeverPlacedOnAndItsJobsStayReadable) {
   bringUp("site-a", 4, at(0));
   bringUp("site-b", 4, at(0));
