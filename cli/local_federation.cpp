@@ -177,19 +177,28 @@ Status LocalFederation::spawn(const std::string& name, const std::vector<std::st
   command.insert(command.end(), argv.begin(), argv.end());
   const std::vector<std::string>& extra = extra_args_[name];
   command.insert(command.end(), extra.begin(), extra.end());
-  // Everything the child needs is built before fork(): the test process has threads, and
-  // after fork() only async-signal-safe calls are safe.
   std::vector<std::string> environment = childEnvironment(environment_[name]);
+  Result<pid_t> pid = spawnLogged(command, logPath(name), &environment);
+  if (!pid.ok()) return pid.status();
+  processes_[name] = *pid;
+  return Status::Ok();
+}
+
+Result<pid_t> spawnLogged(const std::vector<std::string>& argv, const std::string& log_path,
+                          const std::vector<std::string>* environment) {
+  // Everything the child needs is built before fork(): the caller may have threads, and
+  // after fork() only async-signal-safe calls are safe.
   std::vector<char*> args, envp;
-  for (const std::string& a : command) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  for (const std::string& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  if (environment) {
+    for (const std::string& e : *environment) envp.push_back(const_cast<char*>(e.c_str()));
+  }
   envp.push_back(nullptr);
-  std::string log = logPath(name);
   pid_t pid = fork();
-  if (pid < 0) return unavailable("fork failed for " + name);
+  if (pid < 0) return unavailable("fork failed for " + argv[0]);
   if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, STDOUT_FILENO);
       dup2(fd, STDERR_FILENO);
@@ -202,11 +211,14 @@ Status LocalFederation::spawn(const std::string& name, const std::vector<std::st
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execvpe(args[0], args.data(), envp.data());
+    if (environment) {
+      execvpe(args[0], args.data(), envp.data());
+    } else {
+      execvp(args[0], args.data());
+    }
     _exit(127);
   }
-  processes_[name] = pid;
-  return Status::Ok();
+  return pid;
 }
 
 Status LocalFederation::startCoordinator(Duration timeout) {

@@ -116,4 +116,10 @@ class LocalFederation {
   std::string admin_token_;
 };
 
+// Starts `argv` (argv[0] looked up in PATH) with stdout and stderr appended to
+// `log_path`, stdin from /dev/null and no blocked signals; with `environment`
+// ("K=V" entries) as its whole environment, or this process's when null. The pid.
+Result<pid_t> spawnLogged(const std::vector<std::string>& argv, const std::string& log_path,
+                          const std::vector<std::string>* environment = nullptr);
+
 }  // namespace aifed::cli

@@ -1,6 +1,5 @@
 #include "tests/package/package_support.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/local_federation.h"
 #include "site-agent/backends/process.h"
 
 namespace aifed::testing::package {
@@ -93,28 +93,9 @@ bool replaceLine(std::string& text, const std::string& key, const std::string& r
 }
 
 Status Daemon::start() {
-  std::vector<char*> args;
-  for (const std::string& a : argv_) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::string log = log_.string();
-  pid_t pid = fork();
-  if (pid < 0) return unavailable("fork failed for " + name_);
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      close(fd);
-    }
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  pid_ = pid;
+  Result<pid_t> pid = cli::spawnLogged(argv_, log_.string());
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
   return Status::Ok();
 }
 
